@@ -1,0 +1,148 @@
+// One way to get a WebGPU device, in the browser (navigator.gpu) and in Node (pass the `webgpu` package's GPU,
+// see ./node.ts). Requests the limits the engine needs up to what the adapter offers, the optional features
+// shader-f16 / subgroups / timestamp-query when present, and turns device loss and uncaptured errors into
+// readable messages.
+
+export class WebGpuUnavailableError extends Error {
+  override name = 'WebGpuUnavailableError';
+}
+
+export class GpuError extends Error {
+  override name = 'GpuError';
+  constructor(
+    message: string,
+    readonly kind: 'validation' | 'out-of-memory' | 'internal' | 'device-lost',
+    readonly label: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface GpuInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  features: string[];
+  limits: Record<string, number>;
+}
+
+export interface Gpu {
+  device: GPUDevice;
+  info: GpuInfo;
+  hasF16: boolean;
+  hasSubgroups: boolean;
+  hasTimestamps: boolean;
+  /** Set once the device is lost; every later call should fail with it. */
+  lost: GpuError | null;
+}
+
+/** Limits the engine asks for: as much as the adapter offers. */
+export const REQUESTED_LIMITS = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupsPerDimension',
+  'maxUniformBufferBindingSize',
+  'maxBindGroups',
+] as const;
+
+export const OPTIONAL_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
+
+export const NO_WEBGPU_HINT =
+  'WebGPU is not available here. Use Chrome or Edge 113+ (on Linux start Chrome with --enable-unsafe-webgpu ' +
+  '--enable-features=Vulkan), open the studio from http://localhost (WebGPU needs a secure context), and check ' +
+  'chrome://gpu. In Node, install the `webgpu` package; without a GPU on Linux, install Debian\'s chromium ' +
+  '(apt-get install -y chromium) and set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json.';
+
+export interface RequestGpuOptions {
+  powerPreference?: GPUPowerPreference;
+  /** Disable optional features, e.g. to test the f32-only path on a GPU that has shader-f16. */
+  disableFeatures?: GPUFeatureName[];
+  onLost?: (err: GpuError) => void;
+}
+
+export async function requestGpu(gpuApi: GPU | undefined, opts: RequestGpuOptions = {}): Promise<Gpu> {
+  if (!gpuApi) throw new WebGpuUnavailableError(NO_WEBGPU_HINT);
+  const adapter = await gpuApi.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+  if (!adapter) throw new WebGpuUnavailableError(`No WebGPU adapter was found. ${NO_WEBGPU_HINT}`);
+
+  const requiredLimits: Record<string, number> = {};
+  for (const name of REQUESTED_LIMITS) {
+    const v = (adapter.limits as unknown as Record<string, number>)[name];
+    if (typeof v === 'number') requiredLimits[name] = v;
+  }
+  const disabled = new Set(opts.disableFeatures ?? []);
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f) && !disabled.has(f));
+  const device = await adapter.requestDevice({ label: 'reward-studio', requiredFeatures, requiredLimits });
+
+  const ai = adapter.info ?? ({} as GPUAdapterInfo);
+  const limits: Record<string, number> = {};
+  for (const name of REQUESTED_LIMITS) limits[name] = (device.limits as unknown as Record<string, number>)[name];
+  const gpu: Gpu = {
+    device,
+    info: {
+      vendor: ai.vendor ?? '',
+      architecture: ai.architecture ?? '',
+      device: ai.device ?? '',
+      description: ai.description ?? '',
+      features: [...device.features].map(String).sort(),
+      limits,
+    },
+    hasF16: device.features.has('shader-f16'),
+    hasSubgroups: device.features.has('subgroups'),
+    hasTimestamps: device.features.has('timestamp-query'),
+    lost: null,
+  };
+  device.lost.then((info) => {
+    if (info.reason === 'destroyed') return;
+    gpu.lost = new GpuError(
+      `The GPU device was lost (${info.message || info.reason}). This happens when the driver resets ` +
+        '(a kernel ran too long, or the GPU ran out of memory). Training state up to the last checkpoint is ' +
+        'safe: reload the page (or restart the CLI) to resume.',
+      'device-lost',
+      'device',
+    );
+    opts.onLost?.(gpu.lost);
+  });
+  device.addEventListener('uncapturederror', (ev) => {
+    const e = (ev as GPUUncapturedErrorEvent).error;
+    console.error(`[webgpu] uncaptured ${e.constructor.name}: ${e.message}`);
+  });
+  return gpu;
+}
+
+/** One line describing the adapter, for logs and benchmark headers. */
+export function describeGpu(gpu: Gpu): string {
+  const i = gpu.info;
+  const name = [i.vendor, i.architecture, i.device, i.description].filter(Boolean).join(' ');
+  return `${name || 'unknown adapter'} [${i.features.join(', ') || 'core'}]`;
+}
+
+/**
+ * Runs `fn` inside validation and out-of-memory error scopes and throws a GpuError naming `label` if either
+ * caught something. Use around allocation and the first recording of a plan, not around every step.
+ */
+export async function checked<T>(gpu: Gpu, label: string, fn: () => T | Promise<T>): Promise<T> {
+  if (gpu.lost) throw gpu.lost;
+  const d = gpu.device;
+  d.pushErrorScope('internal');
+  d.pushErrorScope('out-of-memory');
+  d.pushErrorScope('validation');
+  let result: T;
+  try {
+    result = await fn();
+  } finally {
+    const validation = await d.popErrorScope();
+    const oom = await d.popErrorScope();
+    const internal = await d.popErrorScope();
+    if (oom) throw new GpuError(`${label}: GPU out of memory: ${oom.message}`, 'out-of-memory', label);
+    if (validation) throw new GpuError(`${label}: ${validation.message}`, 'validation', label);
+    if (internal) throw new GpuError(`${label}: internal GPU error: ${internal.message}`, 'internal', label);
+  }
+  return result;
+}

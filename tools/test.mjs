@@ -1,0 +1,83 @@
+// `npm test`: every test. Installs npm dependencies if missing, finds Chrome/Chromium (installs Debian's chromium
+// when it can, else stops with the exact command), points Dawn at SwiftShader when no GPU driver is chosen, then
+// runs the unit + GPU tests (Vitest, Node) and the browser end-to-end tests (Vitest + Playwright).
+//   npm test                 all
+//   npm test -- --unit-only  only Node tests;   npm test -- --e2e-only  only browser tests
+//   other arguments go to Vitest (e.g. a file filter).
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { ensureDeps, root } from './ensure-deps.mjs';
+
+ensureDeps();
+
+const args = process.argv.slice(2);
+const unitOnly = args.includes('--unit-only');
+const e2eOnly = args.includes('--e2e-only');
+const rest = args.filter((a) => a !== '--unit-only' && a !== '--e2e-only');
+
+function findChromium() {
+  if (process.env.CHROMIUM_PATH && existsSync(process.env.CHROMIUM_PATH)) return process.env.CHROMIUM_PATH;
+  const candidates = {
+    linux: ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'],
+    darwin: ['/Applications/Google Chrome.app/Contents/MacOS/Google Chrome', '/Applications/Chromium.app/Contents/MacOS/Chromium'],
+    win32: [
+      `${process.env['PROGRAMFILES'] ?? 'C:\\Program Files'}\\Google\\Chrome\\Application\\chrome.exe`,
+      `${process.env['PROGRAMFILES(X86)'] ?? 'C:\\Program Files (x86)'}\\Google\\Chrome\\Application\\chrome.exe`,
+      `${process.env['LOCALAPPDATA'] ?? ''}\\Google\\Chrome\\Application\\chrome.exe`,
+    ],
+  }[process.platform] ?? [];
+  return candidates.find((p) => existsSync(p));
+}
+
+function tryAptInstall() {
+  if (process.platform !== 'linux' || !existsSync('/usr/bin/apt-get')) return false;
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return false;
+  console.log('[reward-studio] installing Debian chromium + libvulkan1 (apt-get)…');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env }).status !== 0) return false;
+  return spawnSync('apt-get', ['install', '-y', '-qq', 'chromium', 'libvulkan1'], { stdio: 'inherit', env }).status === 0;
+}
+
+let chromium = findChromium();
+if (!chromium && tryAptInstall()) chromium = findChromium();
+const needsSwiftShader = process.platform === 'linux' && !process.env.VK_ICD_FILENAMES;
+if (process.platform === 'linux' && needsSwiftShader && !existsSync('/usr/lib/chromium/vk_swiftshader_icd.json')) {
+  // Without a GPU, the GPU tests run on SwiftShader, which Debian's chromium ships.
+  if (!tryAptInstall() && !existsSync('/usr/lib/chromium/vk_swiftshader_icd.json')) {
+    console.error('[reward-studio] SwiftShader (from Debian\'s chromium) is needed for the GPU tests on a machine without a GPU.\n' +
+      '  Run:  sudo apt-get update && sudo apt-get install -y chromium libvulkan1\n' +
+      '  (or set VK_ICD_FILENAMES to your GPU\'s Vulkan ICD file) and run npm test again.');
+    process.exit(1);
+  }
+}
+if (!chromium) {
+  console.error('[reward-studio] No Chrome or Chromium found for the browser tests.\n' +
+    (process.platform === 'linux'
+      ? '  Run:  sudo apt-get update && sudo apt-get install -y chromium libvulkan1\n'
+      : '  Install Google Chrome (https://www.google.com/chrome/) or set CHROMIUM_PATH to chrome.exe.\n') +
+    '  Then run npm test again.');
+  process.exit(1);
+}
+
+const env = { ...process.env, CHROMIUM_PATH: chromium };
+if (needsSwiftShader && existsSync('/usr/lib/chromium/vk_swiftshader_icd.json')) {
+  env.VK_ICD_FILENAMES = '/usr/lib/chromium/vk_swiftshader_icd.json';
+}
+if (process.platform === 'linux' && !existsSync('/usr/lib/x86_64-linux-gnu/libvulkan.so.1') && existsSync('/usr/lib/chromium/libvulkan.so.1')) {
+  // Dawn loads libvulkan.so.1; chromium ships one when the system has none.
+  env.LD_LIBRARY_PATH = ['/usr/lib/chromium', env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+}
+env.XDG_RUNTIME_DIR ??= path.join(root, '.cache', 'xdg');
+
+const vitest = path.join(root, 'node_modules', 'vitest', 'vitest.mjs');
+function run(label, extra) {
+  console.log(`\n[reward-studio] ${label}`);
+  const r = spawnSync(process.execPath, [vitest, 'run', ...extra, ...rest], { cwd: root, stdio: 'inherit', env });
+  return r.status ?? 1;
+}
+
+let status = 0;
+if (!e2eOnly) status ||= run('unit and GPU tests (Node, Dawn)', []);
+if (!unitOnly && existsSync(path.join(root, 'vitest.e2e.config.ts'))) status ||= run('browser end-to-end tests (Chromium)', ['-c', 'vitest.e2e.config.ts']);
+process.exit(status);

@@ -1,0 +1,57 @@
+// Reward head of Qwen3ForSequenceClassification: pool the rightmost non-pad token's hidden state (after the final
+// norm) and project it with score = Linear(C, 1, bias=False). Shader: shaders/reward_head.wgsl.
+// Reference: ./reward_head.ref.ts. Test: tests/ops/reward_head.test.ts.
+// Legend: B sequences, T tokens, C hidden.
+import code from '../../shaders/reward_head.wgsl?raw';
+import type { Gpu } from '../gpu/device.ts';
+import { type Kernel, bindBuffers, checkWorkgroups, createUniform, getPipeline, simpleKernel } from '../gpu/kernel.ts';
+import { cdiv } from '../gpu/kernel.ts';
+import { elementwiseGrid, WG_1D } from './grid.ts';
+
+const WG = 256;
+
+function checkDims(label: string, gpu: Gpu, B: number, T: number, C: number): void {
+  for (const [k, v] of [['B', B], ['T', T], ['C', C]] as const)
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${label}: ${k} = ${v} must be a positive integer`);
+  if (B > gpu.device.limits.maxComputeWorkgroupsPerDimension) throw new Error(`${label}: B = ${B} is above maxComputeWorkgroupsPerDimension`);
+  if (B * T * C > 0xffffffff) throw new Error(`${label}: B*T*C = ${B * T * C} does not fit u32 indexing`);
+}
+
+// rewards (B,) f32 out, poolIdx (B,) u32 saved; hidden (B,T,C) f32, ids (B,T) u32, scoreW (C,) f32.
+// p_b = rightmost t with ids[b,t] != padId (argmax(arange(T)*(ids!=pad)); an all-pad row pools 0).
+export function rewardHeadForward(
+  gpu: Gpu, rewards: GPUBuffer, poolIdx: GPUBuffer, hidden: GPUBuffer, ids: GPUBuffer, scoreW: GPUBuffer,
+  B: number, T: number, C: number, padId: number,
+): Kernel {
+  checkDims('reward_head_forward', gpu, B, T, C);
+  return simpleKernel(gpu, { label: 'reward_head_forward', code, entryPoint: 'forward', constants: { WG } },
+    [rewards, poolIdx, hidden, ids, scoreW, null, null, null, null], [B, T, C, padId], [B, 1, 1]);
+}
+
+// dhidden (B,T,C) assigned (zeros except row p_b = drewards[b]*scoreW); dscoreW (C,) += Σ_b drewards[b]*hidden[b,p_b,:]
+// (null: frozen head, no dispatch). drewards (B,), hidden (B,T,C), scoreW (C,), poolIdx (B,) from the forward.
+export function rewardHeadBackward(
+  gpu: Gpu, dhidden: GPUBuffer, dscoreW: GPUBuffer | null, drewards: GPUBuffer, hidden: GPUBuffer, scoreW: GPUBuffer,
+  poolIdx: GPUBuffer, B: number, T: number, C: number,
+): Kernel {
+  const label = 'reward_head_backward';
+  checkDims(label, gpu, B, T, C);
+  const params = createUniform(gpu, label, [B, T, C, 0]);
+  const pDh = getPipeline(gpu, { label, code, entryPoint: 'backward_dhidden', constants: { WG: WG_1D } });
+  const gridDh = elementwiseGrid(B * T * C);
+  checkWorkgroups(gpu, label, gridDh);
+  const dispatches = [{
+    pipeline: pDh,
+    bindGroup: bindBuffers(gpu, `${label}.dhidden`, pDh, [null, null, null, null, scoreW, dhidden, null, drewards, poolIdx, params]),
+    workgroups: gridDh,
+  }];
+  if (dscoreW) {
+    const pDs = getPipeline(gpu, { label, code, entryPoint: 'backward_dscore', constants: { WG } });
+    dispatches.push({
+      pipeline: pDs,
+      bindGroup: bindBuffers(gpu, `${label}.dscore`, pDs, [null, null, hidden, null, null, null, dscoreW, drewards, poolIdx, params]),
+      workgroups: [cdiv(C, WG), 1, 1],
+    });
+  }
+  return { label, dispatches, owned: [params] };
+}

@@ -4,6 +4,16 @@
 // without allocating anything.
 import type { Gpu } from './device.ts';
 
+/**
+ * A storage buffer argument: a whole buffer, or a range of one ({buffer, offset, size}; offset a multiple of
+ * minStorageBufferOffsetAlignment = 256) — parameters live at offsets inside a few large blocks.
+ */
+export type Buf = GPUBuffer | GPUBufferBinding;
+
+export function isRange(b: Buf): b is GPUBufferBinding {
+  return !(b instanceof Object && 'mapAsync' in b);
+}
+
 export interface Dispatch {
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
@@ -100,10 +110,10 @@ const NO_F32: ReadonlySet<number> = new Set();
  * (layout 'auto' holds only the bindings an entry point touches, so forward and backward entries of one .wgsl
  * file can share binding numbers and bind different subsets).
  */
-export function bindBuffers(gpu: Gpu, label: string, pipeline: GPUComputePipeline, buffers: (GPUBuffer | null)[]): GPUBindGroup {
+export function bindBuffers(gpu: Gpu, label: string, pipeline: GPUComputePipeline, buffers: (Buf | null)[]): GPUBindGroup {
   const entries: GPUBindGroupEntry[] = [];
-  buffers.forEach((buffer, binding) => {
-    if (buffer) entries.push({ binding, resource: { buffer } });
+  buffers.forEach((b, binding) => {
+    if (b) entries.push({ binding, resource: isRange(b) ? b : { buffer: b } });
   });
   return gpu.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
 }
@@ -115,14 +125,14 @@ export function bindBuffers(gpu: Gpu, label: string, pipeline: GPUComputePipelin
 export function simpleKernel(
   gpu: Gpu,
   spec: PipelineSpec,
-  buffers: (GPUBuffer | null)[],
+  buffers: (Buf | null)[],
   params: number[] | null,
   workgroups: [number, number, number],
   f32Params?: ReadonlySet<number>,
 ): Kernel {
   const pipeline = getPipeline(gpu, spec);
   const owned: GPUBuffer[] = [];
-  const all: (GPUBuffer | null)[] = [...buffers];
+  const all: (Buf | null)[] = [...buffers];
   if (params) {
     const u = createUniform(gpu, spec.label, params, f32Params);
     owned.push(u);

@@ -14,6 +14,16 @@ export function isRange(b: Buf): b is GPUBufferBinding {
   return !(b instanceof Object && 'mapAsync' in b);
 }
 
+/** Bytes visible through a Buf. */
+export function bufSize(b: Buf): number {
+  return isRange(b) ? (b.size ?? b.buffer.size - (b.offset ?? 0)) : b.size;
+}
+
+/** The GPU label of the buffer behind a Buf (for error messages). */
+export function bufLabel(b: Buf): string {
+  return isRange(b) ? `${b.buffer.label}@${b.offset ?? 0}` : b.label;
+}
+
 export interface Dispatch {
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;

@@ -1,0 +1,126 @@
+// RMSNorm (transformers Qwen3RMSNorm): out = (x * rstd) * weight, rstd = 1/sqrt(mean(x²) + eps), stats in f32.
+// Shader: shaders/rmsnorm.wgsl. Reference: ./rmsnorm.ref.ts. Test: tests/ops/rmsnorm.test.ts.
+// N rows of width C. Over the hidden size: N = B*T, C = hidden. Per head (q_norm/k_norm): N = B*T*H, C = D, with
+// one weight (D,) shared by all heads. Buffers are f32. Also the fused pre-norm step
+// residualRmsnormForward: resOut = resIn + delta, normOut = rmsnorm(resOut) (one pass over the residual stream).
+import code from '../../shaders/rmsnorm.wgsl?raw';
+import type { Gpu } from '../gpu/device.ts';
+import { type Kernel, bindBuffers, cdiv, checkWorkgroups, createUniform, getPipeline } from '../gpu/kernel.ts';
+import { elementwiseGrid } from './grid.ts';
+
+/** Threads per row: a power of two in [32, 256], about C/4 so each thread handles ~4 columns. */
+export function rmsnormWorkgroupSize(C: number): number {
+  let wg = 32;
+  while (wg < 256 && wg * 4 < C) wg *= 2;
+  return wg;
+}
+
+/** The dweight reduction sums blocks of `rowsPerBlock` rows (about √N), then the `numBlocks` block sums. */
+export function rmsnormBackwardBlocks(N: number): { rowsPerBlock: number; numBlocks: number } {
+  const rowsPerBlock = Math.max(1, Math.ceil(Math.sqrt(N)));
+  return { rowsPerBlock, numBlocks: cdiv(N, rowsPerBlock) };
+}
+
+/** Bytes of the f32 workspace (numBlocks, C) rmsnormBackward needs when it computes dweight. */
+export function rmsnormBackwardWorkspaceBytes(N: number, C: number): number {
+  return rmsnormBackwardBlocks(N).numBlocks * C * 4;
+}
+
+// Binding slots of shaders/rmsnorm.wgsl, in order; the uniform is bound last (12).
+interface Slots {
+  out?: GPUBuffer; rstdOut?: GPUBuffer; inp?: GPUBuffer; weight?: GPUBuffer; dinp?: GPUBuffer; dout?: GPUBuffer;
+  rstd?: GPUBuffer; workspace?: GPUBuffer; dweight?: GPUBuffer; resOut?: GPUBuffer; resIn?: GPUBuffer; delta?: GPUBuffer;
+}
+const SLOT_ORDER: (keyof Slots)[] =
+  ['out', 'rstdOut', 'inp', 'weight', 'dinp', 'dout', 'rstd', 'workspace', 'dweight', 'resOut', 'resIn', 'delta'];
+
+function dispatch(gpu: Gpu, entryPoint: string, WG: number, slots: Slots, params: GPUBuffer, workgroups: [number, number, number]) {
+  const label = `rmsnorm_${entryPoint}`;
+  const pipeline = getPipeline(gpu, { label: 'rmsnorm', code, entryPoint, constants: { WG } });
+  checkWorkgroups(gpu, label, workgroups);
+  const buffers = [...SLOT_ORDER.map((k) => slots[k] ?? null), params];
+  return { pipeline, bindGroup: bindBuffers(gpu, label, pipeline, buffers), workgroups };
+}
+
+function params(gpu: Gpu, label: string, N: number, C: number, eps: number, accumulate = false): GPUBuffer {
+  const { rowsPerBlock, numBlocks } = rmsnormBackwardBlocks(N);
+  return createUniform(gpu, label, [N, C, eps, rowsPerBlock, numBlocks, accumulate ? 1 : 0], new Set([2]));
+}
+
+function checkDims(label: string, N: number, C: number): void {
+  if (!Number.isInteger(N) || N < 1 || !Number.isInteger(C) || C < 1) throw new Error(`${label}: N=${N}, C=${C} must be positive integers`);
+}
+
+function needBytes(label: string, name: string, buf: GPUBuffer, bytes: number): void {
+  if (buf.size < bytes) throw new Error(`${label}: ${name} (${buf.label}) holds ${buf.size} bytes, needs ${bytes}`);
+}
+
+// out (N,C), rstd (N,) saved for backward; inp (N,C); weight (C,). out must not be inp.
+export function rmsnormForward(gpu: Gpu, out: GPUBuffer, rstd: GPUBuffer, inp: GPUBuffer, weight: GPUBuffer, N: number, C: number, eps: number): Kernel {
+  const label = 'rmsnorm_forward';
+  checkDims(label, N, C);
+  if (out === inp) throw new Error(`${label}: out and inp are the same buffer (${out.label}); in place is not supported`);
+  needBytes(label, 'out', out, N * C * 4); needBytes(label, 'inp', inp, N * C * 4);
+  needBytes(label, 'rstd', rstd, N * 4); needBytes(label, 'weight', weight, C * 4);
+  const u = params(gpu, label, N, C, eps);
+  const WG = rmsnormWorkgroupSize(C);
+  return { label, dispatches: [dispatch(gpu, 'forward', WG, { out, rstdOut: rstd, inp, weight }, u, elementwiseGrid(N, 1))], owned: [u] };
+}
+
+/**
+ * dinp (N,C): assigned, or added to with `accumulate` (the residual stream). dweight (C,) += Σ_rows dout·x·rstd,
+ * or null when the weight is frozen (LoRA): then `workspace` may be null too. workspace: f32 of at least
+ * rmsnormBackwardWorkspaceBytes(N, C) bytes, scratch (contents on entry do not matter; it may be shared with
+ * other kernels that do not run concurrently). dout (N,C), inp (N,C), weight (C,), rstd (N,) from the forward.
+ * dinp must be a different buffer from dout and inp.
+ */
+export function rmsnormBackward(
+  gpu: Gpu, dinp: GPUBuffer, dweight: GPUBuffer | null, workspace: GPUBuffer | null,
+  dout: GPUBuffer, inp: GPUBuffer, weight: GPUBuffer, rstd: GPUBuffer, N: number, C: number,
+  opts: { accumulate?: boolean } = {},
+): Kernel {
+  const label = 'rmsnorm_backward';
+  checkDims(label, N, C);
+  if (dinp === dout || dinp === inp) throw new Error(`${label}: dinp (${dinp.label}) must differ from dout and inp`);
+  needBytes(label, 'dinp', dinp, N * C * 4); needBytes(label, 'dout', dout, N * C * 4); needBytes(label, 'inp', inp, N * C * 4);
+  needBytes(label, 'rstd', rstd, N * 4); needBytes(label, 'weight', weight, C * 4);
+  const u = params(gpu, label, N, C, 0, opts.accumulate ?? false);
+  const WG = rmsnormWorkgroupSize(C);
+  const dispatches = [dispatch(gpu, 'backward_dinp', WG, { dinp, dout, inp, weight, rstd }, u, elementwiseGrid(N, 1))];
+  if (dweight) {
+    if (!workspace) throw new Error(`${label}: dweight needs a workspace of rmsnormBackwardWorkspaceBytes(${N}, ${C}) bytes`);
+    needBytes(label, 'dweight', dweight, C * 4);
+    needBytes(label, 'workspace (see rmsnormBackwardWorkspaceBytes)', workspace, rmsnormBackwardWorkspaceBytes(N, C));
+    const { numBlocks } = rmsnormBackwardBlocks(N);
+    const CW = 64; // column tile of the dweight passes: coalesced row reads, many workgroups
+    dispatches.push(
+      dispatch(gpu, 'dweight_partial', CW, { dout, inp, rstd, workspace }, u, [cdiv(C, CW), numBlocks, 1]),
+      dispatch(gpu, 'dweight_reduce', CW, { workspace, dweight }, u, [cdiv(C, CW), 1, 1]),
+    );
+  }
+  return { label, dispatches, owned: [u] };
+}
+
+/**
+ * Fused pre-norm step: resOut = resIn + delta; normOut = rmsnorm(resOut) with rstd (N,) saved. All (N,C) but
+ * weight (C,) and rstd. In place allowed: resOut === resIn (the residual stream updated in place). The backward
+ * is rmsnormBackward on resOut with `accumulate` into the residual gradient (the add passes gradients through).
+ */
+export function residualRmsnormForward(
+  gpu: Gpu, resOut: GPUBuffer, normOut: GPUBuffer, rstd: GPUBuffer, resIn: GPUBuffer, delta: GPUBuffer,
+  weight: GPUBuffer, N: number, C: number, eps: number,
+): Kernel {
+  const label = 'residual_rmsnorm_forward';
+  checkDims(label, N, C);
+  if (delta === resOut || normOut === resOut || normOut === resIn || normOut === delta)
+    throw new Error(`${label}: only resOut === resIn may alias; normOut and delta must be other buffers`);
+  for (const [n, b] of [['resOut', resOut], ['normOut', normOut], ['resIn', resIn], ['delta', delta]] as const) needBytes(label, n, b, N * C * 4);
+  needBytes(label, 'rstd', rstd, N * 4); needBytes(label, 'weight', weight, C * 4);
+  const u = params(gpu, label, N, C, eps);
+  const WG = rmsnormWorkgroupSize(C);
+  const inPlace = resOut === resIn;
+  const d = inPlace
+    ? dispatch(gpu, 'residual_forward_inplace', WG, { out: normOut, rstdOut: rstd, weight, resOut, delta }, u, elementwiseGrid(N, 1))
+    : dispatch(gpu, 'residual_forward', WG, { out: normOut, rstdOut: rstd, weight, resOut, resIn, delta }, u, elementwiseGrid(N, 1));
+  return { label, dispatches: [d], owned: [u] };
+}

@@ -158,7 +158,9 @@ export function buildParamTable(dims: ModelDims, opts: TableOptions): ParamTable
     return { placed, blocks };
   };
   const fz = place(entries.filter((e) => !e.trainable));
-  const tr = place(entries.filter((e) => e.trainable));
+  // Trainable tensors: decayed ones first, then norms (no decay), so AdamW runs one range of each per block.
+  const trainable = entries.filter((e) => e.trainable);
+  const tr = place([...trainable.filter((e) => e.decay), ...trainable.filter((e) => !e.decay)]);
   const byName = new Map<string, ParamEntry>();
   for (const e of [...fz.placed, ...tr.placed]) byName.set(e.name, e);
   return { dims, lora: opts.lora, frozen: fz.placed, trainable: tr.placed, frozenBlockBytes: fz.blocks, trainableBlockBytes: tr.blocks, byName };

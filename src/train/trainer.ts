@@ -1,0 +1,268 @@
+// The training loop of TRL's RewardTrainer on the WebGPU model: seeded epoch order, batches of
+// per_device_train_batch_size pairs split into micro-batches that fit, gradient accumulation, clip + AdamW with
+// the HF schedule, metrics every logging_steps, eval every eval_steps, atomic checkpoints every save_steps,
+// pause/resume/stop, and exact resume. One command buffer per micro-step; the CPU reads back only at logging.
+import type { Gpu } from '../gpu/device.ts';
+import { recordKernels } from '../gpu/kernel.ts';
+import { readBytes } from '../gpu/buffers.ts';
+import type { Qwen3RewardModel } from '../model/qwen3.ts';
+import type { ModelWeights } from '../model/weights.ts';
+import { Optimizer } from './optimizer.ts';
+import { MetricsRing } from './metrics.ts';
+import { epochBatches, packMicroBatch, splitBatch, type TokenizedPair } from './batches.ts';
+import { makeCheckpoint, restoreCheckpoint, checkpointName, type CheckpointStore, type TrainerState } from './checkpoint.ts';
+import { learningRateAt, totalTrainingSteps } from './schedule.ts';
+import type { RewardConfig } from './config.ts';
+
+export type TrainEvent =
+  | { type: 'log'; step: number; metrics: Record<string, number> }
+  | { type: 'eval'; step: number; metrics: Record<string, number> }
+  | { type: 'progress'; step: number; max_steps: number; epoch: number; tokens_per_second: number }
+  | { type: 'checkpoint'; step: number; name: string }
+  | { type: 'done'; step: number; reason: 'finished' | 'stopped' }
+  | { type: 'warning'; message: string };
+
+export class NonFiniteError extends Error {
+  override name = 'NonFiniteError';
+}
+
+export interface TrainerOptions {
+  gpu: Gpu;
+  model: Qwen3RewardModel;
+  weights: ModelWeights;
+  train: TokenizedPair[];
+  eval?: TokenizedPair[];
+  config: RewardConfig;
+  /** Pairs per micro-batch (≤ per_device_train_batch_size); from the memory plan. */
+  microPairs: number;
+  checkpoints?: CheckpointStore;
+  onEvent: (e: TrainEvent) => void;
+}
+
+export class Trainer {
+  readonly maxSteps: number;
+  private readonly optimizer: Optimizer;
+  private readonly ring: MetricsRing;
+  private readonly withMargins: boolean;
+  private readonly batchesPerEpoch: number;
+  state: TrainerState;
+  private paused: Promise<void> | null = null;
+  private unpause: (() => void) | null = null;
+  private stopRequested = false;
+  private windowTokens = 0;
+  private windowStart = 0;
+
+  constructor(private readonly o: TrainerOptions) {
+    const c = o.config;
+    if (o.train.length === 0) throw new Error('the training set is empty after filtering by max_length; raise max_length or check the data');
+    this.batchesPerEpoch = Math.ceil(o.train.length / c.per_device_train_batch_size);
+    this.maxSteps = totalTrainingSteps(c, this.batchesPerEpoch);
+    this.withMargins = o.train.some((p) => p.margin !== undefined);
+    this.optimizer = new Optimizer(o.gpu, o.weights, c.max_grad_norm);
+    const microsPerStep = c.gradient_accumulation_steps * Math.ceil(c.per_device_train_batch_size / o.microPairs);
+    this.ring = new MetricsRing(o.gpu, Math.max(1, c.logging_steps) * microsPerStep, Math.max(1, c.logging_steps));
+    this.state = {
+      format: 'reward-studio-checkpoint/1', global_step: 0, epoch: 0, epoch_index: 0, batch_in_epoch: 0, num_tokens: 0,
+      seed: c.seed, max_steps: this.maxSteps, log_history: [], config: c,
+      table: o.weights.table.trainable.map((e) => ({ name: e.name, shape: e.shape })),
+    };
+  }
+
+  pause(): void {
+    if (!this.paused) this.paused = new Promise((r) => (this.unpause = r));
+  }
+
+  resume(): void {
+    this.unpause?.();
+    this.paused = null;
+    this.unpause = null;
+  }
+
+  stop(): void {
+    this.stopRequested = true;
+    this.resume();
+  }
+
+  /** Restores a checkpoint (weights, moments, position) before run(). */
+  async resumeFrom(name: string): Promise<void> {
+    const files = await this.o.checkpoints?.load(name);
+    if (!files) throw new Error(`checkpoint ${name} not found`);
+    this.state = await restoreCheckpoint(this.o.gpu, this.o.weights, files, name);
+  }
+
+  async run(): Promise<void> {
+    const { o } = this;
+    const c = o.config;
+    const accum = c.gradient_accumulation_steps;
+    this.windowStart = performance.now();
+    while (this.state.global_step < this.maxSteps && !this.stopRequested) {
+      // one optimizer step: up to `accum` per_device batches
+      const step = this.state.global_step + 1;
+      const batches: number[][] = [];
+      while (batches.length < accum) {
+        if (this.state.batch_in_epoch >= this.batchesPerEpoch) {
+          if (batches.length > 0) break; // HF: the epoch's last partial accumulation still updates
+          this.state.epoch_index++;
+          this.state.batch_in_epoch = 0;
+        }
+        const epochList = epochBatches(o.train.length, c.per_device_train_batch_size, c.seed, this.state.epoch_index);
+        batches.push(epochList[this.state.batch_in_epoch++]);
+      }
+      this.trainStep(step, batches, accum);
+      this.state.global_step = step;
+      this.state.epoch = this.state.epoch_index + this.state.batch_in_epoch / this.batchesPerEpoch;
+
+      const last = step === this.maxSteps;
+      if (step % c.logging_steps === 0 || last) await this.log(step);
+      if (o.eval && o.eval.length && c.eval_strategy !== 'no' && (step % (c.eval_steps ?? c.logging_steps) === 0 || last)) await this.evaluate(step);
+      if (o.checkpoints && ((c.save_steps > 0 && step % c.save_steps === 0) || last)) await this.saveCheckpoint();
+      if (this.paused) await this.paused;
+    }
+    if (this.ring.pending) await this.log(this.state.global_step);
+    if (this.stopRequested && o.checkpoints) await this.saveCheckpoint();
+    o.onEvent({ type: 'done', step: this.state.global_step, reason: this.stopRequested ? 'stopped' : 'finished' });
+  }
+
+  /** Records and submits every micro-batch of one optimizer step, then the optimizer. */
+  private trainStep(step: number, batches: number[][], accum: number): void {
+    const { o } = this;
+    const { gpu, model, config: c } = o;
+    batches.forEach((batch, bi) => {
+      const micros = splitBatch(batch, o.microPairs);
+      micros.forEach((idx, mi) => {
+        const mb = packMicroBatch(idx.map((i) => o.train[i]), model.dims.padId, model.opts.maxT, this.withMargins);
+        model.writeInputs(mb.ids, mb.lengths, mb.margins, (c.seed * 2654435761 + step * 97 + bi * 13 + mi) >>> 0);
+        const plan = model.plan(mb.B, mb.T);
+        const loss = model.lossKernel(plan, mb.P, this.withMargins, mb.P / (batch.length * accum), c.center_rewards_coefficient ?? 0);
+        const enc = gpu.device.createCommandEncoder({ label: `step ${step} batch ${bi} micro ${mi}` });
+        recordKernels(enc, [...model.forwardKernels(plan), loss, ...model.backwardKernels(plan)], 'micro-step');
+        this.ring.recordMicro(enc, model.acts.metrics, { step, batch: bi, P: mb.P, batchP: batch.length });
+        gpu.device.queue.submit([enc.finish()]);
+        this.state.num_tokens += mb.numTokens;
+        this.windowTokens += mb.numTokens;
+      });
+    });
+    this.optimizer.setHyper({
+      lr: learningRateAt(step - 1, this.maxSteps, c), beta1: c.adam_beta1, beta2: c.adam_beta2, eps: c.adam_epsilon,
+      weightDecay: c.weight_decay, step,
+    });
+    const enc = gpu.device.createCommandEncoder({ label: `optimizer step ${step}` });
+    recordKernels(enc, this.optimizer.kernels, 'optimizer');
+    this.ring.recordStep(enc, this.optimizer.norm, step);
+    gpu.device.queue.submit([enc.finish()]);
+  }
+
+  private async log(step: number): Promise<void> {
+    const c = this.o.config;
+    const { metrics, nonFinite } = await this.ring.flush(c.gradient_accumulation_steps);
+    const now = performance.now();
+    const tps = this.windowTokens / Math.max(1e-9, (now - this.windowStart) / 1000);
+    this.windowTokens = 0;
+    this.windowStart = now;
+    if (nonFinite) {
+      throw new NonFiniteError(
+        `step ${nonFinite.step}: ${nonFinite.what} is ${nonFinite.value}; the optimizer skipped that step, so the weights are untouched. ` +
+          (nonFinite.what === 'loss' ? 'The forward pass produced it (rewards overflowed or an input is invalid). ' : 'The backward pass produced it. ') +
+          'Lower learning_rate, set max_grad_norm, or check the data; resume from the last checkpoint.',
+      );
+    }
+    const entry: Record<string, number> = {
+      ...metrics,
+      learning_rate: learningRateAt(step - 1, this.maxSteps, c),
+      num_tokens: this.state.num_tokens,
+      epoch: this.state.epoch,
+      step,
+      tokens_per_second: tps,
+    };
+    this.state.log_history.push(entry);
+    this.o.onEvent({ type: 'log', step, metrics: entry });
+    this.o.onEvent({ type: 'progress', step, max_steps: this.maxSteps, epoch: this.state.epoch, tokens_per_second: tps });
+  }
+
+  /** Eval on the eval set: forward only, TRL's metrics with the eval_ prefix. */
+  async evaluate(step: number): Promise<Record<string, number>> {
+    const { o } = this;
+    const m = await evaluatePairs(o.gpu, o.model, o.eval ?? [], o.config.per_device_eval_batch_size, o.microPairs, o.config.center_rewards_coefficient ?? 0);
+    const metrics: Record<string, number> = { step, epoch: this.state.epoch };
+    for (const [k, v] of Object.entries(m)) metrics[`eval_${k}`] = v;
+    this.state.log_history.push(metrics);
+    o.onEvent({ type: 'eval', step, metrics });
+    return metrics;
+  }
+
+  async saveCheckpoint(): Promise<void> {
+    const store = this.o.checkpoints;
+    if (!store) return;
+    const name = checkpointName(this.state.global_step);
+    await store.save(name, await makeCheckpoint(this.o.gpu, this.o.weights, this.state));
+    this.o.onEvent({ type: 'checkpoint', step: this.state.global_step, name });
+  }
+
+  destroy(): void {
+    this.optimizer.destroy();
+    this.ring.destroy();
+  }
+}
+
+/**
+ * Forward-only evaluation: rewards of every pair in batches, then TRL's metrics (loss, accuracy, margin,
+ * min/mean/max reward) over all pairs, plus num_pairs. Also returns the rewards for histograms.
+ */
+export async function evaluatePairs(gpu: Gpu, model: Qwen3RewardModel, pairs: TokenizedPair[], batchSize: number, microPairs: number, center = 0): Promise<Record<string, number>> {
+  const { chosen, rejected } = await scorePairs(gpu, model, pairs, Math.min(batchSize, microPairs));
+  return pairMetrics(chosen, rejected, pairs.map((p) => p.margin ?? 0), center);
+}
+
+/** Rewards of chosen and rejected for every pair. */
+export async function scorePairs(gpu: Gpu, model: Qwen3RewardModel, pairs: TokenizedPair[], microPairs: number): Promise<{ chosen: Float32Array; rejected: Float32Array }> {
+  const chosen = new Float32Array(pairs.length);
+  const rejected = new Float32Array(pairs.length);
+  for (let start = 0; start < pairs.length; start += microPairs) {
+    const slice = pairs.slice(start, start + microPairs);
+    const r = await scoreSequences(gpu, model, [...slice.map((p) => p.chosen_ids), ...slice.map((p) => p.rejected_ids)]);
+    chosen.set(r.subarray(0, slice.length), start);
+    rejected.set(r.subarray(slice.length), start);
+  }
+  return { chosen, rejected };
+}
+
+/** Rewards of sequences (each at most model.opts.maxT tokens), in batches of at most maxB. */
+export async function scoreSequences(gpu: Gpu, model: Qwen3RewardModel, seqs: ArrayLike<number>[]): Promise<Float32Array> {
+  const out = new Float32Array(seqs.length);
+  const maxB = model.opts.maxB;
+  for (let start = 0; start < seqs.length; start += maxB) {
+    const part = seqs.slice(start, start + maxB);
+    const half = Math.ceil(part.length / 2);
+    // packMicroBatch lays out chosen then rejected; score any list by splitting it in two halves.
+    const fake = Array.from({ length: half }, (_, i) => ({ chosen_ids: part[i], rejected_ids: part[half + i] ?? [model.dims.padId] }));
+    const mb = packMicroBatch(fake, model.dims.padId, model.opts.maxT, false);
+    model.writeInputs(mb.ids, mb.lengths, null);
+    const plan = model.plan(mb.B, mb.T);
+    const enc = gpu.device.createCommandEncoder({ label: 'score' });
+    recordKernels(enc, model.forwardKernels(plan), 'score');
+    gpu.device.queue.submit([enc.finish()]);
+    const r = new Float32Array(await readBytes(gpu, model.acts.rewards, mb.B * 4));
+    for (let i = 0; i < part.length; i++) out[start + i] = r[i];
+  }
+  return out;
+}
+
+/** TRL's pair metrics over all pairs (float64 on the CPU). */
+export function pairMetrics(chosen: ArrayLike<number>, rejected: ArrayLike<number>, margins: ArrayLike<number>, center = 0): Record<string, number> {
+  const P = chosen.length;
+  let loss = 0, acc = 0, margin = 0, min = Infinity, max = -Infinity, sum = 0, c2 = 0;
+  for (let i = 0; i < P; i++) {
+    const d = chosen[i] - rejected[i] - (margins[i] ?? 0);
+    loss += -(Math.min(d, 0) - Math.log1p(Math.exp(-Math.abs(d))));
+    acc += chosen[i] > rejected[i] ? 1 : 0;
+    margin += chosen[i] - rejected[i];
+    min = Math.min(min, chosen[i], rejected[i]);
+    max = Math.max(max, chosen[i], rejected[i]);
+    sum += chosen[i] + rejected[i];
+    c2 += (chosen[i] + rejected[i]) ** 2;
+  }
+  return {
+    loss: loss / P + (center ? (center * c2) / P : 0),
+    accuracy: acc / P, margin: margin / P, min_reward: min, mean_reward: sum / (2 * P), max_reward: max, num_pairs: P,
+  };
+}

@@ -1,0 +1,139 @@
+// Causal self-attention of Qwen3 (transformers eager attention after q_norm, k_norm and RoPE), flash style:
+// shaders/attention_forward.wgsl, shaders/attention_backward.wgsl. Reference: ./attention.ref.ts.
+// Test: tests/ops/attention.test.ts. Benchmark: bench/ops/attention.bench.ts.
+// B sequences, T tokens, H query heads, Hkv kv heads, D head dim. All buffers f32 except lengths (u32).
+// Scale D^-0.5, causal mask, softmax in f32, GQA: query head h reads kv head h / (H / Hkv).
+//
+// Right padding: sequence b holds lengths[b] ≥ 1 real tokens; key j is visible to query i iff j ≤ i and
+// j < lengths[b]. Query rows i ≥ lengths[b] are padding: we write out = 0, lse = 0 and give them zero gradient.
+// This is exact for the reward: a padding row's output only reaches later layers at padding positions, which every
+// real query masks out (j ≥ lengths[b]), and the score pools a real position, so nothing computed at a padding row
+// can change the loss; its true gradient is zero. (transformers computes some softmax there; we do not need it.)
+//
+// Memory is O(T): q/k/v tiles stream through workgroup memory; the backward recomputes probabilities from lse.
+// Tiles (override constants; defaults fit D ≤ 128 in 32 KiB of workgroup storage, see storage* below):
+//   forward  BQ=16 query rows × TPR=16 threads per row (256 invocations), key tiles of BK=16 rows
+//   dkdv     BK=16 key rows × TPR=16 threads per row, query tiles of BQ=8 rows
+//   dq       BQ=16 query rows × TPR=16 threads per row, key tiles of BK=8 rows
+import forwardCode from '../../shaders/attention_forward.wgsl?raw';
+import backwardCode from '../../shaders/attention_backward.wgsl?raw';
+import type { Gpu } from '../gpu/device.ts';
+import { type Kernel, bindBuffers, cdiv, checkWorkgroups, createUniform, getPipeline } from '../gpu/kernel.ts';
+import { elementwiseGrid } from './grid.ts';
+
+/** Tile shape of one attention kernel: rows owned by a workgroup, rows streamed per step, threads per row. */
+export interface AttentionTiles {
+  /** forward: query rows per workgroup (BQ) and key rows per tile (BK), TPR threads per query row */
+  forward: { BQ: number; BK: number; TPR: number };
+  /** dkdv: key rows per workgroup (BK), query rows per step (BQ), TPR threads per key row */
+  dkdv: { BQ: number; BK: number; TPR: number };
+  /** dq: query rows per workgroup (BQ), key rows per step (BK), TPR threads per query row */
+  dq: { BQ: number; BK: number; TPR: number };
+}
+
+export const DEFAULT_ATTENTION_TILES: AttentionTiles = {
+  forward: { BQ: 16, BK: 16, TPR: 16 },
+  dkdv: { BQ: 8, BK: 16, TPR: 16 },
+  dq: { BQ: 16, BK: 8, TPR: 16 },
+};
+
+const MAX_DPT = 16; // MAX_DPT in both shaders: dims per thread, ceil(D / TPR)
+const PREP_WG = 64;
+
+/** Workgroup bytes of the forward kernel: q, k, v tiles with row stride D+1, and the BQ×BK score tile. */
+export function storageForward(D: number, t: { BQ: number; BK: number }): number {
+  return 4 * ((t.BQ + 2 * t.BK) * (D + 1) + t.BQ * t.BK);
+}
+
+/** Workgroup bytes of the backward kernels: q, dout, k, v tiles, P and dP tiles, lse and Δ of the query rows. */
+export function storageBackward(D: number, t: { BQ: number; BK: number }): number {
+  return 4 * (2 * (t.BQ + t.BK) * (D + 1) + 2 * t.BQ * t.BK + 2 * t.BQ);
+}
+
+/** Bytes of the backward workspace: (lse, Δ) per (b, h, i), i.e. (B,H,T,2) f32. */
+export function attentionBackwardWorkspaceBytes(B: number, T: number, H: number): number {
+  return B * H * T * 2 * 4;
+}
+
+function checkDims(gpu: Gpu, label: string, B: number, T: number, H: number, Hkv: number, D: number, tiles: { BQ: number; BK: number; TPR: number }, wgRows: number, storage: number): void {
+  for (const [n, x] of Object.entries({ B, T, H, Hkv, D })) {
+    if (!Number.isInteger(x) || x < 1) throw new Error(`${label}: ${n} = ${x} must be a positive integer`);
+  }
+  if (H % Hkv !== 0) throw new Error(`${label}: H = ${H} is not a multiple of Hkv = ${Hkv} (GQA groups must be whole)`);
+  if (Math.ceil(D / tiles.TPR) > MAX_DPT) throw new Error(`${label}: D = ${D} needs more than ${MAX_DPT} dims per thread with TPR = ${tiles.TPR}; raise TPR`);
+  const wg = wgRows * tiles.TPR;
+  const lim = gpu.device.limits;
+  if (wg > lim.maxComputeInvocationsPerWorkgroup) throw new Error(`${label}: ${wg} invocations per workgroup exceed the device limit ${lim.maxComputeInvocationsPerWorkgroup}`);
+  if (storage > lim.maxComputeWorkgroupStorageSize)
+    throw new Error(`${label}: tiles ${JSON.stringify(tiles)} with D = ${D} need ${storage} bytes of workgroup storage, over the device limit ${lim.maxComputeWorkgroupStorageSize}`);
+}
+
+function checkSize(label: string, name: string, buf: GPUBuffer, bytes: number): void {
+  if (buf.size < bytes) throw new Error(`${label}: buffer ${name} (${buf.label}) has ${buf.size} bytes, needs ${bytes}`);
+}
+
+function params(gpu: Gpu, label: string, B: number, T: number, H: number, Hkv: number, D: number): GPUBuffer {
+  return createUniform(gpu, label, [B, T, H, Hkv, Math.fround(1 / Math.sqrt(D))], new Set([4]));
+}
+
+// out is (B,T,H,D), lse is (B,H,T) = row log-sum-exp of the scaled scores (saved for backward),
+// q is (B,T,H,D), k and v are (B,T,Hkv,D), lengths is (B,) u32. Assigns out and lse.
+export function attentionForward(
+  gpu: Gpu, out: GPUBuffer, lse: GPUBuffer, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, lengths: GPUBuffer,
+  B: number, T: number, H: number, Hkv: number, D: number, tiles: AttentionTiles = DEFAULT_ATTENTION_TILES,
+): Kernel {
+  const label = 'attention_forward';
+  const t = tiles.forward;
+  checkDims(gpu, label, B, T, H, Hkv, D, t, t.BQ, storageForward(D, t));
+  const qBytes = B * T * H * D * 4, kvBytes = B * T * Hkv * D * 4;
+  checkSize(label, 'out', out, qBytes); checkSize(label, 'lse', lse, B * H * T * 4); checkSize(label, 'q', q, qBytes);
+  checkSize(label, 'k', k, kvBytes); checkSize(label, 'v', v, kvBytes); checkSize(label, 'lengths', lengths, B * 4);
+  const pipeline = getPipeline(gpu, { label, code: forwardCode, constants: { D, BQ: t.BQ, BK: t.BK, TPR: t.TPR } });
+  const u = params(gpu, label, B, T, H, Hkv, D);
+  const workgroups: [number, number, number] = [cdiv(T, t.BQ), H, B];
+  checkWorkgroups(gpu, label, workgroups);
+  const bindGroup = bindBuffers(gpu, label, pipeline, [out, lse, q, k, v, lengths, u]);
+  return { label, dispatches: [{ pipeline, bindGroup, workgroups }], owned: [u] };
+}
+
+// dq is (B,T,H,D), dk and dv are (B,T,Hkv,D): all assigned (=). workspace holds
+// attentionBackwardWorkspaceBytes(B, T, H) bytes ((B,H,T,2): lse and Δ = rowsum(dout·out) per query row).
+// dout, q, out are (B,T,H,D), k, v are (B,T,Hkv,D), lse is (B,H,T), lengths is (B,) u32.
+// Three dispatches: prep (Δ), dkdv (per key tile, loops over the group's heads and query tiles), dq.
+export function attentionBackward(
+  gpu: Gpu, dq: GPUBuffer, dk: GPUBuffer, dv: GPUBuffer, workspace: GPUBuffer,
+  dout: GPUBuffer, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, out: GPUBuffer, lse: GPUBuffer, lengths: GPUBuffer,
+  B: number, T: number, H: number, Hkv: number, D: number, tiles: AttentionTiles = DEFAULT_ATTENTION_TILES,
+): Kernel {
+  const label = 'attention_backward';
+  const a = tiles.dkdv, c = tiles.dq;
+  checkDims(gpu, `${label} (dkdv)`, B, T, H, Hkv, D, a, a.BK, storageBackward(D, a));
+  checkDims(gpu, `${label} (dq)`, B, T, H, Hkv, D, c, c.BQ, storageBackward(D, c));
+  const qBytes = B * T * H * D * 4, kvBytes = B * T * Hkv * D * 4;
+  checkSize(label, 'dq', dq, qBytes); checkSize(label, 'dk', dk, kvBytes); checkSize(label, 'dv', dv, kvBytes);
+  checkSize(label, 'workspace', workspace, attentionBackwardWorkspaceBytes(B, T, H));
+  checkSize(label, 'dout', dout, qBytes); checkSize(label, 'q', q, qBytes); checkSize(label, 'k', k, kvBytes);
+  checkSize(label, 'v', v, kvBytes); checkSize(label, 'out', out, qBytes); checkSize(label, 'lse', lse, B * H * T * 4);
+  checkSize(label, 'lengths', lengths, B * 4);
+  const u = params(gpu, label, B, T, H, Hkv, D);
+  const spec = (entryPoint: string, t: { BQ: number; BK: number; TPR: number }, wg: number) =>
+    getPipeline(gpu, { label: `${label}_${entryPoint}`, code: backwardCode, entryPoint, constants: { D, BQ: t.BQ, BK: t.BK, TPR: t.TPR, WG: wg } });
+
+  // bindings: 0 g0, 1 g1, 2 ws (read), 3 dout, 4 q, 5 k, 6 v, 7 out, 8 lse, 9 lengths, 10 params
+  const prep = spec('prep', c, PREP_WG);
+  const prepWg = elementwiseGrid(B * T * H, PREP_WG);
+  const dkdv = spec('dkdv', a, a.BK * a.TPR);
+  const dkdvWg: [number, number, number] = [cdiv(T, a.BK), Hkv, B];
+  const dqp = spec('dq', c, c.BQ * c.TPR);
+  const dqWg: [number, number, number] = [cdiv(T, c.BQ), H, B];
+  for (const wg of [prepWg, dkdvWg, dqWg]) checkWorkgroups(gpu, label, wg);
+  return {
+    label,
+    dispatches: [
+      { pipeline: prep, workgroups: prepWg, bindGroup: bindBuffers(gpu, `${label}_prep`, prep, [workspace, null, null, dout, null, null, null, out, lse, null, u]) },
+      { pipeline: dkdv, workgroups: dkdvWg, bindGroup: bindBuffers(gpu, `${label}_dkdv`, dkdv, [dk, dv, workspace, dout, q, k, v, null, null, lengths, u]) },
+      { pipeline: dqp, workgroups: dqWg, bindGroup: bindBuffers(gpu, `${label}_dq`, dqp, [dq, null, workspace, dout, q, k, v, null, null, lengths, u]) },
+    ],
+    owned: [u],
+  };
+}

@@ -1,0 +1,181 @@
+// Causal self-attention forward/backward on the GPU against the float64 reference; the reference against finite
+// differences and against properties of the mask (causality, padding, GQA head mapping).
+// B sequences, T tokens, H query heads, Hkv kv heads, D head dim.
+import { describe, expect, it } from 'vitest';
+import { attentionBackward, attentionBackwardWorkspaceBytes, attentionForward, type AttentionTiles } from '../../src/ops/attention.ts';
+import { attentionBackwardRef, attentionForwardRef } from '../../src/ops/attention.ref.ts';
+import { destroyKernels, runKernels } from '../../src/gpu/kernel.ts';
+import { createStorage } from '../../src/gpu/buffers.ts';
+import { Rng, randomArray } from '../../src/util/random.ts';
+import { getTestGpu, f32Buffer, u32Buffer, readF32 } from '../helpers/gpu.ts';
+import { checkGradFD, dot, expectClose, roundF32, type Tol } from '../helpers/check.ts';
+
+// Tolerances. Inputs are in [-1, 1] (×20 for q, k in the large-score case); the reference sees the same
+// f32-rounded inputs, so every difference is f32 arithmetic on the GPU:
+// - scores are f32 dots of length D (relative error ~ D·2^-24 of Σ|q_d k_d|), softmax uses f32 exp (WGSL allows
+//   3 + 2|x| ulp) with an online rescaling per key tile;
+// - out and lse are softmax-weighted sums over ≤ T keys of values ≤ 1, so errors stay ~1e-6 absolute;
+// - dq, dk, dv sum dS·k, dS·q, P·dout over up to T keys / T·H/Hkv query rows, where dS = P (dP − Δ) subtracts two
+//   f32 sums of length D: a few 1e-6 absolute on values of order 0.1–1.
+// Observed on SwiftShader: out ≤ 2e-7, lse ≤ 1e-6, grads ≤ 2e-6; the margin leaves room for other GPUs' exp and
+// FMA contraction. A wrong mask, head mapping or tile boundary gives errors of order 0.01–1, far outside these.
+const TOL_OUT: Tol = { atol: 1e-5, rtol: 1e-4 };
+const TOL_LSE: Tol = { atol: 1e-5, rtol: 1e-5 };
+const TOL_GRAD: Tol = { atol: 5e-5, rtol: 1e-3 };
+// With q, k ×20 the scores reach |s| ~ 100 and their f32 rounding error (~D·2^-24·Σ|q_d k_d|·scale ≈ 1e-4) moves
+// the probabilities by that relative amount; the outputs (convex combinations of v) by about as much absolute,
+// gradients (scaled by |q|, |k| ~ 20) by ~20× that. (Observed on SwiftShader: out 2e-5, lse 8e-5, grads 1e-4.)
+const TOL_OUT_LARGE: Tol = { atol: 5e-4, rtol: 1e-3 };
+const TOL_LSE_LARGE: Tol = { atol: 1e-3, rtol: 1e-5 };
+const TOL_GRAD_LARGE: Tol = { atol: 2e-3, rtol: 1e-3 };
+
+interface Case {
+  B: number; T: number; H: number; Hkv: number; D: number;
+  lengths: number[];
+  qkScale?: number;
+  tiles?: AttentionTiles;
+}
+
+interface Inputs { q: Float64Array; k: Float64Array; v: Float64Array; dout: Float64Array }
+
+function makeInputs(c: Case, seed: number): Inputs {
+  const rng = new Rng(seed);
+  const s = c.qkScale ?? 1;
+  const nq = c.B * c.T * c.H * c.D, nkv = c.B * c.T * c.Hkv * c.D;
+  return {
+    q: roundF32(randomArray(rng, nq, -s, s)),
+    k: roundF32(randomArray(rng, nkv, -s, s)),
+    v: roundF32(randomArray(rng, nkv)),
+    dout: roundF32(randomArray(rng, nq)),
+  };
+}
+
+/** Runs forward then backward on the GPU; outputs are pre-filled with garbage to check that every element is assigned. */
+async function runGpu(c: Case, x: Inputs) {
+  const gpu = await getTestGpu();
+  const { B, T, H, Hkv, D } = c;
+  const nq = B * T * H * D, nkv = B * T * Hkv * D;
+  const garbage = (n: number, label: string) => f32Buffer(gpu, label, new Float32Array(n).fill(12345));
+  const q = f32Buffer(gpu, 'q', x.q), k = f32Buffer(gpu, 'k', x.k), v = f32Buffer(gpu, 'v', x.v), dout = f32Buffer(gpu, 'dout', x.dout);
+  const lengths = u32Buffer(gpu, 'lengths', c.lengths);
+  const out = garbage(nq, 'out'), lse = garbage(B * H * T, 'lse');
+  const dq = garbage(nq, 'dq'), dk = garbage(nkv, 'dk'), dv = garbage(nkv, 'dv');
+  const ws = createStorage(gpu, 'attn.ws', attentionBackwardWorkspaceBytes(B, T, H));
+  const kernels = [
+    attentionForward(gpu, out, lse, q, k, v, lengths, B, T, H, Hkv, D, c.tiles),
+    attentionBackward(gpu, dq, dk, dv, ws, dout, q, k, v, out, lse, lengths, B, T, H, Hkv, D, c.tiles),
+  ];
+  await runKernels(gpu, kernels);
+  const res = {
+    out: await readF32(gpu, out), lse: await readF32(gpu, lse),
+    dq: await readF32(gpu, dq), dk: await readF32(gpu, dk), dv: await readF32(gpu, dv),
+  };
+  // Backward again on the same inputs: results must be bit-identical (no atomics, fixed order).
+  await runKernels(gpu, [kernels[1]]);
+  const again = { dq: await readF32(gpu, dq), dk: await readF32(gpu, dk), dv: await readF32(gpu, dv) };
+  destroyKernels(kernels);
+  for (const b of [q, k, v, dout, lengths, out, lse, dq, dk, dv, ws]) b.destroy();
+  return { ...res, again };
+}
+
+function runRef(c: Case, x: Inputs) {
+  const { B, T, H, Hkv, D } = c;
+  const nq = B * T * H * D, nkv = B * T * Hkv * D;
+  const out = new Float64Array(nq), lse = new Float64Array(B * H * T);
+  const dq = new Float64Array(nq), dk = new Float64Array(nkv), dv = new Float64Array(nkv);
+  attentionForwardRef(out, lse, x.q, x.k, x.v, c.lengths, B, T, H, Hkv, D);
+  attentionBackwardRef(dq, dk, dv, x.dout, x.q, x.k, x.v, c.lengths, B, T, H, Hkv, D);
+  return { out, lse, dq, dk, dv };
+}
+
+const name = (c: Case) =>
+  `B=${c.B} T=${c.T} H=${c.H} Hkv=${c.Hkv} D=${c.D} lengths=[${c.lengths}]` +
+  (c.qkScale ? ` q,k×${c.qkScale}` : '') + (c.tiles ? ' custom tiles' : '');
+
+// Small tiles with D not a multiple of threads-per-row: exercises clamped lanes and many tile boundaries.
+const SMALL_TILES: AttentionTiles = {
+  forward: { BQ: 4, BK: 8, TPR: 8 },
+  dkdv: { BQ: 4, BK: 8, TPR: 8 },
+  dq: { BQ: 8, BK: 4, TPR: 4 },
+};
+
+const CASES: Case[] = [
+  { B: 1, T: 1, H: 2, Hkv: 1, D: 32, lengths: [1] },
+  { B: 2, T: 5, H: 4, Hkv: 2, D: 32, lengths: [5, 1] },                  // second sequence: one token, rest padding
+  { B: 2, T: 37, H: 2, Hkv: 2, D: 32, lengths: [37, 20] },               // GQA ratio 1, T not a tile multiple
+  { B: 2, T: 70, H: 8, Hkv: 2, D: 32, lengths: [33, 70] },               // GQA ratio 4
+  { B: 2, T: 20, H: 4, Hkv: 2, D: 128, lengths: [20, 13] },              // Qwen3 head dim
+  { B: 2, T: 128, H: 2, Hkv: 1, D: 16, lengths: [128, 100] },            // longest test sequence
+  { B: 2, T: 37, H: 4, Hkv: 2, D: 32, lengths: [37, 30], qkScale: 20 },  // large scores: stability
+  { B: 2, T: 37, H: 4, Hkv: 2, D: 20, lengths: [37, 23], tiles: SMALL_TILES },
+];
+
+describe('attention', () => {
+  CASES.forEach((c, n) => {
+    it(`forward and backward match float64, ${name(c)}`, async () => {
+      const x = makeInputs(c, 1000 + n);
+      const g = await runGpu(c, x);
+      const r = runRef(c, x);
+      const large = (c.qkScale ?? 1) > 1;
+      for (const [key, arr] of Object.entries(g)) {
+        if (key === 'again') continue;
+        for (const val of arr as Float32Array) expect(Number.isFinite(val), `${key} has a non-finite value`).toBe(true);
+      }
+      expectClose('out', g.out, r.out, large ? TOL_OUT_LARGE : TOL_OUT);
+      expectClose('lse', g.lse, r.lse, large ? TOL_LSE_LARGE : TOL_LSE);
+      expectClose('dq', g.dq, r.dq, large ? TOL_GRAD_LARGE : TOL_GRAD);
+      expectClose('dk', g.dk, r.dk, large ? TOL_GRAD_LARGE : TOL_GRAD);
+      expectClose('dv', g.dv, r.dv, large ? TOL_GRAD_LARGE : TOL_GRAD);
+      expect(g.again.dq).toEqual(g.dq);
+      expect(g.again.dk).toEqual(g.dk);
+      expect(g.again.dv).toEqual(g.dv);
+    });
+  });
+
+  it('reference backward matches finite differences (with padding and GQA)', () => {
+    const c: Case = { B: 2, T: 6, H: 4, Hkv: 2, D: 8, lengths: [6, 3] };
+    const { B, T, H, Hkv, D } = c;
+    const x = makeInputs({ ...c, qkScale: 2 }, 7);
+    const r = runRef(c, x);
+    const out = new Float64Array(B * T * H * D), lse = new Float64Array(B * H * T);
+    const loss = (q: Float64Array, k: Float64Array, v: Float64Array) => {
+      attentionForwardRef(out, lse, q, k, v, c.lengths, B, T, H, Hkv, D);
+      return dot(out, x.dout);
+    };
+    const opts = { maxChecks: 200 };
+    checkGradFD('dq', (q) => loss(q, x.k, x.v), x.q, r.dq, opts);
+    checkGradFD('dk', (k) => loss(x.q, k, x.v), x.k, r.dk, opts);
+    checkGradFD('dv', (v) => loss(x.q, x.k, v), x.v, r.dv, opts);
+  });
+
+  it('reference forward: causal, padding-aware, GQA mapping and lse', () => {
+    const c: Case = { B: 2, T: 7, H: 4, Hkv: 2, D: 4, lengths: [7, 4] };
+    const { B, T, H, Hkv, D } = c;
+    const x = makeInputs(c, 11);
+    const base = runRef(c, x);
+    const idx = (b: number, t: number, h: number, nh: number) => ((b * T + t) * nh + h) * D;
+    // Changing k, v at position 5 of sequence 0 (kv head 1) changes only rows ≥ 5 of query heads 2, 3.
+    // Changing k, v at position 5 of sequence 1 (padding, length 4) changes nothing.
+    for (const [b, pos] of [[0, 5], [1, 5]]) {
+      const k2 = x.k.slice(), v2 = x.v.slice();
+      for (let d = 0; d < D; d++) { k2[idx(b, pos, 1, Hkv) + d] += 0.5; v2[idx(b, pos, 1, Hkv) + d] -= 0.7; }
+      const r2 = runRef(c, { ...x, k: k2, v: v2 });
+      for (let bb = 0; bb < B; bb++) for (let t = 0; t < T; t++) for (let h = 0; h < H; h++) {
+        const o = idx(bb, t, h, H);
+        const changed = r2.out.slice(o, o + D).some((val, d) => val !== base.out[o + d]);
+        expect(changed, `b=${bb} t=${t} h=${h}`).toBe(bb === b && b === 0 && t >= pos && h >= 2);
+      }
+    }
+    // Padding rows are zero; row 0 attends only to key 0 (out = v_0 of its kv head, lse = s_00).
+    for (let h = 0; h < H; h++) {
+      for (let t = 4; t < T; t++) for (let d = 0; d < D; d++) expect(base.out[idx(1, t, h, H) + d]).toBe(0);
+      const g = Math.floor(h / (H / Hkv));
+      let s = 0;
+      for (let d = 0; d < D; d++) {
+        expect(base.out[idx(0, 0, h, H) + d]).toBeCloseTo(x.v[idx(0, 0, g, Hkv) + d], 12);
+        s += x.q[idx(0, 0, h, H) + d] * x.k[idx(0, 0, g, Hkv) + d];
+      }
+      expect(base.lse[(0 * H + h) * T + 0]).toBeCloseTo(s / Math.sqrt(D), 12);
+    }
+  });
+});

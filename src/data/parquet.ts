@@ -1,0 +1,143 @@
+// Preference rows from parquet (the Hub's dataset format, e.g. trl-lib/ultrafeedback_binarized with its nested
+// list<struct<content, role>> columns), read row group by row group from an AsyncBuffer (hyparquet's byte-range
+// reader), so a 130 MB shard is never one ArrayBuffer: hyparquet fetches only the column chunks of the requested rows.
+// Snappy, gzip, zstd, brotli and lz4 pages decode through hyparquet-compressors. Every row then goes through the same
+// validator as JSONL (validate.ts via collect.ts). Row numbers in messages are 0-based, as `dataset[i]`.
+
+import { type AsyncBuffer, type FileMetaData, type SchemaTree, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
+import { PreferenceCollector, type CollectOptions } from './collect.ts';
+import type { PreferenceImport } from './records.ts';
+
+export type { AsyncBuffer } from 'hyparquet';
+
+export interface ParquetColumn {
+  name: string;
+  /** Arrow-style type: `list<struct<content: string, role: string>>`, `double`, `int64`, `string`, ... */
+  type: string;
+}
+
+export interface ParquetProgress {
+  rowsRead: number;
+  totalRows: number;
+}
+
+export interface ParquetReadOptions {
+  /** Read only these top-level columns (default all). */
+  columns?: string[];
+  onProgress?: (p: ParquetProgress) => void;
+  signal?: AbortSignal;
+  /** Metadata already read (parquetMetadataAsync), to avoid reading the footer twice. */
+  metadata?: FileMetaData;
+}
+
+/** Number of rows and row groups of a parquet file, from its footer. */
+export async function parquetInfo(file: AsyncBuffer): Promise<{ metadata: FileMetaData; numRows: number; rowGroups: number; columns: ParquetColumn[] }> {
+  const metadata = await parquetMetadataAsync(file);
+  return { metadata, numRows: Number(metadata.num_rows), rowGroups: metadata.row_groups.length, columns: parquetColumns(metadata) };
+}
+
+function leafType(t: SchemaTree['element']): string {
+  const lt = t.logical_type?.type;
+  const ct = t.converted_type;
+  if (lt === 'STRING' || ct === 'UTF8' || ct === 'ENUM' || lt === 'ENUM') return 'string';
+  if (lt === 'JSON' || ct === 'JSON') return 'json';
+  if (lt === 'DATE' || ct === 'DATE') return 'date32';
+  if (lt === 'DECIMAL' || ct === 'DECIMAL') return `decimal(${t.precision}, ${t.scale})`;
+  if (lt === 'TIMESTAMP' || ct === 'TIMESTAMP_MILLIS' || ct === 'TIMESTAMP_MICROS') return 'timestamp';
+  if (lt === 'FLOAT16') return 'float16';
+  switch (t.type) {
+    case 'BOOLEAN': return 'bool';
+    case 'INT32': return ct?.startsWith('UINT') ? 'uint32' : ct === 'INT_8' ? 'int8' : ct === 'INT_16' ? 'int16' : 'int32';
+    case 'INT64': return ct === 'UINT_64' ? 'uint64' : 'int64';
+    case 'INT96': return 'timestamp';
+    case 'FLOAT': return 'float';
+    case 'DOUBLE': return 'double';
+    default: return 'binary';
+  }
+}
+
+function describeNode(node: SchemaTree): string {
+  const el = node.element;
+  const isList = el.converted_type === 'LIST' || el.logical_type?.type === 'LIST';
+  const isMap = el.converted_type === 'MAP' || el.converted_type === 'MAP_KEY_VALUE' || el.logical_type?.type === 'MAP';
+  let t: string;
+  if (isList && node.children.length === 1) {
+    const rep = node.children[0];
+    // 3-level list: LIST > repeated group (one child) > element. Legacy 2-level: the repeated node is the element.
+    const three = rep.children.length === 1 && rep.element.name !== 'array' && !rep.element.name.endsWith('_tuple');
+    t = `list<${three ? describeNode(rep.children[0]) : describeBase(rep)}>`;
+  } else if (isMap && node.children.length === 1 && node.children[0].children.length === 2) {
+    const [k, v] = node.children[0].children;
+    t = `map<${describeNode(k)}, ${describeNode(v)}>`;
+  } else {
+    return el.repetition_type === 'REPEATED' ? `list<${describeBase(node)}>` : describeBase(node);
+  }
+  return el.repetition_type === 'REPEATED' ? `list<${t}>` : t;
+}
+
+/** A node's own type, ignoring its repetition. */
+function describeBase(node: SchemaTree): string {
+  if (node.children.length === 0) return leafType(node.element);
+  return `struct<${node.children.map((c) => `${c.element.name}: ${describeNode(c)}`).join(', ')}>`;
+}
+
+/** Top-level columns and their types. */
+export function parquetColumns(metadata: FileMetaData): ParquetColumn[] {
+  return parquetSchema(metadata).children.map((c) => ({ name: c.element.name, type: describeNode(c) }));
+}
+
+/** BigInt (int64 columns) → number, typed arrays → plain arrays, recursively, so rows look like parsed JSON. */
+export function jsonLike(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (Array.isArray(v)) return v.map(jsonLike);
+  if (ArrayBuffer.isView(v) && !(v instanceof Uint8Array) && !(v instanceof DataView)) {
+    return Array.from(v as unknown as ArrayLike<number | bigint>, jsonLike);
+  }
+  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = jsonLike(x);
+    return out;
+  }
+  return v;
+}
+
+/** Rows of a parquet file, one row group at a time (`rowStart` is the 0-based index of the group's first row). */
+export async function* readParquetRowGroups(
+  file: AsyncBuffer,
+  opts: ParquetReadOptions = {},
+): AsyncGenerator<{ rowStart: number; rows: Record<string, unknown>[] }> {
+  const metadata = opts.metadata ?? (await parquetMetadataAsync(file));
+  const totalRows = Number(metadata.num_rows);
+  let rowStart = 0;
+  for (const rg of metadata.row_groups) {
+    opts.signal?.throwIfAborted();
+    const n = Number(rg.num_rows);
+    if (n === 0) continue;
+    const rows = await parquetReadObjects({
+      file,
+      metadata,
+      rowStart,
+      rowEnd: rowStart + n,
+      compressors,
+      ...(opts.columns ? { columns: opts.columns } : {}),
+    });
+    yield { rowStart, rows: rows.map((r) => jsonLike(r) as Record<string, unknown>) };
+    rowStart += n;
+    opts.onProgress?.({ rowsRead: rowStart, totalRows });
+  }
+}
+
+/** Read a preference parquet file: every row validated, then the caller chooses what to import. `rowOffset` numbers
+ *  rows after those of earlier shards of the same split. */
+export async function readPreferenceParquet(
+  file: AsyncBuffer,
+  opts: ParquetReadOptions & CollectOptions & { rowOffset?: number; collector?: PreferenceCollector } = {},
+): Promise<PreferenceImport> {
+  const collector = opts.collector ?? new PreferenceCollector(opts);
+  const offset = opts.rowOffset ?? 0;
+  for await (const { rowStart, rows } of readParquetRowGroups(file, opts)) {
+    for (let i = 0; i < rows.length; i++) collector.addRow({ kind: 'row', row: offset + rowStart + i }, rows[i]);
+  }
+  return collector.result();
+}

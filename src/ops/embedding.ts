@@ -13,9 +13,10 @@
 // (offsets padded with the position count) and do nothing. dwte (V,C) f32 += Σ of dout rows per id.
 import code from '../../shaders/embedding.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
-import { type Kernel, cdiv, simpleKernel } from '../gpu/kernel.ts';
+import { type Buf, type Kernel, cdiv, simpleKernel } from '../gpu/kernel.ts';
 import { createStorage, writeBuffer } from '../gpu/buffers.ts';
 import { elementwiseGrid, WG_1D } from './grid.ts';
+import { checkAliasing, checkDims, needBytes } from './args.ts';
 
 export type WeightDtype = 'f32' | 'f16' | 'bf16';
 const DTYPE_CODE: Record<WeightDtype, number> = { f32: 0, f16: 1, bf16: 2 };
@@ -25,20 +26,14 @@ export function embeddingTableBytes(V: number, C: number, dtype: WeightDtype = '
   return dtype === 'f32' ? V * C * 4 : Math.ceil((V * C) / 2) * 4;
 }
 
-function checkPositive(label: string, dims: Record<string, number>): void {
-  for (const [n, v] of Object.entries(dims)) if (!Number.isInteger(v) || v < 1) throw new Error(`${label}: ${n}=${v} must be a positive integer`);
-}
-function needBytes(label: string, name: string, buf: GPUBuffer, bytes: number): void {
-  if (buf.size < bytes) throw new Error(`${label}: ${name} (${buf.label}) holds ${buf.size} bytes, needs ${bytes}`);
-}
-
 // out (BT,C) f32 ← wte (V,C) rows at ids (BT,) u32. Ids must be < V (not checked on the GPU; see embeddingBackwardPlan).
-export function embeddingForward(gpu: Gpu, out: GPUBuffer, ids: GPUBuffer, wte: GPUBuffer, BT: number, C: number, opts: { weightDtype?: WeightDtype } = {}): Kernel {
+export function embeddingForward(gpu: Gpu, out: Buf, ids: Buf, wte: Buf, BT: number, C: number, opts: { weightDtype?: WeightDtype } = {}): Kernel {
   const label = 'embedding_forward';
-  checkPositive(label, { BT, C });
+  checkDims(label, { BT, C });
   const dtype = opts.weightDtype ?? 'f32';
   if (!(dtype in DTYPE_CODE)) throw new Error(`${label}: weightDtype '${dtype}' is not one of f32, f16, bf16`);
   needBytes(label, 'out', out, BT * C * 4); needBytes(label, 'ids', ids, BT * 4); needBytes(label, 'wte', wte, embeddingTableBytes(1, C, dtype));
+  checkAliasing(label, { out }, { ids, wte });
   return simpleKernel(gpu, { label, code, entryPoint: 'forward', constants: { WG: WG_1D, DTYPE: DTYPE_CODE[dtype] } },
     [out, ids, wte, null, null, null, null, null], [BT * C, C, 0, 0], elementwiseGrid(BT * C));
 }
@@ -79,7 +74,7 @@ export interface EmbeddingPlanBuffers {
 }
 
 export function createEmbeddingPlanBuffers(gpu: Gpu, BT: number): EmbeddingPlanBuffers {
-  checkPositive('createEmbeddingPlanBuffers', { BT });
+  checkDims('createEmbeddingPlanBuffers', { BT });
   return {
     BT,
     uniq: createStorage(gpu, 'embedding_plan.uniq', BT * 4),
@@ -109,12 +104,13 @@ export function writeEmbeddingPlan(gpu: Gpu, bufs: EmbeddingPlanBuffers, plan: E
  * kernel runs, so a step rewrites them with writeEmbeddingPlan and records the same kernel again.
  */
 export function embeddingBackward(
-  gpu: Gpu, dwte: GPUBuffer, dout: GPUBuffer, uniq: GPUBuffer, offsets: GPUBuffer, positions: GPUBuffer, BT: number, C: number,
+  gpu: Gpu, dwte: Buf, dout: Buf, uniq: Buf, offsets: Buf, positions: Buf, BT: number, C: number,
 ): Kernel {
   const label = 'embedding_backward';
-  checkPositive(label, { BT, C });
+  checkDims(label, { BT, C });
   needBytes(label, 'dout', dout, BT * C * 4); needBytes(label, 'dwte', dwte, C * 4);
   needBytes(label, 'uniq', uniq, BT * 4); needBytes(label, 'offsets', offsets, (BT + 1) * 4); needBytes(label, 'positions', positions, BT * 4);
+  checkAliasing(label, { dwte }, { dout, uniq, offsets, positions });
   const WG = C >= 256 ? 256 : C >= 128 ? 128 : 64;
   const nTiles = cdiv(C, WG);
   return simpleKernel(gpu, { label, code, entryPoint: 'backward', constants: { WG } },

@@ -6,19 +6,20 @@
 // The fused add + norm (residualRmsnormForward) lives with the norm in ./rmsnorm.ts and is re-exported here.
 import code from '../../shaders/residual.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
-import { type Kernel, simpleKernel } from '../gpu/kernel.ts';
+import { type Buf, type Kernel, simpleKernel } from '../gpu/kernel.ts';
 import { elementwiseGrid, WG_1D } from './grid.ts';
+import { checkAliasing, checkDims, needBytes, sameRange } from './args.ts';
 
 export { residualRmsnormForward } from './rmsnorm.ts';
 
-// out (N,) = a (N,) + b (N,). In place allowed: out === a. b must differ from out.
-export function residualForward(gpu: Gpu, out: GPUBuffer, a: GPUBuffer, b: GPUBuffer, N: number): Kernel {
+// out (N,) = a (N,) + b (N,). In place allowed: out and a the same buffer or range. b must not share out's buffer
+// (for out += b pass a = out).
+export function residualForward(gpu: Gpu, out: Buf, a: Buf, b: Buf, N: number): Kernel {
   const label = 'residual_forward';
-  if (!Number.isInteger(N) || N < 1) throw new Error(`${label}: N=${N} must be a positive integer`);
-  if (b === out) throw new Error(`${label}: b (${b.label}) must not be out; use residualForward(out, a=out, b) for in place`);
-  for (const [n, buf] of [['out', out], ['a', a], ['b', b]] as const)
-    if (buf.size < N * 4) throw new Error(`${label}: ${n} (${buf.label}) holds ${buf.size} bytes, needs ${N * 4}`);
-  const inPlace = out === a;
+  checkDims(label, { N });
+  needBytes(label, 'out', out, N * 4); needBytes(label, 'a', a, N * 4); needBytes(label, 'b', b, N * 4);
+  const inPlace = sameRange(out, a);
+  checkAliasing(label, { out }, { a: inPlace ? null : a, b });
   return simpleKernel(gpu, { label, code, entryPoint: inPlace ? 'add_inplace' : 'add', constants: { WG: WG_1D } },
     [out, inPlace ? null : a, b], [N], elementwiseGrid(N));
 }

@@ -5,8 +5,9 @@
 // residualRmsnormForward: resOut = resIn + delta, normOut = rmsnorm(resOut) (one pass over the residual stream).
 import code from '../../shaders/rmsnorm.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
-import { type Kernel, bindBuffers, cdiv, checkWorkgroups, createUniform, getPipeline } from '../gpu/kernel.ts';
+import { type Buf, type Kernel, bindBuffers, cdiv, checkWorkgroups, createUniform, getPipeline } from '../gpu/kernel.ts';
 import { elementwiseGrid } from './grid.ts';
+import { checkAliasing, checkDims, needBytes, sameRange } from './args.ts';
 
 /** Threads per row: a power of two in [32, 256], about C/4 so each thread handles ~4 columns. */
 export function rmsnormWorkgroupSize(C: number): number {
@@ -28,8 +29,8 @@ export function rmsnormBackwardWorkspaceBytes(N: number, C: number): number {
 
 // Binding slots of shaders/rmsnorm.wgsl, in order; the uniform is bound last (12).
 interface Slots {
-  out?: GPUBuffer; rstdOut?: GPUBuffer; inp?: GPUBuffer; weight?: GPUBuffer; dinp?: GPUBuffer; dout?: GPUBuffer;
-  rstd?: GPUBuffer; workspace?: GPUBuffer; dweight?: GPUBuffer; resOut?: GPUBuffer; resIn?: GPUBuffer; delta?: GPUBuffer;
+  out?: Buf; rstdOut?: Buf; inp?: Buf; weight?: Buf; dinp?: Buf; dout?: Buf;
+  rstd?: Buf; workspace?: Buf; dweight?: Buf; resOut?: Buf; resIn?: Buf; delta?: Buf;
 }
 const SLOT_ORDER: (keyof Slots)[] =
   ['out', 'rstdOut', 'inp', 'weight', 'dinp', 'dout', 'rstd', 'workspace', 'dweight', 'resOut', 'resIn', 'delta'];
@@ -47,19 +48,12 @@ function params(gpu: Gpu, label: string, N: number, C: number, eps: number, accu
   return createUniform(gpu, label, [N, C, eps, rowsPerBlock, numBlocks, accumulate ? 1 : 0], new Set([2]));
 }
 
-function checkDims(label: string, N: number, C: number): void {
-  if (!Number.isInteger(N) || N < 1 || !Number.isInteger(C) || C < 1) throw new Error(`${label}: N=${N}, C=${C} must be positive integers`);
-}
-
-function needBytes(label: string, name: string, buf: GPUBuffer, bytes: number): void {
-  if (buf.size < bytes) throw new Error(`${label}: ${name} (${buf.label}) holds ${buf.size} bytes, needs ${bytes}`);
-}
-
-// out (N,C), rstd (N,) saved for backward; inp (N,C); weight (C,). out must not be inp.
-export function rmsnormForward(gpu: Gpu, out: GPUBuffer, rstd: GPUBuffer, inp: GPUBuffer, weight: GPUBuffer, N: number, C: number, eps: number): Kernel {
+// out (N,C), rstd (N,) saved for backward; inp (N,C); weight (C,). Buffers may be ranges (Buf); out and rstd
+// must not share a GPUBuffer with inp or weight (no in place).
+export function rmsnormForward(gpu: Gpu, out: Buf, rstd: Buf, inp: Buf, weight: Buf, N: number, C: number, eps: number): Kernel {
   const label = 'rmsnorm_forward';
-  checkDims(label, N, C);
-  if (out === inp) throw new Error(`${label}: out and inp are the same buffer (${out.label}); in place is not supported`);
+  checkDims(label, { N, C });
+  checkAliasing(label, { out, rstd }, { inp, weight });
   needBytes(label, 'out', out, N * C * 4); needBytes(label, 'inp', inp, N * C * 4);
   needBytes(label, 'rstd', rstd, N * 4); needBytes(label, 'weight', weight, C * 4);
   const u = params(gpu, label, N, C, eps);
@@ -72,16 +66,17 @@ export function rmsnormForward(gpu: Gpu, out: GPUBuffer, rstd: GPUBuffer, inp: G
  * or null when the weight is frozen (LoRA): then `workspace` may be null too. workspace: f32 of at least
  * rmsnormBackwardWorkspaceBytes(N, C) bytes, scratch (contents on entry do not matter; it may be shared with
  * other kernels that do not run concurrently). dout (N,C), inp (N,C), weight (C,), rstd (N,) from the forward.
- * dinp must be a different buffer from dout and inp.
+ * Buffers may be ranges (Buf); the written ones (dinp, dweight, workspace) must not share a GPUBuffer with the
+ * read ones (dout, inp, weight, rstd).
  */
 export function rmsnormBackward(
-  gpu: Gpu, dinp: GPUBuffer, dweight: GPUBuffer | null, workspace: GPUBuffer | null,
-  dout: GPUBuffer, inp: GPUBuffer, weight: GPUBuffer, rstd: GPUBuffer, N: number, C: number,
+  gpu: Gpu, dinp: Buf, dweight: Buf | null, workspace: Buf | null,
+  dout: Buf, inp: Buf, weight: Buf, rstd: Buf, N: number, C: number,
   opts: { accumulate?: boolean } = {},
 ): Kernel {
   const label = 'rmsnorm_backward';
-  checkDims(label, N, C);
-  if (dinp === dout || dinp === inp) throw new Error(`${label}: dinp (${dinp.label}) must differ from dout and inp`);
+  checkDims(label, { N, C });
+  checkAliasing(label, { dinp, dweight, workspace }, { dout, inp, weight, rstd });
   needBytes(label, 'dinp', dinp, N * C * 4); needBytes(label, 'dout', dout, N * C * 4); needBytes(label, 'inp', inp, N * C * 4);
   needBytes(label, 'rstd', rstd, N * 4); needBytes(label, 'weight', weight, C * 4);
   const u = params(gpu, label, N, C, 0, opts.accumulate ?? false);
@@ -103,22 +98,21 @@ export function rmsnormBackward(
 
 /**
  * Fused pre-norm step: resOut = resIn + delta; normOut = rmsnorm(resOut) with rstd (N,) saved. All (N,C) but
- * weight (C,) and rstd. In place allowed: resOut === resIn (the residual stream updated in place). The backward
+ * weight (C,) and rstd. In place allowed: resOut and resIn the same buffer or range (the stream updated in place). The backward
  * is rmsnormBackward on resOut with `accumulate` into the residual gradient (the add passes gradients through).
  */
 export function residualRmsnormForward(
-  gpu: Gpu, resOut: GPUBuffer, normOut: GPUBuffer, rstd: GPUBuffer, resIn: GPUBuffer, delta: GPUBuffer,
-  weight: GPUBuffer, N: number, C: number, eps: number,
+  gpu: Gpu, resOut: Buf, normOut: Buf, rstd: Buf, resIn: Buf, delta: Buf,
+  weight: Buf, N: number, C: number, eps: number,
 ): Kernel {
   const label = 'residual_rmsnorm_forward';
-  checkDims(label, N, C);
-  if (delta === resOut || normOut === resOut || normOut === resIn || normOut === delta)
-    throw new Error(`${label}: only resOut === resIn may alias; normOut and delta must be other buffers`);
+  checkDims(label, { N, C });
+  const inPlace = sameRange(resOut, resIn);
+  checkAliasing(label, { resOut, normOut, rstd }, { resIn: inPlace ? null : resIn, delta, weight });
   for (const [n, b] of [['resOut', resOut], ['normOut', normOut], ['resIn', resIn], ['delta', delta]] as const) needBytes(label, n, b, N * C * 4);
   needBytes(label, 'rstd', rstd, N * 4); needBytes(label, 'weight', weight, C * 4);
   const u = params(gpu, label, N, C, eps);
   const WG = rmsnormWorkgroupSize(C);
-  const inPlace = resOut === resIn;
   const d = inPlace
     ? dispatch(gpu, 'residual_forward_inplace', WG, { out: normOut, rstdOut: rstd, weight, resOut, delta }, u, elementwiseGrid(N, 1))
     : dispatch(gpu, 'residual_forward', WG, { out: normOut, rstdOut: rstd, weight, resOut, resIn, delta }, u, elementwiseGrid(N, 1));

@@ -5,8 +5,9 @@
 // uploaded once; the GPU only multiplies.
 import code from '../../shaders/rope.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
-import { type Kernel, simpleKernel } from '../gpu/kernel.ts';
+import { type Buf, type Kernel, simpleKernel } from '../gpu/kernel.ts';
 import { elementwiseGrid, WG_1D } from './grid.ts';
+import { checkAliasing, checkDims, needBytes, sameRange } from './args.ts';
 
 const f32 = Math.fround;
 
@@ -36,25 +37,26 @@ export function ropeTable(T: number, D: number, theta: number): { cos: Float32Ar
   return { cos, sin };
 }
 
-function rotate(gpu: Gpu, label: string, sgn: number, out: GPUBuffer, inp: GPUBuffer, cos: GPUBuffer, sin: GPUBuffer, B: number, T: number, nH: number, D: number): Kernel {
-  for (const [n, v] of [['B', B], ['T', T], ['nH', nH], ['D', D]] as const)
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${label}: ${n}=${v} must be a positive integer`);
+function rotate(gpu: Gpu, label: string, sgn: number, out: Buf, inp: Buf, cos: Buf, sin: Buf, B: number, T: number, nH: number, D: number): Kernel {
+  checkDims(label, { B, T, nH, D });
   if (D % 2 !== 0) throw new Error(`${label}: head dim D=${D} must be even`);
   const half = D / 2;
   const nPairs = B * T * nH * half;
-  for (const [n, buf, bytes] of [['out', out, nPairs * 8], ['inp', inp, nPairs * 8], ['cos', cos, T * half * 4], ['sin', sin, T * half * 4]] as const)
-    if (buf.size < bytes) throw new Error(`${label}: ${n} (${buf.label}) holds ${buf.size} bytes, needs ${bytes}`);
-  const inPlace = out === inp;
+  needBytes(label, 'out', out, nPairs * 8); needBytes(label, 'inp', inp, nPairs * 8);
+  needBytes(label, 'cos', cos, T * half * 4); needBytes(label, 'sin', sin, T * half * 4);
+  const inPlace = sameRange(out, inp);
+  checkAliasing(label, { out }, { inp: inPlace ? null : inp, cos, sin });
   return simpleKernel(gpu, { label, code, entryPoint: inPlace ? 'rotate_inplace' : 'rotate', constants: { WG: WG_1D } },
     [out, inPlace ? null : inp, cos, sin], [nPairs, T, nH, half, sgn], elementwiseGrid(nPairs), new Set([4]));
 }
 
-// out (B,T,nH,D) = rope(inp (B,T,nH,D)); cos, sin (T, D/2) from ropeTable. In place allowed (out === inp).
-export function ropeForward(gpu: Gpu, out: GPUBuffer, inp: GPUBuffer, cos: GPUBuffer, sin: GPUBuffer, B: number, T: number, nH: number, D: number): Kernel {
+// out (B,T,nH,D) = rope(inp (B,T,nH,D)); cos, sin (T, D/2) from ropeTable. In place allowed (out and inp the same
+// buffer or range).
+export function ropeForward(gpu: Gpu, out: Buf, inp: Buf, cos: Buf, sin: Buf, B: number, T: number, nH: number, D: number): Kernel {
   return rotate(gpu, 'rope_forward', 1, out, inp, cos, sin, B, T, nH, D);
 }
 
-// dinp (B,T,nH,D) = inverse rotation (transpose) of dout (B,T,nH,D); assigned. In place allowed (dinp === dout).
-export function ropeBackward(gpu: Gpu, dinp: GPUBuffer, dout: GPUBuffer, cos: GPUBuffer, sin: GPUBuffer, B: number, T: number, nH: number, D: number): Kernel {
+// dinp (B,T,nH,D) = inverse rotation (transpose) of dout (B,T,nH,D); assigned. In place allowed (same buffer/range).
+export function ropeBackward(gpu: Gpu, dinp: Buf, dout: Buf, cos: Buf, sin: Buf, B: number, T: number, nH: number, D: number): Kernel {
   return rotate(gpu, 'rope_backward', -1, dinp, dout, cos, sin, B, T, nH, D);
 }

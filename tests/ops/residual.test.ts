@@ -27,10 +27,24 @@ describe('residual', () => {
     }
   }
 
-  it('rejects out === b', async () => {
+  it('in place through equal ranges of one buffer (distinct range objects)', async () => {
     const gpu = await getTestGpu();
-    const x = createStorage(gpu, 'x', 16), y = createStorage(gpu, 'y', 16);
-    expect(() => residualForward(gpu, x, y, x, 4)).toThrow(/must not be out/);
+    const N = 100;
+    const rng = new Rng(77);
+    const a = roundF32(randomArray(rng, N)), b = roundF32(randomArray(rng, N));
+    const block = f32Buffer(gpu, 'block', [...new Array(64).fill(0), ...a]);
+    const bB = f32Buffer(gpu, 'b', b);
+    const r = () => ({ buffer: block, offset: 256, size: N * 4 });
+    await runKernels(gpu, [residualForward(gpu, r(), r(), bB, N)]);
+    expectClose('out', await readF32(gpu, block, N, 64), roundF32(a.map((x, i) => x + b[i])), { atol: 0, rtol: 0 });
+  });
+
+  it('rejects b in the output buffer, and a in the output buffer at another offset', async () => {
+    const gpu = await getTestGpu();
+    const x = createStorage(gpu, 'x', 2048), y = createStorage(gpu, 'y', 16);
+    expect(() => residualForward(gpu, x, y, x, 4)).toThrow(/b \(x\) are in the same GPUBuffer/);
+    const r = (offset: number) => ({ buffer: x, offset, size: 16 });
+    expect(() => residualForward(gpu, r(0), r(256), y, 4)).toThrow(/a \(x@256\) are in the same GPUBuffer/);
   });
 
   it('backward is the identity: finite differences of the reference give dout for both inputs', () => {

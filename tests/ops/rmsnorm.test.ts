@@ -18,7 +18,7 @@ const TOL_FWD = { atol: 1e-6, rtol: 1e-5 };
 // atol = 2e-5 · max|ref| (f32 sums of up to 1000 terms), rtol 1e-5. dweight sums ≤ 100 rows per column the same way.
 const tolScaled = (ref: Float64Array) => ({ atol: 2e-5 * Math.max(...Array.from(ref, Math.abs)), rtol: 1e-5 });
 
-interface Case { N: number; C: number; scale: number; accumulate?: boolean; frozen?: boolean; what: string }
+interface Case { N: number; C: number; scale: number; accumulate?: boolean; frozen?: boolean; ranges?: boolean; what: string }
 
 const CASES: Case[] = [
   { N: 1, C: 33, scale: 1, what: 'one row, C not a multiple of the workgroup' },
@@ -29,6 +29,7 @@ const CASES: Case[] = [
   { N: 100, C: 48, scale: 1, accumulate: true, what: 'accumulate into dinp (residual stream), 100 rows' },
   { N: 4, C: 64, scale: 1e-3, what: 'tiny inputs: mean(x²) ≈ 3e-7 < eps, so eps is visible' },
   { N: 9, C: 40, scale: 3, frozen: true, what: 'frozen weight (dweight = null, no workspace)' },
+  { N: 8, C: 50, scale: 1, ranges: true, what: 'weight and dweight as ranges at offset 256 of parameter blocks' },
 ];
 
 describe('rmsnorm', () => {
@@ -43,9 +44,19 @@ describe('rmsnorm', () => {
       const dinp0 = roundF32(randomArray(rng, N * C));     // existing residual gradient (accumulate)
       const dweight0 = roundF32(randomArray(rng, C));       // existing parameter gradient (+=)
 
-      const inpB = f32Buffer(gpu, 'inp', inp), wB = f32Buffer(gpu, 'weight', weight), doutB = f32Buffer(gpu, 'dout', dout);
+      const inpB = f32Buffer(gpu, 'inp', inp), doutB = f32Buffer(gpu, 'dout', dout);
       const out = createStorage(gpu, 'out', N * C * 4), rstd = createStorage(gpu, 'rstd', N * 4);
-      const dinp = f32Buffer(gpu, 'dinp', dinp0), dweight = f32Buffer(gpu, 'dweight', dweight0);
+      const dinp = f32Buffer(gpu, 'dinp', dinp0);
+      // ranges: the (C,) tensors sit at element 64 (byte 256) of larger blocks, surrounded by other values.
+      const at = k.ranges ? 64 : 0;
+      const inBlock = (label: string, v: Float64Array) => {
+        const block = new Float64Array(at + C + (k.ranges ? 7 : 0)).fill(123);
+        block.set(v, at);
+        return f32Buffer(gpu, label, block);
+      };
+      const wBlock = inBlock('weight', weight), dwBlock = inBlock('dweight', dweight0);
+      const range = (b: GPUBuffer) => (k.ranges ? { buffer: b, offset: at * 4, size: C * 4 } : b);
+      const wB = range(wBlock), dweight = range(dwBlock);
       const ws = k.frozen ? null : createStorage(gpu, 'workspace', rmsnormBackwardWorkspaceBytes(N, C));
       await runKernels(gpu, [
         rmsnormForward(gpu, out, rstd, inpB, wB, N, C, EPS),
@@ -61,7 +72,8 @@ describe('rmsnorm', () => {
       expectClose('rstd', await readF32(gpu, rstd), rstdRef, TOL_FWD);
       expectClose('dinp', await readF32(gpu, dinp), dinpRef, tolScaled(dinpRef));
       // frozen: dweight untouched, bit for bit
-      expectClose('dweight', await readF32(gpu, dweight), dwRef, k.frozen ? { atol: 0, rtol: 0 } : tolScaled(dwRef));
+      expectClose('dweight', await readF32(gpu, dwBlock, C, at), dwRef, k.frozen ? { atol: 0, rtol: 0 } : tolScaled(dwRef));
+      if (k.ranges) expect(Array.from(await readF32(gpu, dwBlock, 7, at + C)), 'block after dweight untouched').toEqual(Array(7).fill(123));
     });
   }
 

@@ -22,7 +22,10 @@ export function rmsnormBackwardBlocks(N: number): { rowsPerBlock: number; numBlo
   return { rowsPerBlock, numBlocks: cdiv(N, rowsPerBlock) };
 }
 
-/** Bytes of the f32 workspace (numBlocks, C) rmsnormBackward needs when it computes dweight. */
+/**
+ * Bytes of the f32 workspace (numBlocks, C) rmsnormBackward needs when it computes dweight. Non-decreasing in N,
+ * so a workspace sized for the largest N (and C) of a run serves every smaller step.
+ */
 export function rmsnormBackwardWorkspaceBytes(N: number, C: number): number {
   return rmsnormBackwardBlocks(N).numBlocks * C * 4;
 }

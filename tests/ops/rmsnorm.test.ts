@@ -107,6 +107,15 @@ describe('rmsnorm', () => {
     expect(() => rmsnormBackward(gpu, b(N * C), b(C), b(1, 'ws'), b(N * C), b(N * C), b(C), b(N), N, C)).toThrow(/ws.*needs/);
   });
 
+  it('workspace size never shrinks as N grows (a workspace for the largest step fits every smaller one)', () => {
+    let prev = 0;
+    for (let N = 1; N <= 70000; N++) {
+      const bytes = rmsnormBackwardWorkspaceBytes(N, 1);
+      if (bytes < prev) expect.fail(`workspace for N=${N} (${bytes}) < for N-1 (${prev})`);
+      prev = bytes;
+    }
+  });
+
   it('reference backward matches finite differences', () => {
     const N = 3, C = 11;
     const rng = new Rng(5);

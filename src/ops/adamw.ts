@@ -6,10 +6,11 @@
 // the trainer rewrites with writeAdamwHyper before each optimizer step; kernels are planned once.
 // Scalars are computed here in float64, as torch computes them in Python floats, and rounded to f32 once, as torch's
 // kernels do when they take a Python scalar.
+// Buffer arguments may be whole GPUBuffers or ranges of one (Buf); element offsets count from the range's start.
 import code from '../../shaders/adamw.wgsl?raw';
 import fillCode from '../../shaders/fill.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
-import { type Kernel, simpleKernel } from '../gpu/kernel.ts';
+import { type Buf, type Kernel, bufLabel, bufSize, simpleKernel } from '../gpu/kernel.ts';
 import { createStorage, writeBuffer } from '../gpu/buffers.ts';
 import { elementwiseGrid, WG_1D } from './grid.ts';
 
@@ -66,29 +67,29 @@ export interface AdamwOptions {
 // param, grad, m, v: f32 (N,) at element `offset` of their buffers (N = count); hyper from writeAdamwHyper;
 // norm (2,) = [total_norm, clip_coef] from gradNormFinalize. Updates param, m, v unless norm[0] is not finite.
 export function adamwUpdate(
-  gpu: Gpu, param: GPUBuffer, grad: GPUBuffer, m: GPUBuffer, v: GPUBuffer, hyper: GPUBuffer, norm: GPUBuffer,
+  gpu: Gpu, param: Buf, grad: Buf, m: Buf, v: Buf, hyper: Buf, norm: Buf,
   offset: number, count: number, opts: AdamwOptions = {},
 ): Kernel {
   const label = 'adamw_update';
   for (const [name, b] of [['param', param], ['grad', grad], ['m', m], ['v', v]] as const) checkRange(label, name, b, offset, count);
-  if (hyper.size < adamwHyperBytes) throw new Error(`${label}: hyper buffer has ${hyper.size} bytes, needs ${adamwHyperBytes}`);
-  if (norm.size < 8) throw new Error(`${label}: norm buffer needs 2 floats`);
+  if (bufSize(hyper) < adamwHyperBytes) throw new Error(`${label}: hyper buffer has ${bufSize(hyper)} bytes, needs ${adamwHyperBytes}`);
+  if (bufSize(norm) < 8) throw new Error(`${label}: norm buffer needs 2 floats`);
   const decay = (opts.weightDecay ?? 'hyper') === 'hyper';
   return simpleKernel(gpu, { label, code, entryPoint: 'update', constants: { WG: WG_1D, DECAY: decay ? 1 : 0 } },
     [param, m, v, grad, norm, hyper], [offset, count], elementwiseGrid(count));
 }
 
 // buf[offset .. offset+count) = 0 (f32 +0.0 / u32 0).
-export function fillZero(gpu: Gpu, buf: GPUBuffer, offset: number, count: number): Kernel {
+export function fillZero(gpu: Gpu, buf: Buf, offset: number, count: number): Kernel {
   checkRange('fill_zero', 'buf', buf, offset, count);
   return simpleKernel(gpu, { label: 'fill_zero', code: fillCode, entryPoint: 'fill_zero', constants: { WG: WG_1D } },
     [buf], [offset, count], elementwiseGrid(count));
 }
 
-function checkRange(label: string, name: string, buf: GPUBuffer, offset: number, count: number): void {
+function checkRange(label: string, name: string, buf: Buf, offset: number, count: number): void {
   if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(count) || count < 1)
     throw new Error(`${label}: ${name} range offset ${offset}, count ${count} must be integers, count ≥ 1`);
-  if ((offset + count) * 4 > buf.size)
-    throw new Error(`${label}: ${name} range [${offset}, ${offset + count}) exceeds ${buf.label || name} (${buf.size / 4} elements)`);
+  if ((offset + count) * 4 > bufSize(buf))
+    throw new Error(`${label}: ${name} range [${offset}, ${offset + count}) exceeds ${bufLabel(buf) || name} (${bufSize(buf) / 4} elements)`);
   if (offset + count > 0xffffffff) throw new Error(`${label}: ${name} range end ${offset + count} does not fit u32 indexing`);
 }

@@ -8,9 +8,10 @@
 //
 // Optional offsets, in elements: opts.inOffset into `inp` (any value, so a tensor may start at an odd halfword of a
 // safetensors file), opts.outOffset into `out` (must be even for packed 16-bit outputs, whose threads own whole words).
+// Buffer arguments may be whole GPUBuffers or ranges of one (Buf); element offsets count from the range's start.
 import code from '../../shaders/convert.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
-import { type Kernel, cdiv, simpleKernel } from '../gpu/kernel.ts';
+import { type Buf, type Kernel, bufLabel, bufSize, cdiv, simpleKernel } from '../gpu/kernel.ts';
 import { elementwiseGrid, WG_1D } from './grid.ts';
 
 export interface ConvertOptions {
@@ -20,7 +21,7 @@ export interface ConvertOptions {
 
 type Width = 16 | 32;
 
-function convertKernel(gpu: Gpu, entry: string, out: GPUBuffer, inp: GPUBuffer, count: number, inBits: Width, outBits: Width,
+function convertKernel(gpu: Gpu, entry: string, out: Buf, inp: Buf, count: number, inBits: Width, outBits: Width,
   opts: ConvertOptions): Kernel {
   const label = `convert_${entry}`;
   const inOffset = opts.inOffset ?? 0, outOffset = opts.outOffset ?? 0;
@@ -34,33 +35,33 @@ function convertKernel(gpu: Gpu, entry: string, out: GPUBuffer, inp: GPUBuffer, 
   // Bytes touched: 16-bit data is read and written as whole u32 words.
   const inBytes = inBits === 16 ? cdiv(inOffset + count, 2) * 4 : (inOffset + count) * 4;
   const outBytes = (outWord + threads) * 4;
-  if (inBytes > inp.size)
-    throw new Error(`${label}: input [${inOffset}, ${inOffset + count}) of ${inBits}-bit elements needs ${inBytes} bytes, ${inp.label || 'inp'} has ${inp.size}`);
-  if (outBytes > out.size)
-    throw new Error(`${label}: output [${outOffset}, ${outOffset + count}) of ${outBits}-bit elements needs ${outBytes} bytes, ${out.label || 'out'} has ${out.size}`);
+  if (inBytes > bufSize(inp))
+    throw new Error(`${label}: input [${inOffset}, ${inOffset + count}) of ${inBits}-bit elements needs ${inBytes} bytes, ${bufLabel(inp) || 'inp'} has ${bufSize(inp)}`);
+  if (outBytes > bufSize(out))
+    throw new Error(`${label}: output [${outOffset}, ${outOffset + count}) of ${outBits}-bit elements needs ${outBytes} bytes, ${bufLabel(out) || 'out'} has ${bufSize(out)}`);
   if (inOffset + count > 0xffffffff || outWord + threads > 0xffffffff) throw new Error(`${label}: range does not fit u32 indexing`);
   return simpleKernel(gpu, { label, code, entryPoint: entry, constants: { WG: WG_1D } },
     [out, inp], [count, inOffset, outWord, 0], elementwiseGrid(threads));
 }
 
 // out (N,) f32 ← inp (N,) bf16 packed. Exact.
-export function bf16ToF32(gpu: Gpu, out: GPUBuffer, inp: GPUBuffer, count: number, opts: ConvertOptions = {}): Kernel {
+export function bf16ToF32(gpu: Gpu, out: Buf, inp: Buf, count: number, opts: ConvertOptions = {}): Kernel {
   return convertKernel(gpu, 'bf16_to_f32', out, inp, count, 16, 32, opts);
 }
 
 // out (N,) f32 ← inp (N,) f16 packed. Exact.
-export function f16ToF32(gpu: Gpu, out: GPUBuffer, inp: GPUBuffer, count: number, opts: ConvertOptions = {}): Kernel {
+export function f16ToF32(gpu: Gpu, out: Buf, inp: Buf, count: number, opts: ConvertOptions = {}): Kernel {
   return convertKernel(gpu, 'f16_to_f32', out, inp, count, 16, 32, opts);
 }
 
 // out (N,) f16 packed ← inp (N,) bf16 packed. Round to nearest even; |x| ≥ 65520 → ±Inf (bf16 has 8 exponent bits,
 // f16 only 5: such weights do not fit f16); tiny values become f16 subnormals or ±0; NaN stays NaN.
-export function bf16ToF16(gpu: Gpu, out: GPUBuffer, inp: GPUBuffer, count: number, opts: ConvertOptions = {}): Kernel {
+export function bf16ToF16(gpu: Gpu, out: Buf, inp: Buf, count: number, opts: ConvertOptions = {}): Kernel {
   return convertKernel(gpu, 'bf16_to_f16', out, inp, count, 16, 16, opts);
 }
 
 // out (N,) bf16 packed ← inp (N,) f32. Round to nearest even, exactly as torch's tensor.to(torch.bfloat16)
 // (values above the largest bf16 round to ±Inf; any NaN becomes 0x7fc0).
-export function f32ToBf16(gpu: Gpu, out: GPUBuffer, inp: GPUBuffer, count: number, opts: ConvertOptions = {}): Kernel {
+export function f32ToBf16(gpu: Gpu, out: Buf, inp: Buf, count: number, opts: ConvertOptions = {}): Kernel {
   return convertKernel(gpu, 'f32_to_bf16', out, inp, count, 32, 16, opts);
 }

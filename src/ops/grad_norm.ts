@@ -11,9 +11,10 @@
 // clip_coef as it reads them (torch multiplies the grads in place just before the step: same values).
 // A NaN anywhere gives norm = [NaN, NaN]; an Inf (or an overflowing sum) gives [+Inf, 0]. adamwUpdate skips the step
 // when norm[0] is not finite; the trainer reads norm[0] to report it.
+// Buffer arguments may be whole GPUBuffers or ranges of one (Buf); element offsets count from the range's start.
 import code from '../../shaders/grad_norm.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
-import { type Kernel, cdiv, simpleKernel } from '../gpu/kernel.ts';
+import { type Buf, type Kernel, bufLabel, bufSize, cdiv, simpleKernel } from '../gpu/kernel.ts';
 import { elementwiseGrid } from './grid.ts';
 
 const WG = 256;
@@ -27,7 +28,7 @@ export function gradNormPartialsCount(count: number): number {
 }
 
 // partials (≥ partialsOffset + gradNormPartialsCount(count),) f32 out; grad (≥ offset + count,) f32.
-export function gradSumSquares(gpu: Gpu, partials: GPUBuffer, grad: GPUBuffer, offset: number, count: number, partialsOffset: number): Kernel {
+export function gradSumSquares(gpu: Gpu, partials: Buf, grad: Buf, offset: number, count: number, partialsOffset: number): Kernel {
   const label = 'grad_sum_squares';
   checkRange(label, 'grad', grad, offset, count);
   const groups = gradNormPartialsCount(count);
@@ -37,10 +38,10 @@ export function gradSumSquares(gpu: Gpu, partials: GPUBuffer, grad: GPUBuffer, o
 }
 
 // norm (2,) f32 out = [total_norm, clip_coef]; partials (≥ numPartials,) f32.
-export function gradNormFinalize(gpu: Gpu, norm: GPUBuffer, partials: GPUBuffer, numPartials: number, maxGradNorm: number): Kernel {
+export function gradNormFinalize(gpu: Gpu, norm: Buf, partials: Buf, numPartials: number, maxGradNorm: number): Kernel {
   const label = 'grad_norm_finalize';
   checkRange(label, 'partials', partials, 0, numPartials);
-  if (norm.size < 8) throw new Error(`${label}: norm buffer needs 2 floats, has ${norm.size} bytes`);
+  if (bufSize(norm) < 8) throw new Error(`${label}: norm buffer needs 2 floats, has ${bufSize(norm)} bytes`);
   const clip = Number.isFinite(maxGradNorm) && maxGradNorm > 0;
   return simpleKernel(gpu, { label, code, entryPoint: 'finalize', constants: { WG } },
     [null, null, null, norm, partials], [numPartials, clip ? 1 : 0, clip ? maxGradNorm : 0, 0], [1, 1, 1], new Set([2]));
@@ -48,7 +49,7 @@ export function gradNormFinalize(gpu: Gpu, norm: GPUBuffer, partials: GPUBuffer,
 
 /** A gradient range inside a block buffer (elements). */
 export interface GradRange {
-  buf: GPUBuffer;
+  buf: Buf;
   offset: number;
   count: number;
 }
@@ -59,7 +60,7 @@ export function gradNormPartialsTotal(ranges: GradRange[]): number {
 }
 
 /** All kernels of one global norm: sum of squares per range (slices end to end), then finalize. */
-export function gradNormKernels(gpu: Gpu, norm: GPUBuffer, partials: GPUBuffer, ranges: GradRange[], maxGradNorm: number): Kernel[] {
+export function gradNormKernels(gpu: Gpu, norm: Buf, partials: Buf, ranges: GradRange[], maxGradNorm: number): Kernel[] {
   const ks: Kernel[] = [];
   let slot = 0;
   for (const r of ranges) {
@@ -70,10 +71,10 @@ export function gradNormKernels(gpu: Gpu, norm: GPUBuffer, partials: GPUBuffer, 
   return ks;
 }
 
-function checkRange(label: string, name: string, buf: GPUBuffer, offset: number, count: number): void {
+function checkRange(label: string, name: string, buf: Buf, offset: number, count: number): void {
   if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(count) || count < 1)
     throw new Error(`${label}: ${name} range offset ${offset}, count ${count} must be integers, count ≥ 1`);
-  if ((offset + count) * 4 > buf.size)
-    throw new Error(`${label}: ${name} range [${offset}, ${offset + count}) exceeds ${buf.label || name} (${buf.size / 4} floats)`);
+  if ((offset + count) * 4 > bufSize(buf))
+    throw new Error(`${label}: ${name} range [${offset}, ${offset + count}) exceeds ${bufLabel(buf) || name} (${bufSize(buf) / 4} floats)`);
   if (offset + count > 0xffffffff) throw new Error(`${label}: ${name} range end ${offset + count} does not fit u32 indexing`);
 }

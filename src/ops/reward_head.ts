@@ -1,11 +1,10 @@
 // Reward head of Qwen3ForSequenceClassification: pool the rightmost non-pad token's hidden state (after the final
 // norm) and project it with score = Linear(C, 1, bias=False). Shader: shaders/reward_head.wgsl.
 // Reference: ./reward_head.ref.ts. Test: tests/ops/reward_head.test.ts.
-// Legend: B sequences, T tokens, C hidden.
+// Legend: B sequences, T tokens, C hidden. Buffers may be ranges of larger ones (Buf).
 import code from '../../shaders/reward_head.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
-import { type Kernel, bindBuffers, checkWorkgroups, createUniform, getPipeline, simpleKernel } from '../gpu/kernel.ts';
-import { cdiv } from '../gpu/kernel.ts';
+import { type Buf, type Kernel, bindBuffers, cdiv, checkWorkgroups, createUniform, getPipeline, simpleKernel } from '../gpu/kernel.ts';
 import { elementwiseGrid, WG_1D } from './grid.ts';
 
 const WG = 256;
@@ -20,7 +19,7 @@ function checkDims(label: string, gpu: Gpu, B: number, T: number, C: number): vo
 // rewards (B,) f32 out, poolIdx (B,) u32 saved; hidden (B,T,C) f32, ids (B,T) u32, scoreW (C,) f32.
 // p_b = rightmost t with ids[b,t] != padId (argmax(arange(T)*(ids!=pad)); an all-pad row pools 0).
 export function rewardHeadForward(
-  gpu: Gpu, rewards: GPUBuffer, poolIdx: GPUBuffer, hidden: GPUBuffer, ids: GPUBuffer, scoreW: GPUBuffer,
+  gpu: Gpu, rewards: Buf, poolIdx: Buf, hidden: Buf, ids: Buf, scoreW: Buf,
   B: number, T: number, C: number, padId: number,
 ): Kernel {
   checkDims('reward_head_forward', gpu, B, T, C);
@@ -31,8 +30,8 @@ export function rewardHeadForward(
 // dhidden (B,T,C) assigned (zeros except row p_b = drewards[b]*scoreW); dscoreW (C,) += Σ_b drewards[b]*hidden[b,p_b,:]
 // (null: frozen head, no dispatch). drewards (B,), hidden (B,T,C), scoreW (C,), poolIdx (B,) from the forward.
 export function rewardHeadBackward(
-  gpu: Gpu, dhidden: GPUBuffer, dscoreW: GPUBuffer | null, drewards: GPUBuffer, hidden: GPUBuffer, scoreW: GPUBuffer,
-  poolIdx: GPUBuffer, B: number, T: number, C: number,
+  gpu: Gpu, dhidden: Buf, dscoreW: Buf | null, drewards: Buf, hidden: Buf, scoreW: Buf,
+  poolIdx: Buf, B: number, T: number, C: number,
 ): Kernel {
   const label = 'reward_head_backward';
   checkDims(label, gpu, B, T, C);

@@ -14,9 +14,10 @@
 // metrics: f32 at [metricsOffset, metricsOffset+8) ← [loss, accuracy, margin, min_reward, mean_reward, max_reward, P, 0]
 //   accuracy = mean(r_c > r_r) (strict; ties count 0), margin = mean(r_c − r_r) (without the margin column),
 //   min/mean/max over the 2P rewards together.
+// Buffer arguments may be whole GPUBuffers or ranges of one (Buf); element offsets count from the range's start.
 import code from '../../shaders/reward_loss.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
-import { type Kernel, simpleKernel } from '../gpu/kernel.ts';
+import { type Buf, type Kernel, bufLabel, bufSize, simpleKernel } from '../gpu/kernel.ts';
 import { createStorage } from '../gpu/buffers.ts';
 
 const WG = 256;
@@ -34,7 +35,7 @@ export interface RewardLossOptions {
 
 // metrics (≥ off+8,) f32, drewards (2P,) f32 out; rewards (2P,) f32, margins (P,) f32 or null.
 export function rewardLossForward(
-  gpu: Gpu, metrics: GPUBuffer, drewards: GPUBuffer, rewards: GPUBuffer, margins: GPUBuffer | null, P: number,
+  gpu: Gpu, metrics: Buf, drewards: Buf, rewards: Buf, margins: Buf | null, P: number,
   opts: RewardLossOptions = {},
 ): Kernel {
   const label = 'reward_loss_forward';
@@ -44,13 +45,13 @@ export function rewardLossForward(
   if (!Number.isInteger(P) || P < 1) throw new Error(`${label}: P = ${P} pairs must be a positive integer`);
   if (!Number.isFinite(c) || c < 0) throw new Error(`${label}: center_rewards_coefficient = ${c} must be a finite number ≥ 0`);
   if (!Number.isFinite(gradScale)) throw new Error(`${label}: gradScale = ${gradScale} must be finite`);
-  if (!Number.isInteger(off) || off < 0 || (off + REWARD_METRICS_COUNT) * 4 > metrics.size)
-    throw new Error(`${label}: metricsOffset ${off} + 8 floats does not fit metrics (${metrics.size} bytes)`);
-  if (rewards.size < 2 * P * 4 || drewards.size < 2 * P * 4) throw new Error(`${label}: rewards/drewards hold fewer than 2P = ${2 * P} floats`);
-  if (margins && margins.size < P * 4) throw new Error(`${label}: margins hold fewer than P = ${P} floats`);
+  if (!Number.isInteger(off) || off < 0 || (off + REWARD_METRICS_COUNT) * 4 > bufSize(metrics))
+    throw new Error(`${label}: metricsOffset ${off} + 8 floats does not fit metrics ${bufLabel(metrics)} (${bufSize(metrics)} bytes)`);
+  if (bufSize(rewards) < 2 * P * 4 || bufSize(drewards) < 2 * P * 4) throw new Error(`${label}: rewards/drewards hold fewer than 2P = ${2 * P} floats`);
+  if (margins && bufSize(margins) < P * 4) throw new Error(`${label}: margins hold fewer than P = ${P} floats`);
   // Layout 'auto' keeps `margins` bound even when HAS_MARGIN is false: bind a 4-byte dummy, owned by the kernel.
   const owned: GPUBuffer[] = [];
-  let m = margins;
+  let m: Buf | null = margins;
   if (!m) owned.push((m = createStorage(gpu, `${label}.no_margins`, 4)));
   const k = simpleKernel(gpu, { label, code, entryPoint: 'forward', constants: { WG, HAS_MARGIN: margins ? 1 : 0 } },
     [metrics, drewards, rewards, m], [P, off, c, gradScale], [1, 1, 1], new Set([2, 3]));

@@ -80,6 +80,31 @@ describe('reward_head', () => {
     await runCase(3, 6, 48, 5, undefined, false);
   });
 
+  it('score weight and its gradient as ranges of larger blocks (Buf), as the model binds them', async () => {
+    const gpu = await getTestGpu();
+    const B = 2, T = 3, C = 40, OFF = 64; // 64 floats = 256 bytes, the storage offset alignment
+    const rng = new Rng(21);
+    const hidden = roundF32(randomArray(rng, B * T * C)), scoreW = roundF32(randomArray(rng, C)), drewards = roundF32(randomArray(rng, B));
+    const ids = makeIds(rng, B, T, [[1, 2, PAD], [3, PAD, PAD]]);
+    const block = new Float32Array(OFF + C + 10).fill(9);
+    block.set(scoreW, OFF);
+    const wBlock = f32Buffer(gpu, 'params', block), gBlock = f32Buffer(gpu, 'grads', new Float32Array(OFF + C + 10));
+    const wR = { buffer: wBlock, offset: OFF * 4, size: C * 4 }, gR = { buffer: gBlock, offset: OFF * 4, size: C * 4 };
+    const rB = createStorage(gpu, 'rewards', B * 4), pB = createStorage(gpu, 'poolIdx', B * 4), dhB = createStorage(gpu, 'dh', B * T * C * 4);
+    const hB = f32Buffer(gpu, 'hidden', hidden);
+    await runKernels(gpu, [
+      rewardHeadForward(gpu, rB, pB, hB, u32Buffer(gpu, 'ids', ids), wR, B, T, C, PAD),
+      rewardHeadBackward(gpu, dhB, gR, f32Buffer(gpu, 'dr', drewards), hB, wR, pB, B, T, C),
+    ]);
+    const rRef = new Float64Array(B), pRef = new Uint32Array(B), dhRef = new Float64Array(B * T * C), dsRef = new Float64Array(C);
+    rewardHeadForwardRef(rRef, pRef, hidden, ids, scoreW, B, T, C, PAD);
+    rewardHeadBackwardRef(dhRef, dsRef, drewards, hidden, scoreW, pRef, B, T, C);
+    expectClose('rewards', await readF32(gpu, rB, B), rRef, TOL);
+    const g = await readF32(gpu, gBlock);
+    expectClose('dscoreW in block', g.subarray(OFF, OFF + C), dsRef, TOL);
+    expect([...g.subarray(0, OFF), ...g.subarray(OFF + C)].every((x) => x === 0), 'rest of the grad block untouched').toBe(true);
+  });
+
   it('reference backward matches finite differences', () => {
     const B = 3, T = 4, C = 5;
     const rng = new Rng(3);

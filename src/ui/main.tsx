@@ -1,0 +1,23 @@
+// Entry of the studio page: create the store, restore persisted settings, start the workers, ask for the GPU.
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './App.tsx';
+import { StudioContext } from './context.ts';
+import { persistStudio } from './store/persist.ts';
+import { createStudio } from './store/store.ts';
+import { connectWorkers } from './workers.ts';
+import './styles.css';
+
+const studio = createStudio();
+persistStudio(studio.store);
+connectWorkers(studio);
+studio.store.getState().request({ type: 'gpu-info' });
+studio.store.getState().request({ type: 'storage-list' });
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <StudioContext value={studio}>
+      <App />
+    </StudioContext>
+  </StrictMode>,
+);

@@ -1,0 +1,35 @@
+// Advanced mode: presets, then every trainer field by group, then LoRA.
+import { Section } from '../../components/Section.tsx';
+import { useActions, useStudio } from '../../context.ts';
+import { GROUP_LABELS, TRAINER_FIELDS, type FieldGroup } from '../../config_fields.ts';
+import { ConfigField } from './ConfigField.tsx';
+import { LoraFields } from './LoraFields.tsx';
+import { Presets } from './Presets.tsx';
+
+const GROUPS = (Object.keys(GROUP_LABELS) as FieldGroup[]).filter((g) => g !== 'lora');
+
+function FieldGroupView({ group }: { group: FieldGroup }) {
+  const config = useStudio((s) => s.config);
+  const { setConfig } = useActions();
+  return (
+    <Section title={GROUP_LABELS[group]} id={`group-${group}`}>
+      <div className="field-grid">
+        {TRAINER_FIELDS.filter((f) => f.group === group).map((f) => (
+          <ConfigField key={f.name} spec={f} value={config[f.name]} onChange={(v) => setConfig({ [f.name]: v })} />
+        ))}
+      </div>
+    </Section>
+  );
+}
+
+export function AdvancedConfig() {
+  return (
+    <>
+      <Presets />
+      {GROUPS.map((g) => (
+        <FieldGroupView key={g} group={g} />
+      ))}
+      <LoraFields />
+    </>
+  );
+}

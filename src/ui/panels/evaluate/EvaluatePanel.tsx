@@ -1,0 +1,24 @@
+// Panel 5, Evaluate & compare: accuracy on the test split with chosen/rejected reward histograms, a compare-two-
+// responses form, and batch scoring of a JSONL file. All use the model the train worker holds (the run in progress
+// or finished).
+import { ErrorNote } from '../../components/ErrorNote.tsx';
+import { BatchScore } from './BatchScore.tsx';
+import { ComparePair } from './ComparePair.tsx';
+import { EvalAccuracy } from './EvalAccuracy.tsx';
+
+export function EvaluatePanel() {
+  return (
+    <div className="stack">
+      <ErrorNote area="evaluate" />
+      <div className="panel-grid">
+        <div className="col">
+          <ComparePair />
+          <BatchScore />
+        </div>
+        <div className="col">
+          <EvalAccuracy />
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,21 @@
+// Panel 6, Export: the PEFT adapter (+ README), the merged model, metrics and config — as files or one zip.
+import { ErrorNote } from '../../components/ErrorNote.tsx';
+import { ExportArtifact } from './ExportArtifact.tsx';
+import { ExportRun } from './ExportRun.tsx';
+
+export function ExportPanel() {
+  return (
+    <div className="stack">
+      <ErrorNote area="export" />
+      <div className="panel-grid">
+        <div className="col">
+          <ExportArtifact what="adapter" />
+          <ExportArtifact what="model" />
+        </div>
+        <div className="col">
+          <ExportRun />
+        </div>
+      </div>
+    </div>
+  );
+}

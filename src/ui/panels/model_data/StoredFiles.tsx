@@ -1,0 +1,85 @@
+// What this browser stores (IndexedDB): files by repo with sizes, delete, and the origin's usage and quota.
+import { useMemo } from 'react';
+import { ProgressBar } from '../../components/ProgressBar.tsx';
+import { Section } from '../../components/Section.tsx';
+import { useActions, useStudio } from '../../context.ts';
+import { formatBytes, percent } from '../../format.ts';
+import type { StoredFile } from '../../../worker/protocol.ts';
+
+export function StoredFiles() {
+  const storage = useStudio((s) => s.storage);
+  const { request } = useActions();
+  const groups = useMemo(() => {
+    const m = new Map<string, StoredFile[]>();
+    for (const f of storage.files) {
+      const k = `${f.kind} ${f.repo}@${f.revision}`;
+      m.set(k, [...(m.get(k) ?? []), f]);
+    }
+    return [...m.entries()];
+  }, [storage.files]);
+  const del = (keys: string[], what: string) => {
+    if (confirm(`Delete ${what} from this browser's storage?`)) request({ type: 'storage-delete', keys });
+  };
+  return (
+    <Section
+      title="Stored in this browser"
+      id="stored"
+      aside={
+        <button type="button" onClick={() => request({ type: 'storage-list' })}>
+          Refresh
+        </button>
+      }
+    >
+      {storage.usage !== null && (
+        <ProgressBar label="Storage used" value={percent(storage.usage, storage.quota)} detail={`${formatBytes(storage.usage)} of ${formatBytes(storage.quota)}`} />
+      )}
+      {!storage.loaded ? (
+        <p className="muted">Reading storage…</p>
+      ) : groups.length === 0 ? (
+        <p className="muted">Nothing stored yet.</p>
+      ) : (
+        <table className="table" data-testid="stored-files">
+          <thead>
+            <tr>
+              <th scope="col">File</th>
+              <th scope="col" className="num">
+                Size
+              </th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          {groups.map(([group, files]) => (
+            <tbody key={group}>
+              <tr className="group">
+                <th scope="rowgroup" colSpan={2}>
+                  {group}
+                </th>
+                <td>
+                  <button type="button" className="link danger" onClick={() => del(files.map((f) => f.key), group)}>
+                    Delete all
+                  </button>
+                </td>
+              </tr>
+              {files.map((f) => (
+                <tr key={f.key}>
+                  <td className="mono">
+                    {f.path}
+                    {!f.complete && <span className="badge off">partial</span>}
+                  </td>
+                  <td className="num">{formatBytes(f.bytes)}</td>
+                  <td>
+                    <button type="button" className="link danger" onClick={() => del([f.key], f.path)} aria-label={`Delete ${f.path}`}>
+                      Delete
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          ))}
+        </table>
+      )}
+    </Section>
+  );
+}

@@ -1,0 +1,21 @@
+// Panel 4, Train: controls, progress (step/epoch, ETA, tokens/s), live charts with train and eval on the same axes,
+// the metrics table and its CSV/JSONL export.
+import { ErrorNote } from '../../components/ErrorNote.tsx';
+import { MetricCharts } from './MetricCharts.tsx';
+import { MetricsTable } from './MetricsTable.tsx';
+import { ProgressLine } from './ProgressLine.tsx';
+import { TrainControls } from './TrainControls.tsx';
+
+export function TrainPanel() {
+  return (
+    <div className="stack">
+      <ErrorNote area="train" />
+      <div className="train-top">
+        <TrainControls />
+        <ProgressLine />
+      </div>
+      <MetricCharts />
+      <MetricsTable />
+    </div>
+  );
+}

@@ -1,0 +1,60 @@
+// The header's GPU status area: what the train worker's adapter is, its optional features and key limits, and the
+// bytes the engine holds. The page never touches GPU objects; this reads the worker's `gpu-info` message.
+import { useStudio } from '../context.ts';
+import { formatBytes } from '../format.ts';
+
+const FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
+
+const LIMITS: { name: string; label: string; bytes: boolean }[] = [
+  { name: 'maxBufferSize', label: 'max buffer', bytes: true },
+  { name: 'maxStorageBufferBindingSize', label: 'max storage binding', bytes: true },
+  { name: 'maxStorageBuffersPerShaderStage', label: 'storage buffers / stage', bytes: false },
+  { name: 'maxComputeWorkgroupStorageSize', label: 'workgroup storage', bytes: true },
+  { name: 'maxComputeInvocationsPerWorkgroup', label: 'invocations / workgroup', bytes: false },
+];
+
+export function GpuStatus() {
+  const gpu = useStudio((s) => s.gpu);
+  if (gpu.status === 'pending') {
+    return (
+      <div className="gpu-status" data-testid="gpu-status" aria-live="polite">
+        <span className="dot pending" aria-hidden /> Looking for a WebGPU adapter…
+      </div>
+    );
+  }
+  const info = gpu.info;
+  if (!info) return null;
+  const name = [info.vendor, info.architecture].filter(Boolean).join(' · ') || 'unknown adapter';
+  return (
+    <details className="gpu-status" data-testid="gpu-status">
+      <summary>
+        <span className="dot ready" aria-hidden />
+        <span className="gpu-name" data-testid="gpu-name">
+          {name}
+        </span>
+        {FEATURES.map((f) => (
+          <span key={f} className={`badge ${info.features.includes(f) ? 'on' : 'off'}`} data-testid={`feature-${f}`}>
+            {f} {info.features.includes(f) ? '✓' : '✗'}
+          </span>
+        ))}
+        {gpu.memoryBytes !== null && <span className="muted">in use {formatBytes(gpu.memoryBytes)}</span>}
+      </summary>
+      <dl className="gpu-details">
+        <dt>Adapter</dt>
+        <dd>{info.description || info.device || '(no description)'}</dd>
+        <dt>Vendor / architecture</dt>
+        <dd>
+          {info.vendor || '?'} / {info.architecture || '?'}
+        </dd>
+        {LIMITS.map((l) => (
+          <div key={l.name} className="limit">
+            <dt title={l.name}>{l.label}</dt>
+            <dd data-testid={`limit-${l.name}`}>{l.bytes ? formatBytes(info.limits[l.name]) : info.limits[l.name]}</dd>
+          </div>
+        ))}
+        <dt>All features</dt>
+        <dd>{info.features.join(', ') || 'core only'}</dd>
+      </dl>
+    </details>
+  );
+}

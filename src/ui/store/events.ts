@@ -1,0 +1,190 @@
+// How each worker event changes the studio state: a pure function of (state, event) → patch, plus pushes into the
+// metrics buffer for `log` / `eval` (which leave the store untouched, so a training step re-renders nothing but
+// the charts and the progress line).
+import type { WorkerEvent } from '../../worker/protocol.ts';
+import type { MetricsBuffer } from './metrics.ts';
+import type { DownloadState, ImportSummary } from './slices/hub.ts';
+import type { Progress } from './slices/training.ts';
+import type { StudioState } from './store.ts';
+
+/** Weight of the newest step time in the ETA's moving average. */
+const ETA_SMOOTHING = 0.2;
+
+/** Timing of the last progress event, for the ETA (kept outside the store: it is not something to render). */
+const lastProgress = new WeakMap<MetricsBuffer, { step: number; at: number; secondsPerStep: number | null }>();
+
+function withoutPending(s: StudioState, rid: number | undefined): Pick<StudioState, 'pending'> | object {
+  if (rid === undefined || !(rid in s.pending)) return {};
+  const pending = { ...s.pending };
+  delete pending[rid];
+  return { pending };
+}
+
+/** eval rows keep TRL's eval_ prefix whatever the trainer sent (epoch stays as it is). */
+function evalNames(metrics: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(metrics)) out[k.startsWith('eval_') || k === 'epoch' ? k : `eval_${k}`] = v;
+  return out;
+}
+
+export function applyEvent(
+  s: StudioState,
+  ev: WorkerEvent,
+  metrics: MetricsBuffer,
+  now: number = Date.now(),
+): Partial<StudioState> | null {
+  switch (ev.type) {
+    case 'ready':
+      return null;
+    case 'gpu-info':
+      return {
+        ...withoutPending(s, ev.rid),
+        gpu: {
+          ...s.gpu,
+          status: ev.info ? 'ready' : 'missing',
+          info: ev.info,
+          message: ev.message ?? null,
+        },
+      };
+    case 'gpu-memory':
+      return { gpu: { ...s.gpu, memoryBytes: ev.bytes } };
+    case 'download-progress': {
+      const req = s.pending[ev.rid];
+      const prev: DownloadState = s.downloads[ev.rid] ?? {
+        rid: ev.rid,
+        what: req?.req.type === 'download' ? req.req.what : 'model',
+        repo: ev.repo,
+        revision: req?.req.type === 'download' ? req.req.revision : 'main',
+        files: {},
+        overall: ev.overall,
+        status: 'running',
+      };
+      const next: DownloadState = {
+        ...prev,
+        files: { ...prev.files, [ev.file]: { loaded: ev.loaded, total: ev.total } },
+        overall: ev.overall,
+      };
+      return { downloads: { ...s.downloads, [ev.rid]: next } };
+    }
+    case 'download-done': {
+      const prev = s.downloads[ev.rid];
+      const done: DownloadState = {
+        rid: ev.rid,
+        what: ev.what,
+        repo: ev.repo,
+        revision: ev.revision,
+        files: prev?.files ?? {},
+        overall: prev?.overall ?? { loaded: 0, total: 0, filesDone: ev.files.length, filesTotal: ev.files.length },
+        status: 'done',
+      };
+      const ref = { kind: 'hub' as const, repo: ev.repo, revision: ev.revision };
+      return {
+        ...withoutPending(s, ev.rid),
+        downloads: { ...s.downloads, [ev.rid]: done },
+        selection: ev.what === 'model' ? { ...s.selection, model: ref } : { ...s.selection, dataset: ref },
+      };
+    }
+    case 'storage-report':
+      return {
+        ...withoutPending(s, ev.rid),
+        storage: { files: ev.files, usage: ev.usage, quota: ev.quota, loaded: true },
+      };
+    case 'import-summary': {
+      const summary: ImportSummary = {
+        id: ev.id,
+        name: ev.name,
+        split: ev.split,
+        lines: ev.lines,
+        valid: ev.valid,
+        format: ev.format,
+        errors: ev.errors,
+        errorCount: ev.errorCount,
+        blankLines: ev.blankLines,
+        duplicates: ev.duplicates,
+        accepted: ev.accepted,
+        pairs: ev.accepted ? ev.valid : null,
+      };
+      const imports = [...s.imports.filter((i) => i.id !== ev.id), summary];
+      const useIt = ev.accepted && ev.valid > 0 && ev.split === 'train';
+      return {
+        ...withoutPending(s, ev.rid),
+        imports,
+        ...(useIt ? { selection: { ...s.selection, dataset: { kind: 'import' as const, id: ev.id } } } : {}),
+      };
+    }
+    case 'import-accepted': {
+      const imp = s.imports.find((i) => i.id === ev.id);
+      const imports = s.imports.map((i) => (i.id === ev.id ? { ...i, accepted: true, pairs: ev.pairs } : i));
+      const useIt = ev.pairs > 0 && imp?.split !== 'test';
+      return {
+        ...withoutPending(s, ev.rid),
+        imports,
+        ...(useIt ? { selection: { ...s.selection, dataset: { kind: 'import' as const, id: ev.id } } } : {}),
+      };
+    }
+    case 'inspect-report':
+      return { ...withoutPending(s, ev.rid), inspect: { report: ev.report, running: false } };
+    case 'tokenize-progress':
+      return { train: { ...s.train, tokenize: { split: ev.split, done: ev.done, total: ev.total } } };
+    case 'tokenize-done':
+      return { ...withoutPending(s, ev.rid), train: { ...s.train, tokenize: null } };
+    case 'plan':
+      return { ...withoutPending(s, ev.rid), plan: ev.plan };
+    case 'train-state':
+      if (ev.state === 'loading') lastProgress.delete(metrics);
+      return { train: { ...s.train, state: ev.state, message: ev.message ?? null } };
+    case 'log':
+      metrics.push({ kind: 'train', step: ev.step, metrics: ev.metrics });
+      return null;
+    case 'eval':
+      metrics.push({ kind: 'eval', step: ev.step, metrics: evalNames(ev.metrics) });
+      return null;
+    case 'progress': {
+      const last = lastProgress.get(metrics);
+      let secondsPerStep = last?.secondsPerStep ?? null;
+      if (last && ev.step > last.step) {
+        const sps = (now - last.at) / 1000 / (ev.step - last.step);
+        secondsPerStep = secondsPerStep === null ? sps : (1 - ETA_SMOOTHING) * secondsPerStep + ETA_SMOOTHING * sps;
+      }
+      lastProgress.set(metrics, { step: ev.step, at: now, secondsPerStep });
+      const progress: Progress = {
+        step: ev.step,
+        maxSteps: ev.max_steps,
+        epoch: ev.epoch,
+        tokensPerSecond: ev.tokens_per_second,
+        etaSeconds: secondsPerStep === null ? null : Math.max(0, (ev.max_steps - ev.step) * secondsPerStep),
+      };
+      return { train: { ...s.train, progress } };
+    }
+    case 'checkpoint':
+      return { train: { ...s.train, lastCheckpoint: ev.step } };
+    case 'done':
+      return { train: { ...s.train, state: ev.reason === 'stopped' ? 'stopped' : 'done', message: null } };
+    case 'warning':
+      return { warnings: [...s.warnings.slice(-19), { where: ev.where, message: ev.message }] };
+    case 'score-pair-result':
+      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, pair: ev.score } };
+    case 'score-batch-result':
+      return {
+        ...withoutPending(s, ev.rid),
+        evaluation: { ...s.evaluation, batch: { rows: ev.rows, file: ev.file, errorCount: ev.errors.length } },
+      };
+    case 'eval-report':
+      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, report: ev.report } };
+    case 'export-files':
+      return { ...withoutPending(s, ev.rid), exports: { ...s.exports, [ev.what]: ev.files } };
+    case 'error': {
+      const req = ev.rid !== undefined ? s.pending[ev.rid] : undefined;
+      const patch: Partial<StudioState> = {
+        ...withoutPending(s, ev.rid),
+        errors: { ...s.errors, [ev.where]: { message: ev.message, fix: ev.fix, request: req?.type } },
+      };
+      if (ev.rid !== undefined && s.downloads[ev.rid]) {
+        patch.downloads = { ...s.downloads, [ev.rid]: { ...s.downloads[ev.rid], status: 'error' } };
+      }
+      if (ev.where === 'train') patch.train = { ...s.train, state: 'error', message: ev.message };
+      if (req?.type === 'inspect') patch.inspect = { ...s.inspect, running: false };
+      return patch;
+    }
+  }
+}

@@ -1,0 +1,105 @@
+// What survives a reload: the open panel and the config in the URL hash (so a link reproduces a run's settings),
+// the config and Hub settings in localStorage, and the Hub token in sessionStorage only when the user ticked
+// "remember for this tab" (otherwise it lives in memory only).
+// Hash: #tab=<panel>&config=<JSON of the fields that differ from the defaults>&hub=<Hub base URL>
+import type { StoreApi } from 'zustand/vanilla';
+import type { ConfigJson } from '../../worker/protocol.ts';
+import { configDiff, defaultConfigJson, validateConfigJson } from '../config_fields.ts';
+import { PANELS, type PanelId } from './slices/ui.ts';
+import type { StudioState } from './store.ts';
+
+const LS_CONFIG = 'reward-studio:config';
+const LS_HUB = 'reward-studio:hub';
+const SS_TOKEN = 'reward-studio:hf-token';
+
+export interface HashState {
+  tab?: PanelId;
+  config?: ConfigJson;
+  hub?: string;
+  /** Set when the hash had a config that is not valid JSON: the message says where. */
+  configError?: string;
+}
+
+export function decodeHash(hash: string): HashState {
+  const params = new URLSearchParams(hash.replace(/^#/, ''));
+  const out: HashState = {};
+  const tab = params.get('tab');
+  if (tab && PANELS.some((p) => p.id === tab)) out.tab = tab as PanelId;
+  const cfg = params.get('config');
+  if (cfg) {
+    try {
+      const parsed = JSON.parse(cfg) as unknown;
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
+      out.config = { ...defaultConfigJson(), ...(parsed as ConfigJson) };
+    } catch (e) {
+      out.configError = `The config in the page address (#config=…) is not valid: ${(e as Error).message}.`;
+    }
+  }
+  const hub = params.get('hub');
+  if (hub) out.hub = hub;
+  return out;
+}
+
+export function encodeHash(tab: PanelId, config: ConfigJson, hub?: string): string {
+  const params = new URLSearchParams();
+  params.set('tab', tab);
+  const diff = configDiff(config);
+  if (Object.keys(diff).length) params.set('config', JSON.stringify(diff));
+  if (hub) params.set('hub', hub);
+  return '#' + params.toString();
+}
+
+function readJson(storage: Storage, key: string): unknown {
+  try {
+    const s = storage.getItem(key);
+    return s ? JSON.parse(s) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Restores persisted state into the store, then keeps hash and storage in step with it. Browser only. */
+export function persistStudio(store: StoreApi<StudioState>): void {
+  const s = store.getState();
+  const fromHash = decodeHash(location.hash);
+  const savedHub = readJson(localStorage, LS_HUB) as Partial<StudioState['hub']> | null;
+  if (savedHub && typeof savedHub === 'object') {
+    const { token: _t, rememberToken: _r, ...rest } = savedHub;
+    s.setHub(rest);
+  }
+  const token = sessionStorage.getItem(SS_TOKEN);
+  if (token) s.setHub({ token, rememberToken: true });
+  if (fromHash.hub) s.setHub({ hubUrl: fromHash.hub });
+
+  const savedConfig = readJson(localStorage, LS_CONFIG);
+  const config = fromHash.config ?? (savedConfig && typeof savedConfig === 'object' ? { ...defaultConfigJson(), ...(savedConfig as ConfigJson) } : null);
+  if (config) {
+    s.replaceConfig(config);
+    const problems = validateConfigJson(config);
+    if (problems.length) s.showError('configure', `The saved config has invalid fields: ${problems.join('; ')}.`, 'Fix the fields named here, or press "Reset to defaults".');
+  }
+  if (fromHash.configError) s.showError('configure', fromHash.configError, 'Remove #config=… from the address, or fix its JSON.');
+  if (fromHash.tab) s.setTab(fromHash.tab);
+
+  let hubInHash = !!fromHash.hub;
+  store.subscribe((next, prev) => {
+    if (next.config !== prev.config) localStorage.setItem(LS_CONFIG, JSON.stringify(configDiff(next.config)));
+    if (next.hub !== prev.hub) {
+      const { token: _t, rememberToken: _r, ...rest } = next.hub;
+      localStorage.setItem(LS_HUB, JSON.stringify(rest));
+      if (next.hub.rememberToken && next.hub.token) sessionStorage.setItem(SS_TOKEN, next.hub.token);
+      else sessionStorage.removeItem(SS_TOKEN);
+      if (next.hub.hubUrl !== prev.hub.hubUrl) hubInHash = false;
+    }
+    if (next.tab !== prev.tab || next.config !== prev.config || next.hub.hubUrl !== prev.hub.hubUrl) {
+      const hash = encodeHash(next.tab, next.config, hubInHash ? next.hub.hubUrl : undefined);
+      if (hash !== location.hash) history.replaceState(null, '', hash);
+    }
+  });
+  window.addEventListener('hashchange', () => {
+    const h = decodeHash(location.hash);
+    const st = store.getState();
+    if (h.tab && h.tab !== st.tab) st.setTab(h.tab);
+    if (h.config && JSON.stringify(configDiff(h.config)) !== JSON.stringify(configDiff(st.config))) st.replaceConfig(h.config);
+  });
+}

@@ -1,0 +1,31 @@
+// What the run uses (model and dataset), the inspection report, and the trainer configuration with its memory plan.
+import type { StateCreator } from 'zustand/vanilla';
+import type { ConfigJson, DatasetRef, InspectReport, MemoryPlan, ModelRef } from '../../../worker/protocol.ts';
+import { defaultConfigJson } from '../../config_fields.ts';
+import type { StudioState } from '../store.ts';
+
+export interface RunSlice {
+  /** The model and dataset a run, an inspection or an evaluation uses. */
+  selection: { model: ModelRef; dataset: DatasetRef };
+  inspect: { report: InspectReport | null; running: boolean };
+  config: ConfigJson;
+  configMode: 'basic' | 'advanced';
+  plan: MemoryPlan | null;
+  setSelection: (patch: Partial<RunSlice['selection']>) => void;
+  /** Sets fields of the config (TRL names); `lora` is replaced as a whole object or null. */
+  setConfig: (patch: ConfigJson) => void;
+  replaceConfig: (config: ConfigJson) => void;
+  setConfigMode: (mode: 'basic' | 'advanced') => void;
+}
+
+export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set) => ({
+  selection: { model: { kind: 'demo' }, dataset: { kind: 'demo' } },
+  inspect: { report: null, running: false },
+  config: defaultConfigJson(),
+  configMode: 'basic',
+  plan: null,
+  setSelection: (patch) => set((s) => ({ selection: { ...s.selection, ...patch } })),
+  setConfig: (patch) => set((s) => ({ config: { ...s.config, ...patch }, plan: null })),
+  replaceConfig: (config) => set({ config: { ...config }, plan: null }),
+  setConfigMode: (configMode) => set({ configMode }),
+});

@@ -1,0 +1,36 @@
+// Training slice: the run's state and progress (per-step metrics go to the MetricsBuffer, not here), the
+// evaluation and scoring results, and the exported files.
+import type { StateCreator } from 'zustand/vanilla';
+import type { EvalReport, OutFile, PairScore, TrainState } from '../../../worker/protocol.ts';
+import type { StudioState } from '../store.ts';
+
+export interface Progress {
+  step: number;
+  maxSteps: number;
+  epoch: number;
+  tokensPerSecond: number;
+  /** Seconds left at the recent rate, or null before two progress events. */
+  etaSeconds: number | null;
+}
+
+export interface TrainingSlice {
+  train: {
+    state: TrainState;
+    message: string | null;
+    progress: Progress | null;
+    lastCheckpoint: number | null;
+    tokenize: { split: string; done: number; total: number } | null;
+  };
+  evaluation: {
+    pair: PairScore | null;
+    report: EvalReport | null;
+    batch: { rows: number; file: OutFile; errorCount: number } | null;
+  };
+  exports: Partial<Record<'adapter' | 'model' | 'metrics', OutFile[]>>;
+}
+
+export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlice> = () => ({
+  train: { state: 'idle', message: null, progress: null, lastCheckpoint: null, tokenize: null },
+  evaluation: { pair: null, report: null, batch: null },
+  exports: {},
+});

@@ -1,0 +1,327 @@
+// The typed message protocol between the studio page (src/ui) and its two Web Workers:
+//   data.worker.ts  — Hub downloads into IndexedDB, JSONL import, inspection, tokenization
+//   train.worker.ts — the GPU: adapter info, memory plan, training, scoring, evaluation, export
+// Every request carries a request id `rid`; every event answering a request carries the same `rid`, so the page
+// can show progress and errors where the request was made. Training events (log/eval/progress/checkpoint/done)
+// mirror src/train/session.ts's TrainEvent one for one, so the worker forwards them unchanged.
+// Everything here is structured-cloneable (File, Uint8Array, plain objects); tokens are never logged or stored.
+import type { GpuInfo } from '../gpu/device.ts';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shared vocabulary
+
+/** Where a thing happened, by studio panel (plus the GPU status area and the worker itself). */
+export type Area = 'gpu' | 'model-data' | 'inspect' | 'configure' | 'train' | 'evaluate' | 'export' | 'worker';
+
+/** A model to load: a Hub repo already downloaded into the browser's storage, or the built-in tiny demo model. */
+export type ModelRef = { kind: 'hub'; repo: string; revision: string } | { kind: 'demo' };
+
+/** A preference dataset: a downloaded Hub repo, an imported JSONL file (by import id), or the bundled demo set. */
+export type DatasetRef =
+  | { kind: 'hub'; repo: string; revision: string }
+  | { kind: 'import'; id: string }
+  | { kind: 'demo' };
+
+export type Split = 'train' | 'test';
+
+/** One chat message (TRL's conversational format). */
+export interface Message {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/**
+ * The trainer configuration as the page holds it: TRL RewardConfig field names (snake_case) with their values,
+ * plus the PEFT LoraConfig fields under `lora` (null = full fine-tuning). The worker validates it with
+ * src/train/config.ts's parser; the page never trusts its own copy to be valid.
+ */
+export type ConfigJson = Record<string, unknown>;
+
+/** A file produced by the worker (export, batch scores). `data` is transferred, not copied. */
+export interface OutFile {
+  name: string;
+  data: Uint8Array;
+}
+
+export interface StoredFile {
+  /** Storage key, e.g. 'model/Qwen/Qwen3-0.6B@main/model.safetensors'. */
+  key: string;
+  kind: 'model' | 'dataset' | 'import' | 'checkpoint';
+  repo: string;
+  revision: string;
+  path: string;
+  bytes: number;
+  /** False while a download is partial (it resumes from `bytes`). */
+  complete: boolean;
+}
+
+export interface ImportError {
+  /** 1-based line in the JSONL file. */
+  line: number;
+  /** The field at fault when one is known ('chosen', 'rejected[1].role', ...). */
+  field?: string;
+  message: string;
+  fix: string;
+}
+
+export interface Histogram {
+  /** Bin edges, length bins + 1. */
+  edges: number[];
+  counts: number[];
+}
+
+export interface ColumnInfo {
+  name: string;
+  type: string;
+}
+
+export interface InspectSplit {
+  split: string;
+  rows: number;
+  columns: ColumnInfo[];
+  format: 'conversational' | 'standard' | 'unknown';
+  /** A few rows as rendered conversations: [chosen, rejected] message lists. */
+  examples: { chosen: Message[]; rejected: Message[] }[];
+  /** Token lengths of chosen and rejected sequences (after the chat template). */
+  chosenLengths?: Histogram;
+  rejectedLengths?: Histogram;
+  /** Pairs that `max_length` would filter out (chosen or rejected longer). */
+  overMaxLength?: number;
+  /** Numeric columns (score_chosen, score_rejected, margin) as histograms. */
+  scores?: Record<string, Histogram>;
+}
+
+export interface InspectReport {
+  dataset: DatasetRef;
+  maxLength: number;
+  splits: InspectSplit[];
+}
+
+export interface MemoryPlan {
+  fits: boolean;
+  /** Bytes by purpose: weights, lora, grads, optimizer, activations, workspace. */
+  parts: Record<string, number>;
+  totalBytes: number;
+  /** What this GPU allows (maxBufferSize / an estimate of free memory). */
+  limitBytes: number;
+  /** When it does not fit: what to change, e.g. 'lower per_device_train_batch_size to 4'. */
+  advice: string[];
+}
+
+export interface PairScore {
+  rewardA: number;
+  rewardB: number;
+  /** P(A ≻ B) = σ(rA − rB). */
+  pAB: number;
+  /** rA − rB. */
+  margin: number;
+}
+
+export interface EvalReport {
+  step: number;
+  split: Split;
+  /** eval_* metrics (TRL names with the eval_ prefix). */
+  metrics: Record<string, number>;
+  chosenRewards: number[];
+  rejectedRewards: number[];
+}
+
+export type TrainState = 'idle' | 'loading' | 'running' | 'paused' | 'stopping' | 'stopped' | 'done' | 'error';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Requests: page → worker
+
+export type Request =
+  // GPU (train worker)
+  | { type: 'gpu-info'; rid: number }
+  // Hub downloads and storage (data worker)
+  | {
+      type: 'download';
+      rid: number;
+      what: 'model' | 'dataset';
+      hubUrl: string;
+      repo: string;
+      revision: string;
+      /** Hugging Face token for gated/private repos; held in memory only, never stored by the worker. */
+      token?: string;
+    }
+  | { type: 'cancel'; rid: number; target: number }
+  | { type: 'storage-list'; rid: number }
+  | { type: 'storage-delete'; rid: number; keys: string[] }
+  // Data (data worker)
+  | { type: 'import-jsonl'; rid: number; file: File; split: Split }
+  /** Imports the valid lines of a file whose summary listed errors (never a silent partial import). */
+  | { type: 'import-accept'; rid: number; id: string }
+  | { type: 'inspect'; rid: number; dataset: DatasetRef; model: ModelRef; maxLength: number }
+  | { type: 'tokenize'; rid: number; dataset: DatasetRef; model: ModelRef; maxLength: number }
+  // Training (train worker)
+  | { type: 'plan'; rid: number; config: ConfigJson; model: ModelRef }
+  | { type: 'train-start'; rid: number; config: ConfigJson; model: ModelRef; dataset: DatasetRef; resume: boolean }
+  | { type: 'train-pause'; rid: number }
+  | { type: 'train-resume'; rid: number }
+  | { type: 'train-stop'; rid: number }
+  // Scoring and evaluation (train worker)
+  | { type: 'score-pair'; rid: number; conversation: Message[]; responseA: string; responseB: string }
+  | { type: 'score-batch'; rid: number; file: File }
+  | { type: 'evaluate'; rid: number; dataset: DatasetRef; split: Split }
+  // Export (train worker)
+  | { type: 'export'; rid: number; what: 'adapter' | 'model' | 'metrics'; dtype?: 'bf16' | 'f32' };
+
+export type RequestType = Request['type'];
+
+/** Which worker serves each request. */
+export const REQUEST_WORKER: Record<RequestType, 'data' | 'train'> = {
+  'gpu-info': 'train',
+  download: 'data',
+  cancel: 'data',
+  'storage-list': 'data',
+  'storage-delete': 'data',
+  'import-jsonl': 'data',
+  'import-accept': 'data',
+  inspect: 'data',
+  tokenize: 'data',
+  plan: 'train',
+  'train-start': 'train',
+  'train-pause': 'train',
+  'train-resume': 'train',
+  'train-stop': 'train',
+  'score-pair': 'train',
+  'score-batch': 'train',
+  evaluate: 'train',
+  export: 'train',
+};
+
+/** The panel a request belongs to: errors answering it are shown there. */
+export const REQUEST_AREA: Record<RequestType, Area> = {
+  'gpu-info': 'gpu',
+  download: 'model-data',
+  cancel: 'model-data',
+  'storage-list': 'model-data',
+  'storage-delete': 'model-data',
+  'import-jsonl': 'model-data',
+  'import-accept': 'model-data',
+  inspect: 'inspect',
+  tokenize: 'train',
+  plan: 'configure',
+  'train-start': 'train',
+  'train-pause': 'train',
+  'train-resume': 'train',
+  'train-stop': 'train',
+  'score-pair': 'evaluate',
+  'score-batch': 'evaluate',
+  evaluate: 'evaluate',
+  export: 'export',
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Events: worker → page
+
+export type WorkerEvent =
+  | { type: 'ready'; worker: 'data' | 'train' }
+  | {
+      type: 'gpu-info';
+      rid: number;
+      /** null when WebGPU is missing or no adapter was found; then `message` says how to get it. */
+      info: GpuInfo | null;
+      message?: string;
+    }
+  /** Bytes the engine holds on the GPU (weights, optimizer, activations), sent when it changes. */
+  | { type: 'gpu-memory'; bytes: number }
+  | {
+      type: 'download-progress';
+      rid: number;
+      repo: string;
+      file: string;
+      loaded: number;
+      /** Total bytes of this file, or null when the server did not say. */
+      total: number | null;
+      overall: { loaded: number; total: number | null; filesDone: number; filesTotal: number };
+    }
+  | { type: 'download-done'; rid: number; what: 'model' | 'dataset'; repo: string; revision: string; files: string[] }
+  | { type: 'storage-report'; rid: number; files: StoredFile[]; usage: number | null; quota: number | null }
+  | {
+      type: 'import-summary';
+      rid: number;
+      /** Import id to use as DatasetRef { kind: 'import', id }. */
+      id: string;
+      name: string;
+      split: Split;
+      lines: number;
+      valid: number;
+      format: 'conversational' | 'standard' | 'unknown';
+      /** The first errors (at most 100); `errorCount` is the full count. */
+      errors: ImportError[];
+      errorCount: number;
+      /** Whitespace-only lines skipped (not errors) and valid lines repeating an earlier one. */
+      blankLines: number;
+      duplicates: number;
+      /** True when every line was valid: the import is usable at once. Otherwise send import-accept. */
+      accepted: boolean;
+    }
+  | { type: 'import-accepted'; rid: number; id: string; pairs: number }
+  | { type: 'inspect-report'; rid: number; report: InspectReport }
+  | { type: 'tokenize-progress'; rid: number; split: Split; done: number; total: number }
+  | { type: 'tokenize-done'; rid: number; pairs: Record<Split, number>; filtered: Record<Split, number> }
+  | { type: 'plan'; rid: number; plan: MemoryPlan }
+  | { type: 'train-state'; state: TrainState; message?: string }
+  // the trainer's own events (src/train/session.ts TrainEvent), forwarded as they are
+  | { type: 'log'; step: number; metrics: Record<string, number> }
+  | { type: 'eval'; step: number; metrics: Record<string, number> }
+  | { type: 'progress'; step: number; max_steps: number; epoch: number; tokens_per_second: number }
+  | { type: 'checkpoint'; step: number; name?: string }
+  | { type: 'done'; step: number; reason?: 'finished' | 'stopped' }
+  /** Something the user should know that does not stop anything (e.g. pairs filtered by max_length). */
+  | { type: 'warning'; where: Area; message: string }
+  | { type: 'score-pair-result'; rid: number; score: PairScore }
+  | { type: 'score-batch-result'; rid: number; rows: number; file: OutFile; errors: ImportError[] }
+  | { type: 'eval-report'; rid: number; report: EvalReport }
+  | { type: 'export-files'; rid: number; what: 'adapter' | 'model' | 'metrics'; files: OutFile[] }
+  | {
+      type: 'error';
+      /** The request this answers, when there is one (training errors after start carry the start's rid). */
+      rid?: number;
+      where: Area;
+      /** What went wrong, naming the place (file, line, field) when there is one. */
+      message: string;
+      /** What the user can do about it. */
+      fix: string;
+    };
+
+export type WorkerEventType = WorkerEvent['type'];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers used on both sides
+
+/** σ(rA − rB) computed without overflow for |rA − rB| in the hundreds. */
+export function preferenceProbability(rewardA: number, rewardB: number): number {
+  const d = rewardA - rewardB;
+  return d >= 0 ? 1 / (1 + Math.exp(-d)) : Math.exp(d) / (1 + Math.exp(d));
+}
+
+export function pairScore(rewardA: number, rewardB: number): PairScore {
+  return { rewardA, rewardB, pAB: preferenceProbability(rewardA, rewardB), margin: rewardA - rewardB };
+}
+
+/** Buffers to transfer (not copy) with an event. */
+export function transferablesOf(ev: WorkerEvent): Transferable[] {
+  if (ev.type === 'export-files') return ev.files.map((f) => f.data.buffer as ArrayBuffer);
+  if (ev.type === 'score-batch-result') return [ev.file.data.buffer as ArrayBuffer];
+  return [];
+}
+
+/** Turns anything thrown into an `error` event with a fix. Known error classes carry their own advice. */
+export function errorEvent(where: Area, err: unknown, rid?: number, fix?: string): WorkerEvent {
+  const e = err as { name?: string; message?: string; fix?: string };
+  const message = e?.message ?? String(err);
+  let advice = fix ?? e?.fix;
+  if (!advice) {
+    if (e?.name === 'WebGpuUnavailableError') advice = 'Open the studio in Chrome or Edge 113+ from http://localhost.';
+    else if (e?.name === 'GpuError' && /out of memory/i.test(message))
+      advice = 'Lower per_device_train_batch_size or max_length, or turn LoRA on, then start again.';
+    else if (e?.name === 'GpuError') advice = 'Reload the page; training resumes from the last checkpoint.';
+    else if (e?.name === 'QuotaExceededError')
+      advice = 'The browser storage is full: delete stored files in Model & data, then try again.';
+    else advice = 'Check the input named above and try again; if it persists, reload the page.';
+  }
+  return { type: 'error', rid, where, message, fix: advice };
+}

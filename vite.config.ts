@@ -1,0 +1,78 @@
+// Vite config for the studio (React SPA + ES-module workers). `?raw` imports of shaders/*.wgsl work out of the box.
+// REWARD_STUDIO_MIRROR=<folder> mounts the local Hugging Face Hub mirror (src/data/mirror.ts) at /hub-mirror/ on
+// the dev and preview servers, so the studio (and the e2e tests) can "download" from it with no network.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import react from '@vitejs/plugin-react';
+import { defineConfig, type Connect, type Plugin, type ViteDevServer } from 'vite';
+
+const root = path.dirname(fileURLToPath(import.meta.url));
+export const MIRROR_PREFIX = '/hub-mirror';
+
+type MirrorHandler = (req: Connect.IncomingMessage, res: import('node:http').ServerResponse, next: Connect.NextFunction) => void;
+
+/** Loads src/data/mirror.ts through Vite's module runner (it is TypeScript) only when a mirror is asked for. */
+async function loadMirror(server: ViteDevServer | null, folder: string): Promise<MirrorHandler | null> {
+  const modulePath = path.join(root, 'src/data/mirror.ts');
+  if (!existsSync(modulePath)) {
+    console.warn(`[reward-studio] REWARD_STUDIO_MIRROR is set but ${modulePath} does not exist yet; no /hub-mirror/.`);
+    return null;
+  }
+  if (!existsSync(folder)) {
+    console.warn(`[reward-studio] REWARD_STUDIO_MIRROR=${folder}: no such folder; no /hub-mirror/.`);
+    return null;
+  }
+  const mod = server
+    ? await server.ssrLoadModule('/src/data/mirror.ts')
+    : await import(/* @vite-ignore */ new URL('./src/data/mirror.ts', import.meta.url).href);
+  const create = mod.createMirrorHandler as (root: string, opts?: Record<string, unknown>) => MirrorHandler;
+  return create(path.resolve(folder), { prefix: MIRROR_PREFIX });
+}
+
+function hubMirror(): Plugin {
+  const folder = process.env.REWARD_STUDIO_MIRROR;
+  const mount = (server: ViteDevServer | null, use: (h: Connect.NextHandleFunction) => void) => {
+    if (!folder) return;
+    // The handler loads on the first request, so a slow or missing module never delays server start.
+    let handler: Promise<MirrorHandler | null> | null = null;
+    use((req, res, next) => {
+      if (!req.url?.startsWith(MIRROR_PREFIX + '/')) return next();
+      handler ??= loadMirror(server, folder);
+      handler.then(
+        (h) => {
+          if (!h) {
+            res.statusCode = 503;
+            res.end('The local Hub mirror is not available (see the dev server log).');
+            return;
+          }
+          // The handler sees paths relative to the mirror root: /<repo>/resolve/<rev>/<file>, /api/models/...
+          req.url = req.url!.slice(MIRROR_PREFIX.length);
+          h(req, res, next);
+        },
+        (err) => next(err),
+      );
+    });
+  };
+  return {
+    name: 'reward-studio-hub-mirror',
+    configureServer(server) {
+      mount(server, (h) => server.middlewares.use(h));
+    },
+    configurePreviewServer(server) {
+      // TODO(preview): `vite preview` has no module runner; this path needs mirror.ts compiled or tsx loaded.
+      mount(null, (h) => server.middlewares.use(h));
+    },
+  };
+}
+
+export default defineConfig({
+  root,
+  plugins: [react(), hubMirror()],
+  worker: { format: 'es' },
+  server: { host: 'localhost', port: 5173, strictPort: false },
+  preview: { host: 'localhost', port: 4173, strictPort: false },
+  build: { outDir: 'dist', target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 4096 },
+  // Node-only modules must never reach the bundle (the `webgpu` Dawn binding, src/gpu/node.ts).
+  optimizeDeps: { exclude: ['webgpu'] },
+});

@@ -1,9 +1,10 @@
 // Causal self-attention backward, flash style (FlashAttention-2): probabilities are recomputed tile by tile from
 // the saved lse, never stored as a T×T matrix. Three entry points, run in this order:
-//   prep  ws[b,h,i] = (lse_i, Δ_i) with Δ_i = Σ_d dout_i·out_i
-//   dkdv  one workgroup per (b, kv head g, key tile): loops over the query heads of g's group and the query tiles
-//         at or below the diagonal, accumulating dk, dv in registers: no atomics, fixed order, deterministic.
-//   dq    one workgroup per (b, query head h, query tile): loops over key tiles up to the diagonal.
+//   backward_prep  ws[b,h,i] = (lse_i, Δ_i) with Δ_i = Σ_d dout_i·out_i
+//   backward_dkdv  one workgroup per (b, kv head g, key tile): loops over the query heads of g's group and the
+//                  query tiles at or below the diagonal, accumulating dk, dv in registers: no atomics, fixed
+//                  order, deterministic.
+//   backward_dq    one workgroup per (b, query head h, query tile): loops over key tiles up to the diagonal.
 // B sequences, T tokens, H query heads, Hkv kv heads, D head dim; kv head of h is g = h / (H / Hkv).
 //   q, out, dout, dq are (B,T,H,D); k, v, dk, dv are (B,T,Hkv,D); lse is (B,H,T); ws is (B,H,T,2); lengths (B,).
 //   P_ij = exp(s_ij − lse_i) for visible (i, j) (j ≤ i, j < len, i < len), else 0; s_ij = scale · q_i·k_j
@@ -11,37 +12,42 @@
 //   dv_j = Σ_{h in group, i} P_ij dout_i    dk_j = scale Σ_{h, i} dS_ij q_i    dq_i = scale Σ_j dS_ij k_j
 // Padding query rows (i ≥ len) get dq = 0 and contribute nothing to dk, dv; keys j ≥ len get dk = dv = 0.
 // All three gradients are assigned (=).
-// Threads: WG = ROWS·TPR where ROWS = BK (dkdv) or BQ (dq); TPR threads share one row, thread t owning dims
-// d = t + TPR·c (c < DPT).
+// Rows are read as vec4 (D % 4 == 0; D4 = D / 4). Threads: WG = ROWS·TPR where ROWS = BK (dkdv) or BQ (dq);
+// TPR threads share one row, thread t owning the vec4s d4 = t + TPR·c (c < DPT).
 
-override D: u32 = 128;
+override D: u32 = 128;        // head dim, a multiple of 4
 override BQ: u32 = 8;         // query rows per tile
 override BK: u32 = 16;        // key rows per tile
 override TPR: u32 = 16;       // threads per owned row (key row in dkdv, query row in dq)
 override WG: u32 = 256;       // BK·TPR for dkdv, BQ·TPR for dq
-override DPT: u32 = (D + TPR - 1u) / TPR;
-override DS: u32 = D + 1u;    // row stride in workgroup memory (+1: no bank conflicts in strided dots)
+override D4: u32 = D / 4u;
+override DPT: u32 = (D4 + TPR - 1u) / TPR;
+override DS: u32 = D4 + 1u;   // row stride (vec4) in workgroup memory: the pad spreads strided rows over banks
 
-const MAX_DPT: u32 = 16u;
+const MAX_DPT: u32 = 4u;
 
 struct Params { B: u32, T: u32, H: u32, Hkv: u32, scale: f32 }
 
-@group(0) @binding(0) var<storage, read_write> g0: array<f32>;  // prep: ws    dkdv: dk   dq: dq
-@group(0) @binding(1) var<storage, read_write> g1: array<f32>;  //             dkdv: dv
-@group(0) @binding(2) var<storage, read> ws_r: array<f32>;      //             dkdv, dq: ws (lse, Δ)
-@group(0) @binding(3) var<storage, read> dout: array<f32>;
-@group(0) @binding(4) var<storage, read> q: array<f32>;
-@group(0) @binding(5) var<storage, read> k: array<f32>;
-@group(0) @binding(6) var<storage, read> v: array<f32>;
-@group(0) @binding(7) var<storage, read> out: array<f32>;       // prep only
-@group(0) @binding(8) var<storage, read> lse: array<f32>;       // prep only
-@group(0) @binding(9) var<storage, read> lengths: array<u32>;
-@group(0) @binding(10) var<uniform> p: Params;
+// Each entry point binds only what it uses (layout 'auto'): prep 0, 5, 9, 10, 12; dkdv 2, 3, 4..8, 11, 12;
+// dq 1, 4..8, 11, 12 (at most 8 storage buffers each).
+@group(0) @binding(0) var<storage, read_write> ws: array<f32>;        // prep writes (lse, Δ)
+@group(0) @binding(1) var<storage, read_write> dq: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> dk: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> dv: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> ws_r: array<f32>;            // dkdv, dq read (lse, Δ)
+@group(0) @binding(5) var<storage, read> dout: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read> v: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read> out: array<vec4<f32>>;
+@group(0) @binding(10) var<storage, read> lse: array<f32>;
+@group(0) @binding(11) var<storage, read> lengths: array<u32>;
+@group(0) @binding(12) var<uniform> p: Params;
 
-var<workgroup> qs: array<f32, BQ * DS>;    // (BQ, D) q tile
-var<workgroup> dos: array<f32, BQ * DS>;   // (BQ, D) dout tile
-var<workgroup> ks: array<f32, BK * DS>;    // (BK, D) k tile
-var<workgroup> vs: array<f32, BK * DS>;    // (BK, D) v tile
+var<workgroup> qs: array<vec4<f32>, BQ * DS>;    // (BQ, D) q tile
+var<workgroup> dos: array<vec4<f32>, BQ * DS>;   // (BQ, D) dout tile
+var<workgroup> ks: array<vec4<f32>, BK * DS>;    // (BK, D) k tile
+var<workgroup> vs: array<vec4<f32>, BK * DS>;    // (BK, D) v tile
 var<workgroup> ps: array<f32, BQ * BK>;    // (BQ, BK) P of this tile pair
 var<workgroup> dps: array<f32, BQ * BK>;   // (BQ, BK) dP of this tile pair
 var<workgroup> lse_s: array<f32, BQ>;
@@ -50,7 +56,7 @@ var<workgroup> delta_s: array<f32, BQ>;
 // ---- prep: one thread per (b, i, h) ----
 
 @compute @workgroup_size(WG)
-fn prep(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn backward_prep(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let n = gid.x + gid.y * nwg.x * WG;  // flat (b, i, h)
   let T = p.T;
   let H = p.H;
@@ -59,10 +65,10 @@ fn prep(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = (n / H) % T;
   let b = n / (H * T);
   var delta = 0.0;
-  for (var d = 0u; d < D; d++) { delta += dout[n * D + d] * out[n * D + d]; }
+  for (var d = 0u; d < D4; d++) { delta += dot(dout[n * D4 + d], out[n * D4 + d]); }
   let w = ((b * H + h) * T + i) * 2u;
-  g0[w] = lse[(b * H + h) * T + i];
-  g0[w + 1u] = delta;
+  ws[w] = lse[(b * H + h) * T + i];
+  ws[w + 1u] = delta;
 }
 
 // ---- shared tile steps ----
@@ -71,14 +77,14 @@ fn prep(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 fn loadQueryTile(lid: u32, b: u32, h: u32, q0: u32, len: u32) {
   let T = p.T;
   let H = p.H;
-  for (var e = lid; e < BQ * D; e += WG) {
-    let rr = e / D;
-    let d = e % D;
+  for (var e = lid; e < BQ * D4; e += WG) {
+    let rr = e / D4;
+    let d = e % D4;
     let i = q0 + rr;
-    var qx = 0.0;
-    var dx = 0.0;
+    var qx = vec4(0.0);
+    var dx = vec4(0.0);
     if (i < len) {
-      let o = ((b * T + i) * H + h) * D + d;
+      let o = ((b * T + i) * H + h) * D4 + d;
       qx = q[o];
       dx = dout[o];
     }
@@ -103,14 +109,14 @@ fn loadQueryTile(lid: u32, b: u32, h: u32, q0: u32, len: u32) {
 fn loadKeyTile(lid: u32, b: u32, g: u32, k0: u32, len: u32) {
   let T = p.T;
   let Hkv = p.Hkv;
-  for (var e = lid; e < BK * D; e += WG) {
-    let jj = e / D;
-    let d = e % D;
+  for (var e = lid; e < BK * D4; e += WG) {
+    let jj = e / D4;
+    let d = e % D4;
     let j = k0 + jj;
-    var kx = 0.0;
-    var vx = 0.0;
+    var kx = vec4(0.0);
+    var vx = vec4(0.0);
     if (j < len) {
-      let o = ((b * T + j) * Hkv + g) * D + d;
+      let o = ((b * T + j) * Hkv + g) * D4 + d;
       kx = k[o];
       vx = v[o];
     }
@@ -129,13 +135,13 @@ fn tileProbabilities(lid: u32, q0: u32, k0: u32, len: u32) {
       let i = q0 + rr;
       let j = k0 + jj;
       var s = 0.0;
-      for (var d = 0u; d < D; d++) { s += qs[rr * DS + d] * ks[jj * DS + d]; }
+      for (var d = 0u; d < D4; d++) { s += dot(qs[rr * DS + d], ks[jj * DS + d]); }
       var pr = 0.0;
       if (j <= i && i < len) { pr = exp(s * p.scale - lse_s[rr]); }  // j < len follows from j ≤ i < len
       ps[pair] = pr;
     } else {
       var s = 0.0;
-      for (var d = 0u; d < D; d++) { s += dos[rr * DS + d] * vs[jj * DS + d]; }
+      for (var d = 0u; d < D4; d++) { s += dot(dos[rr * DS + d], vs[jj * DS + d]); }
       dps[pair] = s;
     }
   }
@@ -144,7 +150,7 @@ fn tileProbabilities(lid: u32, q0: u32, k0: u32, len: u32) {
 // ---- dkdv: workgroup (key tile, kv head g, b); thread row jj = key k0 + jj ----
 
 @compute @workgroup_size(WG)
-fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn backward_dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let b = wid.z;
   let g = wid.y;
   let k0 = wid.x * BK;
@@ -156,9 +162,9 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let t = lid % TPR;
   let j = k0 + jj;
 
-  var dk: array<f32, MAX_DPT>;
-  var dv: array<f32, MAX_DPT>;
-  for (var c = 0u; c < DPT; c++) { dk[c] = 0.0; dv[c] = 0.0; }
+  var dka: array<vec4<f32>, MAX_DPT>;
+  var dva: array<vec4<f32>, MAX_DPT>;
+  for (var c = 0u; c < DPT; c++) { dka[c] = vec4(0.0); dva[c] = vec4(0.0); }
 
   if (k0 < len) {             // uniform: keys ≥ len are seen by no query
     loadKeyTile(lid, b, g, k0, len);
@@ -175,9 +181,9 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           let pr = ps[rr * BK + jj];
           let ds = pr * (dps[rr * BK + jj] - delta_s[rr]);
           for (var c = 0u; c < DPT; c++) {
-            let d = min(t + TPR * c, D - 1u);  // clamped lanes (D % TPR ≠ 0) are never written
-            dv[c] += pr * dos[rr * DS + d];
-            dk[c] += ds * qs[rr * DS + d];
+            let d = min(t + TPR * c, D4 - 1u);  // clamped lanes (D4 % TPR ≠ 0) are never written
+            dva[c] += pr * dos[rr * DS + d];
+            dka[c] += ds * qs[rr * DS + d];
           }
         }
       }
@@ -187,10 +193,10 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (j >= T) { return; }
   for (var c = 0u; c < DPT; c++) {
     let d = t + TPR * c;
-    if (d < D) {
-      let o = ((b * T + j) * Hkv + g) * D + d;
-      g0[o] = dk[c] * p.scale;
-      g1[o] = dv[c];
+    if (d < D4) {
+      let o = ((b * T + j) * Hkv + g) * D4 + d;
+      dk[o] = dka[c] * p.scale;
+      dv[o] = dva[c];
     }
   }
 }
@@ -198,7 +204,7 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 // ---- dq: workgroup (query tile, head h, b); thread row rr = query q0 + rr ----
 
 @compute @workgroup_size(WG)
-fn dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let b = wid.z;
   let h = wid.y;
   let q0 = wid.x * BQ;
@@ -210,8 +216,8 @@ fn dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li
   let t = lid % TPR;
   let i = q0 + rr;
 
-  var acc: array<f32, MAX_DPT>;
-  for (var c = 0u; c < DPT; c++) { acc[c] = 0.0; }
+  var acc: array<vec4<f32>, MAX_DPT>;
+  for (var c = 0u; c < DPT; c++) { acc[c] = vec4(0.0); }
 
   if (q0 < len) {             // uniform: padding rows get dq = 0
     loadQueryTile(lid, b, h, q0, len);
@@ -226,7 +232,7 @@ fn dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li
       for (var jj = 0u; jj < BK; jj++) {
         let ds = ps[rr * BK + jj] * (dps[rr * BK + jj] - dl);
         for (var c = 0u; c < DPT; c++) {
-          let d = min(t + TPR * c, D - 1u);
+          let d = min(t + TPR * c, D4 - 1u);
           acc[c] += ds * ks[jj * DS + d];
         }
       }
@@ -236,6 +242,6 @@ fn dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li
   if (i >= T) { return; }
   for (var c = 0u; c < DPT; c++) {
     let d = t + TPR * c;
-    if (d < D) { g0[((b * T + i) * H + h) * D + d] = acc[c] * p.scale; }
+    if (d < D4) { dq[((b * T + i) * H + h) * D4 + d] = acc[c] * p.scale; }
   }
 }

@@ -6,33 +6,34 @@
 //   s_ij = scale · q_i·k_j, visible iff j ≤ i and j < len (len = lengths[b]); out_i = Σ_j softmax_j(s_i)_j v_j;
 //   lse_i = log Σ_j exp(s_ij) (saved for the backward pass).
 // Query rows i ≥ len are padding: out = 0 and lse = 0 (see src/ops/attention.ts).
-// Threads: WG = BQ·TPR; TPR threads share one query row, thread t owning dims d = t + TPR·c (c < DPT).
-// Key tiles past the diagonal or past len are never loaded.
+// Rows are read as vec4 (D % 4 == 0; D4 = D / 4). Threads: WG = BQ·TPR; TPR threads share one query row, thread t
+// owning the vec4s d4 = t + TPR·c (c < DPT). Key tiles past the diagonal or past len are never loaded.
 
-override D: u32 = 128;        // head dim
+override D: u32 = 128;        // head dim, a multiple of 4
 override BQ: u32 = 16;        // query rows per workgroup
 override BK: u32 = 16;        // key rows per tile
 override TPR: u32 = 16;       // threads per query row
 override WG: u32 = BQ * TPR;
-override DPT: u32 = (D + TPR - 1u) / TPR;  // dims per thread, ≤ MAX_DPT
-override DS: u32 = D + 1u;    // row stride in workgroup memory: +1 keeps the strided dot products off one bank
+override D4: u32 = D / 4u;
+override DPT: u32 = (D4 + TPR - 1u) / TPR;  // vec4s per thread, ≤ MAX_DPT
+override DS: u32 = D4 + 1u;   // row stride (vec4) in workgroup memory: the pad spreads strided rows over banks
 
-const MAX_DPT: u32 = 16u;
+const MAX_DPT: u32 = 4u;
 const MASKED: f32 = -1.0e30;  // running max before any visible key; exp(MASKED - finite) = 0
 
 struct Params { B: u32, T: u32, H: u32, Hkv: u32, scale: f32 }
 
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> lse: array<f32>;
-@group(0) @binding(2) var<storage, read> q: array<f32>;
-@group(0) @binding(3) var<storage, read> k: array<f32>;
-@group(0) @binding(4) var<storage, read> v: array<f32>;
+@group(0) @binding(2) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> v: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> lengths: array<u32>;
 @group(0) @binding(6) var<uniform> p: Params;
 
-var<workgroup> qs: array<f32, BQ * DS>;   // (BQ, D) query tile
-var<workgroup> ks: array<f32, BK * DS>;   // (BK, D) key tile
-var<workgroup> vs: array<f32, BK * DS>;   // (BK, D) value tile
+var<workgroup> qs: array<vec4<f32>, BQ * DS>;   // (BQ, D) query tile
+var<workgroup> ks: array<vec4<f32>, BK * DS>;   // (BK, D) key tile
+var<workgroup> vs: array<vec4<f32>, BK * DS>;   // (BK, D) value tile
 var<workgroup> ss: array<f32, BQ * BK>;   // (BQ, BK) scaled scores of this tile
 
 @compute @workgroup_size(WG)
@@ -53,38 +54,38 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (i < T) {
       for (var c = 0u; c < DPT; c++) {
         let d = t + TPR * c;
-        if (d < D) { out[((b * T + i) * H + h) * D + d] = 0.0; }
+        if (d < D4) { out[((b * T + i) * H + h) * D4 + d] = vec4(0.0); }
       }
       if (t == 0u) { lse[(b * H + h) * T + i] = 0.0; }
     }
     return;
   }
 
-  for (var e = lid; e < BQ * D; e += WG) {
-    let rr = e / D;
-    let d = e % D;
+  for (var e = lid; e < BQ * D4; e += WG) {
+    let rr = e / D4;
+    let d = e % D4;
     let ii = q0 + rr;
-    var x = 0.0;
-    if (ii < len) { x = q[((b * T + ii) * H + h) * D + d]; }
+    var x = vec4(0.0);
+    if (ii < len) { x = q[((b * T + ii) * H + h) * D4 + d]; }
     qs[rr * DS + d] = x;
   }
 
   var m = MASKED;             // running max of visible scores of row i
   var l = 0.0;                // running Σ exp(s − m)
-  var o: array<f32, MAX_DPT>; // running Σ exp(s − m) v, dims t + TPR·c
-  for (var c = 0u; c < DPT; c++) { o[c] = 0.0; }
+  var o: array<vec4<f32>, MAX_DPT>;  // running Σ exp(s − m) v, vec4s t + TPR·c
+  for (var c = 0u; c < DPT; c++) { o[c] = vec4(0.0); }
 
   let kEnd = min(q0 + BQ, len);  // keys ≥ kEnd are masked for every row of the tile
   for (var k0 = 0u; k0 < kEnd; k0 += BK) {
     workgroupBarrier();       // previous tile fully consumed (and qs written, first time)
-    for (var e = lid; e < BK * D; e += WG) {
-      let jj = e / D;
-      let d = e % D;
+    for (var e = lid; e < BK * D4; e += WG) {
+      let jj = e / D4;
+      let d = e % D4;
       let j = k0 + jj;
-      var kx = 0.0;
-      var vx = 0.0;
+      var kx = vec4(0.0);
+      var vx = vec4(0.0);
       if (j < len) {
-        let o2 = ((b * T + j) * Hkv + g) * D + d;
+        let o2 = ((b * T + j) * Hkv + g) * D4 + d;
         kx = k[o2];
         vx = v[o2];
       }
@@ -96,7 +97,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let rr = e / BK;
       let jj = e % BK;
       var s = 0.0;
-      for (var d = 0u; d < D; d++) { s += qs[rr * DS + d] * ks[jj * DS + d]; }
+      for (var d = 0u; d < D4; d++) { s += dot(qs[rr * DS + d], ks[jj * DS + d]); }
       ss[e] = s * p.scale;
     }
     workgroupBarrier();
@@ -117,7 +118,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let pj = exp(ss[r * BK + jj] - mNew);
         l += pj;
         for (var c = 0u; c < DPT; c++) {
-          let d = min(t + TPR * c, D - 1u);  // d ≥ D only when D % TPR ≠ 0; that lane is never written
+          let d = min(t + TPR * c, D4 - 1u);  // d ≥ D4 only when D4 % TPR ≠ 0; that lane is never written
           o[c] += pj * vs[jj * DS + d];
         }
       }
@@ -129,7 +130,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let valid = i < len;        // valid rows saw key 0, so l ≥ 1
   for (var c = 0u; c < DPT; c++) {
     let d = t + TPR * c;
-    if (d < D) { out[((b * T + i) * H + h) * D + d] = select(0.0, o[c] / l, valid); }
+    if (d < D4) { out[((b * T + i) * H + h) * D4 + d] = select(vec4(0.0), o[c] / l, valid); }
   }
   if (t == 0u) { lse[(b * H + h) * T + i] = select(0.0, m + log(l), valid); }
 }

@@ -11,10 +11,12 @@
 // can change the loss; its true gradient is zero. (transformers computes some softmax there; we do not need it.)
 //
 // Memory is O(T): q/k/v tiles stream through workgroup memory; the backward recomputes probabilities from lse.
-// Tiles (override constants; defaults fit D ≤ 128 in 32 KiB of workgroup storage, see storage* below):
+// Rows are read as vec4, so D must be a multiple of 4. Tiles are override constants (attentionTiles(D)); at
+// D = 128 they use ≤ 256 invocations and ~26 KiB of the 32 KiB workgroup storage (see storage* below):
 //   forward  BQ=16 query rows × TPR=16 threads per row (256 invocations), key tiles of BK=16 rows
 //   dkdv     BK=16 key rows × TPR=16 threads per row, query tiles of BQ=8 rows
 //   dq       BQ=16 query rows × TPR=16 threads per row, key tiles of BK=8 rows
+// TPR threads of a row own D/4/TPR vec4s each (2 at D = 128); for D < 64, TPR shrinks to D/4 so no thread idles.
 import forwardCode from '../../shaders/attention_forward.wgsl?raw';
 import backwardCode from '../../shaders/attention_backward.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
@@ -31,23 +33,28 @@ export interface AttentionTiles {
   dq: { BQ: number; BK: number; TPR: number };
 }
 
-export const DEFAULT_ATTENTION_TILES: AttentionTiles = {
-  forward: { BQ: 16, BK: 16, TPR: 16 },
-  dkdv: { BQ: 8, BK: 16, TPR: 16 },
-  dq: { BQ: 16, BK: 8, TPR: 16 },
-};
+/** Default tiles for head dim D (a multiple of 4). */
+export function attentionTiles(D: number): AttentionTiles {
+  let TPR = 16;
+  while (TPR > 1 && TPR > D / 4) TPR /= 2;
+  return {
+    forward: { BQ: 16, BK: 16, TPR },
+    dkdv: { BQ: 8, BK: 16, TPR },
+    dq: { BQ: 16, BK: 8, TPR },
+  };
+}
 
-const MAX_DPT = 16; // MAX_DPT in both shaders: dims per thread, ceil(D / TPR)
+const MAX_DPT = 4; // MAX_DPT in both shaders: vec4s per thread, ceil(D / 4 / TPR)
 const PREP_WG = 64;
 
-/** Workgroup bytes of the forward kernel: q, k, v tiles with row stride D+1, and the BQ×BK score tile. */
+/** Workgroup bytes of the forward kernel: q, k, v tiles with row stride D+4, and the BQ×BK score tile. */
 export function storageForward(D: number, t: { BQ: number; BK: number }): number {
-  return 4 * ((t.BQ + 2 * t.BK) * (D + 1) + t.BQ * t.BK);
+  return 4 * ((t.BQ + 2 * t.BK) * (D + 4) + t.BQ * t.BK);
 }
 
 /** Workgroup bytes of the backward kernels: q, dout, k, v tiles, P and dP tiles, lse and Δ of the query rows. */
 export function storageBackward(D: number, t: { BQ: number; BK: number }): number {
-  return 4 * (2 * (t.BQ + t.BK) * (D + 1) + 2 * t.BQ * t.BK + 2 * t.BQ);
+  return 4 * (2 * (t.BQ + t.BK) * (D + 4) + 2 * t.BQ * t.BK + 2 * t.BQ);
 }
 
 /** Bytes of the backward workspace: (lse, Δ) per (b, h, i), i.e. (B,H,T,2) f32. */
@@ -60,7 +67,8 @@ function checkDims(gpu: Gpu, label: string, B: number, T: number, H: number, Hkv
     if (!Number.isInteger(x) || x < 1) throw new Error(`${label}: ${n} = ${x} must be a positive integer`);
   }
   if (H % Hkv !== 0) throw new Error(`${label}: H = ${H} is not a multiple of Hkv = ${Hkv} (GQA groups must be whole)`);
-  if (Math.ceil(D / tiles.TPR) > MAX_DPT) throw new Error(`${label}: D = ${D} needs more than ${MAX_DPT} dims per thread with TPR = ${tiles.TPR}; raise TPR`);
+  if (D % 4 !== 0) throw new Error(`${label}: head dim D = ${D} must be a multiple of 4 (rows are read as vec4)`);
+  if (Math.ceil(D / 4 / tiles.TPR) > MAX_DPT) throw new Error(`${label}: D = ${D} needs more than ${MAX_DPT} vec4s per thread with TPR = ${tiles.TPR}; raise TPR`);
   const wg = wgRows * tiles.TPR;
   const lim = gpu.device.limits;
   if (wg > lim.maxComputeInvocationsPerWorkgroup) throw new Error(`${label}: ${wg} invocations per workgroup exceed the device limit ${lim.maxComputeInvocationsPerWorkgroup}`);
@@ -80,7 +88,7 @@ function params(gpu: Gpu, label: string, B: number, T: number, H: number, Hkv: n
 // q is (B,T,H,D), k and v are (B,T,Hkv,D), lengths is (B,) u32. Assigns out and lse.
 export function attentionForward(
   gpu: Gpu, out: GPUBuffer, lse: GPUBuffer, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, lengths: GPUBuffer,
-  B: number, T: number, H: number, Hkv: number, D: number, tiles: AttentionTiles = DEFAULT_ATTENTION_TILES,
+  B: number, T: number, H: number, Hkv: number, D: number, tiles: AttentionTiles = attentionTiles(D),
 ): Kernel {
   const label = 'attention_forward';
   const t = tiles.forward;
@@ -103,7 +111,7 @@ export function attentionForward(
 export function attentionBackward(
   gpu: Gpu, dq: GPUBuffer, dk: GPUBuffer, dv: GPUBuffer, workspace: GPUBuffer,
   dout: GPUBuffer, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, out: GPUBuffer, lse: GPUBuffer, lengths: GPUBuffer,
-  B: number, T: number, H: number, Hkv: number, D: number, tiles: AttentionTiles = DEFAULT_ATTENTION_TILES,
+  B: number, T: number, H: number, Hkv: number, D: number, tiles: AttentionTiles = attentionTiles(D),
 ): Kernel {
   const label = 'attention_backward';
   const a = tiles.dkdv, c = tiles.dq;
@@ -116,23 +124,25 @@ export function attentionBackward(
   checkSize(label, 'v', v, kvBytes); checkSize(label, 'out', out, qBytes); checkSize(label, 'lse', lse, B * H * T * 4);
   checkSize(label, 'lengths', lengths, B * 4);
   const u = params(gpu, label, B, T, H, Hkv, D);
-  const spec = (entryPoint: string, t: { BQ: number; BK: number; TPR: number }, wg: number) =>
-    getPipeline(gpu, { label: `${label}_${entryPoint}`, code: backwardCode, entryPoint, constants: { D, BQ: t.BQ, BK: t.BK, TPR: t.TPR, WG: wg } });
+  const pipe = (entryPoint: string, t: { BQ: number; BK: number; TPR: number }, wg: number) =>
+    getPipeline(gpu, { label: entryPoint.replace('backward', label), code: backwardCode, entryPoint, constants: { D, BQ: t.BQ, BK: t.BK, TPR: t.TPR, WG: wg } });
+  // bindings: 0 ws (write), 1 dq, 2 dk, 3 dv, 4 ws (read), 5 dout, 6 q, 7 k, 8 v, 9 out, 10 lse, 11 lengths, 12 params
+  const bind = (pipeline: GPUComputePipeline, name: string, b: Record<number, GPUBuffer>) =>
+    bindBuffers(gpu, `${label}_${name}`, pipeline, Array.from({ length: 13 }, (_, i) => b[i] ?? null));
 
-  // bindings: 0 g0, 1 g1, 2 ws (read), 3 dout, 4 q, 5 k, 6 v, 7 out, 8 lse, 9 lengths, 10 params
-  const prep = spec('prep', c, PREP_WG);
+  const prep = pipe('backward_prep', c, PREP_WG);
   const prepWg = elementwiseGrid(B * T * H, PREP_WG);
-  const dkdv = spec('dkdv', a, a.BK * a.TPR);
+  const dkdv = pipe('backward_dkdv', a, a.BK * a.TPR);
   const dkdvWg: [number, number, number] = [cdiv(T, a.BK), Hkv, B];
-  const dqp = spec('dq', c, c.BQ * c.TPR);
+  const dqp = pipe('backward_dq', c, c.BQ * c.TPR);
   const dqWg: [number, number, number] = [cdiv(T, c.BQ), H, B];
   for (const wg of [prepWg, dkdvWg, dqWg]) checkWorkgroups(gpu, label, wg);
   return {
     label,
     dispatches: [
-      { pipeline: prep, workgroups: prepWg, bindGroup: bindBuffers(gpu, `${label}_prep`, prep, [workspace, null, null, dout, null, null, null, out, lse, null, u]) },
-      { pipeline: dkdv, workgroups: dkdvWg, bindGroup: bindBuffers(gpu, `${label}_dkdv`, dkdv, [dk, dv, workspace, dout, q, k, v, null, null, lengths, u]) },
-      { pipeline: dqp, workgroups: dqWg, bindGroup: bindBuffers(gpu, `${label}_dq`, dqp, [dq, null, workspace, dout, q, k, v, null, null, lengths, u]) },
+      { pipeline: prep, workgroups: prepWg, bindGroup: bind(prep, 'prep', { 0: workspace, 5: dout, 9: out, 10: lse, 12: u }) },
+      { pipeline: dkdv, workgroups: dkdvWg, bindGroup: bind(dkdv, 'dkdv', { 2: dk, 3: dv, 4: workspace, 5: dout, 6: q, 7: k, 8: v, 11: lengths, 12: u }) },
+      { pipeline: dqp, workgroups: dqWg, bindGroup: bind(dqp, 'dq', { 1: dq, 4: workspace, 5: dout, 6: q, 7: k, 8: v, 11: lengths, 12: u }) },
     ],
     owned: [u],
   };

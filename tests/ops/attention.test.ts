@@ -105,7 +105,7 @@ const CASES: Case[] = [
   { B: 2, T: 37, H: 2, Hkv: 2, D: 32, lengths: [37, 20] },               // GQA ratio 1, T not a tile multiple
   { B: 2, T: 70, H: 8, Hkv: 2, D: 32, lengths: [33, 70] },               // GQA ratio 4
   { B: 2, T: 20, H: 4, Hkv: 2, D: 128, lengths: [20, 13] },              // Qwen3 head dim
-  { B: 2, T: 128, H: 2, Hkv: 1, D: 16, lengths: [128, 100] },            // longest test sequence
+  { B: 2, T: 128, H: 2, Hkv: 1, D: 32, lengths: [128, 100] },            // longest test sequence (D=32 reuses pipelines)
   { B: 2, T: 37, H: 4, Hkv: 2, D: 32, lengths: [37, 30], qkScale: 20 },  // large scores: stability
   { B: 2, T: 37, H: 4, Hkv: 2, D: 20, lengths: [37, 23], tiles: SMALL_TILES },
 ];

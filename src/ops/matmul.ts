@@ -1,0 +1,350 @@
+// Matrix products of the linear layers (frozen base weights and trainable f32 weights) and the generic tiled
+// product `gemmKernel` they are built from (LoRA composes it too). Shader: shaders/matmul.wgsl.
+// Reference: ./matmul.ref.ts. Test: tests/ops/matmul.test.ts. Benchmark: bench/ops/matmul.bench.ts.
+// Letters: M rows (tokens, B*T), N output features, K input features. inp is (M,K), weight (N,K) like
+// torch.nn.Linear, out (M,N). Activations are f32; weights are f32, or f16/bf16 packed two per u32 along K
+// (element (n,k) in word n*ceil(K/2) + k/2, low half first; see packWeight). Accumulation is always f32.
+import code from '../../shaders/matmul.wgsl?raw';
+import type { Gpu } from '../gpu/device.ts';
+import { type Kernel, type Dispatch, bindBuffers, cdiv, checkWorkgroups, createUniform, getPipeline } from '../gpu/kernel.ts';
+
+export type WeightDtype = 'f32' | 'f16' | 'bf16';
+
+const DTYPE_CODE: Record<WeightDtype, number> = { f32: 0, f16: 1, bf16: 2 };
+
+// ---- tiles ----
+
+/** Threads per workgroup (wgM×wgN), outputs per thread (tm×tn, each ≤ 8), contraction slice bk. */
+export interface TileConfig {
+  wgM: number;
+  wgN: number;
+  tm: number;
+  tn: number;
+  bk: number;
+}
+
+export const TILES = {
+  large: { wgM: 16, wgN: 16, tm: 8, tn: 8, bk: 16 }, // 128×128 tile: big M·N
+  medium: { wgM: 16, wgN: 16, tm: 4, tn: 4, bk: 16 }, // 64×64
+  tall: { wgM: 32, wgN: 8, tm: 4, tn: 2, bk: 16 }, // 128×16: N ≤ 16 (LoRA xa, dout·B, dB)
+  wide: { wgM: 8, wgN: 32, tm: 2, tn: 4, bk: 16 }, // 16×128: M ≤ 16 (LoRA dA, one-token forward)
+} satisfies Record<string, TileConfig>;
+
+/** Enough workgroups to fill a large GPU; below half of it the contraction is split (deterministically). */
+const TARGET_WORKGROUPS = 256;
+/** Contraction length each split keeps at least. */
+const MIN_SPLIT_CHUNK = 256;
+/** Largest split-K scratch (bytes) the heuristic will ask for. */
+const MAX_SCRATCH_BYTES = 64 << 20;
+
+export function chooseTile(M: number, N: number, batch = 1): TileConfig {
+  if (N <= 16 && M > 16) return TILES.tall;
+  if (M <= 16 && N > 16) return TILES.wide;
+  if (cdiv(M, 128) * cdiv(N, 128) * batch >= TARGET_WORKGROUPS / 2) return TILES.large;
+  return TILES.medium;
+}
+
+export function chooseSplits(M: number, N: number, K: number, batch: number, tile: TileConfig): number {
+  const tiles = cdiv(M, tile.wgM * tile.tm) * cdiv(N, tile.wgN * tile.tn) * batch;
+  if (tiles >= TARGET_WORKGROUPS / 2 || K < 2 * MIN_SPLIT_CHUNK) return 1;
+  let s = Math.min(cdiv(TARGET_WORKGROUPS, tiles), Math.floor(K / MIN_SPLIT_CHUNK), 32);
+  while (s > 1 && s * batch * M * N * 4 > MAX_SCRATCH_BYTES) s--;
+  return s;
+}
+
+// ---- dropout mask (mirrors dropKey/dropMul in shaders/matmul.wgsl) ----
+
+/** lowbias32: a bijective u32 mixer. */
+export function mix32(x: number): number {
+  let h = x >>> 0;
+  h = (h ^ (h >>> 16)) >>> 0;
+  h = Math.imul(h, 0x7feb352d) >>> 0;
+  h = (h ^ (h >>> 15)) >>> 0;
+  h = Math.imul(h, 0x846ca68b) >>> 0;
+  h = (h ^ (h >>> 16)) >>> 0;
+  return h;
+}
+
+/** The u32 hash deciding whether element `e` (its index in its own buffer) survives dropout. */
+export function dropoutHash(seed: number, salt: number, e: number): number {
+  const key = mix32((seed ^ mix32(salt)) >>> 0);
+  return mix32((mix32(e) ^ key) >>> 0);
+}
+
+/** Elements whose hash is ≥ this survive: P(keep) = 1 − p up to 2⁻³². */
+export function dropoutThreshold(p: number): number {
+  if (!(p >= 0 && p < 1)) throw new Error(`dropout p = ${p}: lora_dropout must be in [0, 1)`);
+  return Math.min(Math.floor(p * 2 ** 32), 0xffffffff);
+}
+
+/** The multiplier dropout applies to element `e`: 0 or 1/(1−p) rounded to f32 (inverted dropout, like torch). */
+export function dropoutMultiplier(seed: number, salt: number, p: number, e: number): number {
+  return dropoutHash(seed, salt, e) >= dropoutThreshold(p) ? Math.fround(1 / (1 - p)) : 0;
+}
+
+// ---- the generic product ----
+
+/** One operand of C(i,j) = Σ_c X(i,c)·Y(j,c). `kContig`: element (i,c) at i·ld + c, else at c·ld + i. */
+export interface GemmOperand {
+  buffer: GPUBuffer;
+  kContig: boolean;
+  /** Row stride in elements (for packed 16-bit B: in 16-bit elements, even). */
+  ld: number;
+  offset?: number;
+  batchStride?: number;
+}
+
+export interface Gemm {
+  label: string;
+  /** C is (batch, M, N) row-major with row stride ldc. */
+  c: GPUBuffer;
+  ldc: number;
+  cOffset?: number;
+  cBatchStride?: number;
+  a: GemmOperand;
+  b: GemmOperand & { dtype?: WeightDtype };
+  M: number;
+  N: number;
+  K: number;
+  batch?: number;
+  alpha?: number;
+  accumulate?: boolean;
+  /** Inverted dropout on operand a, b, or on the result c (before accumulation). */
+  dropout?: { on: 'a' | 'b' | 'c'; p: number; seed: GPUBuffer; salt?: number };
+  tile?: TileConfig;
+  splitK?: number;
+}
+
+const DROP_CODE = { a: 1, b: 2, c: 3 } as const;
+
+// Split-K partial sums live in one scratch buffer per device: kernels run in queue order, and each split kernel
+// writes (stage 1) then reads (stage 2) it before the next one starts.
+const scratchCache = new WeakMap<GPUDevice, GPUBuffer>();
+function splitScratch(gpu: Gpu, bytes: number): GPUBuffer {
+  const have = scratchCache.get(gpu.device);
+  if (have && have.size >= bytes) return have;
+  const buf = gpu.device.createBuffer({ label: 'matmul.splitk_scratch', size: Math.max(bytes, have?.size ?? 0), usage: GPUBufferUsage.STORAGE });
+  scratchCache.set(gpu.device, buf);
+  return buf;
+}
+
+/** Throws unless `buf` holds every element the layout reaches (rows×cols, row stride ld, batch stride bs). */
+function checkExtent(label: string, what: string, buf: GPUBuffer, rows: number, cols: number, ld: number, offset: number, batch: number, bs: number, bytesPer: number): void {
+  if (rows === 0 || cols === 0 || batch === 0) return;
+  if (cols > ld) throw new Error(`${label}: ${what} row stride ${ld} is shorter than its ${cols} columns`);
+  const need = (offset + (batch - 1) * bs + (rows - 1) * ld + cols) * bytesPer;
+  if (buf.size < need) throw new Error(`${label}: ${what} buffer '${buf.label}' holds ${buf.size} bytes, the product reads up to byte ${need}`);
+}
+
+/** Plans C (=|+=) alpha·A·Bᵀ over the given layouts: one dispatch, or two with split-K. */
+export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
+  const { label, M, N, K } = g;
+  const batch = g.batch ?? 1;
+  const dtype = g.b.dtype ?? 'f32';
+  const packed = dtype !== 'f32';
+  const tile = g.tile ?? chooseTile(M, N, batch);
+  if (tile.tm > 8 || tile.tn > 8 || tile.wgM * tile.wgN > 256) throw new Error(`${label}: tile ${JSON.stringify(tile)} exceeds tm,tn ≤ 8 or 256 threads`);
+  const BM = tile.wgM * tile.tm;
+  const BN = tile.wgN * tile.tn;
+  let splits = Math.max(1, Math.min(g.splitK ?? chooseSplits(M, N, K, batch, tile), Math.max(1, K)));
+  const kChunk = Math.max(tile.bk, cdiv(cdiv(K, splits), tile.bk) * tile.bk);
+  splits = Math.max(1, cdiv(K, kChunk));
+
+  // Operand extents (in storage elements) and packed-B word strides.
+  const [aRows, aCols] = g.a.kContig ? [M, K] : [K, M];
+  const [bRows, bCols] = g.b.kContig ? [N, K] : [K, N];
+  const words = (x: number, what: string) => {
+    if (!packed) return x;
+    if (x % 2 !== 0) throw new Error(`${label}: packed ${dtype} B ${what} ${x} must be even (rows are padded to even length)`);
+    return x / 2;
+  };
+  const ldbW = words(g.b.ld, 'row stride');
+  const offBW = words(g.b.offset ?? 0, 'offset');
+  const batchBW = words(g.b.batchStride ?? 0, 'batch stride');
+  checkExtent(label, 'A', g.a.buffer, aRows, aCols, g.a.ld, g.a.offset ?? 0, batch, g.a.batchStride ?? 0, 4);
+  if (packed) checkExtent(label, 'B', g.b.buffer, bRows, cdiv(bCols, 2), ldbW, offBW, batch, batchBW, 4);
+  else checkExtent(label, 'B', g.b.buffer, bRows, bCols, g.b.ld, offBW, batch, batchBW, 4);
+  checkExtent(label, 'C', g.c, M, N, g.ldc, g.cOffset ?? 0, batch, g.cBatchStride ?? 0, 4);
+
+  const drop = g.dropout;
+  const dropP = drop?.p ?? 0;
+  const dropOn = drop && dropP > 0 ? DROP_CODE[drop.on] : 0;
+  const seed = dropOn ? drop!.seed : null;
+  const params = [
+    M, N, K, g.a.ld, ldbW, g.ldc,
+    g.a.offset ?? 0, offBW, g.cOffset ?? 0,
+    g.a.batchStride ?? 0, batchBW, g.cBatchStride ?? 0,
+    splits, kChunk,
+    g.alpha ?? 1,
+    dropOn ? dropoutThreshold(dropP) : 0, dropOn ? 1 / (1 - dropP) : 1, (drop?.salt ?? 0) >>> 0,
+    g.a.kContig ? 1 : 0, g.b.kContig ? 1 : 0, DTYPE_CODE[dtype], g.accumulate ? 1 : 0,
+  ];
+  const uniform = createUniform(gpu, label, params, F32_PARAMS);
+
+  // Pipeline constants: the tile, and where the dropout mask goes (the result's mask waits for the split-K reduce).
+  const constants = { WG_M: tile.wgM, WG_N: tile.wgN, TM: tile.tm, TN: tile.tn, BK: tile.bk, DROP_ON: splits > 1 && dropOn === 3 ? 0 : dropOn };
+  const tileGrid: [number, number, number] = [cdiv(N, BN), cdiv(M, BM), batch * splits];
+  checkWorkgroups(gpu, label, tileGrid);
+  const dispatch = (entry: string, consts: Record<string, number>, bufs: (GPUBuffer | null)[], workgroups: [number, number, number]): Dispatch => {
+    const pipeline = getPipeline(gpu, { label: 'matmul', code, entryPoint: entry, constants: consts });
+    return { pipeline, bindGroup: bindBuffers(gpu, label, pipeline, [...bufs, uniform]), workgroups };
+  };
+  const dispatches: Dispatch[] = [];
+  if (splits === 1) {
+    dispatches.push(dispatch(constants.DROP_ON ? 'matmul_dropout' : 'matmul', constants, [g.a.buffer, g.b.buffer, g.c, seed], tileGrid));
+  } else {
+    const scratch = splitScratch(gpu, batch * splits * M * N * 4);
+    dispatches.push(dispatch(constants.DROP_ON ? 'matmul_dropout' : 'matmul', constants, [g.a.buffer, g.b.buffer, scratch, constants.DROP_ON ? seed : null], tileGrid));
+    const red = { WG_M: 16, WG_N: 16, DROP_ON: dropOn === 3 ? 3 : 0 };
+    const redGrid: [number, number, number] = [cdiv(N, 16), cdiv(M, 16), batch];
+    checkWorkgroups(gpu, label, redGrid);
+    dispatches.push(dispatch(red.DROP_ON ? 'reduce_dropout' : 'reduce', red, [scratch, null, g.c, red.DROP_ON ? seed : null], redGrid));
+  }
+  return { label, dispatches, owned: [uniform] };
+}
+const F32_PARAMS: ReadonlySet<number> = new Set([14, 16]);
+
+// ---- linear layers ----
+
+/** Batched products: batch item z reads inp/weight/out at offset + z·batch stride; rows at the given strides. */
+export interface MatmulStrides {
+  /** Element offsets of item 0 (weight: in 16-bit elements when packed, even). */
+  inpOffset?: number;
+  weightOffset?: number;
+  outOffset?: number;
+  /** Elements between batch items; default the dense matrix size. */
+  inpBatch?: number;
+  weightBatch?: number;
+  outBatch?: number;
+  /** Elements between rows; default the dense row (K, K or its even padding when packed, N). */
+  inpRow?: number;
+  weightRow?: number;
+  outRow?: number;
+}
+
+export interface MatmulOpts {
+  weightDtype?: WeightDtype;
+  /** out += instead of out =. */
+  accumulate?: boolean;
+  /** Scales the product: out (=|+=) alpha·(…). Default 1. */
+  alpha?: number;
+  batch?: number;
+  strides?: MatmulStrides;
+  tile?: TileConfig;
+  splitK?: number;
+  label?: string;
+}
+
+/** Row length in elements of a stored (N,K) weight: K for f32, K padded to even for packed 16-bit. */
+export function weightRowStride(K: number, dtype: WeightDtype = 'f32'): number {
+  return dtype === 'f32' ? K : 2 * cdiv(K, 2);
+}
+
+// out is (M,N), inp is (M,K), weight is (N,K). out (=|+=) inp·weightᵀ.
+export function matmulForward(gpu: Gpu, out: GPUBuffer, inp: GPUBuffer, weight: GPUBuffer, M: number, N: number, K: number, opts: MatmulOpts = {}): Kernel {
+  const s = opts.strides ?? {};
+  const dtype = opts.weightDtype ?? 'f32';
+  const ldw = s.weightRow ?? weightRowStride(K, dtype);
+  return gemmKernel(gpu, {
+    label: opts.label ?? 'matmul_forward',
+    c: out, ldc: s.outRow ?? N, cOffset: s.outOffset, cBatchStride: s.outBatch ?? M * (s.outRow ?? N),
+    a: { buffer: inp, kContig: true, ld: s.inpRow ?? K, offset: s.inpOffset, batchStride: s.inpBatch ?? M * (s.inpRow ?? K) },
+    b: { buffer: weight, kContig: true, ld: ldw, offset: s.weightOffset, batchStride: s.weightBatch ?? N * ldw, dtype },
+    M, N, K, batch: opts.batch, alpha: opts.alpha, accumulate: opts.accumulate, tile: opts.tile, splitK: opts.splitK,
+  });
+}
+
+// dinp is (M,K), dout is (M,N), weight is (N,K). dinp (=|+=) dout·weight.
+export function matmulBackwardInput(gpu: Gpu, dinp: GPUBuffer, dout: GPUBuffer, weight: GPUBuffer, M: number, N: number, K: number, opts: Omit<MatmulOpts, 'batch' | 'strides'> = {}): Kernel {
+  const dtype = opts.weightDtype ?? 'f32';
+  return gemmKernel(gpu, {
+    label: opts.label ?? 'matmul_backward_input',
+    c: dinp, ldc: K,
+    a: { buffer: dout, kContig: true, ld: N },
+    b: { buffer: weight, kContig: false, ld: weightRowStride(K, dtype), dtype },
+    M, N: K, K: N, alpha: opts.alpha, accumulate: opts.accumulate, tile: opts.tile, splitK: opts.splitK,
+  });
+}
+
+// dweight is (N,K) f32, dout is (M,N), inp is (M,K). dweight += dout ᵀ·inp (a parameter gradient: accumulates).
+export function matmulBackwardWeight(gpu: Gpu, dweight: GPUBuffer, dout: GPUBuffer, inp: GPUBuffer, M: number, N: number, K: number, opts: Pick<MatmulOpts, 'alpha' | 'tile' | 'splitK' | 'label'> = {}): Kernel {
+  return gemmKernel(gpu, {
+    label: opts.label ?? 'matmul_backward_weight',
+    c: dweight, ldc: K,
+    a: { buffer: dout, kContig: false, ld: N },
+    b: { buffer: inp, kContig: false, ld: K },
+    M: N, N: K, K: M, alpha: opts.alpha, accumulate: true, tile: opts.tile, splitK: opts.splitK,
+  });
+}
+
+// ---- 16-bit weights ----
+
+function roundHalfEven(v: number): number {
+  const f = Math.floor(v);
+  const d = v - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/** Bits of the IEEE binary format (ebits exponent, mbits mantissa bits) nearest to x, ties to even. */
+function toMinifloatBits(x: number, ebits: number, mbits: number): number {
+  const expMax = (1 << ebits) - 1;
+  const bias = (expMax >> 1);
+  const sign = x < 0 || Object.is(x, -0) ? 1 << (ebits + mbits) : 0;
+  if (Number.isNaN(x)) return (expMax << mbits) | (1 << (mbits - 1));
+  const a = Math.abs(x);
+  if (a === Infinity) return sign | (expMax << mbits);
+  const eMin = 1 - bias;
+  let e = a === 0 ? eMin : Math.max(Math.floor(Math.log2(a)), eMin);
+  if (a >= 2 ** (e + 1)) e++;
+  else if (e > eMin && a < 2 ** e) e--;
+  let m = roundHalfEven(a / 2 ** (e - mbits)); // < 2^mbits only for subnormals (e = eMin)
+  if (m < 2 ** mbits) return sign | m;
+  if (m === 2 ** (mbits + 1)) { m /= 2; e++; }
+  const ef = e + bias;
+  if (ef >= expMax) return sign | (expMax << mbits);
+  return sign | (ef << mbits) | (m - 2 ** mbits);
+}
+
+function fromMinifloatBits(bits: number, ebits: number, mbits: number): number {
+  const expMax = (1 << ebits) - 1;
+  const bias = expMax >> 1;
+  const s = bits >> (ebits + mbits) ? -1 : 1;
+  const ef = (bits >> mbits) & expMax;
+  const m = bits & ((1 << mbits) - 1);
+  if (ef === expMax) return m ? NaN : s * Infinity;
+  if (ef === 0) return s * m * 2 ** (1 - bias - mbits);
+  return s * (1 + m / 2 ** mbits) * 2 ** (ef - bias);
+}
+
+const FORMAT = { f16: [5, 10], bf16: [8, 7] } as const;
+
+/** 16-bit pattern of x in f16 or bf16 (round to nearest, ties to even). */
+export function toHalfBits(x: number, dtype: 'f16' | 'bf16'): number {
+  return toMinifloatBits(x, FORMAT[dtype][0], FORMAT[dtype][1]);
+}
+
+export function fromHalfBits(bits: number, dtype: 'f16' | 'bf16'): number {
+  return fromMinifloatBits(bits, FORMAT[dtype][0], FORMAT[dtype][1]);
+}
+
+/** The values a kernel sees for weights stored as `dtype` (f32: rounded to f32). */
+export function roundWeight(values: ArrayLike<number>, dtype: WeightDtype): Float64Array {
+  if (dtype === 'f32') return Float64Array.from(Float32Array.from(values));
+  return Float64Array.from(values, (v) => fromHalfBits(toHalfBits(v, dtype), dtype));
+}
+
+/** Packs an (N,K) weight into the 16-bit layout the kernels read: row n at word n·ceil(K/2), low half = even k. */
+export function packWeight(values: ArrayLike<number>, N: number, K: number, dtype: 'f16' | 'bf16'): Uint32Array {
+  if (values.length !== N * K) throw new Error(`packWeight: ${values.length} values for a (${N},${K}) weight`);
+  const Kw = cdiv(K, 2);
+  const out = new Uint32Array(N * Kw);
+  for (let n = 0; n < N; n++) {
+    for (let k = 0; k < K; k++) {
+      const bits = toHalfBits(values[n * K + k], dtype);
+      out[n * Kw + (k >> 1)] |= (k & 1 ? bits << 16 : bits) >>> 0;
+    }
+  }
+  return out;
+}

@@ -132,6 +132,19 @@ describe('attention', () => {
     });
   });
 
+  it('rejects shapes the kernels cannot run, naming the dimension', async () => {
+    const gpu = await getTestGpu();
+    const buf = createStorage(gpu, 'any', 1 << 16);
+    expect(() => attentionForward(gpu, buf, buf, buf, buf, buf, buf, 1, 4, 3, 2, 32)).toThrow(/H = 3 is not a multiple of Hkv = 2/);
+    expect(() => attentionForward(gpu, buf, buf, buf, buf, buf, buf, 1, 4, 2, 1, 30)).toThrow(/D = 30 must be a multiple of 4/);
+    expect(() => attentionBackward(gpu, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf, 1, 4, 2, 1, 512))
+      .toThrow(/D = 512 needs more than 4 vec4s per thread/);
+    const small = createStorage(gpu, 'small', 16);
+    expect(() => attentionForward(gpu, buf, buf, small, buf, buf, buf, 1, 4, 2, 1, 32)).toThrow(/buffer q \(small\) has 16 bytes, needs 1024/);
+    buf.destroy();
+    small.destroy();
+  });
+
   it('reference backward matches finite differences (with padding and GQA)', () => {
     const c: Case = { B: 2, T: 6, H: 4, Hkv: 2, D: 8, lengths: [6, 3] };
     const { B, T, H, Hkv, D } = c;

@@ -1,0 +1,125 @@
+// Benchmark of the linear-layer products (src/ops/matmul.ts) and the LoRA linear (src/ops/lora.ts) at Qwen3-0.6B
+// shapes: M = B·T tokens of a micro-batch (512, 2048); (N,K) = q_proj (2048,1024), k/v_proj (1024,1024),
+// o_proj (1024,2048), gate/up_proj (3072,1024), down_proj (1024,3072). Frozen weights are bf16 (the checkpoint
+// dtype); f32 forward and the f32 backward-weight (full fine-tuning) are timed on one shape each, and the forward
+// with each tile config on one shape (for tuning chooseTile). LoRA r=16 on q_proj, with and without dropout, sits
+// next to the frozen product of the same shape so its overhead reads directly.
+// Each kernel is recorded `reps` times into one command buffer and timed by queue.onSubmittedWorkDone after one
+// warm-up submit. FLOPs are 2·M·N·K per product; bytes the compulsory traffic (each input read once, each output
+// written once, read too when accumulated). `tiny` runs toy shapes so the harness can be checked on SwiftShader.
+// Run alone: node --import tsx --import ./tools/node-hooks.mjs bench/ops/matmul.bench.ts [--tiny]  (or BENCH_TINY=1)
+import type { Gpu } from '../../src/gpu/device.ts';
+import { type Kernel, destroyKernels, recordKernels, runKernels } from '../../src/gpu/kernel.ts';
+import { createStorage, uploadBuffer } from '../../src/gpu/buffers.ts';
+import { Rng } from '../../src/util/random.ts';
+import { type WeightDtype, TILES, matmulBackwardInput, matmulBackwardWeight, matmulForward, weightRowStride } from '../../src/ops/matmul.ts';
+import { loraBackward, loraForward } from '../../src/ops/lora.ts';
+
+export type Report = (name: string, ms: number, flops: number, bytes: number) => void;
+
+interface Linear { name: string; N: number; K: number }
+const QWEN3_0_6B: Linear[] = [
+  { name: 'q_proj', N: 2048, K: 1024 },
+  { name: 'kv_proj', N: 1024, K: 1024 },
+  { name: 'o_proj', N: 1024, K: 2048 },
+  { name: 'gate_up_proj', N: 3072, K: 1024 },
+  { name: 'down_proj', N: 1024, K: 3072 },
+];
+const TINY: Linear[] = [{ name: 'tiny', N: 48, K: 40 }];
+
+async function time(gpu: Gpu, kernel: Kernel, reps: number): Promise<number> {
+  await runKernels(gpu, [kernel], 'bench.warmup');
+  const enc = gpu.device.createCommandEncoder({ label: `bench.${kernel.label}` });
+  recordKernels(enc, Array.from({ length: reps }, () => kernel), kernel.label);
+  const cmd = enc.finish();
+  const t0 = performance.now();
+  gpu.device.queue.submit([cmd]);
+  await gpu.device.queue.onSubmittedWorkDone();
+  return (performance.now() - t0) / reps;
+}
+
+function randomU32Words(rng: Rng, n: number): Uint32Array {
+  // Random bf16 pairs; clearing each half's top exponent bit keeps |x| < 2 (no Inf/NaN, which could take slow
+  // paths). Values do not matter for timing.
+  const a = new Uint32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.nextU32() & 0xbf7fbf7f;
+  return a;
+}
+
+function randomF32(rng: Rng, n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.range(-1, 1);
+  return a;
+}
+
+export async function benchMatmul(gpu: Gpu, report: Report, opts: { tiny?: boolean; reps?: number } = {}): Promise<void> {
+  const tiny = opts.tiny ?? false;
+  const reps = opts.reps ?? (tiny ? 2 : 20);
+  const Ms = tiny ? [8, 33] : [512, 2048];
+  const linears = tiny ? TINY : QWEN3_0_6B;
+  const R = tiny ? 4 : 16;
+  const rng = new Rng(1);
+  const Mmax = Math.max(...Ms);
+  const Nmax = Math.max(...linears.map((l) => l.N)), Kmax = Math.max(...linears.map((l) => l.K));
+  // One set of buffers sized for the largest shape; every product reads a prefix.
+  const inp = uploadBuffer(gpu, 'inp', randomF32(rng, Mmax * Kmax));
+  const dout = uploadBuffer(gpu, 'dout', randomF32(rng, Mmax * Nmax));
+  const out = createStorage(gpu, 'out', Mmax * Math.max(Nmax, Kmax) * 4);
+  const w16 = uploadBuffer(gpu, 'w_bf16', randomU32Words(rng, (Nmax * Kmax) / 2 + Nmax));
+  const w32 = uploadBuffer(gpu, 'w_f32', randomF32(rng, Nmax * Kmax));
+  const dw = createStorage(gpu, 'dweight', Nmax * Kmax * 4);
+  const loraA = uploadBuffer(gpu, 'lora_A', randomF32(rng, R * Kmax)), loraB = uploadBuffer(gpu, 'lora_B', randomF32(rng, Nmax * R));
+  const dA = createStorage(gpu, 'dlora_A', R * Kmax * 4), dB = createStorage(gpu, 'dlora_B', Nmax * R * 4);
+  const xa = createStorage(gpu, 'xa', Mmax * R * 4), ws = createStorage(gpu, 'workspace', Mmax * R * 4);
+  const seed = uploadBuffer(gpu, 'seed', Uint32Array.of(1234));
+  const wbytes = (N: number, K: number, dt: WeightDtype) => N * weightRowStride(K, dt) * (dt === 'f32' ? 4 : 2);
+
+  const run = async (name: string, kernel: Kernel, flops: number, bytes: number) => {
+    report(name, await time(gpu, kernel, reps), flops, bytes);
+    destroyKernels([kernel]);
+  };
+
+  for (const M of Ms) {
+    for (const { name, N, K } of linears) {
+      const f = 2 * M * N * K;
+      const tag = `${name} M=${M} N=${N} K=${K}`;
+      await run(`matmul_forward bf16 ${tag}`, matmulForward(gpu, out, inp, w16, M, N, K, { weightDtype: 'bf16' }), f, 4 * M * K + wbytes(N, K, 'bf16') + 4 * M * N);
+      await run(`matmul_backward_input bf16 ${tag}`, matmulBackwardInput(gpu, out, dout, w16, M, N, K, { weightDtype: 'bf16' }), f, 4 * M * N + wbytes(N, K, 'bf16') + 4 * M * K);
+    }
+    const { N, K } = linears[0];
+    const f = 2 * M * N * K;
+    const tag = `${linears[0].name} M=${M} N=${N} K=${K}`;
+    await run(`matmul_forward f32 ${tag}`, matmulForward(gpu, out, inp, w32, M, N, K), f, 4 * (M * K + N * K + M * N));
+    await run(`matmul_backward_weight f32 ${tag}`, matmulBackwardWeight(gpu, dw, dout, inp, M, N, K), f, 4 * (M * N + M * K + 2 * N * K));
+    for (const [tname, tile] of Object.entries(TILES)) {
+      if (tname === 'tall' || tname === 'wide') continue;
+      await run(`matmul_forward bf16 ${tag} tile=${tname}`, matmulForward(gpu, out, inp, w16, M, N, K, { weightDtype: 'bf16', tile }), f, 4 * M * K + wbytes(N, K, 'bf16') + 4 * M * N);
+    }
+    // LoRA on q_proj: forward = base + xa + B product; backward = base dinp + 4 R-sized products.
+    const loraF = f + 2 * M * R * K + 2 * M * N * R;
+    const loraB_ = f + 2 * M * N * R + 2 * M * R * K + 2 * N * R * M + 2 * R * K * M;
+    for (const p of [0, 0.05]) {
+      const dropout = p > 0 ? { p, seed } : undefined;
+      const d = p > 0 ? ` dropout=${p}` : '';
+      await run(`lora_forward r=${R}${d} bf16 ${tag}`, loraForward(gpu, out, xa, inp, w16, loraA, loraB, M, N, K, R, 2, { weightDtype: 'bf16', dropout }),
+        loraF, 4 * M * K + wbytes(N, K, 'bf16') + 4 * (2 * M * N + 2 * M * R + R * K + N * R));
+      await run(`lora_backward r=${R}${d} bf16 ${tag}`,
+        loraBackward(gpu, out, dA, dB, ws, dout, inp, xa, w16, loraA, loraB, M, N, K, R, 2, { weightDtype: 'bf16', dropout }),
+        loraB_, 4 * (M * N + 2 * M * K + M * R) + wbytes(N, K, 'bf16') + 4 * 3 * (R * K + N * R));
+    }
+  }
+  for (const b of [inp, dout, out, w16, w32, dw, loraA, loraB, dA, dB, xa, ws, seed]) b.destroy();
+}
+
+// Standalone: prints one line per kernel.
+if (typeof process !== 'undefined' && process.argv[1]?.endsWith('matmul.bench.ts')) {
+  const { requestNodeGpu, useSwiftShaderIfNoIcd } = await import('../../src/gpu/node.ts');
+  const { describeGpu } = await import('../../src/gpu/device.ts');
+  useSwiftShaderIfNoIcd();
+  const gpu = await requestNodeGpu();
+  console.log(describeGpu(gpu));
+  await benchMatmul(gpu, (name, ms, flops, bytes) =>
+    console.log(`${name.padEnd(72)} ${ms.toFixed(3).padStart(9)} ms ${(flops / ms / 1e9).toFixed(2).padStart(8)} TFLOP/s ${(bytes / ms / 1e6).toFixed(1).padStart(8)} GB/s`),
+    { tiny: process.argv.includes('--tiny') || process.env.BENCH_TINY === '1' });
+  process.exit(0);
+}

@@ -46,7 +46,8 @@ export interface ParamEntry {
   shape: number[]; // (out, in) for linears, (V, C) for the embedding, (C,) for norms, (1, C) for score
   trainable: boolean;
   dtype: StoreDtype;
-  /** Decoupled weight decay applies (HF Trainer: every weight except norms and biases). */
+  /** Decoupled weight decay applies: HF Trainer.get_decay_parameter_names decays every parameter whose lower-cased
+   *  name contains none of 'bias', 'layernorm', 'rmsnorm' (so q_norm, k_norm and model.norm ARE decayed). */
   decay: boolean;
   block: number; // index into the frozen or trainable block list
   offset: number; // bytes into the block (256-aligned)
@@ -111,7 +112,8 @@ export function buildParamTable(dims: ModelDims, opts: TableOptions): ParamTable
   const add = (name: string, kind: ParamKind, shape: number[], trainable: boolean) => {
     const big = kind === 'linear' || kind === 'embed';
     const dtype: StoreDtype = trainable || !big ? 'f32' : opts.frozenDtype;
-    entries.push({ name, kind, shape, trainable, dtype, decay: kind !== 'norm', numel: shape.reduce((a, b) => a * b, 1) });
+    const decay = !/bias|layernorm|rmsnorm/.test(name.toLowerCase());
+    entries.push({ name, kind, shape, trainable, dtype, decay, numel: shape.reduce((a, b) => a * b, 1) });
   };
   add('model.embed_tokens.weight', 'embed', [dims.V, dims.C], full);
   for (let i = 0; i < dims.L; i++) {

@@ -4,7 +4,7 @@
 import type { Gpu } from '../gpu/device.ts';
 import { checked } from '../gpu/device.ts';
 import { createStorage, writeBuffer, readBytes } from '../gpu/buffers.ts';
-import { runKernels } from '../gpu/kernel.ts';
+import { destroyKernels, runKernels } from '../gpu/kernel.ts';
 import { bf16ToF32, f16ToF32 } from '../ops/convert.ts';
 import { Rng } from '../util/random.ts';
 import type { ParamEntry, ParamTable } from './params.ts';
@@ -130,9 +130,10 @@ async function uploadTensor(gpu: Gpu, w: ModelWeights, e: ParamEntry, src: Tenso
         const n = Math.min(chunkElems, numel - first);
         const bytes = await src.read(first * 2, n * 2);
         writeBuffer(gpu, staging, bytes);
-        const out = { buffer: dstBuf, offset: dstOff + first * 4, size: n * 4 };
-        const k = src.dtype === 'BF16' ? bf16ToF32(gpu, out as unknown as GPUBuffer, staging, n) : f16ToF32(gpu, out as unknown as GPUBuffer, staging, n);
+        const opts = { outOffset: dstOff / 4 + first };
+        const k = src.dtype === 'BF16' ? bf16ToF32(gpu, dstBuf, staging, n, opts) : f16ToF32(gpu, dstBuf, staging, n, opts);
         await runKernels(gpu, [k], `convert ${e.name}`);
+        destroyKernels([k]);
       }
     } finally {
       staging.destroy();

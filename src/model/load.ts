@@ -1,0 +1,81 @@
+// From a Hugging Face model folder's files to a ready model on the GPU: parse config.json, build the parameter
+// table (full fine-tuning or LoRA), stream the safetensors tensors in, initialise what a base checkpoint lacks
+// (score head, LoRA), and allocate the activations. Shared by the CLI (Node files) and the worker (stored files).
+import type { Gpu } from '../gpu/device.ts';
+import type { ByteSource } from '../formats/bytes.ts';
+import { locateTensors, parseSafetensorsIndex, type SafetensorsIndex } from '../formats/safetensors.ts';
+import { modelDims, parseQwen3Config, withPadTokenId, QWEN3_PAD_TOKEN_ID, type Qwen3Config } from './config.ts';
+import { buildParamTable, type LoraSpec, type ModelDims, type StoreDtype } from './params.ts';
+import { allocateWeights, initNewParams, loadWeights, type ModelWeights, type TensorSource } from './weights.ts';
+import { Qwen3RewardModel } from './qwen3.ts';
+
+
+export interface ModelFiles {
+  /** config.json text. */
+  configText: string;
+  /** model.safetensors, or every shard. */
+  weights: ByteSource[];
+  /** model.safetensors.index.json text, for sharded checkpoints. */
+  indexText?: string;
+}
+
+export interface LoadOptions {
+  lora: LoraSpec | null;
+  training: boolean;
+  maxB: number;
+  maxT: number;
+  gradientCheckpointing: boolean;
+  seed: number;
+  padId?: number;
+  /** Extra tensors (a PEFT adapter's LoRA/score weights) that override or complete the checkpoint. */
+  extra?: ByteSource[];
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface LoadedModel {
+  config: Qwen3Config;
+  dims: ModelDims;
+  weights: ModelWeights;
+  model: Qwen3RewardModel;
+  /** Tensors the checkpoint lacked and that were initialised (score.weight, LoRA A/B). */
+  initialized: string[];
+}
+
+/** Frozen weights keep the checkpoint's 16-bit dtype (exact), else f32. */
+function frozenDtypeOf(dtypes: Set<string>): StoreDtype {
+  if (dtypes.size === 1 && dtypes.has('BF16')) return 'bf16';
+  if (dtypes.size === 1 && dtypes.has('F16')) return 'f16';
+  return 'f32';
+}
+
+export async function loadRewardModel(gpu: Gpu, files: ModelFiles, o: LoadOptions): Promise<LoadedModel> {
+  let config = parseQwen3Config(JSON.parse(files.configText), 'config.json');
+  // TRL: model.config.pad_token_id = tokenizer.pad_token_id (Qwen3: <|endoftext|>)
+  if (config.pad_token_id === null || o.padId !== undefined) config = withPadTokenId(config, o.padId ?? QWEN3_PAD_TOKEN_ID);
+  const dims = modelDims(config);
+  const index: SafetensorsIndex | undefined = files.indexText ? parseSafetensorsIndex(files.indexText) : undefined;
+  const located = await locateTensors(files.weights, index);
+  const extra = o.extra?.length ? await locateTensors(o.extra) : new Map();
+  const linearDtypes = new Set([...located.values()].filter((l) => l.info.shape.length === 2).map((l) => l.info.dtype));
+  const maxBlockBytes = Math.min(gpu.device.limits.maxStorageBufferBindingSize, gpu.device.limits.maxBufferSize);
+  const table = buildParamTable(dims, { lora: o.lora, frozenDtype: frozenDtypeOf(linearDtypes), maxBlockBytes });
+  const weights = allocateWeights(gpu, table);
+  const sources = new Map<string, TensorSource>();
+  for (const [name, loc] of [...located, ...extra]) {
+    if (!['F32', 'F16', 'BF16'].includes(loc.info.dtype)) continue;
+    sources.set(name, {
+      file: loc.source.name,
+      dtype: loc.info.dtype as TensorSource['dtype'],
+      shape: loc.info.shape,
+      byteLength: loc.info.dataOffsets[1] - loc.info.dataOffsets[0],
+      read: async (offset, length) => {
+        const start = loc.header.dataStart + loc.info.dataOffsets[0] + offset;
+        return loc.source.read(start, length);
+      },
+    });
+  }
+  const missing = await loadWeights(gpu, weights, sources, o.onProgress);
+  initNewParams(gpu, weights, missing, o.seed);
+  const model = new Qwen3RewardModel(gpu, weights, { maxB: o.maxB, maxT: o.maxT, gradientCheckpointing: o.gradientCheckpointing, training: o.training });
+  return { config, dims, weights, model, initialized: missing };
+}

@@ -105,7 +105,8 @@ export function attentionForward(
 }
 
 // dq is (B,T,H,D), dk and dv are (B,T,Hkv,D): all assigned (=). workspace holds
-// attentionBackwardWorkspaceBytes(B, T, H) bytes ((B,H,T,2): lse and Δ = rowsum(dout·out) per query row).
+// attentionBackwardWorkspaceBytes(B, T, H) bytes ((B,H,T,2): lse and Δ = rowsum(dout·out) per query row; lse is
+// copied there so the dkdv pass binds 8 storage buffers, the portable WebGPU limit).
 // dout, q, out are (B,T,H,D), k, v are (B,T,Hkv,D), lse is (B,H,T), lengths is (B,) u32.
 // Three dispatches: prep (Δ), dkdv (per key tile, loops over the group's heads and query tiles), dq.
 export function attentionBackward(

@@ -96,6 +96,7 @@ export function createMirrorHandler(root: string, opts: MirrorOptions = {}): Mir
     res.setHeader('Access-Control-Allow-Origin', '*');
     res.setHeader('Access-Control-Expose-Headers', EXPOSED);
     let passed = false;
+    records.push(rec);
     route(req, res, rec)
       .then((handled) => {
         if (!handled) {
@@ -108,9 +109,11 @@ export function createMirrorHandler(root: string, opts: MirrorOptions = {}): Mir
       })
       .catch((e) => sendError(res, e))
       .finally(() => {
-        if (passed) return;
+        if (passed) {
+          records.splice(records.indexOf(rec), 1);
+          return;
+        }
         rec.status = res.statusCode;
-        records.push(rec);
         opts.log?.(`${rec.method} ${pathOnly(rec.url)} ${rec.status} ${rec.bytesSent}B${rec.cut ? ' (cut)' : ''}`);
       });
   }) as MirrorHandler;
@@ -248,6 +251,7 @@ export function createMirrorHandler(root: string, opts: MirrorOptions = {}): Mir
     res.setHeader('Content-Length', String(end - start));
     rec.start = start;
     rec.end = end;
+    rec.status = res.statusCode;
     if (req.method === 'HEAD' || end === start) {
       res.end();
       return true;

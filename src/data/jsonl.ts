@@ -68,13 +68,9 @@ export function firstInvalidUtf8(b: Uint8Array): number {
   let i = 0;
   while (i < b.length) {
     const x = b[i];
-    let n = 0;
-    let min = 0;
-    if (x < 0x80) n = 0;
-    else if (x >= 0xc2 && x <= 0xdf) (n = 1), (min = 0x80);
-    else if (x >= 0xe0 && x <= 0xef) (n = 2), (min = 0x800);
-    else if (x >= 0xf0 && x <= 0xf4) (n = 3), (min = 0x10000);
-    else return i;
+    // n continuation bytes and the smallest code point that may use this length (shorter forms are overlong).
+    const [n, min] = x < 0x80 ? [0, 0] : x >= 0xc2 && x <= 0xdf ? [1, 0x80] : x >= 0xe0 && x <= 0xef ? [2, 0x800] : x >= 0xf0 && x <= 0xf4 ? [3, 0x10000] : [-1, 0];
+    if (n < 0) return i;
     if (n > 0 && i + n >= b.length) return i; // truncated sequence
     let cp = n === 0 ? x : x & (0x3f >> n);
     for (let k = 1; k <= n; k++) {

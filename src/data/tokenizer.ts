@@ -70,7 +70,7 @@ function parse(x: string | object, name: string): Config {
   try {
     return JSON.parse(x) as Config;
   } catch (e) {
-    throw new Error(`${name} is not valid JSON (${(e as Error).message}); the stored copy may be truncated — download it again`);
+    throw new Error(`${name} is not valid JSON (${(e as Error).message}); the stored copy may be truncated — download it again`, { cause: e });
   }
 }
 
@@ -103,7 +103,7 @@ export function loadTokenizerFromFolder(folder: string): Promise<ChatTokenizer> 
     try {
       return await AutoTokenizer.from_pretrained(name, { local_files_only: true });
     } catch (e) {
-      throw new Error(`could not load the tokenizer from ${folder}: ${(e as Error).message}. The folder must hold tokenizer.json and tokenizer_config.json`);
+      throw new Error(`could not load the tokenizer from ${folder}: ${(e as Error).message}. The folder must hold tokenizer.json and tokenizer_config.json`, { cause: e });
     } finally {
       Object.assign(env, saved);
     }

@@ -1,7 +1,8 @@
 // Well-formed preference JSONL in every TRL format, and the stream mechanics: BOM, CRLF, blank lines, a last line
 // without newline, multi-byte characters split across chunks, ReadableStream input, progress, and the import choice.
 import { describe, expect, it } from 'vitest';
-import { readPreferenceJsonl, readScoreJsonl, textSource } from '../../src/data/jsonl.ts';
+import { firstInvalidUtf8, readPreferenceJsonl, readScoreJsonl, textSource } from '../../src/data/jsonl.ts';
+import { Rng } from '../../src/util/random.ts';
 import { DataImportError, formatIssue } from '../../src/data/records.ts';
 import { splitPrompt } from '../../src/data/validate.ts';
 
@@ -168,5 +169,30 @@ describe('score records (messages | text | input_ids)', () => {
       'line 4, field messages[0].role: the last message of messages must come from the assistant, got "user"',
       'line 5: missing "messages", "text" or "input_ids"; expected one of them (a list of messages [{"role": ..., "content": ...}], a string, or a list of token ids)',
     ]);
+  });
+});
+
+describe('firstInvalidUtf8 agrees with a fatal TextDecoder', () => {
+  it('on seeded random byte strings biased towards UTF-8 lead and continuation bytes', () => {
+    const rng = new Rng(9);
+    const pool = [0x41, 0x0a, 0x7f, 0x80, 0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xa0, 0xed, 0xef, 0xf0, 0x90, 0xf4, 0x8f, 0xf5, 0xff];
+    const dec = new TextDecoder('utf-8', { fatal: true });
+    let invalid = 0;
+    for (let t = 0; t < 3000; t++) {
+      const b = Uint8Array.from({ length: 1 + rng.int(6) }, () => pool[rng.int(pool.length)]);
+      let ok = true;
+      try {
+        dec.decode(b);
+      } catch {
+        ok = false;
+      }
+      const at = firstInvalidUtf8(b);
+      expect(at === -1).toBe(ok);
+      if (!ok) {
+        invalid++;
+        expect(() => dec.decode(b.subarray(0, at))).not.toThrow(); // everything before it is valid
+      }
+    }
+    expect(invalid).toBeGreaterThan(1000);
   });
 });

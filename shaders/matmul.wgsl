@@ -13,6 +13,7 @@
 // sums go to a dense scratch (batch·splits, M, N) bound as C, and the `reduce` entry adds them up in order s = 0, 1, …
 // Dropout (entry points *_dropout only): element e of the masked operand (A, B or C) is scaled by
 // keep(e) ? 1/(1−p) : 0, e being that element's index in its own buffer, from a hash of (seed, salt, e).
+// (A mask on B needs B in f32.)
 
 override WG_M: u32 = 16;        // threads along rows i
 override WG_N: u32 = 16;        // threads along columns j
@@ -22,7 +23,7 @@ override BK: u32 = 16;          // contraction slice per workgroup-memory tile
 override DROP_ON: u32 = 0;      // 0 none, 1 A, 2 B, 3 C (the result, before accumulation); *_dropout entries
 // Layouts, B's dtype and accumulate are uniforms, not overrides: they only steer the few tile-loading and store
 // instructions (uniform branches), and keeping them out of the pipeline key keeps the pipeline count to
-// tiles × entry points (each pipeline compile costs 0.1–2 s, far more on a CPU device).
+// tiles × entry points (each pipeline is a separate driver compile; 0.4–2 s each on SwiftShader).
 
 const TMAX = 8u;
 const PAD = 1u;                 // workgroup-memory row padding against bank conflicts on the transposed stores

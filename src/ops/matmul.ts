@@ -170,6 +170,7 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
   const dropP = drop?.p ?? 0;
   const dropOn = drop && dropP > 0 ? DROP_CODE[drop.on] : 0;
   const seed = dropOn ? drop!.seed : null;
+  if (dropOn === DROP_CODE.b && packed) throw new Error(`${label}: dropout on operand b needs f32 b, not ${dtype}`);
   const params = [
     M, N, K, g.a.ld, ldbW, g.ldc,
     g.a.offset ?? 0, offBW, g.cOffset ?? 0,

@@ -193,6 +193,9 @@ function standardPair(row: Record<string, unknown>, chosenRaw: string): Preferen
   }
   const chosen = checkText(chosenRaw, 'chosen');
   const rejected = checkText(row.rejected, 'rejected');
+  if (prompt !== undefined && chosen.startsWith(prompt) && rejected.startsWith(prompt)) {
+    fail('chosen', 'starts with the prompt text again (so does rejected); with an explicit prompt, chosen holds only the completion (TRL tokenizes prompt + chosen), so remove the prompt from chosen and rejected or drop the prompt field');
+  }
   if (chosen === rejected) fail('rejected', 'identical to chosen; a preference pair needs two different responses', true);
   const margin = checkMargin(row);
   return {

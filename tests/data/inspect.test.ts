@@ -214,6 +214,33 @@ describe('dataset inspection', () => {
     expect(rep.errors[0]).toBe('line 123, field rejected: identical to chosen; a preference pair needs two different responses');
   });
 
+  it('standard text with an explicit prompt and margins: prompt and sequence lengths, no score section', async () => {
+    const rows = [
+      { prompt: 'Question: what colour is the sky?', chosen: ' Blue.', rejected: ' Green, obviously.', margin: 1 },
+      { prompt: 'Question: 2+2?', chosen: ' 4', rejected: ' 5<|im_end|>', margin: 0.5 },
+      { prompt: 'Question: capital of France?', chosen: ' Paris.', rejected: ' Lyon.', margin: 2 },
+    ];
+    const rep = await inspectJsonl('train', 'x.jsonl', [new TextEncoder().encode(toJsonl(rows))], { tokenizer: tok, maxLength: 12, bins: 3 });
+    expect(rep.shape).toEqual({ format: 'standard', explicitPrompt: true, margin: true });
+    const eos = (t: string) => (t.endsWith('<|im_end|>') ? t : t + '<|im_end|>');
+    const P = rows.map((r) => ref.encode(r.prompt).length);
+    const C = rows.map((r) => ref.encode(r.prompt + eos(r.chosen)).length);
+    const R = rows.map((r) => ref.encode(r.prompt + eos(r.rejected)).length);
+    expect(rep.tokens).toEqual({
+      measured: 3,
+      maxLength: 12,
+      prompt: intHist(P, 3),
+      chosen: intHist(C, 3),
+      rejected: intHist(R, 3),
+      overMaxLength: { chosen: C.filter((x) => x > 12).length, rejected: R.filter((x) => x > 12).length, pairs: C.filter((x, i) => x > 12 || R[i] > 12).length },
+    });
+    expect(rep.tokens!.overMaxLength.pairs).toBeGreaterThan(0);
+    expect(rep.tokens!.overMaxLength.pairs).toBeLessThan(3);
+    expect(rep.scores).toBeNull();
+    expect(rep.columns).toEqual([{ name: 'prompt', type: 'string' }, { name: 'chosen', type: 'string' }, { name: 'rejected', type: 'string' }, { name: 'margin', type: 'double' }]);
+    expect(rep.examples[0]).toBe('line 1 (standard, explicit prompt)\n  [prompt] Question: what colour is the sky?\n  [chosen]  Blue.\n  [rejected]  Green, obviously.\n  margin=1');
+  });
+
   it('split names follow the Hub file names', () => {
     expect(splitNameOf('data/train-00000-of-00003.parquet')).toBe('train');
     expect(splitNameOf('validation_prefs-00002-of-00003.parquet')).toBe('validation_prefs');

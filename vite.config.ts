@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
-import { defineConfig, type Connect, type Plugin, type ViteDevServer } from 'vite';
+import { defineConfig, runnerImport, type Connect, type Plugin, type ViteDevServer } from 'vite';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 export const MIRROR_PREFIX = '/hub-mirror';
@@ -23,11 +23,11 @@ async function loadMirror(server: ViteDevServer | null, folder: string): Promise
     console.warn(`[reward-studio] REWARD_STUDIO_MIRROR=${folder}: no such folder; no /hub-mirror/.`);
     return null;
   }
-  const mod = server
-    ? await server.ssrLoadModule('/src/data/mirror.ts')
-    : await import(/* @vite-ignore */ new URL('./src/data/mirror.ts', import.meta.url).href);
-  const create = mod.createMirrorHandler as (root: string, opts?: Record<string, unknown>) => MirrorHandler;
-  return create(path.resolve(folder), { prefix: MIRROR_PREFIX });
+  // The dev server has a module runner; `vite preview` does not, so it uses runnerImport (a one-off runner).
+  const mod = server ? await server.ssrLoadModule('/src/data/mirror.ts') : (await runnerImport<Record<string, unknown>>(modulePath)).module;
+  const create = mod.createMirrorHandler as (root: string, opts?: { log?: (line: string) => void }) => MirrorHandler;
+  const log = process.env.REWARD_STUDIO_MIRROR_LOG ? (line: string) => console.log(`[hub-mirror] ${line}`) : undefined;
+  return create(path.resolve(folder), { log });
 }
 
 function hubMirror(): Plugin {
@@ -60,7 +60,6 @@ function hubMirror(): Plugin {
       mount(server, (h) => server.middlewares.use(h));
     },
     configurePreviewServer(server) {
-      // TODO(preview): `vite preview` has no module runner; this path needs mirror.ts compiled or tsx loaded.
       mount(null, (h) => server.middlewares.use(h));
     },
   };

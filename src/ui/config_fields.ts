@@ -1,26 +1,31 @@
-// The Configure panel's field table: every trainer field under TRL's name (RewardConfig / TrainingArguments) with
-// its TRL default, a label, a group and a one-line help, plus PEFT's LoraConfig fields under `lora`
-// (null = full fine-tuning). The page only checks types and ranges here so it can mark a field as it is typed; the
-// worker validates the whole config with src/train/config.ts before anything runs.
-// TODO(config.ts): once src/train/config.ts lands, take defaults and presets from it (tests/ui/config_fields.test.ts
-// should then compare this table with its defaults field by field).
+// The Configure panel's view of src/train/config.ts: the config as JSON in its export form (TRL RewardConfig names at
+// the top level, PEFT LoraConfig names under "peft", null = full fine-tuning), the UI metadata of each field (label,
+// group, control, one-line help), and validation through parseRewardConfig itself, so the panel marks exactly the
+// fields the trainer would refuse, with the parser's message. Defaults and presets come from config.ts.
+import { LORA_DEFAULTS, LORA_TARGETS } from '../formats/peft.ts';
+import { ConfigError } from '../formats/fields.ts';
+import {
+  configWarnings,
+  defaultRewardConfig,
+  INTERVAL_STRATEGIES,
+  LR_SCHEDULER_TYPES,
+  OPTIMIZERS,
+  parseRewardConfig,
+  REWARD_PRESETS,
+  rewardConfigToJson,
+  type RewardConfig,
+} from '../train/config.ts';
 import type { ConfigJson } from '../worker/protocol.ts';
 
-export type FieldKind = 'float' | 'int' | 'bool' | 'select' | 'nullable-float' | 'nullable-int' | 'list';
+export type FieldKind = 'number' | 'nullable-number' | 'bool' | 'select' | 'list';
 
 export type FieldGroup = 'training' | 'optimizer' | 'schedule' | 'reward' | 'evaluation' | 'memory' | 'lora';
 
 export interface FieldSpec {
   name: string;
-  label: string;
   group: FieldGroup;
   kind: FieldKind;
-  default: number | boolean | string | string[] | null;
   options?: readonly string[];
-  min?: number;
-  max?: number;
-  /** min is exclusive (learning_rate > 0). */
-  minExclusive?: boolean;
   help: string;
 }
 
@@ -28,59 +33,58 @@ export const GROUP_LABELS: Record<FieldGroup, string> = {
   training: 'Training',
   optimizer: 'Optimizer (AdamW)',
   schedule: 'Learning-rate schedule',
-  reward: 'Reward model',
+  reward: 'Reward loss and data',
   evaluation: 'Evaluation, logging and checkpoints',
-  memory: 'Memory and precision',
+  memory: 'Reproducibility, memory and precision',
   lora: 'LoRA (PEFT LoraConfig)',
 };
 
+/** Every RewardConfig field the engine reads, in config.ts's order, with its control and help. */
 export const TRAINER_FIELDS: readonly FieldSpec[] = [
-  { name: 'learning_rate', label: 'learning_rate', group: 'training', kind: 'float', default: 1e-4, min: 0, minExclusive: true, help: 'Peak AdamW learning rate (RewardConfig default 1e-4).' },
-  { name: 'num_train_epochs', label: 'num_train_epochs', group: 'training', kind: 'float', default: 3, min: 0, minExclusive: true, help: 'Passes over the training pairs (ignored when max_steps > 0).' },
-  { name: 'max_steps', label: 'max_steps', group: 'training', kind: 'int', default: -1, min: -1, help: 'Total optimizer steps; -1 means num_train_epochs decides.' },
-  { name: 'per_device_train_batch_size', label: 'per_device_train_batch_size', group: 'training', kind: 'int', default: 8, min: 1, help: 'Preference pairs per micro-batch (each pair is 2 sequences).' },
-  { name: 'gradient_accumulation_steps', label: 'gradient_accumulation_steps', group: 'training', kind: 'int', default: 1, min: 1, help: 'Micro-batches summed before each optimizer step.' },
-  { name: 'max_length', label: 'max_length', group: 'training', kind: 'nullable-int', default: 1024, min: 1, help: 'Pairs whose chosen or rejected sequence is longer are filtered out, not truncated.' },
-  { name: 'seed', label: 'seed', group: 'training', kind: 'int', default: 42, min: 0, help: 'Seeds the score-head / LoRA init and the data shuffle.' },
-  { name: 'weight_decay', label: 'weight_decay', group: 'optimizer', kind: 'float', default: 0, min: 0, help: 'Decoupled weight decay (AdamW).' },
-  { name: 'adam_beta1', label: 'adam_beta1', group: 'optimizer', kind: 'float', default: 0.9, min: 0, max: 1, help: 'AdamW β1.' },
-  { name: 'adam_beta2', label: 'adam_beta2', group: 'optimizer', kind: 'float', default: 0.999, min: 0, max: 1, help: 'AdamW β2.' },
-  { name: 'adam_epsilon', label: 'adam_epsilon', group: 'optimizer', kind: 'float', default: 1e-8, min: 0, minExclusive: true, help: 'AdamW ε.' },
-  { name: 'max_grad_norm', label: 'max_grad_norm', group: 'optimizer', kind: 'float', default: 1, min: 0, help: 'Clip the global gradient norm to this (0 turns clipping off).' },
-  { name: 'lr_scheduler_type', label: 'lr_scheduler_type', group: 'schedule', kind: 'select', default: 'linear', options: ['linear', 'cosine', 'constant', 'constant_with_warmup'], help: 'Shape of the learning-rate decay after warmup.' },
-  { name: 'warmup_steps', label: 'warmup_steps', group: 'schedule', kind: 'int', default: 0, min: 0, help: 'Linear warmup steps (overrides warmup_ratio when > 0).' },
-  { name: 'warmup_ratio', label: 'warmup_ratio', group: 'schedule', kind: 'float', default: 0, min: 0, max: 1, help: 'Warmup as a fraction of all steps.' },
-  { name: 'center_rewards_coefficient', label: 'center_rewards_coefficient', group: 'reward', kind: 'nullable-float', default: null, min: 0, help: 'Adds c·mean((r_c + r_r)²) to keep rewards centred; empty = None (off), 0.01 is suggested.' },
-  { name: 'disable_dropout', label: 'disable_dropout', group: 'reward', kind: 'bool', default: true, help: 'Turn dropout off in the model (Qwen3 has attention_dropout 0 anyway).' },
-  { name: 'per_device_eval_batch_size', label: 'per_device_eval_batch_size', group: 'evaluation', kind: 'int', default: 8, min: 1, help: 'Pairs per evaluation micro-batch.' },
-  { name: 'eval_strategy', label: 'eval_strategy', group: 'evaluation', kind: 'select', default: 'no', options: ['no', 'steps', 'epoch'], help: 'When to evaluate on the test split.' },
-  { name: 'eval_steps', label: 'eval_steps', group: 'evaluation', kind: 'nullable-int', default: null, min: 1, help: 'Evaluate every N steps (eval_strategy "steps"); empty = logging_steps.' },
-  { name: 'logging_steps', label: 'logging_steps', group: 'evaluation', kind: 'int', default: 10, min: 1, help: 'Log training metrics every N steps.' },
-  { name: 'save_steps', label: 'save_steps', group: 'evaluation', kind: 'int', default: 500, min: 1, help: 'Write a checkpoint (browser storage) every N steps; a reload resumes from the last one.' },
-  { name: 'gradient_checkpointing', label: 'gradient_checkpointing', group: 'memory', kind: 'bool', default: true, help: 'Recompute activations in the backward pass: less memory, ~30% more compute.' },
-  { name: 'bf16', label: 'bf16', group: 'memory', kind: 'bool', default: true, help: 'Keep frozen weights in 16 bits where the GPU allows (math stays f32).' },
+  { name: 'learning_rate', group: 'training', kind: 'number', help: 'Peak AdamW learning rate (RewardConfig default 1e-4).' },
+  { name: 'num_train_epochs', group: 'training', kind: 'number', help: 'Passes over the training pairs (unless max_steps is set).' },
+  { name: 'max_steps', group: 'training', kind: 'number', help: 'Total optimizer steps; -1 = num_train_epochs decides.' },
+  { name: 'per_device_train_batch_size', group: 'training', kind: 'number', help: 'Preference pairs per step (each pair is 2 sequences).' },
+  { name: 'gradient_accumulation_steps', group: 'training', kind: 'number', help: 'Batches summed before each optimizer step.' },
+  { name: 'optim', group: 'optimizer', kind: 'select', options: OPTIMIZERS, help: 'Both are torch AdamW (same math).' },
+  { name: 'weight_decay', group: 'optimizer', kind: 'number', help: 'Decoupled weight decay (not on layernorms, as HF).' },
+  { name: 'adam_beta1', group: 'optimizer', kind: 'number', help: 'AdamW β1.' },
+  { name: 'adam_beta2', group: 'optimizer', kind: 'number', help: 'AdamW β2.' },
+  { name: 'adam_epsilon', group: 'optimizer', kind: 'number', help: 'AdamW ε.' },
+  { name: 'max_grad_norm', group: 'optimizer', kind: 'number', help: 'Clip the global gradient norm (0 = no clipping).' },
+  { name: 'lr_scheduler_type', group: 'schedule', kind: 'select', options: LR_SCHEDULER_TYPES, help: 'Decay after warmup.' },
+  { name: 'warmup_steps', group: 'schedule', kind: 'number', help: 'Warmup steps (or a ratio in (0, 1) of all steps).' },
+  { name: 'warmup_ratio', group: 'schedule', kind: 'number', help: 'Warmup as a ratio of all steps (set this or warmup_steps).' },
+  { name: 'center_rewards_coefficient', group: 'reward', kind: 'nullable-number', help: 'Adds c·mean((r_c + r_r)²); empty = None (off), 0.01 suggested.' },
+  { name: 'max_length', group: 'reward', kind: 'nullable-number', help: 'Pairs longer than this (chosen or rejected) are filtered out; empty = no limit.' },
+  { name: 'disable_dropout', group: 'reward', kind: 'bool', help: 'TRL sets every dropout (LoRA\'s too) to 0.' },
+  { name: 'per_device_eval_batch_size', group: 'evaluation', kind: 'number', help: 'Pairs per evaluation batch.' },
+  { name: 'logging_steps', group: 'evaluation', kind: 'number', help: 'Log metrics every N steps (or a ratio of all steps).' },
+  { name: 'eval_strategy', group: 'evaluation', kind: 'select', options: INTERVAL_STRATEGIES, help: 'When to evaluate on the test split.' },
+  { name: 'eval_steps', group: 'evaluation', kind: 'nullable-number', help: 'Evaluate every N steps; empty = logging_steps.' },
+  { name: 'save_strategy', group: 'evaluation', kind: 'select', options: INTERVAL_STRATEGIES, help: 'When to checkpoint (in browser storage).' },
+  { name: 'save_steps', group: 'evaluation', kind: 'number', help: 'Checkpoint every N steps; a reload resumes from the last one.' },
+  { name: 'seed', group: 'memory', kind: 'number', help: 'Seeds the score-head / LoRA init and the data order.' },
+  { name: 'gradient_checkpointing', group: 'memory', kind: 'bool', help: 'Recompute activations in the backward: less memory, more compute.' },
+  { name: 'bf16', group: 'memory', kind: 'bool', help: 'Recorded for the TRL script; the WebGPU engine computes in f32.' },
 ];
 
 export const LORA_FIELDS: readonly FieldSpec[] = [
-  { name: 'r', label: 'r', group: 'lora', kind: 'int', default: 8, min: 1, help: 'LoRA rank.' },
-  { name: 'lora_alpha', label: 'lora_alpha', group: 'lora', kind: 'float', default: 8, min: 0, minExclusive: true, help: 'Scale is lora_alpha / r (or / √r with use_rslora).' },
-  { name: 'lora_dropout', label: 'lora_dropout', group: 'lora', kind: 'float', default: 0, min: 0, max: 1, help: 'Dropout on the LoRA input.' },
-  { name: 'target_modules', label: 'target_modules', group: 'lora', kind: 'list', default: ['q_proj', 'v_proj'], options: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], help: 'Linear layers that get an adapter (PEFT default for Qwen3: q_proj, v_proj).' },
-  { name: 'use_rslora', label: 'use_rslora', group: 'lora', kind: 'bool', default: false, help: 'Rank-stabilised scale lora_alpha / √r.' },
+  { name: 'r', group: 'lora', kind: 'number', help: 'LoRA rank.' },
+  { name: 'lora_alpha', group: 'lora', kind: 'number', help: 'Scale = lora_alpha / r (/ √r with use_rslora).' },
+  { name: 'lora_dropout', group: 'lora', kind: 'number', help: 'Dropout on the LoRA input (0 while disable_dropout).' },
+  { name: 'target_modules', group: 'lora', kind: 'list', options: LORA_TARGETS, help: 'Linear layers that get an adapter (PEFT default for Qwen3: q_proj, v_proj).' },
+  { name: 'use_rslora', group: 'lora', kind: 'bool', help: 'Rank-stabilised scale lora_alpha / √r.' },
 ];
 
-export function defaultLora(): ConfigJson {
-  const out: ConfigJson = {};
-  for (const f of LORA_FIELDS) out[f.name] = Array.isArray(f.default) ? [...f.default] : f.default;
-  return out;
+/** TRL defaults, full fine-tuning, in the export form. */
+export function defaultConfigJson(): ConfigJson {
+  return rewardConfigToJson(defaultRewardConfig());
 }
 
-/** TRL defaults, LoRA off. */
-export function defaultConfigJson(): ConfigJson {
-  const out: ConfigJson = {};
-  for (const f of TRAINER_FIELDS) out[f.name] = f.default;
-  out.lora = null;
-  return out;
+/** PEFT's LoraConfig defaults (as the "peft" object). */
+export function defaultLora(): ConfigJson {
+  return JSON.parse(JSON.stringify(LORA_DEFAULTS)) as ConfigJson;
 }
 
 export interface Preset {
@@ -90,74 +94,39 @@ export interface Preset {
   config: ConfigJson;
 }
 
-export const PRESETS: readonly Preset[] = [
-  { id: 'trl', label: 'TRL defaults', description: 'RewardConfig as TRL ships it: lr 1e-4, batch 8, 3 epochs, full fine-tuning.', config: defaultConfigJson() },
-  {
-    id: 'seed',
-    label: 'Original pipeline',
-    description: 'The Python pipeline this studio replaces: lr 1.41e-5, batch 32, 3 epochs, warmup 100, no gradient checkpointing.',
-    config: { ...defaultConfigJson(), learning_rate: 1.41e-5, per_device_train_batch_size: 32, num_train_epochs: 3, warmup_steps: 100, gradient_checkpointing: false },
-  },
-  {
-    id: 'fast-lora',
-    label: 'Fast LoRA',
-    description: 'LoRA r 16 on all attention projections, lr 2e-4, batch 8, 1 epoch, max_length 512.',
-    config: {
-      ...defaultConfigJson(),
-      learning_rate: 2e-4,
-      num_train_epochs: 1,
-      max_length: 512,
-      lora: { ...defaultLora(), r: 16, lora_alpha: 32, target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] },
-    },
-  },
-];
+export const PRESETS: readonly Preset[] = REWARD_PRESETS.map((p) => ({ id: p.id, label: p.label, description: p.description, config: rewardConfigToJson(p.config()) }));
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /** The fields that differ from the defaults (what the URL hash and localStorage keep). */
 export function configDiff(config: ConfigJson): ConfigJson {
   const d = defaultConfigJson();
   const out: ConfigJson = {};
-  for (const [k, v] of Object.entries(config)) if (JSON.stringify(v) !== JSON.stringify(d[k])) out[k] = v;
+  for (const [k, v] of Object.entries(config)) if (!same(v, d[k])) out[k] = v;
   return out;
 }
 
-/** Problems with one value, or null. Names the field and the allowed range. */
-export function checkField(f: FieldSpec, v: unknown): string | null {
-  const nullable = f.kind === 'nullable-float' || f.kind === 'nullable-int';
-  if (v === null) return nullable ? null : `${f.name} must be set`;
-  switch (f.kind) {
-    case 'bool':
-      return typeof v === 'boolean' ? null : `${f.name} must be true or false`;
-    case 'select':
-      return f.options!.includes(v as string) ? null : `${f.name} must be one of ${f.options!.join(', ')}`;
-    case 'list':
-      return Array.isArray(v) && v.length > 0 && v.every((x) => f.options!.includes(x)) ? null : `${f.name} must be a non-empty list of ${f.options!.join(', ')}`;
-    default: {
-      if (typeof v !== 'number' || !Number.isFinite(v)) return `${f.name} must be a number`;
-      if ((f.kind === 'int' || f.kind === 'nullable-int') && !Number.isInteger(v)) return `${f.name} must be a whole number`;
-      if (f.min !== undefined && (f.minExclusive ? v <= f.min : v < f.min)) return `${f.name} must be ${f.minExclusive ? '>' : '≥'} ${f.min}`;
-      if (f.max !== undefined && v > f.max) return `${f.name} must be ≤ ${f.max}`;
-      return null;
-    }
+export interface ConfigCheck {
+  /** The parsed config when valid. */
+  config: RewardConfig | null;
+  /** Problems by field path ('learning_rate', 'peft.r', '(root)'), with the parser's message. */
+  issues: { field: string; message: string }[];
+  /** Notes on a valid config (configWarnings). */
+  warnings: string[];
+}
+
+/** Validates with src/train/config.ts's parser: the same rules the trainer applies. */
+export function checkConfig(json: ConfigJson, source = 'config'): ConfigCheck {
+  try {
+    const config = parseRewardConfig(json, source);
+    return { config, issues: [], warnings: configWarnings(config) };
+  } catch (e) {
+    if (e instanceof ConfigError) return { config: null, issues: e.issues, warnings: [] };
+    throw e;
   }
 }
 
-/** Every problem of a config, one message per field ('lora.r must be ≥ 1'); unknown keys are reported too. */
-export function validateConfigJson(config: ConfigJson): string[] {
-  const problems: string[] = [];
-  const known = new Set([...TRAINER_FIELDS.map((f) => f.name), 'lora']);
-  for (const k of Object.keys(config)) if (!known.has(k)) problems.push(`unknown field "${k}"`);
-  for (const f of TRAINER_FIELDS) {
-    const p = checkField(f, config[f.name]);
-    if (p) problems.push(p);
-  }
-  const lora = config.lora;
-  if (lora !== null && lora !== undefined) {
-    if (typeof lora !== 'object' || Array.isArray(lora)) problems.push('lora must be an object or null');
-    else
-      for (const f of LORA_FIELDS) {
-        const p = checkField(f, (lora as ConfigJson)[f.name]);
-        if (p) problems.push(`lora.${p}`);
-      }
-  }
-  return problems;
+/** One line per problem: 'learning_rate: expected …'. */
+export function validateConfigJson(json: ConfigJson): string[] {
+  return checkConfig(json).issues.map((i) => `${i.field}: ${i.message}`);
 }

@@ -13,6 +13,8 @@ persistStudio(studio.store);
 connectWorkers(studio);
 studio.store.getState().request({ type: 'gpu-info' });
 studio.store.getState().request({ type: 'storage-list' });
+// The dev server (and so the e2e tests) can read the state from the console: window.__studio.store.getState().
+if (import.meta.env.DEV) (window as unknown as { __studio: typeof studio }).__studio = studio;
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

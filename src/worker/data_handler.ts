@@ -2,7 +2,7 @@
 // line by line, streamed from the File), browser storage (list, delete, usage), Hub downloads, inspection and
 // tokenization. Imports are held here by id until the train worker asks for them.
 import { readPreferenceJsonl } from '../data/jsonl.ts';
-import { formatIssue, type DataIssue, type PreferenceImport, type PreferencePair } from '../data/records.ts';
+import { type DataIssue, type PreferenceImport, type PreferencePair } from '../data/records.ts';
 import { loadDataModule, missingModule } from './data_modules.ts';
 import { errorEvent, type ImportError, type Request, type StoredFile, type WorkerEvent } from './protocol.ts';
 
@@ -27,7 +27,7 @@ function toImportError(issue: DataIssue): ImportError {
     line,
     ...(issue.field !== undefined ? { field: issue.field } : {}),
     message: issue.column !== undefined ? `${issue.message} (column ${issue.column})` : issue.message,
-    fix: `Fix line ${line} of the file (${formatIssue(issue).split(':')[0]}) or import only the valid lines.`,
+    fix: `Fix line ${line} of the file and drop it again, or import only the valid lines.`,
   };
 }
 

@@ -2,6 +2,8 @@
 import { NO_WEBGPU_HINT } from '../../gpu/device.ts';
 
 export function NoWebGpu({ message }: { message: string | null }) {
+  // the worker's message usually ends with the same hint; show only what it adds ("No WebGPU adapter was found.")
+  const detail = (message ?? '').replace(NO_WEBGPU_HINT, '').trim();
   return (
     <main className="no-webgpu" data-testid="no-webgpu">
       <h1>WebGPU is not available in this browser</h1>
@@ -21,9 +23,9 @@ export function NoWebGpu({ message }: { message: string | null }) {
         </li>
       </ol>
       <p className="muted">{NO_WEBGPU_HINT}</p>
-      {message && message !== NO_WEBGPU_HINT && (
+      {detail && (
         <p className="muted" data-testid="no-webgpu-detail">
-          Details: {message}
+          What the browser said: {detail}
         </p>
       )}
     </main>

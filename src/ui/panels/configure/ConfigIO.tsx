@@ -2,7 +2,7 @@
 import { useId, useState } from 'react';
 import { Section } from '../../components/Section.tsx';
 import { useActions, useStudioApi } from '../../context.ts';
-import { defaultConfigJson, validateConfigJson } from '../../config_fields.ts';
+import { checkConfig, defaultConfigJson } from '../../config_fields.ts';
 import { saveFile } from '../../save_file.ts';
 import type { ConfigJson } from '../../../worker/protocol.ts';
 import { renderTrlScript } from './trl_script.ts';
@@ -28,18 +28,20 @@ export function ConfigIO() {
       return;
     }
     const config: ConfigJson = { ...defaultConfigJson(), ...(parsed as ConfigJson) };
-    const problems = validateConfigJson(config);
-    if (problems.length) {
-      showError('configure', `${file.name}: ${problems.join('; ')}.`, 'Fix these fields in the file (TRL names and types), then import it again.');
+    const { issues } = checkConfig(config, file.name);
+    if (issues.length) {
+      showError('configure', `${file.name}: ${issues.map((i) => `field "${i.field}": ${i.message}`).join('; ')}.`, 'Fix these fields in the file (TRL RewardConfig names; LoRA fields under "peft"), then import it again.');
       return;
     }
     clearError('configure');
     replaceConfig(config);
   };
-  const exportScript = async () => {
+  const exportScript = () => {
     const s = api.getState();
     try {
-      const text = await renderTrlScript({ config: s.config, model: s.selection.model, dataset: s.selection.dataset });
+      const ds = s.selection.dataset;
+      const importName = ds.kind === 'import' ? s.imports.find((i) => i.id === ds.id)?.name : undefined;
+      const text = renderTrlScript({ config: s.config, model: s.selection.model, dataset: ds, importName });
       setScript(text);
       saveFile('train_reward_model.py', text, 'text/x-python');
     } catch (e) {

@@ -1,28 +1,25 @@
-// Loads src/train/trl_script.ts (the TRL Python script renderer) if this build has it. import.meta.glob resolves at
-// build time to {} when the file does not exist, so the page still builds while that module is being written.
+// The config as a ready-to-run TRL Python script (src/train/trl_script.ts), with the model and dataset the studio
+// uses: a Hub repo by id, an imported JSONL by its file name (the script then loads local files).
+import { renderTrlScript as render } from '../../../train/trl_script.ts';
+import { checkConfig } from '../../config_fields.ts';
 import type { ConfigJson, DatasetRef, ModelRef } from '../../../worker/protocol.ts';
-
-const modules = import.meta.glob('../../../train/trl_script.ts');
 
 export interface ScriptContext {
   config: ConfigJson;
   model: ModelRef;
   dataset: DatasetRef;
+  /** File name of an imported dataset (DatasetRef kind 'import'). */
+  importName?: string;
 }
 
-export function hasTrlScript(): boolean {
-  return Object.keys(modules).length > 0;
-}
-
-/** The ready-to-run Python script for this config, or throws with what is missing. */
-export async function renderTrlScript(ctx: ScriptContext): Promise<string> {
-  const load = Object.values(modules)[0];
-  if (!load) throw new Error('This build has no TRL script export yet (src/train/trl_script.ts is missing).');
-  const mod = (await load()) as Record<string, unknown>;
-  // TODO(trl_script.ts): call its real API once it lands; this expects `renderTrlScript(config, { model, dataset })`.
-  const fn = (mod.renderTrlScript ?? mod.default) as ((c: ConfigJson, o: { model: string; dataset: string }) => string) | undefined;
-  if (typeof fn !== 'function') throw new Error('src/train/trl_script.ts exports no renderTrlScript function.');
-  const model = ctx.model.kind === 'hub' ? ctx.model.repo : 'Qwen/Qwen3-0.6B';
-  const dataset = ctx.dataset.kind === 'hub' ? ctx.dataset.repo : 'trl-lib/ultrafeedback_binarized';
-  return fn(ctx.config, { model, dataset });
+/** The script text, or throws with the config's problems (field: message; …). */
+export function renderTrlScript(ctx: ScriptContext): string {
+  const check = checkConfig(ctx.config);
+  if (!check.config) throw new Error(`The config is not valid: ${check.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
+  const modelId = ctx.model.kind === 'hub' ? ctx.model.repo : 'Qwen/Qwen3-0.6B';
+  if (ctx.dataset.kind === 'import') {
+    return render(check.config, { modelId, datasetId: null, dataFiles: { train: ctx.importName ?? 'train.jsonl', eval: null }, evalSplit: null });
+  }
+  const datasetId = ctx.dataset.kind === 'hub' ? ctx.dataset.repo : 'trl-lib/ultrafeedback_binarized';
+  return render(check.config, { modelId, datasetId });
 }

@@ -11,7 +11,7 @@ import { withFolder, zipFiles } from './zip.ts';
 export function ExportArtifact({ what }: { what: 'adapter' | 'model' }) {
   const files = useStudio((s) => s.exports[what]);
   const pending = useStudio((s) => Object.values(s.pending).some((p) => p.req.type === 'export' && p.req.what === what));
-  const lora = useStudio((s) => s.config.lora);
+  const lora = useStudio((s) => s.config.peft);
   const { request } = useActions();
   const api = useStudioApi();
   const [dtype, setDtype] = useState<'bf16' | 'f32'>('bf16');

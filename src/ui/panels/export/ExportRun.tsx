@@ -3,7 +3,7 @@ import { Section } from '../../components/Section.tsx';
 import { useActions, useMetricsBuffer, useStudio, useStudioApi } from '../../context.ts';
 import { metricsToCsv, metricsToJsonl } from '../../store/metrics.ts';
 import { saveFile } from '../../save_file.ts';
-import { renderTrlScript, hasTrlScript } from '../configure/trl_script.ts';
+import { renderTrlScript } from '../configure/trl_script.ts';
 import { adapterReadme, modelReadme } from './readme.ts';
 import { withFolder, zipFiles } from './zip.ts';
 
@@ -13,7 +13,7 @@ export function ExportRun() {
   const exports = useStudio((s) => s.exports);
   const { showError } = useActions();
   const configJson = () => JSON.stringify(api.getState().config, null, 2) + '\n';
-  const zipAll = async () => {
+  const zipAll = () => {
     const s = api.getState();
     const base = s.selection.model.kind === 'hub' ? s.selection.model.repo : 'Qwen/Qwen3-0.6B';
     const files: { name: string; data: Uint8Array | string }[] = [
@@ -21,13 +21,13 @@ export function ExportRun() {
       { name: 'metrics.jsonl', data: metricsToJsonl(buffer.all()) },
       { name: 'reward_config.json', data: configJson() },
     ];
-    if (hasTrlScript()) {
-      try {
-        files.push({ name: 'train_reward_model.py', data: await renderTrlScript({ config: s.config, model: s.selection.model, dataset: s.selection.dataset }) });
-      } catch (e) {
-        showError('export', `The TRL script could not be written: ${(e as Error).message}`, 'Fix the config in Configure, then export again.');
-        return;
-      }
+    try {
+      const ds = s.selection.dataset;
+      const importName = ds.kind === 'import' ? s.imports.find((i) => i.id === ds.id)?.name : undefined;
+      files.push({ name: 'train_reward_model.py', data: renderTrlScript({ config: s.config, model: s.selection.model, dataset: ds, importName }) });
+    } catch (e) {
+      showError('export', `The TRL script could not be written: ${(e as Error).message}`, 'Fix the config in Configure, then export again.');
+      return;
     }
     if (exports.adapter) files.push(...withFolder('adapter', [...exports.adapter, { name: 'README.md', data: new TextEncoder().encode(adapterReadme(base, s.config)) }]));
     if (exports.model) files.push(...withFolder('model', [...exports.model, { name: 'README.md', data: new TextEncoder().encode(modelReadme(base)) }]));

@@ -2,7 +2,7 @@
 import type { ConfigJson } from '../../../worker/protocol.ts';
 
 export function adapterReadme(baseModel: string, config: ConfigJson): string {
-  const lora = (config.lora ?? {}) as Record<string, unknown>;
+  const lora = (config.peft ?? {}) as Record<string, unknown>;
   return `# Reward model LoRA adapter (Reward Studio)
 
 A PEFT LoRA adapter for \`${baseModel}\` trained as a reward model (Qwen3ForSequenceClassification, num_labels=1)

@@ -1,0 +1,78 @@
+// Browser helpers for the e2e tests: launch Debian's chromium with WebGPU on SwiftShader (or with WebGPU off),
+// open the studio at 1280×800, collect console errors (a test fails on any), and save screenshots to
+// test-results/screenshots/.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const SCREENSHOT_DIR = path.join(root, 'test-results', 'screenshots');
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+/** Flags from ../shared/WEBGPU_TESTING.md: headless, no sandbox (root in CI), no outside network. */
+const BASE_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-default-apps',
+  '--disable-extensions',
+];
+
+export async function launchBrowser(opts: { webgpu: boolean }): Promise<Browser> {
+  const args = [...BASE_FLAGS, ...(opts.webgpu ? ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader'] : ['--disable-webgpu'])];
+  try {
+    return await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args });
+  } catch (e) {
+    throw new Error(
+      `Could not start Chromium at ${CHROMIUM_PATH}: ${(e as Error).message}\n` +
+        'Install it with `apt-get update && apt-get install -y chromium` or set CHROMIUM_PATH (npm test does both).',
+      { cause: e },
+    );
+  }
+}
+
+export interface StudioPage {
+  page: Page;
+  /** Console errors and uncaught exceptions seen so far (page and workers). */
+  errors: string[];
+}
+
+/** Opens the studio at 1280×800 and starts collecting console errors. */
+export async function openStudio(browser: Browser, url: string): Promise<StudioPage> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  const onConsole = (m: ConsoleMessage) => {
+    if (m.type() === 'error') errors.push(`console.error: ${m.text()} (${m.location().url}:${m.location().lineNumber})`);
+  };
+  page.on('console', onConsole);
+  page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
+  page.on('worker', (w) => {
+    w.on('console', onConsole);
+  });
+  await page.goto(url);
+  return { page, errors };
+}
+
+/** Throws listing every console error seen (call at the end of each test). */
+export function assertNoConsoleErrors(s: StudioPage): void {
+  if (s.errors.length) throw new Error(`The page logged ${s.errors.length} console error(s):\n${s.errors.join('\n')}`);
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const file = path.join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+/** Opens a panel by its tab label. */
+export async function openPanel(page: Page, label: string): Promise<void> {
+  await page.getByRole('tab', { name: label }).click();
+}

@@ -246,6 +246,10 @@ async function ensureFile(ctx: FileContext, file: RemoteFile): Promise<number> {
       return fetched;
     } catch (e) {
       if (typeof e === 'object' && e && 'fetched' in e) fetched += (e as { fetched: number }).fetched;
+      if (opts.signal?.aborted) {
+        tracker.status(key, 'failed', 'cancelled');
+        throw opts.signal.reason;
+      }
       const err = explain((e as { inner?: unknown })?.inner ?? e, repo, hubParams(repo, opts).hubUrl, `downloading ${file.path}`);
       const retryable = err instanceof HubDownloadError && err.retryable && !opts.signal?.aborted;
       if (!retryable || attempt >= retries) {
@@ -321,6 +325,7 @@ async function fetchOnce(ctx: FileContext, file: RemoteFile, key: string, carrie
             f = await store.appendChunk(key, buf);
             hasher.update(buf);
             carried.bytes = f.storedBytes;
+            tracker.status(key, 'downloading'); // a progress event per stored chunk
             buf = new Uint8Array(Math.min(f.chunkSize, f.size - f.storedBytes));
             fill = 0;
           }

@@ -21,7 +21,6 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, relative, isAbsolute, resolve as resolvePath, sep } from 'node:path';
-import { once } from 'node:events';
 import { HashCache, fileEntry, isHiddenName, isLfsFile, lfsPointer, listTree } from './mirror-tree.ts';
 
 export interface MirrorCut {
@@ -282,12 +281,25 @@ async function streamBody(res: ServerResponse, abs: string, start: number, stopA
     for await (const chunk of stream) {
       if (res.destroyed) break;
       rec.bytesSent += (chunk as Buffer).length;
-      if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (!res.write(chunk)) await drained(res);
     }
     if (rec.cut && !res.destroyed) await new Promise<void>((r) => res.write('', () => r()));
   } finally {
     stream.destroy();
   }
+}
+
+/** Resolves on 'drain' or 'close', removing both listeners. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 /** Parses a single-range `bytes=` header: [start, endExclusive], 'unsatisfiable', or null to ignore it. */

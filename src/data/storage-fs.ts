@@ -90,12 +90,7 @@ export class FsFileStore implements FileStore {
     if (old && sameIdentity(old, opts)) {
       if (old.complete) return old;
       // Keep whole chunks that are on disk and counted; drop anything beyond.
-      let onDisk = 0;
-      try {
-        onDisk = (await stat(this.partialPath(key))).size;
-      } catch {
-        onDisk = 0;
-      }
+      const onDisk = (await stat(this.partialPath(key)).catch(() => null))?.size ?? 0;
       if (onDisk < old.storedBytes) old.storedBytes = Math.floor(onDisk / old.chunkSize) * old.chunkSize;
       if (onDisk > 0) await truncate(this.partialPath(key), old.storedBytes);
       await this.writeMeta(old);

@@ -14,7 +14,7 @@ export async function openFileSource(path: string): Promise<FileByteSource> {
   try {
     fh = await open(path, 'r');
   } catch (e) {
-    throw new Error(`cannot open ${path}: ${(e as Error).message}`);
+    throw new Error(`cannot open ${path}: ${(e as Error).message}`, { cause: e });
   }
   const size = (await fh.stat()).size;
   const src: FileByteSource = {

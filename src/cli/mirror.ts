@@ -73,8 +73,8 @@ async function main(): Promise<void> {
     const addr = server.address();
     const p = typeof addr === 'object' && addr ? addr.port : port;
     const repos = await listRepos(root);
-    console.log(`Hub mirror of ${root} at http://${host}:${p}`);
-    console.log(repos.length ? `repos:\n  ${repos.join('\n  ')}` : `no repos found: add folders as ${join(root, 'models', '<org>', '<name>')}`);
+    const list = repos.length ? `repos:\n  ${repos.join('\n  ')}` : `no repos found: add folders as ${join(root, 'models', '<org>', '<name>')}`;
+    console.log(`${list}\nHub mirror of ${root} at http://${host}:${p}`);
   });
 }
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, request, type Server } from 'node:http';
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -232,6 +232,31 @@ describe('mirror as middleware', () => {
     } finally {
       s.closeAllConnections();
       await new Promise((r) => s.close(r));
+    }
+  });
+});
+
+describe('mirror CLI', () => {
+  it('serves a folder: npm run mirror -- <folder> --port 0', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', './tools/node-hooks.mjs', 'src/cli/mirror.ts', root, '--port', '0', '--quiet'], {
+      cwd: join(import.meta.dirname, '..', '..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (d) => {
+          out += d;
+          const m = /at (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
+          if (m) resolve(m[1]);
+        });
+        child.stderr.on('data', (d) => (out += d));
+        child.on('exit', (code) => reject(new Error(`mirror exited with ${code}: ${out}`)));
+      });
+      expect(out).toContain('repos:\n  models/gpt2\n  models/org/tiny\n  datasets/org/prefs');
+      expect(await (await fetch(`${url}/org/tiny/resolve/main/config.json`)).text()).toBe(config);
+    } finally {
+      child.kill();
     }
   });
 });

@@ -18,7 +18,12 @@ export class CliInputError extends Error {
   override name = 'CliInputError';
 }
 
-/** config.json, safetensors (single or sharded) of a model folder. */
+/** Closes the file handles of a model folder's weights (after loading). */
+export async function closeModelFiles(files: ModelFiles): Promise<void> {
+  for (const w of files.weights) await (w as { close?: () => Promise<void> }).close?.();
+}
+
+/** config.json, safetensors (single or sharded) of a model folder. Close with closeModelFiles after loading. */
 export async function modelFolderFiles(dir: string): Promise<ModelFiles> {
   const cfg = path.join(dir, 'config.json');
   if (!existsSync(cfg)) throw new CliInputError(`${cfg} not found: --model must be a Hugging Face model folder (config.json, model.safetensors, tokenizer files)`);
@@ -48,7 +53,14 @@ export async function readPreferenceFile(file: string): Promise<PreferencePair[]
   const ext = path.extname(file).toLowerCase();
   let imp;
   if (ext === '.jsonl' || ext === '.json') imp = await readPreferenceJsonl(createReadStream(file));
-  else if (ext === '.parquet') imp = await readPreferenceParquet(toAsyncBuffer(await openFileSource(file)));
+  else if (ext === '.parquet') {
+    const src = await openFileSource(file);
+    try {
+      imp = await readPreferenceParquet(toAsyncBuffer(src));
+    } finally {
+      await src.close();
+    }
+  }
   else throw new CliInputError(`${file}: unsupported data file type "${ext}"; use .jsonl or .parquet in TRL's preference format`);
   const s = imp.summary;
   if (s.invalid > 0) {
@@ -70,7 +82,12 @@ export async function readScoreInputs(file: string, tok: ChatTokenizer): Promise
   const ext = path.extname(file).toLowerCase();
   const rows: { place: string; value: Record<string, unknown> }[] = [];
   if (ext === '.parquet') {
-    for await (const { rowStart, rows: rs } of readParquetRowGroups(toAsyncBuffer(await openFileSource(file)))) rs.forEach((r, i) => rows.push({ place: `row ${rowStart + i}`, value: r }));
+    const src = await openFileSource(file);
+    try {
+      for await (const { rowStart, rows: rs } of readParquetRowGroups(toAsyncBuffer(src))) rs.forEach((r, i) => rows.push({ place: `row ${rowStart + i}`, value: r }));
+    } finally {
+      await src.close();
+    }
   } else if (ext === '.jsonl' || ext === '.json') {
     // pairs and single records may both appear; read lines raw and decide per row
     const text = await readFile(file, 'utf8');

@@ -15,12 +15,25 @@ export function useSwiftShaderIfNoIcd(): boolean {
 
 let dawn: GPU | undefined;
 
-export async function requestNodeGpu(opts: RequestGpuOptions & { dawnOptions?: string[] } = {}): Promise<Gpu> {
+async function createDawn(dawnOptions: string[]): Promise<GPU> {
+  const webgpu = await import('webgpu');
+  Object.assign(globalThis, webgpu.globals);
+  return webgpu.create(dawnOptions);
+}
+
+/**
+ * A device from Dawn. With `swiftShaderFallback` (the CLI's default), a machine whose Vulkan drivers offer no usable
+ * adapter retries once on SwiftShader when Debian's chromium provides it (slow, but it runs).
+ */
+export async function requestNodeGpu(opts: RequestGpuOptions & { dawnOptions?: string[]; swiftShaderFallback?: boolean } = {}): Promise<Gpu> {
   if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = '/tmp';
-  if (!dawn) {
-    const webgpu = await import('webgpu');
-    Object.assign(globalThis, webgpu.globals);
-    dawn = webgpu.create(opts.dawnOptions ?? []);
+  dawn ??= await createDawn(opts.dawnOptions ?? []);
+  try {
+    return await requestGpu(dawn, opts);
+  } catch (e) {
+    if (!opts.swiftShaderFallback || !useSwiftShaderIfNoIcd()) throw e;
+    console.error('[gpu] no hardware adapter; falling back to SwiftShader (CPU, slow)');
+    dawn = await createDawn(opts.dawnOptions ?? []);
+    return requestGpu(dawn, opts);
   }
-  return requestGpu(dawn, opts);
 }

@@ -8,6 +8,7 @@ import { modelDims, parseQwen3Config, withPadTokenId, QWEN3_PAD_TOKEN_ID, type Q
 import { buildParamTable, type LoraSpec, type ModelDims, type StoreDtype } from './params.ts';
 import { allocateWeights, initNewParams, loadWeights, type ModelWeights, type TensorSource } from './weights.ts';
 import { Qwen3RewardModel } from './qwen3.ts';
+import { adapterKeyToHf } from '../formats/peft.ts';
 
 
 export interface ModelFiles {
@@ -61,7 +62,9 @@ export async function loadRewardModel(gpu: Gpu, files: ModelFiles, o: LoadOption
   const table = buildParamTable(dims, { lora: o.lora, frozenDtype: frozenDtypeOf(linearDtypes), maxBlockBytes });
   const weights = allocateWeights(gpu, table);
   const sources = new Map<string, TensorSource>();
-  for (const [name, loc] of [...located, ...extra]) {
+  // An adapter's keys (base_model.model.…) map to the engine's HF names; they override the checkpoint's.
+  const renamed = [...extra].map(([k, loc]) => [adapterKeyToHf(k) ?? k, loc] as const);
+  for (const [name, loc] of [...located, ...renamed]) {
     if (!['F32', 'F16', 'BF16'].includes(loc.info.dtype)) continue;
     sources.set(name, {
       file: loc.source.name,

@@ -11,7 +11,7 @@ import { Optimizer } from './optimizer.ts';
 import { MetricsRing } from './metrics.ts';
 import { epochBatches, packMicroBatch, splitBatch, type TokenizedPair } from './batches.ts';
 import { makeCheckpoint, restoreCheckpoint, checkpointName, type CheckpointStore, type TrainerState } from './checkpoint.ts';
-import { learningRateAt, totalTrainingSteps } from './schedule.ts';
+import { learningRateAt, trainingPlan, isIntervalStep, type TrainingPlan } from './schedule.ts';
 import type { RewardConfig } from './config.ts';
 
 export type TrainEvent =
@@ -41,6 +41,7 @@ export interface TrainerOptions {
 
 export class Trainer {
   readonly maxSteps: number;
+  readonly plan: TrainingPlan;
   private readonly optimizer: Optimizer;
   private readonly ring: MetricsRing;
   private readonly withMargins: boolean;
@@ -55,12 +56,13 @@ export class Trainer {
   constructor(private readonly o: TrainerOptions) {
     const c = o.config;
     if (o.train.length === 0) throw new Error('the training set is empty after filtering by max_length; raise max_length or check the data');
-    this.batchesPerEpoch = Math.ceil(o.train.length / c.per_device_train_batch_size);
-    this.maxSteps = totalTrainingSteps(c, this.batchesPerEpoch);
+    this.plan = trainingPlan(c, o.train.length);
+    this.batchesPerEpoch = this.plan.batchesPerEpoch;
+    this.maxSteps = this.plan.maxSteps;
     this.withMargins = o.train.some((p) => p.margin !== undefined);
     this.optimizer = new Optimizer(o.gpu, o.weights, c.max_grad_norm);
     const microsPerStep = c.gradient_accumulation_steps * Math.ceil(c.per_device_train_batch_size / o.microPairs);
-    this.ring = new MetricsRing(o.gpu, Math.max(1, c.logging_steps) * microsPerStep, Math.max(1, c.logging_steps));
+    this.ring = new MetricsRing(o.gpu, this.plan.loggingSteps * microsPerStep, this.plan.loggingSteps);
     this.state = {
       format: 'reward-studio-checkpoint/1', global_step: 0, epoch: 0, epoch_index: 0, batch_in_epoch: 0, num_tokens: 0,
       seed: c.seed, max_steps: this.maxSteps, log_history: [], config: c,
@@ -105,22 +107,35 @@ export class Trainer {
           this.state.epoch_index++;
           this.state.batch_in_epoch = 0;
         }
-        const epochList = epochBatches(o.train.length, c.per_device_train_batch_size, c.seed, this.state.epoch_index);
-        batches.push(epochList[this.state.batch_in_epoch++]);
+        batches.push(this.epochList(this.state.epoch_index)[this.state.batch_in_epoch++]);
       }
       this.trainStep(step, batches, accum);
       this.state.global_step = step;
       this.state.epoch = this.state.epoch_index + this.state.batch_in_epoch / this.batchesPerEpoch;
 
       const last = step === this.maxSteps;
-      if (step % c.logging_steps === 0 || last) await this.log(step);
-      if (o.eval && o.eval.length && c.eval_strategy !== 'no' && (step % (c.eval_steps ?? c.logging_steps) === 0 || last)) await this.evaluate(step);
-      if (o.checkpoints && ((c.save_steps > 0 && step % c.save_steps === 0) || last)) await this.saveCheckpoint();
+      const p = this.plan;
+      const epochEnd = this.state.batch_in_epoch >= this.batchesPerEpoch;
+      if (isIntervalStep(step, p.loggingSteps) || last) await this.log(step);
+      const evalNow = c.eval_strategy === 'epoch' ? epochEnd : isIntervalStep(step, p.evalSteps);
+      if (o.eval && o.eval.length && c.eval_strategy !== 'no' && (evalNow || last)) await this.evaluate(step);
+      const saveNow = c.save_strategy === 'epoch' ? epochEnd : isIntervalStep(step, p.saveSteps);
+      if (o.checkpoints && (saveNow || last)) await this.saveCheckpoint();
       if (this.paused) await this.paused;
     }
     if (this.ring.pending) await this.log(this.state.global_step);
     if (this.stopRequested && o.checkpoints) await this.saveCheckpoint();
     o.onEvent({ type: 'done', step: this.state.global_step, reason: this.stopRequested ? 'stopped' : 'finished' });
+  }
+
+  private cachedEpoch: { epoch: number; batches: number[][] } | null = null;
+
+  /** The batches of `epoch` (seeded shuffle), computed once per epoch. */
+  private epochList(epoch: number): number[][] {
+    if (this.cachedEpoch?.epoch !== epoch) {
+      this.cachedEpoch = { epoch, batches: epochBatches(this.o.train.length, this.o.config.per_device_train_batch_size, this.o.config.seed, epoch) };
+    }
+    return this.cachedEpoch.batches;
   }
 
   /** Records and submits every micro-batch of one optimizer step, then the optimizer. */
@@ -143,7 +158,8 @@ export class Trainer {
       });
     });
     this.optimizer.setHyper({
-      lr: learningRateAt(step - 1, this.maxSteps, c), beta1: c.adam_beta1, beta2: c.adam_beta2, eps: c.adam_epsilon,
+      lr: learningRateAt(step - 1, this.maxSteps, c), // the lr this update uses
+      beta1: c.adam_beta1, beta2: c.adam_beta2, eps: c.adam_epsilon,
       weightDecay: c.weight_decay, step,
     });
     const enc = gpu.device.createCommandEncoder({ label: `optimizer step ${step}` });
@@ -168,7 +184,8 @@ export class Trainer {
     }
     const entry: Record<string, number> = {
       ...metrics,
-      learning_rate: learningRateAt(step - 1, this.maxSteps, c),
+      // HF logs lr_scheduler.get_last_lr() after this step's scheduler.step(): the lr of the next update.
+      learning_rate: learningRateAt(step, this.maxSteps, c),
       num_tokens: this.state.num_tokens,
       epoch: this.state.epoch,
       step,

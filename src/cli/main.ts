@@ -1,0 +1,50 @@
+// `npm run cli -- <command>`: the headless studio on the same engine (Node + Dawn).
+//   train   --model <dir> --train <file> [--eval <file>] [--config <json>] --out <dir> [--resume] [--gpu-memory GB]
+//   score   --model <dir> [--adapter <dir>] --data <file> [--out <file>]
+//   eval    --model <dir> [--adapter <dir>] --data <file> [--max-length N]
+//   plan    --model <dir-or-config.json> [--config <json>] [--micro-batch N] [--gpu-memory GB]
+//   inspect --data <file-or-dir> [...]
+// Exit codes: 0 ok, 2 bad usage or input (the message names the file, line and field), 1 anything else.
+import { UsageError } from './args.ts';
+import { CliInputError } from './files.ts';
+import { ConfigError } from '../formats/fields.ts';
+import { trainCommand } from './train.ts';
+import { scoreCommand, evalCommand } from './score.ts';
+import { planCommand } from './plan.ts';
+import { inspectCommand } from './inspect.ts';
+import { WebGpuUnavailableError } from '../gpu/device.ts';
+
+const USAGE = `usage: npm run cli -- <command> [options]
+  train    train a reward model (TRL RewardTrainer semantics): --model DIR --train FILE [--eval FILE] [--config JSON] --out DIR
+  score    score records: --model DIR [--adapter DIR] --data FILE [--out FILE]
+  eval     accuracy/margin/loss on pairs: --model DIR [--adapter DIR] --data FILE
+  plan     GPU memory a run needs: --model DIR|config.json [--config JSON]
+  inspect  dataset inspection: --data FILE|DIR
+Each command takes --help.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'train': return trainCommand(rest);
+    case 'score': return scoreCommand(rest);
+    case 'eval': return evalCommand(rest);
+    case 'plan': return planCommand(rest);
+    case 'inspect': return inspectCommand(rest);
+    case undefined: case '--help': case '-h': case 'help':
+      console.log(USAGE);
+      return cmd === undefined ? 2 : 0;
+    default:
+      console.error(`unknown command "${cmd}"\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    const user = e instanceof UsageError || e instanceof CliInputError || e instanceof ConfigError || e instanceof WebGpuUnavailableError || e.name === 'SafetensorsError' || e.name === 'DataImportError';
+    console.error(`error: ${e.message}`);
+    if (!user && process.env.REWARD_STUDIO_DEBUG) console.error(e.stack);
+    process.exit(user ? 2 : 1);
+  },
+);

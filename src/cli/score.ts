@@ -1,0 +1,91 @@
+// `npm run cli -- score` and `eval`: a trained reward model (a model folder, or a base model + PEFT adapter) on
+// records or pairs, forward only.
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs, required, optional } from './args.ts';
+import { CliInputError, closeModelFiles, folderTokenizer, modelFolderFiles, readScoreInputs, tokenizePreferenceFile } from './files.ts';
+import { cliGpu } from './common.ts';
+import { openFileSource } from '../formats/bytes-node.ts';
+import { parseAdapterConfig } from '../formats/peft.ts';
+import { loadRewardModel, type LoadedModel } from '../model/load.ts';
+import { LINEAR_NAMES, type LoraSpec } from '../model/params.ts';
+import { bucketLength } from '../train/batches.ts';
+import { pairMetrics, scorePairs, scoreSequences } from '../train/trainer.ts';
+import type { Gpu } from '../gpu/device.ts';
+
+const SCORE_HELP = 'usage: npm run cli -- score --model DIR [--adapter DIR] --data FILE [--out FILE]';
+const EVAL_HELP = 'usage: npm run cli -- eval --model DIR [--adapter DIR] --data FILE [--max-length N]';
+
+/** Loads base (+ adapter) for scoring sequences of up to maxT tokens, maxB at a time. */
+export async function loadForScoring(gpu: Gpu, modelDir: string, adapterDir: string | undefined, maxT: number, maxB = 16): Promise<LoadedModel> {
+  let lora: LoraSpec | null = null;
+  const extra = [];
+  if (adapterDir) {
+    const cfgPath = path.join(adapterDir, 'adapter_config.json');
+    const wPath = path.join(adapterDir, 'adapter_model.safetensors');
+    if (!existsSync(cfgPath) || !existsSync(wPath)) throw new CliInputError(`${adapterDir}: a PEFT adapter folder needs adapter_config.json and adapter_model.safetensors`);
+    const ac = parseAdapterConfig(JSON.parse(await readFile(cfgPath, 'utf8')), cfgPath);
+    lora = { r: ac.lora.r, alpha: ac.lora.lora_alpha, dropout: 0, targets: LINEAR_NAMES.filter((n) => ac.lora.target_modules.includes(n)), useRslora: ac.lora.use_rslora };
+    extra.push(await openFileSource(wPath));
+  }
+  const files = await modelFolderFiles(modelDir);
+  const loaded = await loadRewardModel(gpu, files, { lora, training: false, maxB, maxT, gradientCheckpointing: false, seed: 0, extra });
+  await closeModelFiles(files);
+  for (const e of extra) await e.close();
+  const missing = loaded.initialized;
+  if (missing.length) {
+    throw new CliInputError(`${adapterDir ?? modelDir} lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}: this is not a trained reward model. ` +
+      'Pass the folder written by `train` (<out>/model), or the base model with --adapter <out>/adapter.');
+  }
+  return loaded;
+}
+
+export async function scoreCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help')) return (console.log(SCORE_HELP), 0);
+  const a = parseArgs(argv, { values: ['model', 'adapter', 'data', 'out'] });
+  const modelDir = required(a, 'model');
+  const tok = await folderTokenizer(modelDir);
+  const inputs = await readScoreInputs(required(a, 'data'), tok);
+  let longest = 1;
+  for (const r of inputs) longest = Math.max(longest, ...(r.kind === 'pair' ? [r.chosen.length, r.rejected.length] : [r.ids.length]));
+  const gpu = await cliGpu();
+  const loaded = await loadForScoring(gpu, modelDir, optional(a, 'adapter'), bucketLength(longest, longest + 16));
+  const seqs: ArrayLike<number>[] = [];
+  for (const r of inputs) r.kind === 'pair' ? seqs.push(r.chosen, r.rejected) : seqs.push(r.ids);
+  const rewards = await scoreSequences(gpu, loaded.model, seqs);
+  const lines: string[] = [];
+  let i = 0;
+  for (const r of inputs) {
+    if (r.kind === 'pair') {
+      lines.push(JSON.stringify({ chosen_reward: rewards[i], rejected_reward: rewards[i + 1] }));
+      i += 2;
+    } else lines.push(JSON.stringify({ reward: rewards[i++] }));
+  }
+  const text = lines.join('\n') + (lines.length ? '\n' : '');
+  const out = optional(a, 'out');
+  if (out) await writeFile(out, text);
+  else process.stdout.write(text);
+  loaded.model.destroy();
+  return 0;
+}
+
+export async function evalCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help')) return (console.log(EVAL_HELP), 0);
+  const a = parseArgs(argv, { values: ['model', 'adapter', 'data', 'max-length'] });
+  const modelDir = required(a, 'model');
+  const maxLength = Number(optional(a, 'max-length') ?? 1024);
+  if (!Number.isInteger(maxLength) || maxLength < 1) throw new CliInputError(`--max-length ${optional(a, 'max-length')}: expected an integer ≥ 1`);
+  const tok = await folderTokenizer(modelDir);
+  const ds = await tokenizePreferenceFile(required(a, 'data'), tok, maxLength);
+  if (ds.pairs.length === 0) throw new CliInputError(`${required(a, 'data')}: no pairs left after filtering by max_length ${maxLength}`);
+  let longest = 1;
+  for (const p of ds.pairs) longest = Math.max(longest, p.chosen_ids.length, p.rejected_ids.length);
+  const gpu = await cliGpu();
+  const loaded = await loadForScoring(gpu, modelDir, optional(a, 'adapter'), bucketLength(longest, longest + 16));
+  const { chosen, rejected } = await scorePairs(gpu, loaded.model, ds.pairs, loaded.model.opts.maxB / 2);
+  const m = pairMetrics(chosen, rejected, ds.pairs.map((p) => p.margin ?? 0));
+  process.stdout.write(JSON.stringify({ accuracy: m.accuracy, margin: m.margin, mean_reward: m.mean_reward, loss: m.loss, num_pairs: ds.pairs.length, num_filtered: ds.filteredIndices.length }) + '\n');
+  loaded.model.destroy();
+  return 0;
+}

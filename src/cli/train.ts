@@ -1,0 +1,86 @@
+// `npm run cli -- train`: trains a reward model and writes <out>/metrics.jsonl, checkpoints, and the export
+// (<out>/adapter for LoRA, <out>/model for full fine-tuning).
+import { writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs, required, optional } from './args.ts';
+import { closeModelFiles, modelFolderFiles, folderTokenizer, tokenizePreferenceFile } from './files.ts';
+import { cliGpu, readRunConfig, writeFiles, copyTokenizerFiles, gpuMemoryBytes } from './common.ts';
+import { FsCheckpointStore } from './checkpoint-fs.ts';
+import { createSession } from '../train/session.ts';
+import { rewardConfigToJson } from '../train/config.ts';
+import { formatBytes } from '../model/plan.ts';
+import type { TrainEvent } from '../train/trainer.ts';
+
+const HELP = `usage: npm run cli -- train --model DIR --train FILE [--eval FILE] [--config JSON|FILE] --out DIR
+  [--resume] [--gpu-memory GiB] [--export-dtype bfloat16|float32]
+  --config holds RewardConfig / TrainingArguments fields at the top level and, for LoRA, a "peft" object with
+  LoraConfig's fields; no "peft" means full fine-tuning.`;
+
+export async function trainCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help')) return (console.log(HELP), 0);
+  const a = parseArgs(argv, { values: ['model', 'train', 'eval', 'config', 'out', 'gpu-memory', 'export-dtype'], flags: ['resume'] });
+  const modelDir = required(a, 'model');
+  const out = required(a, 'out');
+  const config = await readRunConfig(optional(a, 'config'));
+  const exportDtype = (optional(a, 'export-dtype') ?? (config.bf16 ? 'bfloat16' : 'float32')) as 'bfloat16' | 'float32';
+  if (exportDtype !== 'bfloat16' && exportDtype !== 'float32') throw new Error(`--export-dtype ${exportDtype}: use bfloat16 or float32`);
+
+  const tok = await folderTokenizer(modelDir);
+  const maxLength = config.max_length ?? Number.MAX_SAFE_INTEGER;
+  const train = await tokenizePreferenceFile(required(a, 'train'), tok, maxLength);
+  const evalFile = optional(a, 'eval');
+  const evalSet = evalFile ? await tokenizePreferenceFile(evalFile, tok, maxLength) : undefined;
+  console.error(`[data] train: ${train.pairs.length} pairs (${train.filteredIndices.length} filtered by max_length ${config.max_length})` +
+    (evalSet ? `; eval: ${evalSet.pairs.length} pairs (${evalSet.filteredIndices.length} filtered)` : ''));
+
+  await mkdir(out, { recursive: true });
+  await writeFile(path.join(out, 'reward_config.json'), JSON.stringify(rewardConfigToJson(config), null, 2));
+  const metricsFile = path.join(out, 'metrics.jsonl');
+  const store = new FsCheckpointStore(path.join(out, 'checkpoints'));
+  const gpu = await cliGpu();
+  let maxSteps = 0;
+  const onEvent = (e: TrainEvent) => {
+    if (e.type === 'log' || e.type === 'eval') {
+      void writeFile(metricsFile, JSON.stringify({ type: e.type, ...e.metrics }) + '\n', { flag: 'a' });
+      const m = e.metrics;
+      if (e.type === 'log') {
+        process.stderr.write(`[train] step ${e.step}/${maxSteps} epoch ${m.epoch.toFixed(2)} loss ${m.loss.toFixed(4)} accuracy ${m.accuracy.toFixed(3)} ` +
+          `margin ${m.margin.toFixed(3)} lr ${m.learning_rate.toExponential(2)} grad_norm ${(m.grad_norm ?? NaN).toFixed(3)} ${m.tokens_per_second.toFixed(0)} tok/s\n`);
+      } else {
+        process.stderr.write(`[eval] step ${e.step} loss ${m.eval_loss.toFixed(4)} accuracy ${m.eval_accuracy.toFixed(3)} margin ${m.eval_margin.toFixed(3)}\n`);
+      }
+    } else if (e.type === 'checkpoint') process.stderr.write(`[checkpoint] ${e.name}\n`);
+  };
+  const files = await modelFolderFiles(modelDir);
+  const session = await createSession({
+    gpu, files, config, train: train.pairs, eval: evalSet?.pairs, checkpoints: store,
+    budgetBytes: gpuMemoryBytes(optional(a, 'gpu-memory')), baseModel: path.resolve(modelDir), onEvent,
+  });
+  await closeModelFiles(files);
+  maxSteps = session.trainer.maxSteps;
+  console.error(`[plan] micro-batch ${session.microPairs} pairs, ${formatBytes(session.plan.total)} of GPU memory planned; ${maxSteps} optimizer steps`);
+  if (a.options.has('resume')) {
+    const names = await store.list();
+    if (names.length === 0) console.error('[resume] no checkpoint yet: starting from step 0');
+    else {
+      await session.trainer.resumeFrom(names[names.length - 1]);
+      console.error(`[resume] from ${names[names.length - 1]}`);
+    }
+  }
+  const stop = () => session.trainer.stop();
+  process.once('SIGINT', stop);
+  await session.trainer.run();
+  process.off('SIGINT', stop);
+
+  if (config.peft) {
+    await writeFiles(path.join(out, 'adapter'), await session.exportAdapter());
+    console.error(`[export] PEFT adapter → ${path.join(out, 'adapter')}`);
+  } else {
+    const dir = path.join(out, 'model');
+    await writeFiles(dir, await session.exportModel(exportDtype));
+    await copyTokenizerFiles(modelDir, dir);
+    console.error(`[export] model (${exportDtype}) → ${dir}`);
+  }
+  session.destroy();
+  return 0;
+}

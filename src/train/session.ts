@@ -1,0 +1,118 @@
+// One training session, shared by the CLI (Node) and the studio's worker: load the model for the config (full
+// fine-tuning or LoRA), size the micro-batch from the memory plan, build the Trainer, and offer scoring and
+// export on the same weights.
+import type { Gpu } from '../gpu/device.ts';
+import { loadRewardModel, type LoadedModel, type ModelFiles } from '../model/load.ts';
+import { fitMicroBatch, memoryPlan, type MemoryPlan } from '../model/plan.ts';
+import { LINEAR_NAMES, type LoraSpec, type ModelDims } from '../model/params.ts';
+import { parseQwen3Config, modelDims, withPadTokenId } from '../model/config.ts';
+import { effectiveLoraDropout, type RewardConfig } from './config.ts';
+import { bucketLength, filterByLength, type TokenizedPair } from './batches.ts';
+import { Trainer, scoreSequences, type TrainEvent } from './trainer.ts';
+import type { CheckpointStore } from './checkpoint.ts';
+import { exportAdapter, exportModel, type ExportedFile } from './export.ts';
+import type { ExportDtype } from '../formats/hf_model.ts';
+
+/** Default GPU memory budget when the user gives none: WebGPU cannot query VRAM. */
+export const DEFAULT_GPU_MEMORY_BYTES = 8 * 2 ** 30;
+
+export function loraSpecOf(c: RewardConfig): LoraSpec | null {
+  if (!c.peft) return null;
+  return {
+    r: c.peft.r, alpha: c.peft.lora_alpha, dropout: effectiveLoraDropout(c),
+    targets: LINEAR_NAMES.filter((n) => c.peft!.target_modules.includes(n)), useRslora: c.peft.use_rslora,
+  };
+}
+
+export interface PlanRequest {
+  dims: ModelDims;
+  config: RewardConfig;
+  maxLength: number;
+  budgetBytes: number;
+  maxBufferBytes: number;
+  /** 16-bit frozen weights (bf16 checkpoints) or f32. */
+  frozenDtype: 'f32' | 'bf16' | 'f16';
+}
+
+/** The memory plan and micro-batch for a config; throws a message with what to change when nothing fits. */
+export function planRun(r: PlanRequest): { microPairs: number; plan: MemoryPlan } {
+  const base = {
+    dims: r.dims, lora: loraSpecOf(r.config), frozenDtype: r.frozenDtype, maxLength: r.maxLength,
+    gradientCheckpointing: r.config.gradient_checkpointing, maxBlockBytes: r.maxBufferBytes,
+  };
+  const microPairs = fitMicroBatch(base, r.config.per_device_train_batch_size, r.budgetBytes, r.maxBufferBytes);
+  if (microPairs === 0) {
+    const one = memoryPlan({ ...base, microPairs: 1 });
+    throw new Error(
+      `this run needs ${(one.total / 2 ** 30).toFixed(2)} GiB of GPU memory even with one pair per micro-batch, more than the ` +
+        `${(r.budgetBytes / 2 ** 30).toFixed(2)} GiB budget. Use LoRA (a "peft" config), turn on gradient_checkpointing, lower max_length, ` +
+        'or raise the GPU memory setting if your GPU has more.',
+    );
+  }
+  return { microPairs, plan: memoryPlan({ ...base, microPairs }) };
+}
+
+export interface SessionOptions {
+  gpu: Gpu;
+  files: ModelFiles;
+  config: RewardConfig;
+  train: TokenizedPair[];
+  eval?: TokenizedPair[];
+  checkpoints?: CheckpointStore;
+  budgetBytes?: number;
+  baseModel?: string | null;
+  onEvent: (e: TrainEvent) => void;
+  onLoadProgress?: (done: number, total: number) => void;
+}
+
+export interface TrainSession {
+  loaded: LoadedModel;
+  trainer: Trainer;
+  microPairs: number;
+  plan: MemoryPlan;
+  filtered: { train: number; eval: number };
+  score(seqs: ArrayLike<number>[]): Promise<Float32Array>;
+  exportAdapter(): Promise<ExportedFile[]>;
+  exportModel(dtype: ExportDtype): Promise<ExportedFile[]>;
+  destroy(): void;
+}
+
+export async function createSession(o: SessionOptions): Promise<TrainSession> {
+  const c = o.config;
+  const maxLength = c.max_length ?? Infinity;
+  const train = filterByLength(o.train, maxLength);
+  const evalSet = filterByLength(o.eval ?? [], maxLength);
+  let longest = 1;
+  for (const p of [...train.kept, ...evalSet.kept]) longest = Math.max(longest, p.chosen_ids.length, p.rejected_ids.length);
+  const maxT = bucketLength(longest, Number.isFinite(maxLength) ? Math.max(longest, maxLength) : longest);
+
+  const cfg = withPadTokenId(parseQwen3Config(JSON.parse(o.files.configText)));
+  const dims = modelDims(cfg);
+  const limits = o.gpu.device.limits;
+  const { microPairs, plan } = planRun({
+    dims, config: c, maxLength: maxT, budgetBytes: o.budgetBytes ?? DEFAULT_GPU_MEMORY_BYTES,
+    maxBufferBytes: Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize), frozenDtype: 'bf16',
+  });
+  const loaded = await loadRewardModel(o.gpu, o.files, {
+    lora: loraSpecOf(c), training: true, maxB: 2 * microPairs, maxT, gradientCheckpointing: c.gradient_checkpointing,
+    seed: c.seed, onProgress: o.onLoadProgress,
+  });
+  const trainer = new Trainer({
+    gpu: o.gpu, model: loaded.model, weights: loaded.weights, train: train.kept, eval: evalSet.kept, config: c,
+    microPairs, checkpoints: o.checkpoints, onEvent: o.onEvent,
+  });
+  return {
+    loaded, trainer, microPairs, plan,
+    filtered: { train: train.filtered, eval: evalSet.filtered },
+    score: (seqs) => scoreSequences(o.gpu, loaded.model, seqs),
+    exportAdapter: () => {
+      if (!c.peft) throw new Error('this run is a full fine-tune: export the model instead of an adapter');
+      return exportAdapter(o.gpu, loaded.weights, c.peft, o.baseModel ?? null);
+    },
+    exportModel: (dtype) => exportModel(o.gpu, loaded.weights, loaded.config, dtype),
+    destroy: () => {
+      trainer.destroy();
+      loaded.model.destroy();
+    },
+  };
+}

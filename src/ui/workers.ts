@@ -1,6 +1,6 @@
 // Starts the two workers and wires them to the store: requests are routed by REQUEST_WORKER, events go to
 // handleEvent. A worker that fails to load or crashes becomes an error in the 'worker' area with what to do.
-import { REQUEST_WORKER, type WorkerEvent } from '../worker/protocol.ts';
+import { REQUEST_WORKER, type PortControl, type WorkerEvent } from '../worker/protocol.ts';
 import type { Studio } from './store/store.ts';
 
 export function connectWorkers(studio: Studio): { train: Worker; data: Worker } {
@@ -15,6 +15,10 @@ export function connectWorkers(studio: Studio): { train: Worker; data: Worker } 
     };
     w.onmessageerror = () => showError('worker', `A message from the ${name} worker could not be read.`, 'Reload the page.');
   }
+  // the train worker asks the data worker for token ids over its own channel (no bulk data through the page)
+  const channel = new MessageChannel();
+  train.postMessage({ type: 'connect-port', port: channel.port1 } satisfies PortControl, [channel.port1]);
+  data.postMessage({ type: 'connect-port', port: channel.port2 } satisfies PortControl, [channel.port2]);
   studio.connect({ post: (req) => (REQUEST_WORKER[req.type] === 'train' ? train : data).postMessage(req) });
   return { train, data };
 }

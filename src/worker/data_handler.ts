@@ -1,24 +1,46 @@
 // The data worker's logic, separate from the worker globals so Node tests can drive it: JSONL import (validated
-// line by line, streamed from the File), browser storage (list, delete, usage), Hub downloads, inspection and
-// tokenization. Imports are held here by id until the train worker asks for them.
-import { readPreferenceJsonl } from '../data/jsonl.ts';
-import { type DataIssue, type PreferenceImport, type PreferencePair } from '../data/records.ts';
-import { loadDataModule, missingModule } from './data_modules.ts';
-import { errorEvent, type ImportError, type Request, type StoredFile, type WorkerEvent } from './protocol.ts';
+// line by line, streamed from the File), browser storage (list, delete, usage), Hub downloads with progress and
+// cancel, inspection, and tokenization — for the page (requests) and for the train worker (port requests).
+// Imported files are held here by id until the page reloads.
+import { downloadHubRepo } from '../data/hub.ts';
+import type { DownloadProgress } from '../data/hub-progress.ts';
+import { inspectJsonl, inspectParquet, type DatasetReport } from '../data/inspect.ts';
+import { readPreferenceJsonl, readScoreJsonl } from '../data/jsonl.ts';
+import type { DataIssue, PreferenceImport, PreferencePair } from '../data/records.ts';
+import type { FileStore } from '../data/storage.ts';
+import { tokenizePreferences, tokenizeScoreRecord, type TokenizedDataset } from '../data/tokenize.ts';
+import type { ChatTokenizer, TokenizerFiles } from '../data/tokenizer.ts';
+import { datasetSplits, DataSourceError, loadModelTokenizer, splitPairs, type ImportedFile } from './data_sources.ts';
+import {
+  errorEvent, type Area, type DatasetRef, type ImportError, type ModelRef, type PortReply, type PortRequest, type Request, type StoredFile, type WorkerEvent,
+} from './protocol.ts';
 
 /** Errors listed per import (all are counted). */
 export const MAX_IMPORT_ERRORS = 100;
+/** At most one download-progress event per this many ms (plus one per file status change). */
+const PROGRESS_INTERVAL_MS = 150;
 
 export interface DataHandlerDeps {
   post: (ev: WorkerEvent) => void;
+  /** The file store (IndexedDB in the browser; a folder or memory in tests). */
+  openStore: () => Promise<FileStore>;
+  /** tokenizer.json + tokenizer_config.json of the demo model (the real Qwen3 files, bundled with the app). */
+  demoTokenizerFiles: () => Promise<TokenizerFiles>;
   /** Import ids; injectable for tests. */
   newId?: () => string;
+  fetch?: typeof fetch;
 }
 
-export interface HeldImport {
-  name: string;
+export interface HeldImport extends ImportedFile {
   read: PreferenceImport;
   records: PreferencePair[] | null;
+}
+
+export interface DataHandler {
+  handle(req: Request): Promise<void>;
+  /** Answers the train worker's port requests; `transfer` lists the buffers to move with the reply. */
+  handlePort(req: PortRequest): Promise<{ reply: PortReply; transfer: Transferable[] }>;
+  imports: Map<string, HeldImport>;
 }
 
 function toImportError(issue: DataIssue): ImportError {
@@ -41,24 +63,67 @@ export function describeKey(key: string): Pick<StoredFile, 'kind' | 'repo' | 're
   return { kind, repo: parts[1] ?? '', revision: '', path: parts.slice(2).join('/') || parts.slice(1).join('/') };
 }
 
-export function createDataHandler({ post, newId }: DataHandlerDeps): { handle: (req: Request) => Promise<void>; imports: Map<string, HeldImport> } {
-  const imports = new Map<string, HeldImport>();
-  let counter = 0;
-  const makeId = newId ?? (() => `import-${Date.now().toString(36)}-${++counter}`);
+export function refKey(r: DatasetRef | ModelRef): string {
+  return r.kind === 'hub' ? `hub:${r.repo}@${r.revision}` : r.kind === 'import' ? `import:${r.id}` : 'demo';
+}
 
-  type Store = { list(): Promise<{ key: string; size: number; storedBytes: number; complete: boolean }[]>; delete(k: string): Promise<void>; estimate(): Promise<{ usage: number; quota: number }> };
-  let storePromise: Promise<Store | null> | null = null;
-  const getStore = () =>
-    (storePromise ??= loadDataModule('storage-idb').then((m) => (m ? (m.openIdbFileStore as () => Promise<Store>)() : null)));
+/** The fix for an error raised while reading data, by its kind. */
+function dataFix(e: unknown, fallback: string): string | undefined {
+  if (e instanceof DataSourceError) return e.fix;
+  const name = (e as Error)?.name;
+  if (name === 'StorageFullError') return 'Delete stored files you no longer need (Stored in this browser), then try again.';
+  if (name === 'HubDownloadError') return 'Check the repo id, revision, Hub base URL and token above, then press Download again: it resumes.';
+  if (name === 'HubSelectionError') return 'Pick a repo with what the studio needs: a Qwen3 model (config.json, safetensors, tokenizer files) or a dataset with parquet/JSONL splits.';
+  return fallback;
+}
+
+export function createDataHandler(deps: DataHandlerDeps): DataHandler {
+  const { post } = deps;
+  const imports = new Map<string, HeldImport>();
+  const downloads = new Map<number, AbortController>();
+  const tokenizers = new Map<string, Promise<ChatTokenizer>>();
+  const tokenized = new Map<string, Promise<TokenizedDataset>>();
+  let counter = 0;
+  const makeId = deps.newId ?? (() => `import-${Date.now().toString(36)}-${++counter}`);
+  let storePromise: Promise<FileStore> | null = null;
+  const getStore = () => (storePromise ??= deps.openStore());
+
+  const fail = (rid: number | undefined, where: Area, e: unknown, fallbackFix: string) => post(errorEvent(where, e, rid, dataFix(e, fallbackFix)));
+
+  const tokenizerOf = (model: ModelRef): Promise<ChatTokenizer> => {
+    const key = refKey(model);
+    let t = tokenizers.get(key);
+    if (!t) {
+      t = getStore().then((store) => loadModelTokenizer(model, store, deps.demoTokenizerFiles));
+      t.catch(() => tokenizers.delete(key));
+      tokenizers.set(key, t);
+    }
+    return t;
+  };
+
+  const heldImports = () => new Map([...imports].filter(([, v]) => v.records !== null || v.read.summary.invalid === 0));
+
+  /** Tokenizes one split (cached by dataset, model, max_length); progress goes to the page under `rid`. */
+  const tokenizeSplit = (dataset: DatasetRef, model: ModelRef, maxLength: number | null, split: string, rid: number): Promise<TokenizedDataset> => {
+    const key = `${refKey(dataset)}|${refKey(model)}|${maxLength}|${split}`;
+    let t = tokenized.get(key);
+    if (!t) {
+      t = (async () => {
+        const [store, tok] = await Promise.all([getStore(), tokenizerOf(model)]);
+        const src = (await datasetSplits(dataset, store, heldImports())).find((s) => s.split === split);
+        if (!src) throw new DataSourceError(`The dataset has no "${split}" split.`, 'Choose a dataset with that split, or import a JSONL for it.');
+        const pairs = await splitPairs(src);
+        const onProgress = (p: { done: number; filtered: number }) => post({ type: 'tokenize-progress', rid, split, done: p.done, total: pairs.length, filtered: p.filtered });
+        return tokenizePreferences(tok, pairs, { maxLength, total: pairs.length, onProgress });
+      })();
+      t.catch(() => tokenized.delete(key));
+      tokenized.set(key, t);
+    }
+    return t;
+  };
 
   const storageReport = async (rid: number) => {
     const store = await getStore();
-    if (!store) {
-      // Without the storage module there is nothing stored; still report the origin's usage.
-      const est = typeof navigator !== 'undefined' && navigator.storage?.estimate ? await navigator.storage.estimate() : null;
-      post({ type: 'storage-report', rid, files: [], usage: est?.usage ?? null, quota: est?.quota ?? null });
-      return;
-    }
     const [files, est] = await Promise.all([store.list(), store.estimate()]);
     post({
       type: 'storage-report',
@@ -69,6 +134,78 @@ export function createDataHandler({ post, newId }: DataHandlerDeps): { handle: (
     });
   };
 
+  const download = async (req: Extract<Request, { type: 'download' }>) => {
+    const ac = new AbortController();
+    downloads.set(req.rid, ac);
+    let last = 0;
+    let lastStatuses = '';
+    const onProgress = (p: DownloadProgress) => {
+      const statuses = p.files.map((f) => f.status).join();
+      const now = Date.now();
+      if (now - last < PROGRESS_INTERVAL_MS && statuses === lastStatuses) return;
+      last = now;
+      lastStatuses = statuses;
+      post({
+        type: 'download-progress',
+        rid: req.rid,
+        repo: req.repo,
+        files: p.files.map((f) => ({ path: f.path, bytes: f.bytes, size: f.size, status: f.status, ...(f.error ? { error: f.error } : {}) })),
+        overall: {
+          loaded: p.doneBytes,
+          total: p.totalBytes,
+          filesDone: p.files.filter((f) => f.status === 'complete' || f.status === 'skipped').length,
+          filesTotal: p.files.length,
+          rate: p.rate,
+          etaSeconds: p.etaSeconds,
+        },
+      });
+    };
+    try {
+      const store = await getStore();
+      const result = await downloadHubRepo(store, { type: req.what, name: req.repo, revision: req.revision }, {
+        hubUrl: req.hubUrl,
+        ...(req.token ? { accessToken: req.token } : {}),
+        onProgress,
+        signal: ac.signal,
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      });
+      // a new download replaces what was cached for this repo
+      for (const k of [...tokenized.keys(), ...tokenizers.keys()]) if (k.includes(`hub:${result.repo.name}@`)) {
+        tokenized.delete(k);
+        tokenizers.delete(k);
+      }
+      post({ type: 'download-done', rid: req.rid, what: req.what, repo: result.repo.name, revision: result.repo.revision, files: result.files.map((f) => f.path) });
+    } catch (e) {
+      if (ac.signal.aborted) post({ type: 'download-cancelled', rid: req.rid });
+      else fail(req.rid, 'model-data', e, 'Check the repo id, revision and Hub base URL, then press Download again: it resumes.');
+    } finally {
+      downloads.delete(req.rid);
+      await storageReport(0).catch(() => undefined);
+    }
+  };
+
+  const inspect = async (req: Extract<Request, { type: 'inspect' }>) => {
+    const store = await getStore();
+    let tokenizer: ChatTokenizer | undefined;
+    try {
+      tokenizer = await tokenizerOf(req.model);
+    } catch (e) {
+      // inspection still works without token lengths; say why they are missing
+      post({ type: 'warning', where: 'inspect', message: `Token lengths are not shown: ${(e as Error).message}` });
+    }
+    const opts = { tokenizer, maxLength: req.maxLength, examples: 3, bins: 20, maxErrors: 10 };
+    const splits = await datasetSplits(req.dataset, store, heldImports());
+    const report: DatasetReport = {
+      source: req.dataset.kind === 'hub' ? `${req.dataset.repo}@${req.dataset.revision}` : req.dataset.kind === 'demo' ? 'demo preferences' : (imports.get(req.dataset.id)?.file.name ?? req.dataset.id),
+      maxLength: req.maxLength,
+      splits: [],
+    };
+    for (const s of splits) {
+      report.splits.push(s.kind === 'jsonl' ? await inspectJsonl(s.split, s.name, s.open(), opts) : await inspectParquet(s.split, s.shards, opts));
+    }
+    post({ type: 'inspect-report', rid: req.rid, report });
+  };
+
   const handle = async (req: Request): Promise<void> => {
     switch (req.type) {
       case 'import-jsonl': {
@@ -76,13 +213,13 @@ export function createDataHandler({ post, newId }: DataHandlerDeps): { handle: (
         try {
           read = await readPreferenceJsonl(req.file.stream(), { maxErrors: MAX_IMPORT_ERRORS });
         } catch (e) {
-          post(errorEvent('model-data', e, req.rid, `Check that ${req.file.name} is a UTF-8 JSONL file, then drop it again.`));
+          fail(req.rid, 'model-data', e, `Check that ${req.file.name} is a UTF-8 JSONL file, then drop it again.`);
           return;
         }
         const s = read.summary;
         const id = makeId();
         const accepted = s.invalid === 0 && s.valid > 0;
-        imports.set(id, { name: req.file.name, read, records: accepted ? read.importRecords('all-or-nothing') : null });
+        imports.set(id, { file: req.file, split: req.split, read, records: accepted ? read.importRecords('all-or-nothing') : null });
         post({
           type: 'import-summary',
           rid: req.rid,
@@ -101,7 +238,6 @@ export function createDataHandler({ post, newId }: DataHandlerDeps): { handle: (
         if (s.valid === 0) {
           post({ type: 'error', rid: req.rid, where: 'model-data', message: `${req.file.name}: no valid preference pair in ${s.rows} lines.`, fix: 'Each line must be a JSON object with "chosen" and "rejected" (message lists or strings); see the errors listed.' });
         }
-        // TODO(storage): persist accepted records (FileStore key imports/<id>.jsonl) so a reload keeps them.
         return;
       }
       case 'import-accept': {
@@ -118,42 +254,87 @@ export function createDataHandler({ post, newId }: DataHandlerDeps): { handle: (
         try {
           await storageReport(req.rid);
         } catch (e) {
-          post(errorEvent('model-data', e, req.rid, 'The browser storage could not be read: allow site storage for localhost, then press Refresh.'));
+          fail(req.rid, 'model-data', e, 'The browser storage could not be read: allow site storage for localhost, then press Refresh.');
         }
         return;
-      case 'storage-delete': {
-        const store = await getStore();
+      case 'storage-delete':
         try {
-          if (store) for (const k of req.keys) await store.delete(k);
+          const store = await getStore();
+          for (const k of req.keys) await store.delete(k);
+          tokenized.clear();
+          tokenizers.clear();
           await storageReport(req.rid);
         } catch (e) {
-          post(errorEvent('model-data', e, req.rid));
+          fail(req.rid, 'model-data', e, 'Reload the page and try again.');
         }
         return;
-      }
-      case 'download': {
-        const hub = await loadDataModule('hub');
-        // TODO(hub.ts): call its download API with per-file progress once it lands.
-        post({ type: 'error', rid: req.rid, where: 'model-data', ...(hub ? { message: 'Hub downloads are not wired to src/data/hub.ts in this build yet.', fix: 'Update to a build that wires them; import a JSONL file meanwhile.' } : missingModule('hub', 'Downloading from the Hub')) });
-        return;
-      }
+      case 'download':
+        return download(req);
       case 'cancel':
+        downloads.get(req.target)?.abort();
         return;
-      case 'inspect': {
-        const mod = await loadDataModule('inspect');
-        // TODO(inspect.ts): call its report function and map it to the protocol's InspectReport.
-        post({ type: 'error', rid: req.rid, where: 'inspect', ...(mod ? { message: 'Inspection is not wired to src/data/inspect.ts in this build yet.', fix: 'Update to a build that wires it.' } : missingModule('inspect', 'Dataset inspection')) });
+      case 'inspect':
+        try {
+          await inspect(req);
+        } catch (e) {
+          fail(req.rid, 'inspect', e, 'Check the dataset chosen in Model & data, then inspect again.');
+        }
         return;
-      }
-      case 'tokenize': {
-        const mod = await loadDataModule('tokenize');
-        // TODO(tokenize.ts): tokenize with the model's chat template, post tokenize-progress / tokenize-done.
-        post({ type: 'error', rid: req.rid, where: 'train', ...(mod ? { message: 'Tokenization is not wired to src/data/tokenize.ts in this build yet.', fix: 'Update to a build that wires it.' } : missingModule('tokenize', 'Tokenization')) });
+      case 'tokenize':
+        try {
+          const store = await getStore();
+          const splits = await datasetSplits(req.dataset, store, heldImports());
+          const out: { split: string; pairs: number; filtered: number }[] = [];
+          for (const s of splits) {
+            const t = await tokenizeSplit(req.dataset, req.model, req.maxLength, s.split, req.rid);
+            out.push({ split: s.split, pairs: t.pairs.length, filtered: t.filteredIndices.length });
+          }
+          post({ type: 'tokenize-done', rid: req.rid, splits: out });
+        } catch (e) {
+          fail(req.rid, 'train', e, 'Check the dataset and model chosen in Model & data.');
+        }
         return;
-      }
       default:
         post({ type: 'error', rid: req.rid, where: 'worker', message: `The data worker does not handle "${req.type}".`, fix: 'This is a bug in the studio: reload the page and report it.' });
     }
   };
-  return { handle, imports };
+
+  const handlePort = async (req: PortRequest): Promise<{ reply: PortReply; transfer: Transferable[] }> => {
+    try {
+      switch (req.type) {
+        case 'get-tokenized': {
+          const [t, tok] = await Promise.all([tokenizeSplit(req.dataset, req.model, req.maxLength, req.split, 0), tokenizerOf(req.model)]);
+          // copies: the cached dataset keeps its arrays for the next run
+          const pairs = t.pairs.map((p) => ({ chosen_ids: p.chosen_ids.slice(), rejected_ids: p.rejected_ids.slice(), ...(p.margin !== undefined ? { margin: p.margin } : {}) }));
+          return {
+            reply: { type: 'tokenized', id: req.id, pairs, total: t.total, filtered: t.filteredIndices.length, padTokenId: tok.padTokenId },
+            transfer: pairs.flatMap((p) => [p.chosen_ids.buffer, p.rejected_ids.buffer]),
+          };
+        }
+        case 'get-splits': {
+          const splits = await datasetSplits(req.dataset, await getStore(), heldImports());
+          return { reply: { type: 'splits', id: req.id, splits: splits.map((s) => s.split) }, transfer: [] };
+        }
+        case 'tokenize-chats': {
+          const tok = await tokenizerOf(req.model);
+          const ids = req.chats.map((m) => Int32Array.from(tok.encodeChat(m as Parameters<ChatTokenizer['encodeChat']>[0])));
+          return { reply: { type: 'token-ids', id: req.id, ids, padTokenId: tok.padTokenId }, transfer: ids.map((a) => a.buffer) };
+        }
+        case 'tokenize-score-file': {
+          const tok = await tokenizerOf(req.model);
+          const read = await readScoreJsonl(req.file.stream(), { maxErrors: MAX_IMPORT_ERRORS });
+          const ids = read.records.map((r) => tokenizeScoreRecord(tok, r));
+          return {
+            reply: { type: 'token-ids', id: req.id, ids, padTokenId: tok.padTokenId, errors: read.errors.map(toImportError), errorCount: read.invalid },
+            transfer: ids.map((a) => a.buffer),
+          };
+        }
+      }
+    } catch (e) {
+      const ev = errorEvent('train', e, undefined, dataFix(e, 'Check the model and dataset chosen in Model & data.'));
+      return { reply: { type: 'port-error', id: req.id, where: 'train', message: ev.type === 'error' ? ev.message : String(e), fix: ev.type === 'error' ? ev.fix : '' }, transfer: [] };
+    }
+  };
+
+  return { handle, handlePort, imports };
 }

@@ -5,7 +5,10 @@
 // can show progress and errors where the request was made. Training events (log/eval/progress/checkpoint/done)
 // mirror src/train/session.ts's TrainEvent one for one, so the worker forwards them unchanged.
 // Everything here is structured-cloneable (File, Uint8Array, plain objects); tokens are never logged or stored.
+import type { DatasetReport } from '../data/inspect.ts';
 import type { GpuInfo } from '../gpu/device.ts';
+
+export type { DatasetReport };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared vocabulary
@@ -64,37 +67,23 @@ export interface ImportError {
   fix: string;
 }
 
-export interface Histogram {
-  /** Bin edges, length bins + 1. */
-  edges: number[];
-  counts: number[];
+export interface DownloadFileProgress {
+  path: string;
+  /** Bytes stored so far (including those of an earlier, interrupted download) and the file's size. */
+  bytes: number;
+  size: number;
+  status: 'queued' | 'checking' | 'downloading' | 'verifying' | 'complete' | 'skipped' | 'failed';
+  error?: string;
 }
 
-export interface ColumnInfo {
-  name: string;
-  type: string;
-}
-
-export interface InspectSplit {
-  split: string;
-  rows: number;
-  columns: ColumnInfo[];
-  format: 'conversational' | 'standard' | 'unknown';
-  /** A few rows as rendered conversations: [chosen, rejected] message lists. */
-  examples: { chosen: Message[]; rejected: Message[] }[];
-  /** Token lengths of chosen and rejected sequences (after the chat template). */
-  chosenLengths?: Histogram;
-  rejectedLengths?: Histogram;
-  /** Pairs that `max_length` would filter out (chosen or rejected longer). */
-  overMaxLength?: number;
-  /** Numeric columns (score_chosen, score_rejected, margin) as histograms. */
-  scores?: Record<string, Histogram>;
-}
-
-export interface InspectReport {
-  dataset: DatasetRef;
-  maxLength: number;
-  splits: InspectSplit[];
+export interface DownloadOverall {
+  loaded: number;
+  total: number;
+  filesDone: number;
+  filesTotal: number;
+  /** Bytes/s recently, and seconds left at that rate (null when unknown). */
+  rate: number;
+  etaSeconds: number | null;
 }
 
 export interface MemoryPlan {
@@ -227,17 +216,16 @@ export type WorkerEvent =
     }
   /** Bytes the engine holds on the GPU (weights, optimizer, activations), sent when it changes. */
   | { type: 'gpu-memory'; bytes: number }
+  /** A snapshot of every file of the download (sent at most every 150 ms, and at each status change). */
   | {
       type: 'download-progress';
       rid: number;
       repo: string;
-      file: string;
-      loaded: number;
-      /** Total bytes of this file, or null when the server did not say. */
-      total: number | null;
-      overall: { loaded: number; total: number | null; filesDone: number; filesTotal: number };
+      files: DownloadFileProgress[];
+      overall: DownloadOverall;
     }
   | { type: 'download-done'; rid: number; what: 'model' | 'dataset'; repo: string; revision: string; files: string[] }
+  | { type: 'download-cancelled'; rid: number }
   | { type: 'storage-report'; rid: number; files: StoredFile[]; usage: number | null; quota: number | null }
   | {
       type: 'import-summary';
@@ -259,9 +247,11 @@ export type WorkerEvent =
       accepted: boolean;
     }
   | { type: 'import-accepted'; rid: number; id: string; pairs: number }
-  | { type: 'inspect-report'; rid: number; report: InspectReport }
-  | { type: 'tokenize-progress'; rid: number; split: Split; done: number; total: number }
-  | { type: 'tokenize-done'; rid: number; pairs: Record<Split, number>; filtered: Record<Split, number> }
+  /** src/data/inspect.ts's report (rows, columns, validation, examples, token-length and score histograms). */
+  | { type: 'inspect-report'; rid: number; report: DatasetReport }
+  /** rid 0: tokenization the train worker asked for (through the port) before a run. */
+  | { type: 'tokenize-progress'; rid: number; split: string; done: number; total: number | null; filtered: number }
+  | { type: 'tokenize-done'; rid: number; splits: { split: string; pairs: number; filtered: number }[] }
   | { type: 'plan'; rid: number; plan: MemoryPlan }
   | { type: 'train-state'; state: TrainState; message?: string }
   // the trainer's own events (src/train/session.ts TrainEvent), forwarded as they are
@@ -288,6 +278,38 @@ export type WorkerEvent =
     };
 
 export type WorkerEventType = WorkerEvent['type'];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Between the workers: the page creates a MessageChannel at start and hands one port to each worker
+// ({ type: 'connect-port' }). The train worker asks the data worker for token ids over it; the ids travel as
+// transferred Int32Arrays, never through the page.
+
+export interface PortControl {
+  type: 'connect-port';
+  port: MessagePort;
+}
+
+export interface TokenizedPairData {
+  chosen_ids: Int32Array;
+  rejected_ids: Int32Array;
+  margin?: number;
+}
+
+export type PortRequest =
+  /** The tokenized pairs of one split, filtered by max_length (null = no filter) as TRL does. */
+  | { type: 'get-tokenized'; id: number; dataset: DatasetRef; model: ModelRef; maxLength: number | null; split: string }
+  /** The splits a dataset has (to find the eval split). */
+  | { type: 'get-splits'; id: number; dataset: DatasetRef }
+  /** Chat-template token ids of whole conversations (scoring: prompt + a response as the final assistant turn). */
+  | { type: 'tokenize-chats'; id: number; model: ModelRef; chats: Message[][] }
+  /** Token ids of every valid record of a score JSONL ({messages} | {text} | {input_ids} per line). */
+  | { type: 'tokenize-score-file'; id: number; model: ModelRef; file: File };
+
+export type PortReply =
+  | { type: 'tokenized'; id: number; pairs: TokenizedPairData[]; total: number; filtered: number; padTokenId: number }
+  | { type: 'splits'; id: number; splits: string[] }
+  | { type: 'token-ids'; id: number; ids: Int32Array[]; padTokenId: number; lines?: number[]; errors?: ImportError[]; errorCount?: number }
+  | { type: 'port-error'; id: number; where: Area; message: string; fix: string };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers used on both sides

@@ -53,12 +53,15 @@ describe('events', () => {
   it('download progress per file, then done selects the repo for the run', () => {
     const { store } = studioWithLog();
     const rid = store.getState().request({ type: 'download', what: 'dataset', hubUrl: 'h', repo: 'o/d', revision: 'v1' });
-    const overall = { loaded: 10, total: 30, filesDone: 0, filesTotal: 2 };
-    store.getState().handleEvent({ type: 'download-progress', rid, repo: 'o/d', file: 'a.parquet', loaded: 10, total: 20, overall });
-    store.getState().handleEvent({ type: 'download-progress', rid, repo: 'o/d', file: 'b.parquet', loaded: 0, total: 10, overall });
+    const overall = { loaded: 10, total: 30, filesDone: 0, filesTotal: 2, rate: 5, etaSeconds: 4 };
+    const files = [
+      { path: 'a.parquet', bytes: 10, size: 20, status: 'downloading' as const },
+      { path: 'b.parquet', bytes: 0, size: 10, status: 'queued' as const },
+    ];
+    store.getState().handleEvent({ type: 'download-progress', rid, repo: 'o/d', files, overall });
     const d = store.getState().downloads[rid];
-    expect(d).toMatchObject({ what: 'dataset', revision: 'v1', status: 'running' });
-    expect(Object.keys(d.files)).toEqual(['a.parquet', 'b.parquet']);
+    expect(d).toMatchObject({ what: 'dataset', revision: 'v1', status: 'running', overall });
+    expect(d.files.map((f) => f.path)).toEqual(['a.parquet', 'b.parquet']);
     store.getState().handleEvent({ type: 'download-done', rid, what: 'dataset', repo: 'o/d', revision: 'v1', files: ['a.parquet', 'b.parquet'] });
     expect(store.getState().downloads[rid].status).toBe('done');
     expect(store.getState().selection.dataset).toEqual({ kind: 'hub', repo: 'o/d', revision: 'v1' });

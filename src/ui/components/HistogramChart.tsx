@@ -1,19 +1,24 @@
-// Histograms as bar charts (recharts). Series sharing bin edges are drawn side by side on one axis; an optional
-// vertical marker shows a cut such as max_length.
-import { Bar, BarChart, CartesianGrid, Legend, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import type { Histogram } from '../../worker/protocol.ts';
+// Histograms drawn as step lines on one numeric x axis (recharts), so series with different bins (chosen vs rejected
+// token lengths) share the axes; an optional vertical marker shows a cut such as max_length.
+import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatMetric } from '../format.ts';
+
+/** Bin edges (length counts + 1) and counts. */
+export interface Hist {
+  edges: number[];
+  counts: number[];
+}
 
 export interface HistSeries {
   name: string;
-  hist: Histogram;
+  hist: Hist;
   color: string;
 }
 
-/** Bins shared by every series: equal-width over the min..max of all values. */
-export function sharedHistograms(values: number[][], bins = 20): Histogram[] {
+/** Equal-width bins shared by every series, over the min..max of all values. */
+export function sharedHistograms(values: number[][], bins = 20): Hist[] {
   const all = values.flat().filter(Number.isFinite);
-  if (all.length === 0) return values.map(() => ({ edges: [0, 1], counts: [0] }));
+  if (all.length === 0) return values.map(() => ({ edges: [], counts: [] }));
   let lo = Math.min(...all);
   let hi = Math.max(...all);
   if (lo === hi) {
@@ -23,36 +28,43 @@ export function sharedHistograms(values: number[][], bins = 20): Histogram[] {
   const w = (hi - lo) / bins;
   const edges = Array.from({ length: bins + 1 }, (_, i) => lo + i * w);
   return values.map((vs) => {
-    const counts = new Array(bins).fill(0);
+    const counts = new Array<number>(bins).fill(0);
     for (const v of vs) if (Number.isFinite(v)) counts[Math.min(bins - 1, Math.floor((v - lo) / w))]++;
     return { edges, counts };
   });
 }
 
+/** Step points: (lo_k, count_k) for each bin, then (hi_last, count_last) to close the last step. */
+export function stepPoints(h: Hist): { x: number; y: number }[] {
+  if (h.counts.length === 0) return [];
+  const pts = h.counts.map((c, i) => ({ x: h.edges[i], y: c }));
+  pts.push({ x: h.edges[h.edges.length - 1], y: h.counts[h.counts.length - 1] });
+  return pts;
+}
+
 export function HistogramChart({ series, marker, height = 200, xLabel, title }: { series: HistSeries[]; marker?: { x: number; label: string }; height?: number; xLabel?: string; title: string }) {
-  if (series.length === 0) return null;
-  const edges = series[0].hist.edges;
-  const data = edges.slice(0, -1).map((lo, i) => {
-    const row: Record<string, number | string> = { x: (lo + edges[i + 1]) / 2, range: `${formatMetric(lo)} – ${formatMetric(edges[i + 1])}` };
-    for (const s of series) row[s.name] = s.hist.counts[i] ?? 0;
-    return row;
-  });
-  const w = edges.length > 1 ? edges[1] - edges[0] : 1;
+  const drawn = series.filter((s) => s.hist.counts.length > 0);
+  if (drawn.length === 0) return null;
+  const xs = drawn.flatMap((s) => s.hist.edges);
+  let lo = Math.min(...xs);
+  let hi = Math.max(...xs);
+  if (marker && marker.x > hi && marker.x < hi + (hi - lo)) hi = marker.x;
+  if (marker && marker.x < lo) lo = marker.x;
   return (
-    <figure className="chart" aria-label={title}>
+    <figure className="chart" aria-label={title} data-testid="histogram">
       <figcaption>{title}</figcaption>
       <ResponsiveContainer width="100%" height={height}>
-        <BarChart data={data} margin={{ top: 8, right: 16, bottom: 16, left: 0 }} barGap={0} barCategoryGap={1}>
-          <CartesianGrid strokeDasharray="3 3" vertical={false} />
-          <XAxis dataKey="x" type="number" domain={[edges[0], edges[edges.length - 1] + (marker && marker.x > edges[edges.length - 1] ? w : 0)]} tickFormatter={(v: number) => formatMetric(v)} label={xLabel ? { value: xLabel, position: 'insideBottom', offset: -8 } : undefined} />
-          <YAxis allowDecimals={false} width={40} />
-          <Tooltip labelFormatter={(_, p) => String((p?.[0]?.payload as { range?: string })?.range ?? '')} />
-          {series.length > 1 && <Legend verticalAlign="top" height={24} />}
-          {series.map((s) => (
-            <Bar key={s.name} dataKey={s.name} fill={s.color} isAnimationActive={false} />
+        <LineChart margin={{ top: 16, right: 16, bottom: xLabel ? 16 : 0, left: 0 }}>
+          <CartesianGrid strokeDasharray="3 3" />
+          <XAxis dataKey="x" type="number" domain={[lo, hi]} allowDuplicatedCategory={false} tickFormatter={(v: number) => formatMetric(v)} label={xLabel ? { value: xLabel, position: 'insideBottom', offset: -8 } : undefined} />
+          <YAxis dataKey="y" allowDecimals={false} width={44} />
+          <Tooltip formatter={(v) => String(v)} labelFormatter={(x) => `from ${formatMetric(Number(x))}`} />
+          {drawn.length > 1 && <Legend verticalAlign="top" height={22} />}
+          {drawn.map((s) => (
+            <Line key={s.name} data={stepPoints(s.hist)} dataKey="y" name={s.name} type="stepAfter" stroke={s.color} strokeWidth={2} dot={false} isAnimationActive={false} />
           ))}
-          {marker && <ReferenceLine x={marker.x} stroke="#c0392b" strokeDasharray="4 2" label={{ value: marker.label, position: 'top', fill: '#c0392b', fontSize: 12 }} />}
-        </BarChart>
+          {marker && <ReferenceLine x={marker.x} stroke="#c0392b" strokeDasharray="4 2" label={{ value: marker.label, position: 'insideTopRight', fill: '#c0392b', fontSize: 12 }} />}
+        </LineChart>
       </ResponsiveContainer>
     </figure>
   );

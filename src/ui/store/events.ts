@@ -50,19 +50,15 @@ export function applyEvent(
       return { gpu: { ...s.gpu, memoryBytes: ev.bytes } };
     case 'download-progress': {
       const req = s.pending[ev.rid];
-      const prev: DownloadState = s.downloads[ev.rid] ?? {
+      const prev = s.downloads[ev.rid];
+      const next: DownloadState = {
         rid: ev.rid,
-        what: req?.req.type === 'download' ? req.req.what : 'model',
+        what: prev?.what ?? (req?.req.type === 'download' ? req.req.what : 'model'),
         repo: ev.repo,
-        revision: req?.req.type === 'download' ? req.req.revision : 'main',
-        files: {},
+        revision: prev?.revision ?? (req?.req.type === 'download' ? req.req.revision : 'main'),
+        files: ev.files,
         overall: ev.overall,
         status: 'running',
-      };
-      const next: DownloadState = {
-        ...prev,
-        files: { ...prev.files, [ev.file]: { loaded: ev.loaded, total: ev.total } },
-        overall: ev.overall,
       };
       return { downloads: { ...s.downloads, [ev.rid]: next } };
     }
@@ -73,8 +69,8 @@ export function applyEvent(
         what: ev.what,
         repo: ev.repo,
         revision: ev.revision,
-        files: prev?.files ?? {},
-        overall: prev?.overall ?? { loaded: 0, total: 0, filesDone: ev.files.length, filesTotal: ev.files.length },
+        files: prev?.files ?? [],
+        overall: prev ? { ...prev.overall, filesDone: prev.overall.filesTotal, loaded: prev.overall.total, rate: 0, etaSeconds: 0 } : { loaded: 0, total: 0, filesDone: ev.files.length, filesTotal: ev.files.length, rate: 0, etaSeconds: 0 },
         status: 'done',
       };
       const ref = { kind: 'hub' as const, repo: ev.repo, revision: ev.revision };
@@ -83,6 +79,10 @@ export function applyEvent(
         downloads: { ...s.downloads, [ev.rid]: done },
         selection: ev.what === 'model' ? { ...s.selection, model: ref } : { ...s.selection, dataset: ref },
       };
+    }
+    case 'download-cancelled': {
+      const prev = s.downloads[ev.rid];
+      return { ...withoutPending(s, ev.rid), ...(prev ? { downloads: { ...s.downloads, [ev.rid]: { ...prev, status: 'cancelled' as const } } } : {}) };
     }
     case 'storage-report':
       return {
@@ -125,7 +125,7 @@ export function applyEvent(
     case 'inspect-report':
       return { ...withoutPending(s, ev.rid), inspect: { report: ev.report, running: false } };
     case 'tokenize-progress':
-      return { train: { ...s.train, tokenize: { split: ev.split, done: ev.done, total: ev.total } } };
+      return { train: { ...s.train, tokenize: { split: ev.split, done: ev.done, total: ev.total, filtered: ev.filtered } } };
     case 'tokenize-done':
       return { ...withoutPending(s, ev.rid), train: { ...s.train, tokenize: null } };
     case 'plan':

@@ -3,8 +3,7 @@
 import { ErrorNote } from '../../components/ErrorNote.tsx';
 import { Section } from '../../components/Section.tsx';
 import { useActions, useStudio, useStudioApi } from '../../context.ts';
-import { Examples } from './Examples.tsx';
-import { SplitCharts } from './SplitCharts.tsx';
+import { SplitDetails } from './SplitDetails.tsx';
 import { SplitSummary } from './SplitSummary.tsx';
 
 export function InspectPanel() {
@@ -30,16 +29,13 @@ export function InspectPanel() {
           </button>
         }
       >
-        <p className="muted">Reads every row of the selected dataset, tokenizes it with the selected model's chat template, and shows what training will see (max_length from Configure).</p>
+        <p className="muted">Reads every row of the selected dataset (Model &amp; data), tokenizes it with the selected model's chat template, and shows what training will see: invalid rows, token lengths against max_length (from Configure), score distributions and examples.</p>
       </Section>
       {report && (
         <>
           <SplitSummary report={report} />
           {report.splits.map((sp) => (
-            <Section key={sp.split} title={`Split “${sp.split}”`} id={`split-${sp.split}`}>
-              <SplitCharts split={sp} maxLength={report.maxLength} />
-              <Examples split={sp} />
-            </Section>
+            <SplitDetails key={sp.split} split={sp} />
           ))}
         </>
       )}

@@ -1,10 +1,10 @@
-// Rows per split, format, columns with types, and how many pairs max_length filters out.
+// Rows per split, format, validation counts, columns with types, and how many pairs max_length filters out.
 import { Section } from '../../components/Section.tsx';
-import type { InspectReport } from '../../../worker/protocol.ts';
+import type { DatasetReport } from '../../../worker/protocol.ts';
 
-export function SplitSummary({ report }: { report: InspectReport }) {
+export function SplitSummary({ report }: { report: DatasetReport }) {
   return (
-    <Section title="Splits and columns" id="inspect-summary">
+    <Section title={`Splits of ${report.source}`} id="inspect-summary">
       <table className="table" data-testid="inspect-summary">
         <thead>
           <tr>
@@ -12,10 +12,18 @@ export function SplitSummary({ report }: { report: InspectReport }) {
             <th scope="col" className="num">
               Rows
             </th>
-            <th scope="col">Format</th>
-            <th scope="col">Columns (type)</th>
             <th scope="col" className="num">
-              Over max_length ({report.maxLength})
+              Valid
+            </th>
+            <th scope="col" className="num">
+              Invalid
+            </th>
+            <th scope="col" className="num">
+              Duplicates
+            </th>
+            <th scope="col">Format</th>
+            <th scope="col" className="num">
+              Over max_length {report.maxLength}
             </th>
           </tr>
         </thead>
@@ -26,9 +34,11 @@ export function SplitSummary({ report }: { report: InspectReport }) {
               <td className="num" data-testid={`rows-${s.split}`}>
                 {s.rows.toLocaleString('en-US')}
               </td>
-              <td>{s.format}</td>
-              <td className="mono">{s.columns.map((c) => `${c.name} (${c.type})`).join(', ')}</td>
-              <td className="num">{s.overMaxLength === undefined ? '–' : `${s.overMaxLength} (${((100 * s.overMaxLength) / Math.max(1, s.rows)).toFixed(1)}%)`}</td>
+              <td className="num">{s.valid.toLocaleString('en-US')}</td>
+              <td className={s.invalid ? 'num invalid' : 'num'}>{s.invalid}</td>
+              <td className="num">{s.duplicates}</td>
+              <td>{s.shape ? `${s.shape.format}${s.shape.explicitPrompt ? ' + prompt' : ''}${s.shape.margin ? ' + margin' : ''}` : '–'}</td>
+              <td className="num">{s.tokens ? `${s.tokens.overMaxLength.pairs} of ${s.tokens.measured}` : '–'}</td>
             </tr>
           ))}
         </tbody>

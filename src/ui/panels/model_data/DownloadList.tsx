@@ -1,10 +1,10 @@
-// Downloads of this session: per-file progress and the overall bar. A failed one can be retried (the data worker
-// resumes partial files from the bytes already stored).
+// Downloads of this session: the overall bar (bytes, rate, ETA) and each file's bar with its status. A failed or
+// cancelled one can be resumed (the data worker continues partial files from the bytes already stored).
 import { useShallow } from 'zustand/react/shallow';
 import { ProgressBar } from '../../components/ProgressBar.tsx';
 import { Section } from '../../components/Section.tsx';
 import { useActions, useStudio, useStudioApi } from '../../context.ts';
-import { formatBytes, percent } from '../../format.ts';
+import { formatBytes, formatDuration, percent } from '../../format.ts';
 import type { DownloadState } from '../../store/slices/hub.ts';
 
 function DownloadItem({ d }: { d: DownloadState }) {
@@ -15,21 +15,20 @@ function DownloadItem({ d }: { d: DownloadState }) {
     const { hubUrl, token } = api.getState().hub;
     request({ type: 'download', what: d.what, hubUrl, repo: d.repo, revision: d.revision, token: token || undefined });
   };
+  const detail =
+    d.status === 'done'
+      ? `done · ${o.filesTotal} files · ${formatBytes(o.total)}`
+      : `${d.status} · ${o.filesDone}/${o.filesTotal} files · ${formatBytes(o.loaded)} of ${formatBytes(o.total)}${o.rate > 0 ? ` · ${formatBytes(o.rate)}/s · ${formatDuration(o.etaSeconds)} left` : ''}`;
   return (
-    <li className="download" data-testid="download-item" data-status={d.status}>
-      <ProgressBar
-        label={`${d.what} ${d.repo}@${d.revision}`}
-        value={d.status === 'done' ? 100 : percent(o.loaded, o.total)}
-        detail={`${d.status === 'done' ? 'done' : d.status} · ${o.filesDone}/${o.filesTotal} files · ${formatBytes(o.loaded)}${o.total ? ` of ${formatBytes(o.total)}` : ''}`}
-      />
+    <li className="download" data-testid="download-item" data-status={d.status} data-what={d.what}>
+      <ProgressBar label={`${d.what} ${d.repo}@${d.revision}`} value={d.status === 'done' ? 100 : percent(o.loaded, o.total)} detail={detail} />
       <ul className="file-progress">
-        {Object.entries(d.files).map(([name, f]) => (
-          <li key={name}>
-            <span className="mono">{name}</span>
-            <progress aria-label={`${name} progress`} max={f.total ?? undefined} value={f.total ? f.loaded : undefined} />
-            <span className="muted">
-              {formatBytes(f.loaded)}
-              {f.total ? ` / ${formatBytes(f.total)}` : ''}
+        {d.files.map((f) => (
+          <li key={f.path} data-status={f.status} title={f.error}>
+            <span className="mono">{f.path}</span>
+            <progress aria-label={`${f.path} progress`} max={f.size || 1} value={f.bytes} />
+            <span className={f.status === 'failed' ? 'invalid' : 'muted'}>
+              {f.status === 'complete' || f.status === 'skipped' ? `${formatBytes(f.size)} ${f.status === 'skipped' ? '(stored)' : '✓'}` : `${formatBytes(f.bytes)} / ${formatBytes(f.size)} ${f.status}`}
             </span>
           </li>
         ))}

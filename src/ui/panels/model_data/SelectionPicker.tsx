@@ -39,7 +39,7 @@ export function SelectionPicker() {
     <Section title="This run uses" id="selection">
       <div className="row">
         <SelectField
-          label="Model"
+          label="Model to train"
           name="selectedModel"
           value={refKey(selection.model)}
           options={[...models.entries()].map(([k, r]) => ({ value: k, label: label(r, 'model: tiny Qwen3, random init') }))}

@@ -9,7 +9,7 @@ export function ProgressLine() {
   const ckpt = useStudio((s) => s.train.lastCheckpoint);
   return (
     <section className="card progress-card" aria-label="Training progress" aria-live="off">
-      {tok && <ProgressBar label={`Tokenizing ${tok.split}`} value={percent(tok.done, tok.total)} detail={`${tok.done} / ${tok.total} pairs`} />}
+      {tok && <ProgressBar label={`Tokenizing ${tok.split}`} value={percent(tok.done, tok.total)} detail={`${tok.done}${tok.total ? ` / ${tok.total}` : ''} pairs · ${tok.filtered} over max_length`} />}
       {p ? (
         <>
           <ProgressBar label={`Step ${p.step} of ${p.maxSteps}`} value={percent(p.step, p.maxSteps)} />

@@ -2,7 +2,7 @@
 // imported JSONL files. The token lives only in memory unless the user ticks "remember for this tab"
 // (sessionStorage, handled by src/ui/store/persist.ts).
 import type { StateCreator } from 'zustand/vanilla';
-import type { ImportError, Split, StoredFile } from '../../../worker/protocol.ts';
+import type { DownloadFileProgress, DownloadOverall, ImportError, Split, StoredFile } from '../../../worker/protocol.ts';
 import type { StudioState } from '../store.ts';
 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
@@ -14,8 +14,8 @@ export interface DownloadState {
   what: 'model' | 'dataset';
   repo: string;
   revision: string;
-  files: Record<string, { loaded: number; total: number | null }>;
-  overall: { loaded: number; total: number | null; filesDone: number; filesTotal: number };
+  files: DownloadFileProgress[];
+  overall: DownloadOverall;
   status: 'running' | 'done' | 'error' | 'cancelled';
 }
 

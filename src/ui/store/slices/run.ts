@@ -1,18 +1,18 @@
 // What the run uses (model and dataset), the inspection report, and the trainer configuration with its memory plan.
 import type { StateCreator } from 'zustand/vanilla';
-import type { ConfigJson, DatasetRef, InspectReport, MemoryPlan, ModelRef } from '../../../worker/protocol.ts';
+import type { ConfigJson, DatasetRef, DatasetReport, MemoryPlan, ModelRef } from '../../../worker/protocol.ts';
 import { defaultConfigJson } from '../../config_fields.ts';
 import type { StudioState } from '../store.ts';
 
 export interface RunSlice {
   /** The model and dataset a run, an inspection or an evaluation uses. */
   selection: { model: ModelRef; dataset: DatasetRef };
-  inspect: { report: InspectReport | null; running: boolean };
+  inspect: { report: DatasetReport | null; running: boolean };
   config: ConfigJson;
   configMode: 'basic' | 'advanced';
   plan: MemoryPlan | null;
   setSelection: (patch: Partial<RunSlice['selection']>) => void;
-  /** Sets fields of the config (TRL names); `lora` is replaced as a whole object or null. */
+  /** Sets fields of the config (TRL names); `peft` is replaced as a whole object or null. */
   setConfig: (patch: ConfigJson) => void;
   replaceConfig: (config: ConfigJson) => void;
   setConfigMode: (mode: 'basic' | 'advanced') => void;

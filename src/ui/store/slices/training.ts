@@ -19,7 +19,7 @@ export interface TrainingSlice {
     message: string | null;
     progress: Progress | null;
     lastCheckpoint: number | null;
-    tokenize: { split: string; done: number; total: number } | null;
+    tokenize: { split: string; done: number; total: number | null; filtered: number } | null;
   };
   evaluation: {
     pair: PairScore | null;

@@ -1,0 +1,116 @@
+// Where the data worker reads a dataset or a tokenizer from, whatever the user picked: a downloaded Hub repo (files
+// in the FileStore), an imported JSONL File held in memory, or the bundled demo (the seeded synthetic
+// ultrafeedback-shaped set, src/data/synthetic.ts). Each split is either parquet shards or one JSONL stream.
+import { readPreferenceJsonl, textSource, type ByteSource as StreamSource } from '../data/jsonl.ts';
+import { readPreferenceParquet, type AsyncBuffer } from '../data/parquet.ts';
+import type { PreferencePair } from '../data/records.ts';
+import { decodeKeySegment, hubFileKey, hubRepoPrefix, openStoredFile, type FileStore } from '../data/storage.ts';
+import { generateSyntheticPreferences, toJsonl } from '../data/synthetic.ts';
+import { loadTokenizerFromFiles, type ChatTokenizer, type TokenizerFiles } from '../data/tokenizer.ts';
+import { compareSplits, splitNameOf } from '../data/inspect.ts';
+import { readPieces, readText, toAsyncBuffer } from '../formats/bytes.ts';
+import type { DatasetRef, ModelRef } from './protocol.ts';
+
+/** The demo set's seed and size (about 48 tokens per sequence: a few hundred steps on a tiny model). */
+export const DEMO_DATASET = { seed: 42, trainRows: 256, testRows: 64 };
+
+export type SplitSource =
+  | { split: string; kind: 'parquet'; shards: { name: string; file: AsyncBuffer }[] }
+  | { split: string; kind: 'jsonl'; name: string; open: () => StreamSource };
+
+/** A user-facing problem with the chosen data (message says what, fix says what to do). */
+export class DataSourceError extends Error {
+  override name = 'DataSourceError';
+  constructor(
+    message: string,
+    readonly fix: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What the handler holds for an imported file. */
+export interface ImportedFile {
+  file: File;
+  split: 'train' | 'test';
+}
+
+function streamOf(src: { size: number; read(o: number, n: number): Promise<Uint8Array> } & { name: string }): StreamSource {
+  return readPieces(src, 1 << 20);
+}
+
+/** The splits of a dataset, in Hub order (train, validation, test, …). */
+export async function datasetSplits(ref: DatasetRef, store: FileStore, imports: Map<string, ImportedFile>): Promise<SplitSource[]> {
+  if (ref.kind === 'demo') {
+    const { train, test } = generateSyntheticPreferences(DEMO_DATASET);
+    return [
+      { split: 'train', kind: 'jsonl', name: 'demo/train.jsonl', open: () => textSource(toJsonl(train)) },
+      { split: 'test', kind: 'jsonl', name: 'demo/test.jsonl', open: () => textSource(toJsonl(test)) },
+    ];
+  }
+  if (ref.kind === 'import') {
+    const held = imports.get(ref.id);
+    if (!held) throw new DataSourceError('That imported file is no longer held by this tab (imports live until the page reloads).', 'Drop the JSONL file again.');
+    const out: SplitSource[] = [{ split: held.split, kind: 'jsonl', name: held.file.name, open: () => held.file.stream() }];
+    // a test-split import of the same session joins a train import as its eval set
+    if (held.split === 'train') {
+      const test = [...imports.values()].reverse().find((i) => i.split === 'test');
+      if (test) out.push({ split: 'test', kind: 'jsonl', name: test.file.name, open: () => test.file.stream() });
+    }
+    return out;
+  }
+  const prefix = hubRepoPrefix('dataset', ref.repo, ref.revision);
+  const files = (await store.list()).filter((f) => f.key.startsWith(prefix));
+  if (files.length === 0) {
+    throw new DataSourceError(`Dataset ${ref.repo}@${ref.revision} is not stored in this browser.`, 'Download it in Model & data first.');
+  }
+  const partial = files.find((f) => !f.complete);
+  if (partial) {
+    throw new DataSourceError(`${ref.repo}: ${decodeKeySegment(partial.key.slice(prefix.length))} is only partly downloaded.`, 'Press "Download dataset" again in Model & data: it resumes.');
+  }
+  const bySplit = new Map<string, { path: string; key: string }[]>();
+  for (const f of files) {
+    const path = f.key.slice(prefix.length).split('/').map(decodeKeySegment).join('/');
+    if (!/\.(parquet|jsonl)$/i.test(path)) continue;
+    const split = splitNameOf(path);
+    bySplit.set(split, [...(bySplit.get(split) ?? []), { path, key: f.key }]);
+  }
+  const out: SplitSource[] = [];
+  for (const split of [...bySplit.keys()].sort(compareSplits)) {
+    const shards = bySplit.get(split)!.sort((a, b) => a.path.localeCompare(b.path));
+    if (shards.every((s) => s.path.endsWith('.parquet'))) {
+      out.push({ split, kind: 'parquet', shards: await Promise.all(shards.map(async (s) => ({ name: s.path, file: toAsyncBuffer(await openStoredFile(store, s.key)) as AsyncBuffer }))) });
+    } else {
+      const first = shards[0];
+      const src = await openStoredFile(store, first.key);
+      out.push({ split, kind: 'jsonl', name: first.path, open: () => streamOf(src) });
+    }
+  }
+  return out;
+}
+
+/** The valid pairs of one split (invalid rows are left out; inspection reports them). */
+export async function splitPairs(src: SplitSource): Promise<PreferencePair[]> {
+  if (src.kind === 'jsonl') return (await readPreferenceJsonl(src.open(), { maxErrors: 0 })).importRecords('valid-only');
+  const out: PreferencePair[] = [];
+  let offset = 0;
+  for (const shard of src.shards) {
+    const read = await readPreferenceParquet(shard.file, { rowOffset: offset, maxErrors: 0 });
+    out.push(...read.importRecords('valid-only'));
+    offset += read.summary.rows;
+  }
+  return out;
+}
+
+/** The model's tokenizer: its stored tokenizer files, or the real Qwen3 files bundled for the demo. */
+export async function loadModelTokenizer(ref: ModelRef, store: FileStore, demoFiles: () => Promise<TokenizerFiles>): Promise<ChatTokenizer> {
+  if (ref.kind === 'demo') return loadTokenizerFromFiles(await demoFiles());
+  const read = async (name: string) => {
+    try {
+      return await readText(await openStoredFile(store, hubFileKey('model', ref.repo, ref.revision, name)));
+    } catch (e) {
+      throw new DataSourceError(`${ref.repo}@${ref.revision}: ${name} is not stored (${(e as Error).message}).`, 'Download the model in Model & data first.');
+    }
+  };
+  return loadTokenizerFromFiles({ tokenizerJson: await read('tokenizer.json'), tokenizerConfig: await read('tokenizer_config.json') });
+}

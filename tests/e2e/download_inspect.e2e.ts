@@ -1,0 +1,55 @@
+// A new user's first steps against the local Hub mirror: download the model and the dataset (progress seen, files
+// stored with their sizes), then inspect the dataset (numbers match the fixture: 256 train and 64 test rows).
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { assertNoConsoleErrors, launchBrowser, openPanel, openStudio, screenshot } from './browser.ts';
+import { FIXTURE_DATASET_REPO, FIXTURE_MODEL_REPO } from './global-setup.ts';
+
+describe('download and inspect (local Hub mirror)', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchBrowser({ webgpu: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('downloads model and dataset, then inspects the dataset', async () => {
+    const mirror = inject('mirrorUrl');
+    expect(mirror, 'the e2e global setup could not build the Hub fixtures (see its log)').not.toBe('');
+    const s = await openStudio(browser, `${inject('baseUrl')}/#hub=${encodeURIComponent(mirror)}`);
+    const { page } = s;
+    await expect(page.getByLabel('Hub base URL').inputValue()).resolves.toBe(mirror);
+    await page.getByLabel('Model repo').fill(FIXTURE_MODEL_REPO);
+    await page.getByLabel('Dataset repo').fill(FIXTURE_DATASET_REPO);
+    await page.getByTestId('download-model').click();
+    await page.getByTestId('download-dataset').click();
+    const model = page.locator('[data-testid="download-item"][data-what="model"]');
+    const dataset = page.locator('[data-testid="download-item"][data-what="dataset"]');
+    await model.waitFor();
+    await screenshot(page, 'model-data-downloading');
+    await page.locator('[data-testid="download-item"][data-what="model"][data-status="done"]').waitFor({ timeout: 90_000 });
+    await page.locator('[data-testid="download-item"][data-what="dataset"][data-status="done"]').waitFor({ timeout: 90_000 });
+    const modelFiles = await model.locator('.file-progress li').evaluateAll((els) => els.map((e) => e.querySelector('.mono')?.textContent));
+    expect(modelFiles).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']));
+    expect(await dataset.locator('.file-progress li').count()).toBe(2);
+    // stored, with sizes; the run now uses what was downloaded
+    const stored = page.getByTestId('stored-files');
+    await stored.getByText('model.safetensors').waitFor();
+    await expect(stored.textContent()).resolves.toContain('train-00000-of-00001.parquet');
+    await expect(page.getByLabel('Model to train').inputValue()).resolves.toBe(`hub:${FIXTURE_MODEL_REPO}@main`);
+    await expect(page.getByLabel('Preference data').inputValue()).resolves.toBe(`hub:${FIXTURE_DATASET_REPO}@main`);
+    await screenshot(page, 'model-data-downloaded');
+
+    await openPanel(page, 'Inspect');
+    await page.getByTestId('inspect-run').click();
+    await page.getByTestId('inspect-summary').waitFor({ timeout: 90_000 });
+    await expect(page.getByTestId('rows-train').textContent()).resolves.toBe('256');
+    await expect(page.getByTestId('rows-test').textContent()).resolves.toBe('64');
+    await expect(page.getByTestId('columns-train').textContent()).resolves.toContain('score_chosen');
+    expect(await page.getByTestId('histogram').count()).toBeGreaterThanOrEqual(2);
+    expect(await page.getByTestId('inspect-example').count()).toBeGreaterThan(0);
+    await screenshot(page, 'inspect-report');
+    assertNoConsoleErrors(s);
+  });
+});

@@ -31,7 +31,7 @@ export class FsCheckpointStore implements CheckpointStore {
       await rm(tmp, { recursive: true, force: true }).catch(() => {});
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'ENOSPC' || err.code === 'EDQUOT') {
-        throw new Error(`no space left on the disk holding ${this.dir} while saving ${name}; the previous checkpoints are intact. Free some space (or point --out elsewhere) and resume.`);
+        throw new Error(`no space left on the disk holding ${this.dir} while saving ${name}; the previous checkpoints are intact. Free some space (or point --out elsewhere) and resume.`, { cause: e });
       }
       throw e;
     }

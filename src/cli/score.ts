@@ -52,7 +52,10 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const gpu = await cliGpu();
   const loaded = await loadForScoring(gpu, modelDir, optional(a, 'adapter'), bucketLength(longest, longest + 16));
   const seqs: ArrayLike<number>[] = [];
-  for (const r of inputs) r.kind === 'pair' ? seqs.push(r.chosen, r.rejected) : seqs.push(r.ids);
+  for (const r of inputs) {
+    if (r.kind === 'pair') seqs.push(r.chosen, r.rejected);
+    else seqs.push(r.ids);
+  }
   const rewards = await scoreSequences(gpu, loaded.model, seqs);
   const lines: string[] = [];
   let i = 0;

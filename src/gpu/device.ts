@@ -133,16 +133,20 @@ export async function checked<T>(gpu: Gpu, label: string, fn: () => T | Promise<
   d.pushErrorScope('internal');
   d.pushErrorScope('out-of-memory');
   d.pushErrorScope('validation');
-  let result: T;
+  let result: T | undefined;
+  let thrown: unknown = null;
   try {
     result = await fn();
-  } finally {
-    const validation = await d.popErrorScope();
-    const oom = await d.popErrorScope();
-    const internal = await d.popErrorScope();
-    if (oom) throw new GpuError(`${label}: GPU out of memory: ${oom.message}`, 'out-of-memory', label);
-    if (validation) throw new GpuError(`${label}: ${validation.message}`, 'validation', label);
-    if (internal) throw new GpuError(`${label}: internal GPU error: ${internal.message}`, 'internal', label);
+  } catch (e) {
+    thrown = e;
   }
-  return result;
+  // Pop the scopes whatever happened, so they never leak; a GPU error explains a JS error, so it wins.
+  const validation = await d.popErrorScope();
+  const oom = await d.popErrorScope();
+  const internal = await d.popErrorScope();
+  if (oom) throw new GpuError(`${label}: GPU out of memory: ${oom.message}. Lower per_device_train_batch_size or max_length, or turn on gradient_checkpointing.`, 'out-of-memory', label);
+  if (validation) throw new GpuError(`${label}: ${validation.message}`, 'validation', label);
+  if (internal) throw new GpuError(`${label}: internal GPU error: ${internal.message}`, 'internal', label);
+  if (thrown) throw thrown;
+  return result as T;
 }

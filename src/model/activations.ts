@@ -6,7 +6,6 @@ import type { Gpu } from '../gpu/device.ts';
 import { createStorage } from '../gpu/buffers.ts';
 import { rmsnormBackwardWorkspaceBytes } from '../ops/rmsnorm.ts';
 import { attentionBackwardWorkspaceBytes } from '../ops/attention.ts';
-import { REWARD_METRICS_COUNT } from '../ops/reward_loss.ts';
 import type { LinearName, ModelDims } from './params.ts';
 
 /** What one decoder layer saves for its backward. M = B*T rows. */

@@ -26,13 +26,14 @@ async function run(outDir: string, stopAfter: number | null, resume: boolean): P
   const data = await tokenizePreferenceFile(path.join(datasetDir, 'jsonl', 'train.jsonl'), tok, 48);
   const logs: Record<string, number>[] = [];
   const store = new FsCheckpointStore(outDir);
-  let session: Awaited<ReturnType<typeof createSession>> | undefined;
+  const holder: { session?: Awaited<ReturnType<typeof createSession>> } = {};
   const onEvent = (e: TrainEvent) => {
     if (e.type === 'log') logs.push(e.metrics);
-    if (e.type === 'checkpoint' && stopAfter !== null && e.step === stopAfter) session!.trainer.stop();
+    if (e.type === 'checkpoint' && stopAfter !== null && e.step === stopAfter) holder.session!.trainer.stop();
   };
   const files = await modelFolderFiles(modelDir);
-  session = await createSession({ gpu, files, config: parseRewardConfig(CONFIG), train: data.pairs.slice(0, 24), checkpoints: store, onEvent });
+  const session = await createSession({ gpu, files, config: parseRewardConfig(CONFIG), train: data.pairs.slice(0, 24), checkpoints: store, onEvent });
+  holder.session = session;
   await closeModelFiles(files);
   if (resume) await session.trainer.resumeFrom((await store.list()).at(-1)!);
   await session.trainer.run();

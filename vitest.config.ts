@@ -1,15 +1,28 @@
 import { defineConfig } from 'vitest/config';
 
-// Unit and GPU (Dawn + SwiftShader) tests run in Node. Browser end-to-end tests live in tests/e2e and are run by
-// tools/test.mjs with Playwright, not by Vitest.
+// Node tests, in two projects:
+//  - gpu: kernels, model, trainer and CLI on Dawn (SwiftShader without a GPU). Files share their worker process
+//    (isolate: false) so each WGSL pipeline is compiled once per worker, not once per file: on SwiftShader a
+//    pipeline takes seconds to compile, more than most tests take to run.
+//  - unit: everything else (data, formats, UI store/protocol), isolated as usual.
+// Browser end-to-end tests live in tests/e2e and run with vitest.e2e.config.ts (tools/test.mjs runs both).
+const GPU_DIRS = ['tests/ops/**/*.test.ts', 'tests/model/**/*.test.ts', 'tests/train/**/*.test.ts', 'tests/cli/**/*.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
-    exclude: ['tests/e2e/**', 'node_modules/**'],
-    environment: 'node',
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'gpu', include: GPU_DIRS, environment: 'node', isolate: false},
+      },
+      {
+        extends: true,
+        test: { name: 'unit', include: ['tests/**/*.test.ts'], exclude: [...GPU_DIRS, 'tests/e2e/**', 'node_modules/**'], environment: 'node' },
+      },
+    ],
   },
 });

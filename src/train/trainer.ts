@@ -118,7 +118,8 @@ export class Trainer {
       const epochEnd = this.state.batch_in_epoch >= this.batchesPerEpoch;
       if (isIntervalStep(step, p.loggingSteps) || last) await this.log(step);
       const evalNow = c.eval_strategy === 'epoch' ? epochEnd : isIntervalStep(step, p.evalSteps);
-      if (o.eval && o.eval.length && c.eval_strategy !== 'no' && (evalNow || last)) await this.evaluate(step);
+      // An eval set with eval_strategy "no" is still evaluated once, at the end (the user gave it for a reason).
+      if (o.eval && o.eval.length && ((c.eval_strategy !== 'no' && evalNow) || last)) await this.evaluate(step);
       const saveNow = c.save_strategy === 'epoch' ? epochEnd : isIntervalStep(step, p.saveSteps);
       if (o.checkpoints && (saveNow || last)) await this.saveCheckpoint();
       if (this.paused) await this.paused;

@@ -10,8 +10,13 @@
 //   p  = p + neg_step_size * (m / denom)            neg_step_size = -lr / (1 - β1^t)     (addcdiv_)
 // If norm[0] (the global grad norm) is NaN or ±Inf, nothing is written: params and moments stay as they were.
 // param, m, v, grad are f32 (N,) ranges starting at element `offset` of larger buffers.
+// Workgroup w updates the chunk [w·CHUNK, (w+1)·CHUNK), CHUNK = WG·EPT: thread t takes elements w·CHUNK + k·WG + t,
+// k < EPT (coalesced). Full chunks skip the per-element bounds test (a uniform branch); both paths run the same
+// per-element math (adamw_one), so results do not depend on the chunking. Several elements per thread keep the
+// invocation count low, which is what costs on CPU Vulkan (SwiftShader).
 
 override WG: u32 = 256;
+override EPT: u32 = 16;         // elements per thread
 override DECAY: bool = true;    // false: a no-decay range (norms, biases, as HF's Trainer groups them)
 
 // Written by writeAdamwHyper (src/ops/adamw.ts) each step; f32 fields.
@@ -31,14 +36,8 @@ struct Params { offset: u32, count: u32 }
 @group(0) @binding(5) var<storage, read> h: Hyper;
 @group(0) @binding(6) var<uniform> p: Params;
 
-@compute @workgroup_size(WG)
-fn update(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let j = gid.x + gid.y * nwg.x * WG;
-  if (j >= p.count) { return; }
-  // Finite check on the bits: a compiler may assume floats are finite and fold x != x away.
-  if ((norm[0] & 0x7f800000u) == 0x7f800000u) { return; }
-  let i = p.offset + j;
-  let coef = bitcast<f32>(norm[1]);
+// One element, in torch's operation order (see the top); coef is the clip coefficient.
+fn adamw_one(i: u32, coef: f32) {
   var x = param[i];
   if (DECAY) { x = x * h.decay_factor; }
   let g = grad[i] * coef;
@@ -50,4 +49,24 @@ fn update(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
   param[i] = x;
   m[i] = mi;
   v[i] = vi;
+}
+
+@compute @workgroup_size(WG)
+fn update(@builtin(workgroup_id) wgid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_index) t: u32) {
+  let w = wgid.x + wgid.y * nwg.x;              // uniform per workgroup
+  if (w > (p.count - 1u) / (WG * EPT)) { return; }
+  // Finite check on the bits: a compiler may assume floats are finite and fold x != x away.
+  if ((norm[0] & 0x7f800000u) == 0x7f800000u) { return; }
+  let coef = bitcast<f32>(norm[1]);
+  let start = w * (WG * EPT);
+  let rem = p.count - start;                    // elements left from this chunk's start (no u32 overflow)
+  let base = p.offset + start + t;
+  if (rem >= WG * EPT) {
+    for (var k = 0u; k < EPT; k++) { adamw_one(base + k * WG, coef); }
+  } else {
+    for (var k = 0u; k < EPT; k++) {
+      if (k * WG + t < rem) { adamw_one(base + k * WG, coef); }
+    }
+  }
 }

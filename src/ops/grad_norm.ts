@@ -17,10 +17,11 @@ import type { Gpu } from '../gpu/device.ts';
 import { type Buf, type Kernel, bufLabel, bufSize, cdiv, simpleKernel } from '../gpu/kernel.ts';
 import { elementwiseGrid } from './grid.ts';
 
-const WG = 256;
-const EPT = 16;
+const WG = 256;     // finalize threads
+const SUM_WG = 64; // sum_squares threads (fixed in the shader)
+const EPT = 64;    // sum_squares elements per thread
 /** Gradient elements summed by one workgroup into one partial. */
-export const GRAD_NORM_CHUNK = WG * EPT;
+export const GRAD_NORM_CHUNK = SUM_WG * EPT;
 
 /** Number of partial sums gradSumSquares writes for a range of `count` elements. */
 export function gradNormPartialsCount(count: number): number {
@@ -33,7 +34,7 @@ export function gradSumSquares(gpu: Gpu, partials: Buf, grad: Buf, offset: numbe
   checkRange(label, 'grad', grad, offset, count);
   const groups = gradNormPartialsCount(count);
   checkRange(label, 'partials', partials, partialsOffset, groups);
-  return simpleKernel(gpu, { label, code, entryPoint: 'sum_squares', constants: { WG, EPT } },
+  return simpleKernel(gpu, { label, code, entryPoint: 'sum_squares', constants: { EPT } },
     [partials, grad], [offset, count, partialsOffset, groups], elementwiseGrid(groups, 1));
 }
 

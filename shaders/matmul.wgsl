@@ -17,15 +17,14 @@
 
 override WG_M: u32 = 16;        // threads along rows i
 override WG_N: u32 = 16;        // threads along columns j
-override TM: u32 = 4;           // rows per thread (≤ TMAX)
-override TN: u32 = 4;           // columns per thread (≤ TMAX)
+override TM: u32 = 4;           // rows per thread (≤ 8)
+override TN: u32 = 4;           // columns per thread (≤ 8)
 override BK: u32 = 16;          // contraction slice per workgroup-memory tile
 override DROP_ON: u32 = 0;      // 0 none, 1 A, 2 B, 3 C (the result, before accumulation); *_dropout entries
 // Layouts, B's dtype and accumulate are uniforms, not overrides: they only steer the few tile-loading and store
 // instructions (uniform branches), and keeping them out of the pipeline key keeps the pipeline count to
 // tiles × entry points (each pipeline is a separate driver compile; 0.4–2 s each on SwiftShader).
 
-const TMAX = 8u;
 const PAD = 1u;                 // workgroup-memory row padding against bank conflicts on the transposed stores
 
 struct Params {
@@ -94,9 +93,14 @@ fn tile(lid: vec3<u32>, wid: vec3<u32>, key: u32) {
   let aK = p.aKContig == 1u;
   let bK = p.bKContig == 1u;
 
-  var acc: array<f32, TMAX * TMAX>;
-  var ra: array<f32, TMAX>;
-  var rb: array<f32, TMAX>;
+  // Row r of the thread's TM×TN block accumulates in (c<r>L, c<r>H): columns s = 0..3 and 4..7. Named variables,
+  // not an indexed array: rows ≥ TM and the high halves when TN ≤ 4 are constant-false branches the compiler
+  // removes, and no private memory is indexed dynamically (CPU Vulkan turns that into per-lane gathers/scatters).
+  // Each C element still sees fma over c = kBegin, kBegin+1, … in order: results are those of a scalar loop.
+  var c0L = vec4<f32>(0.0); var c0H = vec4<f32>(0.0); var c1L = vec4<f32>(0.0); var c1H = vec4<f32>(0.0);
+  var c2L = vec4<f32>(0.0); var c2H = vec4<f32>(0.0); var c3L = vec4<f32>(0.0); var c3H = vec4<f32>(0.0);
+  var c4L = vec4<f32>(0.0); var c4H = vec4<f32>(0.0); var c5L = vec4<f32>(0.0); var c5H = vec4<f32>(0.0);
+  var c6L = vec4<f32>(0.0); var c6H = vec4<f32>(0.0); var c7L = vec4<f32>(0.0); var c7H = vec4<f32>(0.0);
   for (var k0 = kBegin; k0 < kEnd; k0 += BK) {
     for (var l = t; l < BM * BK; l += NT) {
       var ii = l / BK;
@@ -129,30 +133,56 @@ fn tile(lid: vec3<u32>, wid: vec3<u32>, key: u32) {
     }
     workgroupBarrier();
     for (var cc = 0u; cc < BK; cc++) {
-      for (var r = 0u; r < TM; r++) { ra[r] = As[cc * (BM + PAD) + lid.y + r * WG_M]; }
-      for (var s = 0u; s < TN; s++) { rb[s] = Bs[cc * (BN + PAD) + lid.x + s * WG_N]; }
-      for (var r = 0u; r < TM; r++) {
-        for (var s = 0u; s < TN; s++) { acc[r * TMAX + s] = fma(ra[r], rb[s], acc[r * TMAX + s]); }
-      }
+      let ao = cc * (BM + PAD) + lid.y;
+      let bo = cc * (BN + PAD) + lid.x;
+      let bL = vec4<f32>(bs(bo, 0u), bs(bo, 1u), bs(bo, 2u), bs(bo, 3u));
+      var bH = vec4<f32>(0.0);
+      if (TN > 4u) { bH = vec4<f32>(bs(bo, 4u), bs(bo, 5u), bs(bo, 6u), bs(bo, 7u)); }
+      if (TM > 0u) { let x = vec4<f32>(As[ao]); c0L = fma(x, bL, c0L); if (TN > 4u) { c0H = fma(x, bH, c0H); } }
+      if (TM > 1u) { let x = vec4<f32>(As[ao + WG_M]); c1L = fma(x, bL, c1L); if (TN > 4u) { c1H = fma(x, bH, c1H); } }
+      if (TM > 2u) { let x = vec4<f32>(As[ao + 2u * WG_M]); c2L = fma(x, bL, c2L); if (TN > 4u) { c2H = fma(x, bH, c2H); } }
+      if (TM > 3u) { let x = vec4<f32>(As[ao + 3u * WG_M]); c3L = fma(x, bL, c3L); if (TN > 4u) { c3H = fma(x, bH, c3H); } }
+      if (TM > 4u) { let x = vec4<f32>(As[ao + 4u * WG_M]); c4L = fma(x, bL, c4L); if (TN > 4u) { c4H = fma(x, bH, c4H); } }
+      if (TM > 5u) { let x = vec4<f32>(As[ao + 5u * WG_M]); c5L = fma(x, bL, c5L); if (TN > 4u) { c5H = fma(x, bH, c5H); } }
+      if (TM > 6u) { let x = vec4<f32>(As[ao + 6u * WG_M]); c6L = fma(x, bL, c6L); if (TN > 4u) { c6H = fma(x, bH, c6H); } }
+      if (TM > 7u) { let x = vec4<f32>(As[ao + 7u * WG_M]); c7L = fma(x, bL, c7L); if (TN > 4u) { c7H = fma(x, bH, c7H); } }
     }
     workgroupBarrier();
   }
 
-  for (var r = 0u; r < TM; r++) {
-    let gi = i0 + lid.y + r * WG_M;
-    if (gi >= p.M) { break; }
-    for (var s = 0u; s < TN; s++) {
-      let gj = j0 + lid.x + s * WG_N;
-      if (gj >= p.N) { break; }
-      if (p.splits > 1u) {
-        c[(wid.z * p.M + gi) * p.N + gj] = acc[r * TMAX + s];
-      } else {
-        let e = p.offC + bz * p.batchC + gi * p.ldc + gj;
-        var v = p.alpha * acc[r * TMAX + s];
-        if (DROP_ON == 3u) { v *= dropMul(key, e); }
-        if (p.accumulate == 1u) { v += c[e]; }
-        c[e] = v;
-      }
+  let o = vec3<u32>(i0 + lid.y, j0 + lid.x, bz);
+  storeRow(o, 0u, wid.z, key, c0L, c0H);
+  if (TM > 1u) { storeRow(o, 1u, wid.z, key, c1L, c1H); }
+  if (TM > 2u) { storeRow(o, 2u, wid.z, key, c2L, c2H); }
+  if (TM > 3u) { storeRow(o, 3u, wid.z, key, c3L, c3H); }
+  if (TM > 4u) { storeRow(o, 4u, wid.z, key, c4L, c4H); }
+  if (TM > 5u) { storeRow(o, 5u, wid.z, key, c5L, c5H); }
+  if (TM > 6u) { storeRow(o, 6u, wid.z, key, c6L, c6H); }
+  if (TM > 7u) { storeRow(o, 7u, wid.z, key, c7L, c7H); }
+}
+
+// Column s < TN of the thread's row in this Bs row (bo = row start + lid.x); 0 past TN.
+fn bs(bo: u32, s: u32) -> f32 {
+  if (s < TN) { return Bs[bo + s * WG_N]; }
+  return 0.0;
+}
+
+// Stores row r (columns lo = 0..3, hi = 4..7) of the thread's block; o = (first row, first column, batch item).
+fn storeRow(o: vec3<u32>, r: u32, z: u32, key: u32, lo: vec4<f32>, hi: vec4<f32>) {
+  let gi = o.x + r * WG_M;
+  if (gi >= p.M) { return; }
+  for (var s = 0u; s < TN; s++) {
+    let gj = o.y + s * WG_N;
+    if (gj >= p.N) { break; }
+    let acc = select(hi[s & 3u], lo[s & 3u], s < 4u);
+    if (p.splits > 1u) {
+      c[(z * p.M + gi) * p.N + gj] = acc;
+    } else {
+      let e = p.offC + o.z * p.batchC + gi * p.ldc + gj;
+      var v = p.alpha * acc;
+      if (DROP_ON == 3u) { v *= dropMul(key, e); }
+      if (p.accumulate == 1u) { v += c[e]; }
+      c[e] = v;
     }
   }
 }

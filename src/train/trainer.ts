@@ -2,7 +2,7 @@
 // per_device_train_batch_size pairs split into micro-batches that fit, gradient accumulation, clip + AdamW with
 // the HF schedule, metrics every logging_steps, eval every eval_steps, atomic checkpoints every save_steps,
 // pause/resume/stop, and exact resume. One command buffer per micro-step; the CPU reads back only at logging.
-import type { Gpu } from '../gpu/device.ts';
+import { checked, type Gpu } from '../gpu/device.ts';
 import { recordKernels } from '../gpu/kernel.ts';
 import { readBytes } from '../gpu/buffers.ts';
 import type { Qwen3RewardModel } from '../model/qwen3.ts';
@@ -109,7 +109,7 @@ export class Trainer {
         }
         batches.push(this.epochList(this.state.epoch_index)[this.state.batch_in_epoch++]);
       }
-      this.trainStep(step, batches, accum);
+      await this.trainStep(step, batches, accum);
       this.state.global_step = step;
       this.state.epoch = this.state.epoch_index + this.state.batch_in_epoch / this.batchesPerEpoch;
 
@@ -140,12 +140,14 @@ export class Trainer {
   }
 
   /** Records and submits every micro-batch of one optimizer step, then the optimizer. */
-  private trainStep(step: number, batches: number[][], accum: number): void {
+  private readonly checkedShapes = new Set<string>();
+
+  private async trainStep(step: number, batches: number[][], accum: number): Promise<void> {
     const { o } = this;
     const { gpu, model, config: c } = o;
-    batches.forEach((batch, bi) => {
+    for (const [bi, batch] of batches.entries()) {
       const micros = splitBatch(batch, o.microPairs);
-      micros.forEach((idx, mi) => {
+      for (const [mi, idx] of micros.entries()) {
         const mb = packMicroBatch(idx.map((i) => o.train[i]), model.dims.padId, model.opts.maxT, this.withMargins);
         model.writeInputs(mb.ids, mb.lengths, mb.margins, (c.seed * 2654435761 + step * 97 + bi * 13 + mi) >>> 0);
         const plan = model.plan(mb.B, mb.T);
@@ -153,11 +155,17 @@ export class Trainer {
         const enc = gpu.device.createCommandEncoder({ label: `step ${step} batch ${bi} micro ${mi}` });
         recordKernels(enc, [...model.forwardKernels(plan), loss, ...model.backwardKernels(plan)], 'micro-step');
         this.ring.recordMicro(enc, model.acts.metrics, { step, batch: bi, P: mb.P, batchP: batch.length });
-        gpu.device.queue.submit([enc.finish()]);
+        const shape = `${mb.B}x${mb.T}`;
+        if (this.checkedShapes.has(shape)) gpu.device.queue.submit([enc.finish()]);
+        else {
+          // First use of a shape: surface validation / out-of-memory errors with the shape's label.
+          await checked(gpu, `training step ${step}, micro-batch of ${mb.B} sequences × ${mb.T} tokens`, () => gpu.device.queue.submit([enc.finish()]));
+          this.checkedShapes.add(shape);
+        }
         this.state.num_tokens += mb.numTokens;
         this.windowTokens += mb.numTokens;
-      });
-    });
+      }
+    }
     this.optimizer.setHyper({
       lr: learningRateAt(step - 1, this.maxSteps, c), // the lr this update uses
       beta1: c.adam_beta1, beta2: c.adam_beta2, eps: c.adam_epsilon,

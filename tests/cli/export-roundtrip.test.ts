@@ -33,6 +33,9 @@ describe('export round trip', () => {
     const pairs = data.pairs.slice(8, 12);
     const seqs = pairs.flatMap((p) => [p.chosen_ids, p.rejected_ids]);
     const inMemory = await session.score(seqs);
+    const messages = [{ role: 'user', content: 'Say hi.' }, { role: 'assistant', content: 'Sure! Hi there.' }];
+    const text = 'A plain text completion.';
+    const singles = await session.score([tok.encodeChat(messages as never), tok.encodeText(text + tok.eosToken)]);
 
     const out = mkdtempSync(path.join(tmpdir(), 'rs-export-'));
     const adapterDir = path.join(out, 'adapter');
@@ -56,13 +59,18 @@ describe('export round trip', () => {
 
     // Score the same pairs through the CLI, as pairs in JSONL (pre-tokenized, so tokenization is not in question).
     const input = path.join(out, 'pairs.jsonl');
-    writeFileSync(input, pairs.map((p) => JSON.stringify({ chosen_ids: [...p.chosen_ids], rejected_ids: [...p.rejected_ids] })).join('\n') + '\n');
+    const lines = pairs.map((p) => JSON.stringify({ chosen_ids: [...p.chosen_ids], rejected_ids: [...p.rejected_ids] }));
+    lines.push(JSON.stringify({ messages }), JSON.stringify({ text }));
+    writeFileSync(input, lines.join('\n') + '\n');
     const viaAdapter = await runCli(['score', '--model', modelDir, '--adapter', adapterDir, '--data', input]);
     const rows = viaAdapter.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(rows.flatMap((r) => [r.chosen_reward, r.rejected_reward])).toEqual([...inMemory]);
+    expect(rows).toHaveLength(pairs.length + 2);
+    expect(rows.slice(0, pairs.length).flatMap((r) => [r.chosen_reward, r.rejected_reward])).toEqual([...inMemory]);
+    // single records: {"reward": x}, in input order (a conversation through the chat template, a text with EOS)
+    expect(rows.slice(pairs.length)).toEqual([{ reward: singles[0] }, { reward: singles[1] }]);
 
     const viaMerged = await runCli(['score', '--model', mergedDir, '--data', input]);
-    const merged = viaMerged.stdout.trim().split('\n').flatMap((l) => { const r = JSON.parse(l); return [r.chosen_reward, r.rejected_reward]; });
+    const merged = viaMerged.stdout.trim().split('\n').slice(0, pairs.length).flatMap((l) => { const r = JSON.parse(l); return [r.chosen_reward, r.rejected_reward]; });
     // Merging rounds W + s·B·A to f32 once per weight: rewards move by ~1e-7 relative.
     expectClose('merged-model rewards', merged, inMemory, { atol: 1e-5, rtol: 1e-4 });
     const mcfg = JSON.parse(readFileSync(path.join(mergedDir, 'config.json'), 'utf8'));

@@ -1,12 +1,15 @@
 // Actions that span slices: starting a run (fresh or resumed), and the names used in file exports.
 import type { Studio } from './store/store.ts';
 
-/** Starts training with the current config, model and dataset. A fresh run clears the charts first. */
-export function startTraining(studio: Pick<Studio, 'store' | 'metrics'>, resume = false): number {
+/**
+ * Starts training with the current config, model and dataset, or (runId) resumes a stored run from its last
+ * checkpoint with that run's own config and data. A fresh run clears the charts first.
+ */
+export function startTraining(studio: Pick<Studio, 'store' | 'metrics'>, runId?: string): number {
   const s = studio.store.getState();
-  if (!resume) studio.metrics.reset();
-  studio.store.setState({ train: { ...s.train, state: 'loading', message: null, progress: resume ? s.train.progress : null }, tab: 'train' });
-  return s.request({ type: 'train-start', config: s.config, model: s.selection.model, dataset: s.selection.dataset, resume });
+  if (!runId) studio.metrics.reset();
+  studio.store.setState({ train: { ...s.train, state: 'loading', message: null, progress: runId ? s.train.progress : null, lastCheckpoint: runId ? s.train.lastCheckpoint : null }, tab: 'train' });
+  return s.request({ type: 'train-start', config: s.config, model: s.selection.model, dataset: s.selection.dataset, resume: !!runId, ...(runId ? { runId } : {}) });
 }
 
 /** 'Qwen3-0.6B' for a hub model, 'demo' for the demo: used in exported file names. */

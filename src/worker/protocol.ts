@@ -86,8 +86,22 @@ export interface DownloadOverall {
   etaSeconds: number | null;
 }
 
+export interface RunSummary {
+  id: string;
+  createdAt: number;
+  model: ModelRef;
+  dataset: DatasetRef;
+  lastCheckpoint: number | null;
+  maxSteps: number | null;
+  state: 'running' | 'stopped' | 'done' | 'error';
+  /** False when the run's data cannot be found after a reload (an imported file lives only in its tab). */
+  resumable: boolean;
+}
+
 export interface MemoryPlan {
   fits: boolean;
+  /** Pairs per micro-batch the engine would use (0 when nothing fits). */
+  microPairs: number;
   /** Bytes by purpose: weights, lora, grads, optimizer, activations, workspace. */
   parts: Record<string, number>;
   totalBytes: number;
@@ -145,7 +159,11 @@ export type Request =
   | { type: 'tokenize'; rid: number; dataset: DatasetRef; model: ModelRef; maxLength: number }
   // Training (train worker)
   | { type: 'plan'; rid: number; config: ConfigJson; model: ModelRef }
-  | { type: 'train-start'; rid: number; config: ConfigJson; model: ModelRef; dataset: DatasetRef; resume: boolean }
+  /** A new run, or (resume with runId) the stored run continued from its last checkpoint with its own config. */
+  | { type: 'train-start'; rid: number; config: ConfigJson; model: ModelRef; dataset: DatasetRef; resume: boolean; runId?: string }
+  /** The runs stored in this browser (to resume one after a reload). */
+  | { type: 'runs-list'; rid: number }
+  | { type: 'run-delete'; rid: number; runId: string }
   | { type: 'train-pause'; rid: number }
   | { type: 'train-resume'; rid: number }
   | { type: 'train-stop'; rid: number }
@@ -171,6 +189,8 @@ export const REQUEST_WORKER: Record<RequestType, 'data' | 'train'> = {
   tokenize: 'data',
   plan: 'train',
   'train-start': 'train',
+  'runs-list': 'train',
+  'run-delete': 'train',
   'train-pause': 'train',
   'train-resume': 'train',
   'train-stop': 'train',
@@ -193,6 +213,8 @@ export const REQUEST_AREA: Record<RequestType, Area> = {
   tokenize: 'train',
   plan: 'configure',
   'train-start': 'train',
+  'runs-list': 'train',
+  'run-delete': 'train',
   'train-pause': 'train',
   'train-resume': 'train',
   'train-stop': 'train',
@@ -253,7 +275,10 @@ export type WorkerEvent =
   | { type: 'tokenize-progress'; rid: number; split: string; done: number; total: number | null; filtered: number }
   | { type: 'tokenize-done'; rid: number; splits: { split: string; pairs: number; filtered: number }[] }
   | { type: 'plan'; rid: number; plan: MemoryPlan }
-  | { type: 'train-state'; state: TrainState; message?: string }
+  | { type: 'train-state'; state: TrainState; message?: string; runId?: string }
+  | { type: 'runs'; rid: number; runs: RunSummary[] }
+  /** Replaces the charts' rows (a resumed run's log history from its checkpoint). */
+  | { type: 'metrics-history'; rows: { kind: 'train' | 'eval'; step: number; metrics: Record<string, number> }[] }
   // the trainer's own events (src/train/session.ts TrainEvent), forwarded as they are
   | { type: 'log'; step: number; metrics: Record<string, number> }
   | { type: 'eval'; step: number; metrics: Record<string, number> }
@@ -304,6 +329,9 @@ export type PortRequest =
   | { type: 'tokenize-chats'; id: number; model: ModelRef; chats: Message[][] }
   /** Token ids of every valid record of a score JSONL ({messages} | {text} | {input_ids} per line). */
   | { type: 'tokenize-score-file'; id: number; model: ModelRef; file: File };
+
+/** A port request without its id (the DataPort numbers them). */
+export type DistributiveOmitId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 export type PortReply =
   | { type: 'tokenized'; id: number; pairs: TokenizedPairData[]; total: number; filtered: number; padTokenId: number }

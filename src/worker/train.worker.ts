@@ -1,14 +1,29 @@
-// Web Worker entry for the GPU side: adapter info, memory plan, training, scoring, evaluation, export.
-// All logic is in train_handler.ts; this file wires it to the worker's message port.
+// Web Worker entry for the GPU side: adapter info, memory plan, training, scoring, evaluation, export. All logic is
+// in train_handler.ts; this file wires it to the page's messages, the browser storage and the data worker's port.
 /// <reference lib="webworker" />
-import { errorEvent, transferablesOf, type Request, type WorkerEvent } from './protocol.ts';
+import { openIdbFileStore } from '../data/storage-idb.ts';
+import { RunStore } from './checkpoint_idb.ts';
+import { createDataPort, type DataPort } from './data_port.ts';
+import { errorEvent, transferablesOf, type PortControl, type Request, type WorkerEvent } from './protocol.ts';
 import { createTrainHandler } from './train_handler.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (ev: WorkerEvent) => scope.postMessage(ev, transferablesOf(ev));
-const handle = createTrainHandler({ post, gpuApi: (scope.navigator as Navigator & { gpu?: GPU }).gpu });
+let dataPort: DataPort | null = null;
+const handle = createTrainHandler({
+  post,
+  gpuApi: (scope.navigator as Navigator & { gpu?: GPU }).gpu,
+  openStore: () => openIdbFileStore(),
+  openRuns: () => RunStore.open(),
+  dataPort: () => dataPort,
+});
 
-scope.onmessage = (e: MessageEvent<Request>) => {
-  handle(e.data).catch((err) => post(errorEvent('worker', err, e.data.rid)));
+scope.onmessage = (e: MessageEvent<Request | PortControl>) => {
+  const msg = e.data;
+  if (msg.type === 'connect-port') {
+    dataPort = createDataPort(msg.port);
+    return;
+  }
+  handle(msg).catch((err) => post(errorEvent('worker', err, msg.rid)));
 };
 post({ type: 'ready', worker: 'train' });

@@ -37,7 +37,11 @@ export function GpuStatus() {
             {f} {info.features.includes(f) ? '✓' : '✗'}
           </span>
         ))}
-        {gpu.memoryBytes !== null && <span className="muted">in use {formatBytes(gpu.memoryBytes)}</span>}
+        {gpu.memoryBytes !== null && (
+          <span className="gpu-mem" title="GPU memory the training engine holds (weights, gradients, optimizer, activations)">
+            engine {formatBytes(gpu.memoryBytes)}
+          </span>
+        )}
       </summary>
       <dl className="gpu-details">
         <dt>Adapter</dt>

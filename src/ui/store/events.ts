@@ -20,10 +20,10 @@ function withoutPending(s: StudioState, rid: number | undefined): Pick<StudioSta
   return { pending };
 }
 
-/** eval rows keep TRL's eval_ prefix whatever the trainer sent (epoch stays as it is). */
+/** eval rows keep TRL's eval_ prefix whatever the trainer sent (step and epoch stay as they are). */
 function evalNames(metrics: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(metrics)) out[k.startsWith('eval_') || k === 'epoch' ? k : `eval_${k}`] = v;
+  for (const [k, v] of Object.entries(metrics)) out[k.startsWith('eval_') || k === 'epoch' || k === 'step' ? k : `eval_${k}`] = v;
   return out;
 }
 
@@ -132,7 +132,12 @@ export function applyEvent(
       return { ...withoutPending(s, ev.rid), plan: ev.plan };
     case 'train-state':
       if (ev.state === 'loading') lastProgress.delete(metrics);
-      return { train: { ...s.train, state: ev.state, message: ev.message ?? null } };
+      return { train: { ...s.train, state: ev.state, message: ev.message ?? null, runId: ev.runId ?? s.train.runId, ...(ev.state === 'running' ? { tokenize: null } : {}) } };
+    case 'runs':
+      return { ...withoutPending(s, ev.rid), runs: ev.runs };
+    case 'metrics-history':
+      metrics.reset(ev.rows);
+      return null;
     case 'log':
       metrics.push({ kind: 'train', step: ev.step, metrics: ev.metrics });
       return null;

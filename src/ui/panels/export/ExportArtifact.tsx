@@ -20,7 +20,8 @@ export function ExportArtifact({ what }: { what: 'adapter' | 'model' }) {
     return m.kind === 'hub' ? m.repo : 'Qwen/Qwen3-0.6B';
   };
   const readme = () => (what === 'adapter' ? adapterReadme(baseModel(), api.getState().config) : modelReadme(baseModel()));
-  const all = () => [...(files ?? []), { name: 'README.md', data: new TextEncoder().encode(readme()) }];
+  // the engine writes its own README beside the files; add ours only when it did not
+  const all = () => (files?.some((f) => f.name === 'README.md') ? files : [...(files ?? []), { name: 'README.md', data: new TextEncoder().encode(readme()) }]);
   return (
     <Section title={what === 'adapter' ? 'LoRA adapter (PEFT)' : 'Merged model'} id={`export-${what}`}>
       <p className="muted">

@@ -29,8 +29,9 @@ export function ExportRun() {
       showError('export', `The TRL script could not be written: ${(e as Error).message}`, 'Fix the config in Configure, then export again.');
       return;
     }
-    if (exports.adapter) files.push(...withFolder('adapter', [...exports.adapter, { name: 'README.md', data: new TextEncoder().encode(adapterReadme(base, s.config)) }]));
-    if (exports.model) files.push(...withFolder('model', [...exports.model, { name: 'README.md', data: new TextEncoder().encode(modelReadme(base)) }]));
+    const withReadme = (f: { name: string; data: Uint8Array }[], text: string) => (f.some((x) => x.name === 'README.md') ? f : [...f, { name: 'README.md', data: new TextEncoder().encode(text) }]);
+    if (exports.adapter) files.push(...withFolder('adapter', withReadme(exports.adapter, adapterReadme(base, s.config))));
+    if (exports.model) files.push(...withFolder('model', withReadme(exports.model, modelReadme(base))));
     saveFile('reward-studio-run.zip', zipFiles(files), 'application/zip');
   };
   return (

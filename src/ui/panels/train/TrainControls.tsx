@@ -16,6 +16,8 @@ const STATE_TEXT: Record<string, string> = {
 export function TrainControls() {
   const state = useStudio((s) => s.train.state);
   const lastCheckpoint = useStudio((s) => s.train.lastCheckpoint);
+  const runId = useStudio((s) => s.train.runId);
+  const message = useStudio((s) => s.train.message);
   const { request } = useActions();
   const studio = useStudioHandle();
   const active = state === 'running' || state === 'loading' || state === 'paused' || state === 'stopping';
@@ -24,6 +26,7 @@ export function TrainControls() {
       <p className="state" data-testid="train-state" data-state={state}>
         {STATE_TEXT[state] ?? state}
       </p>
+      {state === 'error' && message && <p className="invalid small">{message}</p>}
       <div className="actions wrap">
         <button type="button" className="primary" disabled={active} onClick={() => startTraining(studio)} data-testid="train-start">
           Start
@@ -37,8 +40,8 @@ export function TrainControls() {
         <button type="button" className="danger" disabled={!active || state === 'stopping'} onClick={() => request({ type: 'train-stop' })} data-testid="train-stop">
           Stop
         </button>
-        {!active && lastCheckpoint !== null && state !== 'done' && (
-          <button type="button" onClick={() => startTraining(studio, true)} data-testid="train-resume-checkpoint">
+        {!active && runId && lastCheckpoint !== null && state !== 'done' && (
+          <button type="button" onClick={() => startTraining(studio, runId)} data-testid="train-resume-checkpoint">
             Resume from step {lastCheckpoint}
           </button>
         )}

@@ -4,6 +4,7 @@ import { ErrorNote } from '../../components/ErrorNote.tsx';
 import { MetricCharts } from './MetricCharts.tsx';
 import { MetricsTable } from './MetricsTable.tsx';
 import { ProgressLine } from './ProgressLine.tsx';
+import { StoredRuns } from './StoredRuns.tsx';
 import { TrainControls } from './TrainControls.tsx';
 
 export function TrainPanel() {
@@ -14,6 +15,7 @@ export function TrainPanel() {
         <TrainControls />
         <ProgressLine />
       </div>
+      <StoredRuns />
       <MetricCharts />
       <MetricsTable />
     </div>

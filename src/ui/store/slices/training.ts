@@ -1,7 +1,7 @@
 // Training slice: the run's state and progress (per-step metrics go to the MetricsBuffer, not here), the
 // evaluation and scoring results, and the exported files.
 import type { StateCreator } from 'zustand/vanilla';
-import type { EvalReport, OutFile, PairScore, TrainState } from '../../../worker/protocol.ts';
+import type { EvalReport, OutFile, PairScore, RunSummary, TrainState } from '../../../worker/protocol.ts';
 import type { StudioState } from '../store.ts';
 
 export interface Progress {
@@ -20,7 +20,11 @@ export interface TrainingSlice {
     progress: Progress | null;
     lastCheckpoint: number | null;
     tokenize: { split: string; done: number; total: number | null; filtered: number } | null;
+    /** The run this tab trains (its id in the browser's run store). */
+    runId: string | null;
   };
+  /** Runs stored in this browser, newest first (resumable after a reload). */
+  runs: RunSummary[];
   evaluation: {
     pair: PairScore | null;
     report: EvalReport | null;
@@ -30,7 +34,8 @@ export interface TrainingSlice {
 }
 
 export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlice> = () => ({
-  train: { state: 'idle', message: null, progress: null, lastCheckpoint: null, tokenize: null },
+  train: { state: 'idle', message: null, progress: null, lastCheckpoint: null, tokenize: null, runId: null },
+  runs: [],
   evaluation: { pair: null, report: null, batch: null },
   exports: {},
 });

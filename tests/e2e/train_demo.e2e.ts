@@ -1,0 +1,95 @@
+// The demo path with no download: train the built-in tiny Qwen3 on the bundled preferences (LoRA, a few steps),
+// see the charts and the metrics table fill, reload mid-run and resume from the checkpoint, compare two responses,
+// evaluate, and export the adapter (the zip holds a valid PEFT adapter with the right keys).
+import { readFile } from 'node:fs/promises';
+import { unzipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { bytesSource } from '../../src/formats/bytes.ts';
+import { readSafetensorsHeader } from '../../src/formats/safetensors.ts';
+import { assertNoConsoleErrors, launchBrowser, openPanel, openStudio, screenshot } from './browser.ts';
+
+const CONFIG = {
+  max_steps: 6,
+  per_device_train_batch_size: 2,
+  logging_steps: 1,
+  save_steps: 2,
+  max_length: 64,
+  learning_rate: 0.001,
+  peft: { r: 4, lora_alpha: 8, lora_dropout: 0, target_modules: ['q_proj', 'v_proj'], use_rslora: false, modules_to_save: null },
+};
+
+async function points(page: Page, metric: string): Promise<number> {
+  return Number(await page.getByTestId(`chart-${metric}`).getAttribute('data-points'));
+}
+
+describe('demo run in the browser', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchBrowser({ webgpu: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('trains, resumes after a reload, compares, evaluates and exports', async () => {
+    const url = `${inject('baseUrl')}/#tab=train&config=${encodeURIComponent(JSON.stringify(CONFIG))}`;
+    const s = await openStudio(browser, url);
+    const { page } = s;
+    await page.getByTestId('gpu-name').waitFor({ timeout: 60_000 });
+    await page.getByTestId('train-start').click();
+    // the first logged step: charts and table get rows
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-points')) >= 1, null, { timeout: 120_000 });
+    expect(await points(page, 'accuracy')).toBeGreaterThanOrEqual(1);
+    expect(await points(page, 'learning_rate')).toBeGreaterThanOrEqual(1);
+    await page.getByTestId('metrics-table').waitFor();
+    // wait for the step-2 checkpoint, then reload mid-run
+    await page.getByTestId('train-progress').getByText('step 2').waitFor({ timeout: 120_000 });
+    await screenshot(page, 'train-running');
+    await page.reload();
+    await page.getByTestId('gpu-name').waitFor({ timeout: 60_000 });
+    await openPanel(page, 'Train');
+    const resume = page.getByTestId('run-resume').first();
+    await resume.waitFor({ timeout: 30_000 });
+    expect(await resume.textContent()).toMatch(/Resume from step [2-6]/);
+    await resume.click();
+    await page.locator('[data-testid="train-state"][data-state="done"]').waitFor({ timeout: 150_000 });
+    // the charts hold the history from the checkpoint plus the steps trained after the reload: 6 steps in all
+    expect(await points(page, 'loss')).toBe(6);
+    // one train row per step (1–6), and the engine's final evaluation on the test split
+    const rows = await page.getByTestId('metrics-table').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.children[0].textContent, Number(tr.children[1].textContent)] as const));
+    expect(rows.filter(([k]) => k === 'train').map(([, s]) => s).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(rows.filter(([k]) => k === 'eval').map(([, s]) => s)).toEqual([6]);
+    await screenshot(page, 'train-done');
+
+    // compare two responses
+    await openPanel(page, 'Evaluate & compare');
+    await page.getByTestId('compare-run').click();
+    await page.getByTestId('compare-result').waitFor({ timeout: 60_000 });
+    const ra = Number(await page.getByTestId('reward-a').textContent());
+    const rb = Number(await page.getByTestId('reward-b').textContent());
+    expect(Number.isFinite(ra) && Number.isFinite(rb)).toBe(true);
+    const p = parseFloat((await page.getByTestId('p-ab').textContent())!);
+    expect(p).toBeCloseTo(100 / (1 + Math.exp(-(ra - rb))), 0);
+    await page.getByTestId('eval-run').click();
+    await page.getByTestId('eval-result').waitFor({ timeout: 120_000 });
+    await expect(page.getByTestId('eval-result').textContent()).resolves.toContain('eval_accuracy');
+    await screenshot(page, 'evaluate-results');
+
+    // export the adapter as a zip and check it is a PEFT adapter
+    await openPanel(page, 'Export');
+    await page.getByTestId('export-adapter').click();
+    await page.getByTestId('export-adapter-files').waitFor({ timeout: 60_000 });
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-adapter-zip').click()]);
+    const zip = unzipSync(new Uint8Array(await readFile((await download.path())!)));
+    expect(Object.keys(zip).sort()).toEqual(['adapter/README.md', 'adapter/adapter_config.json', 'adapter/adapter_model.safetensors']);
+    const cfg = JSON.parse(new TextDecoder().decode(zip['adapter/adapter_config.json']));
+    expect(cfg).toMatchObject({ peft_type: 'LORA', task_type: 'SEQ_CLS', r: 4, lora_alpha: 8, target_modules: expect.arrayContaining(['q_proj', 'v_proj']) });
+    const header = await readSafetensorsHeader(bytesSource('adapter_model.safetensors', zip['adapter/adapter_model.safetensors']));
+    const keys = [...header.tensors.keys()];
+    expect(keys).toContain('base_model.model.score.weight');
+    expect(keys).toContain('base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight');
+    await screenshot(page, 'export-adapter');
+    assertNoConsoleErrors(s);
+  });
+});

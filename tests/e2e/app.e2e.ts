@@ -2,7 +2,7 @@
 // panel renders at 1280×800 without console errors (a screenshot of each is saved).
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { assertNoConsoleErrors, launchBrowser, openPanel, openStudio, screenshot } from './browser.ts';
+import { assertNoConsoleErrors, assertNoErrorNotes, launchBrowser, openPanel, openStudio, screenshot } from './browser.ts';
 
 const PANELS = [
   ['Model & data', 'model-data'],
@@ -48,6 +48,7 @@ describe('studio shell', () => {
       await page.getByTestId(`panel-${id}`).waitFor();
       await expect(page.getByRole('tab', { name: label }).getAttribute('aria-selected')).resolves.toBe('true');
       await screenshot(page, `panel-${PANELS.findIndex((p) => p[1] === id) + 1}-${id}`);
+      await assertNoErrorNotes(page);
     }
     // keyboard: arrow keys move between tabs
     await page.getByRole('tab', { name: 'Export' }).focus();

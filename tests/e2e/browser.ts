@@ -65,6 +65,12 @@ export function assertNoConsoleErrors(s: StudioPage): void {
   if (s.errors.length) throw new Error(`The page logged ${s.errors.length} console error(s):\n${s.errors.join('\n')}`);
 }
 
+/** Throws if an error note is shown anywhere on the page (the studio shows errors where they happen). */
+export async function assertNoErrorNotes(page: Page): Promise<void> {
+  const notes = await page.locator('[data-testid^="error-"]').allTextContents();
+  if (notes.length) throw new Error(`The page shows error notes:\n${notes.join('\n')}`);
+}
+
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);

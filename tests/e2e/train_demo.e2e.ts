@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { bytesSource } from '../../src/formats/bytes.ts';
 import { readSafetensorsHeader } from '../../src/formats/safetensors.ts';
-import { assertNoConsoleErrors, launchBrowser, openPanel, openStudio, screenshot } from './browser.ts';
+import { assertNoConsoleErrors, assertNoErrorNotes, launchBrowser, openPanel, openStudio, screenshot } from './browser.ts';
 
 const CONFIG = {
   max_steps: 6,
@@ -37,6 +37,12 @@ describe('demo run in the browser', () => {
     const s = await openStudio(browser, url);
     const { page } = s;
     await page.getByTestId('gpu-name').waitFor({ timeout: 60_000 });
+    // the memory plan for this config on this GPU
+    await openPanel(page, 'Configure');
+    await page.getByTestId('plan-run').click();
+    await page.getByTestId('plan').waitFor({ timeout: 60_000 });
+    await expect(page.getByTestId('plan').textContent()).resolves.toMatch(/^Fits: /);
+    await openPanel(page, 'Train');
     await page.getByTestId('train-start').click();
     // the first logged step: charts and table get rows
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-points')) >= 1, null, { timeout: 120_000 });
@@ -71,6 +77,15 @@ describe('demo run in the browser', () => {
     expect(Number.isFinite(ra) && Number.isFinite(rb)).toBe(true);
     const p = parseFloat((await page.getByTestId('p-ab').textContent())!);
     expect(p).toBeCloseTo(100 / (1 + Math.exp(-(ra - rb))), 0);
+    // batch scoring of a JSONL: a downloadable result with one reward per valid line
+    const records = [{ messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Sure! Hello.' }] }, { text: 'Ugh. Whatever.' }];
+    await page.getByTestId('batch-input').setInputFiles({ name: 'to-score.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(records.map((r) => JSON.stringify(r)).join('\n') + '\nnot json\n') });
+    await page.getByTestId('batch-result').waitFor({ timeout: 60_000 });
+    await expect(page.getByTestId('batch-result').textContent()).resolves.toContain('Scored 2 records (1 lines skipped');
+    const [scores] = await Promise.all([page.waitForEvent('download'), page.getByTestId('batch-result').getByRole('button').click()]);
+    const lines = (await readFile((await scores.path())!, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { index: number; reward: number });
+    expect(lines.map((l) => l.index)).toEqual([0, 1]);
+    expect(lines.every((l) => Number.isFinite(l.reward))).toBe(true);
     await page.getByTestId('eval-run').click();
     await page.getByTestId('eval-result').waitFor({ timeout: 120_000 });
     await expect(page.getByTestId('eval-result').textContent()).resolves.toContain('eval_accuracy');
@@ -90,6 +105,7 @@ describe('demo run in the browser', () => {
     expect(keys).toContain('base_model.model.score.weight');
     expect(keys).toContain('base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight');
     await screenshot(page, 'export-adapter');
+    await assertNoErrorNotes(page);
     assertNoConsoleErrors(s);
   });
 });

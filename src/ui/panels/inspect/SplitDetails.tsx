@@ -30,7 +30,7 @@ export function SplitDetails({ split }: { split: SplitReport }) {
       <div className="chart-grid">
         {t && (
           <HistogramChart
-            title={`Token lengths of ${t.measured} pairs (p95 chosen ${t.chosen.p95 ?? '–'}, rejected ${t.rejected.p95 ?? '–'})`}
+            title={`Token lengths of ${t.measured} pairs (p95 chosen ${t.chosen.p95 ?? '–'}, rejected ${t.rejected.p95 ?? '–'}); ${t.overMaxLength.pairs} pairs over max_length ${t.maxLength}`}
             xLabel="tokens"
             series={[
               { name: 'prompt', hist: t.prompt, color: '#95a5a6' },

@@ -32,6 +32,14 @@ describe('requests', () => {
     expect(store.getState().errors.inspect).toBeUndefined();
   });
 
+  it('does not track requests that no event answers', () => {
+    const { store, sent } = studioWithLog();
+    store.getState().request({ type: 'train-pause' });
+    store.getState().request({ type: 'cancel', target: 3 });
+    expect(sent.map((r) => r.type)).toEqual(['train-pause', 'cancel']);
+    expect(store.getState().pending).toEqual({});
+  });
+
   it('refuses to send without a transport', () => {
     const { store } = createStudio();
     expect(() => store.getState().request({ type: 'gpu-info' })).toThrow(/connect/);

@@ -21,6 +21,9 @@ export interface Transport {
   post(req: Request): void;
 }
 
+/** Requests no event answers by rid (their effect arrives as train-state / download-cancelled): not tracked. */
+const FIRE_AND_FORGET = new Set<Request['type']>(['cancel', 'train-pause', 'train-resume', 'train-stop']);
+
 export interface ActionsSlice {
   /** Sends a request to the worker that serves it; returns its rid. Clears the old error of its area. */
   request: (req: NewRequest) => number;
@@ -52,6 +55,7 @@ export function createStudio(transport?: Transport): Studio {
       set((s) => {
         const errors = { ...s.errors };
         delete errors[area];
+        if (FIRE_AND_FORGET.has(req.type)) return { errors };
         const kept = req.type === 'download' ? { ...req, token: undefined } : req;
         return { pending: { ...s.pending, [rid]: { type: req.type, area, req: kept } }, errors };
       });

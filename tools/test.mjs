@@ -4,7 +4,7 @@
 //   npm test                 all
 //   npm test -- --unit-only  only Node tests;   npm test -- --e2e-only  only browser tests
 //   other arguments go to Vitest (e.g. a file filter).
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ensureDeps, root } from './ensure-deps.mjs';
@@ -71,13 +71,27 @@ if (process.platform === 'linux' && !existsSync('/usr/lib/x86_64-linux-gnu/libvu
 env.XDG_RUNTIME_DIR ??= path.join(root, '.cache', 'xdg');
 
 const vitest = path.join(root, 'node_modules', 'vitest', 'vitest.mjs');
-function run(label, extra) {
+const reports = path.join(root, '.cache', 'test-reports');
+rmSync(reports, { recursive: true, force: true });
+mkdirSync(reports, { recursive: true });
+const totals = { passed: 0, failed: 0, skipped: 0 };
+function run(label, name, extra) {
   console.log(`\n[reward-studio] ${label}`);
-  const r = spawnSync(process.execPath, [vitest, 'run', ...extra, ...rest], { cwd: root, stdio: 'inherit', env });
+  const json = path.join(reports, `${name}.json`);
+  const args = [vitest, 'run', ...extra, '--reporter=default', '--reporter=json', `--outputFile.json=${json}`, ...rest];
+  const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env });
+  if (existsSync(json)) {
+    const j = JSON.parse(readFileSync(json, 'utf8'));
+    totals.passed += j.numPassedTests ?? 0;
+    totals.failed += (j.numFailedTests ?? 0) + (j.numFailedTestSuites && !j.numFailedTests ? j.numFailedTestSuites : 0);
+    totals.skipped += (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
+  } else if (r.status !== 0) totals.failed += 1;
   return r.status ?? 1;
 }
 
 let status = 0;
-if (!e2eOnly) status ||= run('unit and GPU tests (Node, Dawn)', []);
-if (!unitOnly && existsSync(path.join(root, 'vitest.e2e.config.ts'))) status ||= run('browser end-to-end tests (Chromium)', ['-c', 'vitest.e2e.config.ts']);
+if (!e2eOnly) status = run('unit and GPU tests (Node, Dawn)', 'node', []) || status;
+if (!unitOnly && existsSync(path.join(root, 'vitest.e2e.config.ts'))) status = run('browser end-to-end tests (Chromium)', 'e2e', ['-c', 'vitest.e2e.config.ts']) || status;
+// One plain closing line for CI: every test of both runs.
+console.log(`\ntests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 process.exit(status);

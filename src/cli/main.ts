@@ -13,6 +13,7 @@ import { scoreCommand, evalCommand } from './score.ts';
 import { planCommand } from './plan.ts';
 import { inspectCommand } from './inspect.ts';
 import { WebGpuUnavailableError } from '../gpu/device.ts';
+import { flags } from '../gpu/flags.ts';
 
 const USAGE = `usage: npm run cli -- <command> [options]
   train    train a reward model (TRL RewardTrainer semantics): --model DIR --train FILE [--eval FILE] [--config JSON] --out DIR
@@ -44,7 +45,8 @@ main(process.argv.slice(2)).then(
   (e: Error) => {
     const user = e instanceof UsageError || e instanceof CliInputError || e instanceof ConfigError || e instanceof WebGpuUnavailableError || e.name === 'SafetensorsError' || e.name === 'DataImportError';
     console.error(`error: ${e.message}`);
-    if (!user && process.env.REWARD_STUDIO_DEBUG) console.error(e.stack);
+    if (!user && flags.stackTraces) console.error(e.stack);
+    else if (!user) console.error('(set REWARD_STUDIO_FLAGS=stackTraces for the stack trace)');
     process.exit(user ? 2 : 1);
   },
 );

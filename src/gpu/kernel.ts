@@ -3,6 +3,7 @@
 // the bind group is made once. A training step then records a list of kernels into one command encoder
 // without allocating anything.
 import type { Gpu } from './device.ts';
+import { flags } from './flags.ts';
 
 /**
  * A storage buffer argument: a whole buffer, or a range of one ({buffer, offset, size}; offset a multiple of
@@ -72,6 +73,7 @@ export function getPipeline(gpu: Gpu, spec: PipelineSpec): GPUComputePipeline {
   const codeKey = `${spec.label}|${hashString(spec.code)}`;
   let mod = mods.get(codeKey);
   if (!mod) {
+    if (flags.printWgsl) console.log(`// ---- WGSL ${spec.label}\n${spec.code}`);
     mod = d.createShaderModule({ label: spec.label, code: spec.code });
     mods.set(codeKey, mod);
   }

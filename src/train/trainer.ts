@@ -3,6 +3,7 @@
 // the HF schedule, metrics every logging_steps, eval every eval_steps, atomic checkpoints every save_steps,
 // pause/resume/stop, and exact resume. One command buffer per micro-step; the CPU reads back only at logging.
 import { checked, type Gpu } from '../gpu/device.ts';
+import { flags } from '../gpu/flags.ts';
 import { recordKernels } from '../gpu/kernel.ts';
 import { readBytes } from '../gpu/buffers.ts';
 import type { Qwen3RewardModel } from '../model/qwen3.ts';
@@ -156,7 +157,7 @@ export class Trainer {
         recordKernels(enc, [...model.forwardKernels(plan), loss, ...model.backwardKernels(plan)], 'micro-step');
         this.ring.recordMicro(enc, model.acts.metrics, { step, batch: bi, P: mb.P, batchP: batch.length });
         const shape = `${mb.B}x${mb.T}`;
-        if (this.checkedShapes.has(shape)) gpu.device.queue.submit([enc.finish()]);
+        if (this.checkedShapes.has(shape) && !flags.checkEveryStep) gpu.device.queue.submit([enc.finish()]);
         else {
           // First use of a shape: surface validation / out-of-memory errors with the shape's label.
           await checked(gpu, `training step ${step}, micro-batch of ${mb.B} sequences × ${mb.T} tokens`, () => gpu.device.queue.submit([enc.finish()]));

@@ -16,7 +16,8 @@ export interface LoraSlot {
   xa: GPUBuffer; // (M,R) saved dropout(x)·Aᵀ
   R: number;
   scale: number;
-  dropout: { p: number; seed: GPUBuffer } | undefined;
+  /** Training-time dropout on the LoRA input; `salt` makes each module's mask independent. */
+  dropout: { p: number; seed: GPUBuffer; salt: number } | undefined;
 }
 
 export interface LinearSlot {
@@ -32,11 +33,11 @@ export interface LinearSlot {
 
 const g = (r: Ref) => r as GPUBuffer; // the ops accept buffer ranges at run time (see Buf in gpu/kernel.ts)
 
-// out (M,N) from inp (M,K)
-export function linearForward(gpu: Gpu, s: LinearSlot, out: GPUBuffer, inp: GPUBuffer, M: number): Kernel {
+// out (M,N) from inp (M,K). `train` false: no dropout (evaluation and scoring).
+export function linearForward(gpu: Gpu, s: LinearSlot, out: GPUBuffer, inp: GPUBuffer, M: number, train = true): Kernel {
   if (s.lora) {
     const l = s.lora;
-    return loraForward(gpu, out, l.xa, inp, g(s.W), g(l.A), g(l.B), M, s.N, s.K, l.R, l.scale, { weightDtype: s.dtype, dropout: l.dropout });
+    return loraForward(gpu, out, l.xa, inp, g(s.W), g(l.A), g(l.B), M, s.N, s.K, l.R, l.scale, { weightDtype: s.dtype, dropout: train ? l.dropout : undefined });
   }
   return matmulForward(gpu, out, inp, g(s.W), M, s.N, s.K, { weightDtype: s.dtype });
 }

@@ -60,6 +60,8 @@ export class Qwen3RewardModel {
   readonly acts: Activations;
   private readonly slots: LayerSlots[];
   private readonly plans = new Map<string, StepPlan>();
+  private readonly evalPlans = new Map<string, StepPlan>();
+  private readonly hasDropout: boolean;
   private readonly embedPlanBufs: EmbeddingPlanBuffers | null;
   private readonly full: boolean;
 
@@ -81,6 +83,7 @@ export class Qwen3RewardModel {
     writeBuffer(gpu, this.acts.sin, sin);
     this.embedPlanBufs = opts.training && this.full ? createEmbeddingPlanBuffers(gpu, opts.maxB * opts.maxT) : null;
 
+    this.hasDropout = opts.training && (lora?.dropout ?? 0) > 0;
     const grad = (name: string) => (opts.training && t.byName.get(name)!.trainable ? gradRef(weights, name) : null);
     this.slots = [];
     for (let i = 0; i < this.dims.L; i++) {
@@ -97,7 +100,7 @@ export class Qwen3RewardModel {
             dA: opts.training ? gradRef(weights, loraName(i, n, 'A')) : paramRef(weights, loraName(i, n, 'A')),
             dB: opts.training ? gradRef(weights, loraName(i, n, 'B')) : paramRef(weights, loraName(i, n, 'B')),
             xa: acts.xa.get(n)!, R: lora.r, scale: loraScale(lora),
-            dropout: lora.dropout > 0 && opts.training ? { p: lora.dropout, seed: this.acts.dropoutSeed } : undefined,
+            dropout: lora.dropout > 0 && opts.training ? { p: lora.dropout, seed: this.acts.dropoutSeed, salt: i * LINEAR_NAMES.length + LINEAR_NAMES.indexOf(n) } : undefined,
           } : null,
         };
       }
@@ -116,24 +119,34 @@ export class Qwen3RewardModel {
     return this.acts.layers[this.acts.layers.length === 1 ? 0 : l];
   }
 
-  /** The kernels of shape (B,T), built on first use and cached (bind groups included). */
+  /** The training kernels of shape (B,T), built on first use and cached (bind groups included). */
   plan(B: number, T: number): StepPlan {
+    return this.cachedPlan(this.plans, B, T, true);
+  }
+
+  /** Forward-only kernels for evaluation and scoring: the training plan, or, when LoRA dropout is on, a plan
+   *  without dropout (PyTorch's model.eval()). */
+  evalPlan(B: number, T: number): StepPlan {
+    return this.hasDropout ? this.cachedPlan(this.evalPlans, B, T, false) : this.plan(B, T);
+  }
+
+  private cachedPlan(cache: Map<string, StepPlan>, B: number, T: number, train: boolean): StepPlan {
     if (B > this.opts.maxB || T > this.opts.maxT) throw new Error(`plan(${B},${T}) exceeds the allocated ${this.opts.maxB}×${this.opts.maxT}`);
     const key = `${B}x${T}`;
-    let p = this.plans.get(key);
+    let p = cache.get(key);
     if (!p) {
-      p = this.buildPlan(B, T);
-      this.plans.set(key, p);
+      p = this.buildPlan(B, T, train);
+      cache.set(key, p);
     }
     return p;
   }
 
-  private buildPlan(B: number, T: number): StepPlan {
+  private buildPlan(B: number, T: number, train: boolean): StepPlan {
     const { gpu, acts: a, dims: d } = this;
     const M = B * T;
     const { C, F, H, Hkv, D, L, eps } = d;
     const w = this.weights;
-    const training = this.opts.training;
+    const training = this.opts.training && train;
 
     // ---- forward ----
     const embedDtype = w.table.byName.get('model.embed_tokens.weight')!.dtype;
@@ -144,20 +157,20 @@ export class Qwen3RewardModel {
       const x = this.layerActs(l);
       layers.push([
         rmsnormForward(gpu, x.ln1, x.rstd1, a.resid[l], g(s.inNorm), M, C, eps),
-        linearForward(gpu, s.lin.q_proj, x.q, x.ln1, M),
-        linearForward(gpu, s.lin.k_proj, x.k, x.ln1, M),
-        linearForward(gpu, s.lin.v_proj, x.v, x.ln1, M),
+        linearForward(gpu, s.lin.q_proj, x.q, x.ln1, M, train),
+        linearForward(gpu, s.lin.k_proj, x.k, x.ln1, M, train),
+        linearForward(gpu, s.lin.v_proj, x.v, x.ln1, M, train),
         rmsnormForward(gpu, x.qr, x.rstdq, x.q, g(s.qNorm), M * H, D, eps), // q_norm per head
         rmsnormForward(gpu, x.kr, x.rstdk, x.k, g(s.kNorm), M * Hkv, D, eps),
         ropeForward(gpu, x.qr, x.qr, a.cos, a.sin, B, T, H, D),
         ropeForward(gpu, x.kr, x.kr, a.cos, a.sin, B, T, Hkv, D),
         attentionForward(gpu, x.att, x.lse, x.qr, x.kr, x.v, a.lengths, B, T, H, Hkv, D),
-        linearForward(gpu, s.lin.o_proj, a.tmpC, x.att, M),
+        linearForward(gpu, s.lin.o_proj, a.tmpC, x.att, M, train),
         residualRmsnormForward(gpu, x.x2, x.ln2, x.rstd2, a.resid[l], a.tmpC, g(s.postNorm), M, C, eps), // x2 = x + o; ln2
-        linearForward(gpu, s.lin.gate_proj, x.gate, x.ln2, M),
-        linearForward(gpu, s.lin.up_proj, x.up, x.ln2, M),
+        linearForward(gpu, s.lin.gate_proj, x.gate, x.ln2, M, train),
+        linearForward(gpu, s.lin.up_proj, x.up, x.ln2, M, train),
         swigluForward(gpu, x.h, x.gate, x.up, M * F),
-        linearForward(gpu, s.lin.down_proj, a.tmpC, x.h, M),
+        linearForward(gpu, s.lin.down_proj, a.tmpC, x.h, M, train),
         residualForward(gpu, a.resid[l + 1], x.x2, a.tmpC, M * C), // x_{l+1} = x2 + mlp
       ]);
     }
@@ -249,10 +262,11 @@ export class Qwen3RewardModel {
   }
 
   destroy(): void {
-    for (const p of this.plans.values()) {
+    for (const p of [...this.plans.values(), ...this.evalPlans.values()]) {
       destroyKernels([...p.embed, ...p.layers.flat(), ...p.head, ...p.lossByKey.values(), ...p.layersBackward.flat(), ...p.headBackward, ...p.embedBackward]);
     }
     this.plans.clear();
+    this.evalPlans.clear();
     destroyActivations(this.acts);
   }
 }

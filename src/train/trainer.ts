@@ -264,7 +264,7 @@ export async function scoreSequences(gpu: Gpu, model: Qwen3RewardModel, seqs: Ar
     const fake = Array.from({ length: half }, (_, i) => ({ chosen_ids: part[i], rejected_ids: part[half + i] ?? [model.dims.padId] }));
     const mb = packMicroBatch(fake, model.dims.padId, model.opts.maxT, false);
     model.writeInputs(mb.ids, mb.lengths, null);
-    const plan = model.plan(mb.B, mb.T);
+    const plan = model.evalPlan(mb.B, mb.T);
     const enc = gpu.device.createCommandEncoder({ label: 'score' });
     recordKernels(enc, model.forwardKernels(plan), 'score');
     gpu.device.queue.submit([enc.finish()]);

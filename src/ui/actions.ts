@@ -1,4 +1,5 @@
 // Actions that span slices: starting a run (fresh or resumed), and the names used in file exports.
+import { budgetBytes } from './store/slices/run.ts';
 import type { Studio } from './store/store.ts';
 
 /**
@@ -9,7 +10,18 @@ export function startTraining(studio: Pick<Studio, 'store' | 'metrics'>, runId?:
   const s = studio.store.getState();
   if (!runId) studio.metrics.reset();
   studio.store.setState({ train: { ...s.train, state: 'loading', message: null, progress: runId ? s.train.progress : null, lastCheckpoint: runId ? s.train.lastCheckpoint : null }, tab: 'train' });
-  return s.request({ type: 'train-start', config: s.config, model: s.selection.model, dataset: s.selection.dataset, resume: !!runId, ...(runId ? { runId } : {}) });
+  return s.request({
+    type: 'train-start', config: s.config, model: s.selection.model, dataset: s.selection.dataset, resume: !!runId,
+    budgetBytes: budgetBytes(s.gpuBudgetGiB), ...(runId ? { runId } : {}),
+  });
+}
+
+/** Loads a stored run's last checkpoint (no training) so Evaluate and Export work on it after a reload. */
+export function openStoredRun(studio: Pick<Studio, 'store' | 'metrics'>, runId: string): number {
+  const s = studio.store.getState();
+  studio.metrics.reset();
+  studio.store.setState({ train: { ...s.train, state: 'loading', message: null, progress: null, lastCheckpoint: null } });
+  return s.request({ type: 'run-open', runId });
 }
 
 /** 'Qwen3-0.6B' for a hub model, 'demo' for the demo: used in exported file names. */

@@ -19,6 +19,8 @@ export interface RunRecord {
   lastCheckpoint: number | null;
   maxSteps: number | null;
   state: 'running' | 'stopped' | 'done' | 'error';
+  /** The GPU memory budget the run was planned with (its micro-batch size); absent in records before it was kept. */
+  budgetBytes?: number;
 }
 
 interface RunsDb extends DBSchema {

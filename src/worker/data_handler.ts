@@ -1,19 +1,25 @@
 // The data worker's logic, separate from the worker globals so Node tests can drive it: JSONL import (validated
-// line by line, streamed from the File), browser storage (list, delete, usage), Hub downloads with progress and
-// cancel, inspection, and tokenization — for the page (requests) and for the train worker (port requests).
-// Imported files are held here by id until the page reloads.
+// line by line, streamed from the File, then stored in the FileStore with its split: imports.ts), browser storage
+// (list, delete, usage), Hub downloads with progress and cancel, inspection, and tokenization with its IndexedDB
+// cache (data_tokenize.ts) — for the page (requests) and for the train worker (port requests).
+// A file with bad lines is held in this tab until the user imports its valid lines (never a silent partial import).
 import { downloadHubRepo } from '../data/hub.ts';
 import type { DownloadProgress } from '../data/hub-progress.ts';
 import { inspectJsonl, inspectParquet, type DatasetReport } from '../data/inspect.ts';
 import { readPreferenceJsonl, readScoreJsonl } from '../data/jsonl.ts';
-import type { DataIssue, PreferenceImport, PreferencePair } from '../data/records.ts';
+import type { DataIssue, PreferenceImport } from '../data/records.ts';
 import type { FileStore } from '../data/storage.ts';
-import { tokenizePreferences, tokenizeScoreRecord, type TokenizedDataset } from '../data/tokenize.ts';
+import { tokenizeScoreRecord } from '../data/tokenize.ts';
 import type { ChatTokenizer, TokenizerFiles } from '../data/tokenizer.ts';
-import { datasetSplits, DataSourceError, loadModelTokenizer, splitPairs, type ImportedFile } from './data_sources.ts';
+import { datasetSplits, DataSourceError } from './data_sources.ts';
+import { createTokenizeService, refKey } from './data_tokenize.ts';
+import { deleteImport, importIdOfKey, ImportStoreError, listStoredImports, readImportMeta, resplitImport, storeImport } from './imports.ts';
 import {
-  errorEvent, type Area, type DatasetRef, type ImportError, type ModelRef, type PortReply, type PortRequest, type Request, type StoredFile, type WorkerEvent,
+  errorEvent, type Area, type ImportError, type ImportSplit, type PortReply, type PortRequest, type Request, type StoredFile, type WorkerEvent,
 } from './protocol.ts';
+import { cacheDatasetId, cacheKeysOfDataset } from './tokenized_idb.ts';
+
+export { refKey };
 
 /** Errors listed per import (all are counted). */
 export const MAX_IMPORT_ERRORS = 100;
@@ -31,16 +37,18 @@ export interface DataHandlerDeps {
   fetch?: typeof fetch;
 }
 
-export interface HeldImport extends ImportedFile {
+/** A validated file waiting for the user to import its valid lines (or to fix its split). */
+export interface PendingImport {
+  file: File;
+  split: ImportSplit;
   read: PreferenceImport;
-  records: PreferencePair[] | null;
 }
 
 export interface DataHandler {
   handle(req: Request): Promise<void>;
   /** Answers the train worker's port requests; `transfer` lists the buffers to move with the reply. */
   handlePort(req: PortRequest): Promise<{ reply: PortReply; transfer: Transferable[] }>;
-  imports: Map<string, HeldImport>;
+  pending: Map<string, PendingImport>;
 }
 
 function toImportError(issue: DataIssue): ImportError {
@@ -56,20 +64,25 @@ function toImportError(issue: DataIssue): ImportError {
 /** Splits a storage key 'models/<org>/<name>/<revision>/<path…>' into the protocol's StoredFile fields. */
 export function describeKey(key: string): Pick<StoredFile, 'kind' | 'repo' | 'revision' | 'path'> {
   const parts = key.split('/').map((s, i) => (i === 0 ? s : decodeURIComponent(s)));
-  const kind = parts[0] === 'models' ? 'model' : parts[0] === 'datasets' ? 'dataset' : parts[0] === 'checkpoints' ? 'checkpoint' : 'import';
+  const kinds: Record<string, StoredFile['kind']> = { models: 'model', datasets: 'dataset', checkpoints: 'checkpoint', imports: 'import', tokenized: 'cache' };
+  const kind = kinds[parts[0]] ?? 'import';
   if ((kind === 'model' || kind === 'dataset') && parts.length >= 5) {
     return { kind, repo: `${parts[1]}/${parts[2]}`, revision: parts[3], path: parts.slice(4).join('/') };
+  }
+  // tokenized/v1/<dataset id…>@<revision>/<split>/tok-…/tpl-…/max-…: the dataset as repo, the rest as path
+  if (kind === 'cache') {
+    const at = parts.findIndex((p, i) => i >= 2 && p.includes('@'));
+    if (at > 0) {
+      const [last, revision] = parts[at].split('@');
+      return { kind, repo: [...parts.slice(2, at), last].join('/'), revision, path: parts.slice(at + 1).join('/') };
+    }
   }
   return { kind, repo: parts[1] ?? '', revision: '', path: parts.slice(2).join('/') || parts.slice(1).join('/') };
 }
 
-export function refKey(r: DatasetRef | ModelRef): string {
-  return r.kind === 'hub' ? `hub:${r.repo}@${r.revision}` : r.kind === 'import' ? `import:${r.id}` : 'demo';
-}
-
 /** The fix for an error raised while reading data, by its kind. */
 function dataFix(e: unknown, fallback: string): string | undefined {
-  if (e instanceof DataSourceError) return e.fix;
+  if (e instanceof DataSourceError || e instanceof ImportStoreError) return e.fix;
   const name = (e as Error)?.name;
   if (name === 'StorageFullError') return 'Delete stored files you no longer need (Stored in this browser), then try again.';
   if (name === 'HubDownloadError') return 'Check the repo id, revision, Hub base URL and token above, then press Download again: it resumes.';
@@ -79,52 +92,21 @@ function dataFix(e: unknown, fallback: string): string | undefined {
 
 export function createDataHandler(deps: DataHandlerDeps): DataHandler {
   const { post } = deps;
-  const imports = new Map<string, HeldImport>();
+  const pending = new Map<string, PendingImport>();
   const downloads = new Map<number, AbortController>();
-  const tokenizers = new Map<string, Promise<ChatTokenizer>>();
-  const tokenized = new Map<string, Promise<TokenizedDataset>>();
   let counter = 0;
   const makeId = deps.newId ?? (() => `import-${Date.now().toString(36)}-${++counter}`);
   let storePromise: Promise<FileStore> | null = null;
   const getStore = () => (storePromise ??= deps.openStore());
+  const tokenize = createTokenizeService({ getStore, demoTokenizerFiles: deps.demoTokenizerFiles, post });
 
   const fail = (rid: number | undefined, where: Area, e: unknown, fallbackFix: string) => post(errorEvent(where, e, rid, dataFix(e, fallbackFix)));
 
-  const tokenizerOf = (model: ModelRef): Promise<ChatTokenizer> => {
-    const key = refKey(model);
-    let t = tokenizers.get(key);
-    if (!t) {
-      t = getStore().then((store) => loadModelTokenizer(model, store, deps.demoTokenizerFiles));
-      t.catch(() => tokenizers.delete(key));
-      tokenizers.set(key, t);
-    }
-    return t;
-  };
-
-  const heldImports = () => new Map([...imports].filter(([, v]) => v.records !== null || v.read.summary.invalid === 0));
-
-  /** Tokenizes one split (cached by dataset, model, max_length); progress goes to the page under `rid`. */
-  const tokenizeSplit = (dataset: DatasetRef, model: ModelRef, maxLength: number | null, split: string, rid: number): Promise<TokenizedDataset> => {
-    const key = `${refKey(dataset)}|${refKey(model)}|${maxLength}|${split}`;
-    let t = tokenized.get(key);
-    if (!t) {
-      t = (async () => {
-        const [store, tok] = await Promise.all([getStore(), tokenizerOf(model)]);
-        const src = (await datasetSplits(dataset, store, heldImports())).find((s) => s.split === split);
-        if (!src) throw new DataSourceError(`The dataset has no "${split}" split.`, 'Choose a dataset with that split, or import a JSONL for it.');
-        const pairs = await splitPairs(src);
-        const onProgress = (p: { done: number; filtered: number }) => post({ type: 'tokenize-progress', rid, split, done: p.done, total: pairs.length, filtered: p.filtered });
-        return tokenizePreferences(tok, pairs, { maxLength, total: pairs.length, onProgress });
-      })();
-      t.catch(() => tokenized.delete(key));
-      tokenized.set(key, t);
-    }
-    return t;
-  };
-
+  /** Stored files with usage and quota, preceded by the stored imports (both describe the same storage). */
   const storageReport = async (rid: number) => {
     const store = await getStore();
-    const [files, est] = await Promise.all([store.list(), store.estimate()]);
+    const [files, est, imports] = await Promise.all([store.list(), store.estimate(), listStoredImports(store)]);
+    post({ type: 'imports-stored', rid: 0, imports });
     post({
       type: 'storage-report',
       rid,
@@ -132,6 +114,29 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
       usage: est.usage,
       quota: Number.isFinite(est.quota) ? est.quota : null,
     });
+  };
+
+  /** Forgets what this tab holds for an import and deletes its files and cached token ids. */
+  const removeImport = async (store: FileStore, id: string) => {
+    await deleteImport(store, id);
+    for (const k of cacheKeysOfDataset((await store.list()).map((f) => f.key), cacheDatasetId({ kind: 'import', id }))) await store.delete(k);
+    tokenize.forget((k) => k.startsWith(`import:${id}|`));
+    pending.delete(id);
+  };
+
+  /** Stores a validated file's pairs with its split; on failure (split too large, storage full) it stays pending. */
+  const storePending = async (rid: number, id: string, held: PendingImport) => {
+    try {
+      const store = await getStore();
+      const records = held.read.importRecords(held.read.summary.invalid === 0 ? 'all-or-nothing' : 'valid-only');
+      const stored = await storeImport(store, { id, name: held.file.name, records, split: held.split });
+      pending.delete(id);
+      post({ type: 'import-accepted', rid, id, pairs: stored.pairs, stored });
+      await storageReport(0);
+    } catch (e) {
+      pending.set(id, held);
+      fail(rid, 'model-data', e, 'Delete stored files you no longer need, then press Import again.');
+    }
   };
 
   const download = async (req: Extract<Request, { type: 'download' }>) => {
@@ -169,11 +174,8 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
         signal: ac.signal,
         ...(deps.fetch ? { fetch: deps.fetch } : {}),
       });
-      // a new download replaces what was cached for this repo
-      for (const k of [...tokenized.keys(), ...tokenizers.keys()]) if (k.includes(`hub:${result.repo.name}@`)) {
-        tokenized.delete(k);
-        tokenizers.delete(k);
-      }
+      // a new download replaces what this tab held for the repo (the IndexedDB cache is keyed by content)
+      tokenize.forget((k) => k.includes(`hub:${result.repo.name}@`));
       post({ type: 'download-done', rid: req.rid, what: req.what, repo: result.repo.name, revision: result.repo.revision, files: result.files.map((f) => f.path) });
     } catch (e) {
       if (ac.signal.aborted) post({ type: 'download-cancelled', rid: req.rid });
@@ -188,15 +190,16 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
     const store = await getStore();
     let tokenizer: ChatTokenizer | undefined;
     try {
-      tokenizer = await tokenizerOf(req.model);
+      tokenizer = await tokenize.tokenizerOf(req.model);
     } catch (e) {
       // inspection still works without token lengths; say why they are missing
       post({ type: 'warning', where: 'inspect', message: `Token lengths are not shown: ${(e as Error).message}` });
     }
     const opts = { tokenizer, maxLength: req.maxLength, examples: 3, bins: 20, maxErrors: 10 };
-    const splits = await datasetSplits(req.dataset, store, heldImports());
+    const splits = await datasetSplits(req.dataset, store);
+    const d = req.dataset;
     const report: DatasetReport = {
-      source: req.dataset.kind === 'hub' ? `${req.dataset.repo}@${req.dataset.revision}` : req.dataset.kind === 'demo' ? 'demo preferences' : (imports.get(req.dataset.id)?.file.name ?? req.dataset.id),
+      source: d.kind === 'hub' ? `${d.repo}@${d.revision}` : d.kind === 'demo' ? 'demo preferences' : ((await readImportMeta(store, d.id))?.name ?? d.id),
       maxLength: req.maxLength,
       splits: [],
     };
@@ -206,50 +209,73 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
     post({ type: 'inspect-report', rid: req.rid, report });
   };
 
+  const importJsonl = async (req: Extract<Request, { type: 'import-jsonl' }>) => {
+    let read: PreferenceImport;
+    try {
+      read = await readPreferenceJsonl(req.file.stream(), { maxErrors: MAX_IMPORT_ERRORS });
+    } catch (e) {
+      fail(req.rid, 'model-data', e, `Check that ${req.file.name} is a UTF-8 JSONL file, then drop it again.`);
+      return;
+    }
+    const s = read.summary;
+    const id = makeId();
+    const accepted = s.invalid === 0 && s.valid > 0;
+    post({
+      type: 'import-summary',
+      rid: req.rid,
+      id,
+      name: req.file.name,
+      split: req.split,
+      lines: s.rows,
+      valid: s.valid,
+      format: s.shape ? (s.shape.format === 'tokenized' ? 'unknown' : s.shape.format) : 'unknown',
+      errors: s.errors.map(toImportError),
+      errorCount: s.invalid,
+      blankLines: s.blankLines,
+      duplicates: s.duplicates,
+      accepted,
+    });
+    if (s.valid === 0) {
+      post({ type: 'error', rid: req.rid, where: 'model-data', message: `${req.file.name}: no valid preference pair in ${s.rows} lines.`, fix: 'Each line must be a JSON object with "chosen" and "rejected" (message lists or strings); see the errors listed.' });
+      return;
+    }
+    const held: PendingImport = { file: req.file, split: req.split, read };
+    if (accepted) await storePending(req.rid, id, held);
+    else pending.set(id, held);
+  };
+
   const handle = async (req: Request): Promise<void> => {
     switch (req.type) {
-      case 'import-jsonl': {
-        let read: PreferenceImport;
-        try {
-          read = await readPreferenceJsonl(req.file.stream(), { maxErrors: MAX_IMPORT_ERRORS });
-        } catch (e) {
-          fail(req.rid, 'model-data', e, `Check that ${req.file.name} is a UTF-8 JSONL file, then drop it again.`);
-          return;
-        }
-        const s = read.summary;
-        const id = makeId();
-        const accepted = s.invalid === 0 && s.valid > 0;
-        imports.set(id, { file: req.file, split: req.split, read, records: accepted ? read.importRecords('all-or-nothing') : null });
-        post({
-          type: 'import-summary',
-          rid: req.rid,
-          id,
-          name: req.file.name,
-          split: req.split,
-          lines: s.rows,
-          valid: s.valid,
-          format: s.shape ? (s.shape.format === 'tokenized' ? 'unknown' : s.shape.format) : 'unknown',
-          errors: s.errors.map(toImportError),
-          errorCount: s.invalid,
-          blankLines: s.blankLines,
-          duplicates: s.duplicates,
-          accepted,
-        });
-        if (s.valid === 0) {
-          post({ type: 'error', rid: req.rid, where: 'model-data', message: `${req.file.name}: no valid preference pair in ${s.rows} lines.`, fix: 'Each line must be a JSON object with "chosen" and "rejected" (message lists or strings); see the errors listed.' });
-        }
-        return;
-      }
+      case 'import-jsonl':
+        return importJsonl(req);
       case 'import-accept': {
-        const held = imports.get(req.id);
+        const held = pending.get(req.id);
         if (!held) {
-          post({ type: 'error', rid: req.rid, where: 'model-data', message: 'That import is no longer held by this tab.', fix: 'Drop the file again.' });
+          post({ type: 'error', rid: req.rid, where: 'model-data', message: 'That file is no longer held by this tab (a file with bad lines waits in its tab until imported).', fix: 'Drop the file again.' });
           return;
         }
-        held.records = held.read.importRecords('valid-only');
-        post({ type: 'import-accepted', rid: req.rid, id: req.id, pairs: held.records.length });
-        return;
+        if (req.split) held.split = req.split;
+        return storePending(req.rid, req.id, held);
       }
+      case 'import-resplit':
+        try {
+          const store = await getStore();
+          await resplitImport(store, req.id, req.split);
+          tokenize.forget((k) => k.startsWith(`import:${req.id}|`));
+          await storageReport(req.rid);
+        } catch (e) {
+          fail(req.rid, 'model-data', e, 'Change test_size or the seed, then apply again.');
+        }
+        return;
+      case 'import-delete':
+        try {
+          const store = await getStore();
+          await removeImport(store, req.id);
+          await storageReport(req.rid);
+        } catch (e) {
+          fail(req.rid, 'model-data', e, 'Reload the page and try again.');
+        }
+        return;
       case 'storage-list':
         try {
           await storageReport(req.rid);
@@ -260,9 +286,11 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
       case 'storage-delete':
         try {
           const store = await getStore();
-          for (const k of req.keys) await store.delete(k);
-          tokenized.clear();
-          tokenizers.clear();
+          // a key of an import deletes the whole import (its pairs, its split and its cached token ids)
+          const importIds = new Set(req.keys.map(importIdOfKey).filter((id): id is string => id !== null));
+          for (const id of importIds) await removeImport(store, id);
+          for (const k of req.keys) if (importIdOfKey(k) === null) await store.delete(k);
+          tokenize.forget();
           await storageReport(req.rid);
         } catch (e) {
           fail(req.rid, 'model-data', e, 'Reload the page and try again.');
@@ -283,11 +311,11 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
       case 'tokenize':
         try {
           const store = await getStore();
-          const splits = await datasetSplits(req.dataset, store, heldImports());
-          const out: { split: string; pairs: number; filtered: number }[] = [];
+          const splits = await datasetSplits(req.dataset, store);
+          const out: { split: string; pairs: number; filtered: number; cached: boolean }[] = [];
           for (const s of splits) {
-            const t = await tokenizeSplit(req.dataset, req.model, req.maxLength, s.split, req.rid);
-            out.push({ split: s.split, pairs: t.pairs.length, filtered: t.filteredIndices.length });
+            const t = await tokenize.tokenizeSplit(req.dataset, req.model, req.maxLength, s.split, req.rid);
+            out.push({ split: s.split, pairs: t.ds.pairs.length, filtered: t.ds.filteredIndices.length, cached: t.cached });
           }
           post({ type: 'tokenize-done', rid: req.rid, splits: out });
         } catch (e) {
@@ -303,25 +331,27 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
     try {
       switch (req.type) {
         case 'get-tokenized': {
-          const [t, tok] = await Promise.all([tokenizeSplit(req.dataset, req.model, req.maxLength, req.split, 0), tokenizerOf(req.model)]);
+          const [t, tok] = await Promise.all([tokenize.tokenizeSplit(req.dataset, req.model, req.maxLength, req.split, 0), tokenize.tokenizerOf(req.model)]);
+          const ds = t.ds;
           // copies: the cached dataset keeps its arrays for the next run
-          const pairs = t.pairs.map((p) => ({ chosen_ids: p.chosen_ids.slice(), rejected_ids: p.rejected_ids.slice(), ...(p.margin !== undefined ? { margin: p.margin } : {}) }));
+          const pairs = ds.pairs.map((p) => ({ chosen_ids: p.chosen_ids.slice(), rejected_ids: p.rejected_ids.slice(), ...(p.margin !== undefined ? { margin: p.margin } : {}) }));
+          post({ type: 'tokenize-done', rid: 0, splits: [{ split: req.split, pairs: pairs.length, filtered: ds.filteredIndices.length, cached: t.cached }] });
           return {
-            reply: { type: 'tokenized', id: req.id, pairs, total: t.total, filtered: t.filteredIndices.length, padTokenId: tok.padTokenId },
+            reply: { type: 'tokenized', id: req.id, pairs, total: ds.total, filtered: ds.filteredIndices.length, padTokenId: tok.padTokenId, cached: t.cached },
             transfer: pairs.flatMap((p) => [p.chosen_ids.buffer, p.rejected_ids.buffer]),
           };
         }
         case 'get-splits': {
-          const splits = await datasetSplits(req.dataset, await getStore(), heldImports());
+          const splits = await datasetSplits(req.dataset, await getStore());
           return { reply: { type: 'splits', id: req.id, splits: splits.map((s) => s.split) }, transfer: [] };
         }
         case 'tokenize-chats': {
-          const tok = await tokenizerOf(req.model);
+          const tok = await tokenize.tokenizerOf(req.model);
           const ids = req.chats.map((m) => Int32Array.from(tok.encodeChat(m as Parameters<ChatTokenizer['encodeChat']>[0])));
           return { reply: { type: 'token-ids', id: req.id, ids, padTokenId: tok.padTokenId }, transfer: ids.map((a) => a.buffer) };
         }
         case 'tokenize-score-file': {
-          const tok = await tokenizerOf(req.model);
+          const tok = await tokenize.tokenizerOf(req.model);
           const read = await readScoreJsonl(req.file.stream(), { maxErrors: MAX_IMPORT_ERRORS });
           const ids = read.records.map((r) => tokenizeScoreRecord(tok, r));
           return {
@@ -336,5 +366,5 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
     }
   };
 
-  return { handle, handlePort, imports };
+  return { handle, handlePort, pending };
 }

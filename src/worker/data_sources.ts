@@ -1,6 +1,7 @@
 // Where the data worker reads a dataset or a tokenizer from, whatever the user picked: a downloaded Hub repo (files
-// in the FileStore), an imported JSONL File held in memory, or the bundled demo (the seeded synthetic
-// ultrafeedback-shaped set, src/data/synthetic.ts). Each split is either parquet shards or one JSONL stream.
+// in the FileStore), an imported JSONL stored in the FileStore with its split (imports.ts), or the bundled demo (the
+// seeded synthetic ultrafeedback-shaped set, src/data/synthetic.ts). Each split is either parquet shards or one
+// JSONL stream.
 import { readPreferenceJsonl, textSource, type ByteSource as StreamSource } from '../data/jsonl.ts';
 import { readPreferenceParquet, type AsyncBuffer } from '../data/parquet.ts';
 import type { PreferencePair } from '../data/records.ts';
@@ -9,7 +10,8 @@ import { generateSyntheticPreferences, toJsonl } from '../data/synthetic.ts';
 import { loadTokenizerFromFiles, type ChatTokenizer, type TokenizerFiles } from '../data/tokenizer.ts';
 import { compareSplits, splitNameOf } from '../data/inspect.ts';
 import { readPieces, readText, toAsyncBuffer } from '../formats/bytes.ts';
-import type { DatasetRef, ModelRef } from './protocol.ts';
+import { importSplitSources, readImportMeta } from './imports.ts';
+import type { DatasetRef, TokenizerRef } from './protocol.ts';
 
 /** The demo set's seed and size (about 48 tokens per sequence: a few hundred steps on a tiny model). */
 export const DEMO_DATASET = { seed: 42, trainRows: 256, testRows: 64 };
@@ -29,35 +31,29 @@ export class DataSourceError extends Error {
   }
 }
 
-/** What the handler holds for an imported file. */
-export interface ImportedFile {
-  file: File;
-  split: 'train' | 'test';
-}
-
 function streamOf(src: { size: number; read(o: number, n: number): Promise<Uint8Array> } & { name: string }): StreamSource {
   return readPieces(src, 1 << 20);
 }
 
 /** The splits of a dataset, in Hub order (train, validation, test, …). */
-export async function datasetSplits(ref: DatasetRef, store: FileStore, imports: Map<string, ImportedFile>): Promise<SplitSource[]> {
+/** The demo set's rows as JSONL text per split (generated from DEMO_DATASET's seed). */
+export function demoJsonl(): { train: string; test: string } {
+  const { train, test } = generateSyntheticPreferences(DEMO_DATASET);
+  return { train: toJsonl(train), test: toJsonl(test) };
+}
+
+export async function datasetSplits(ref: DatasetRef, store: FileStore): Promise<SplitSource[]> {
   if (ref.kind === 'demo') {
-    const { train, test } = generateSyntheticPreferences(DEMO_DATASET);
+    const { train, test } = demoJsonl();
     return [
-      { split: 'train', kind: 'jsonl', name: 'demo/train.jsonl', open: () => textSource(toJsonl(train)) },
-      { split: 'test', kind: 'jsonl', name: 'demo/test.jsonl', open: () => textSource(toJsonl(test)) },
+      { split: 'train', kind: 'jsonl', name: 'demo/train.jsonl', open: () => textSource(train) },
+      { split: 'test', kind: 'jsonl', name: 'demo/test.jsonl', open: () => textSource(test) },
     ];
   }
   if (ref.kind === 'import') {
-    const held = imports.get(ref.id);
-    if (!held) throw new DataSourceError('That imported file is no longer held by this tab (imports live until the page reloads).', 'Drop the JSONL file again.');
-    const out: SplitSource[] = [{ split: held.split, kind: 'jsonl', name: held.file.name, open: () => held.file.stream() }];
-    // a test-split import of the same session joins a train import as its eval set
-    if (held.split === 'train') {
-      const test = [...imports.values()].reverse().find((i) => i.split === 'test');
-      if (test) out.push({ split: 'test', kind: 'jsonl', name: test.file.name, open: () => test.file.stream() });
-    }
-    return out;
+    const meta = await readImportMeta(store, ref.id);
+    if (!meta) throw new DataSourceError('That imported file is no longer stored in this browser (it was deleted, or its import did not finish).', 'Drop the JSONL file again in Model & data.');
+    return (await importSplitSources(store, meta)).map((s) => ({ ...s, kind: 'jsonl' as const }));
   }
   const prefix = hubRepoPrefix('dataset', ref.repo, ref.revision);
   const files = (await store.list()).filter((f) => f.key.startsWith(prefix));
@@ -102,9 +98,16 @@ export async function splitPairs(src: SplitSource): Promise<PreferencePair[]> {
   return out;
 }
 
-/** The model's tokenizer: its stored tokenizer files, or the real Qwen3 files bundled for the demo. */
-export async function loadModelTokenizer(ref: ModelRef, store: FileStore, demoFiles: () => Promise<TokenizerFiles>): Promise<ChatTokenizer> {
+/** The model's tokenizer: its stored tokenizer files, a loaded folder's files, or the real Qwen3 files bundled for the demo. */
+export async function loadModelTokenizer(ref: TokenizerRef, store: FileStore, demoFiles: () => Promise<TokenizerFiles>): Promise<ChatTokenizer> {
   if (ref.kind === 'demo') return loadTokenizerFromFiles(await demoFiles());
+  if (ref.kind === 'files') {
+    try {
+      return await loadTokenizerFromFiles({ tokenizerJson: await ref.tokenizerJson.text(), tokenizerConfig: await ref.tokenizerConfig.text() });
+    } catch (e) {
+      throw new DataSourceError(`The loaded folder's tokenizer files could not be read: ${(e as Error).message}`, 'Load a folder whose tokenizer.json and tokenizer_config.json come from the model (or remove them to use the base model\'s tokenizer).');
+    }
+  }
   const read = async (name: string) => {
     try {
       return await readText(await openStoredFile(store, hubFileKey('model', ref.repo, ref.revision, name)));

@@ -27,6 +27,50 @@ export type DatasetRef =
 
 export type Split = 'train' | 'test';
 
+/**
+ * How an imported file is split: seeded like `datasets`' Dataset.train_test_split (src/data/split.ts: test_size a
+ * fraction in (0, 1) or a row count ≥ 1), or the whole file as one split (a file named like "test" is an eval set).
+ */
+export type ImportSplit = { kind: 'seeded'; test_size: number; seed: number } | { kind: 'whole'; split: Split };
+
+/** An import stored in the browser (IndexedDB): its accepted valid pairs and how they are split. */
+export interface StoredImport {
+  id: string;
+  /** The dropped file's name. */
+  name: string;
+  createdAt: number;
+  format: 'conversational' | 'standard' | 'tokenized';
+  pairs: number;
+  split: ImportSplit;
+  /** Pairs in each split under `split`. */
+  splits: { train: number; test: number };
+  /** The stored files with their sizes (the pairs as JSONL, the metadata). */
+  files: { key: string; path: string; bytes: number }[];
+}
+
+/**
+ * The tokenizer to use for scoring: a model's (downloaded or demo), or the tokenizer files of a loaded model folder
+ * (File handles, read by the data worker on first use and held under `key`).
+ */
+export type TokenizerRef = ModelRef | { kind: 'files'; key: string; tokenizerJson: File; tokenizerConfig: File };
+
+/** Which model scores in Evaluate & compare: this tab's run (training or finished), or a loaded adapter/model folder. */
+export type EvalSource = 'run' | 'loaded';
+
+/** A model folder loaded for evaluation (no training): a PEFT adapter on a base model, or a full reward model. */
+export interface LoadedModelInfo {
+  kind: 'adapter' | 'model';
+  /** The folder's name (or the first file's). */
+  name: string;
+  /** For an adapter: the base model it was loaded on. */
+  base: ModelRef | null;
+  /** LoRA settings of an adapter (r, lora_alpha, target_modules). */
+  lora: { r: number; lora_alpha: number; target_modules: string[] } | null;
+  /** Where the tokenizer comes from: the folder's own files, or the base / selected model's. */
+  tokenizer: 'folder' | 'base';
+  files: string[];
+}
+
 /** One chat message (TRL's conversational format). */
 export interface Message {
   role: 'system' | 'user' | 'assistant';
@@ -49,7 +93,7 @@ export interface OutFile {
 export interface StoredFile {
   /** Storage key, e.g. 'model/Qwen/Qwen3-0.6B@main/model.safetensors'. */
   key: string;
-  kind: 'model' | 'dataset' | 'import' | 'checkpoint';
+  kind: 'model' | 'dataset' | 'import' | 'checkpoint' | 'cache';
   repo: string;
   revision: string;
   path: string;
@@ -94,8 +138,12 @@ export interface RunSummary {
   lastCheckpoint: number | null;
   maxSteps: number | null;
   state: 'running' | 'stopped' | 'done' | 'error';
-  /** False when the run's data cannot be found after a reload (an imported file lives only in its tab). */
+  /** True when it can continue from its last checkpoint: not finished, and its model and data are still stored. */
   resumable: boolean;
+  /** True when its last checkpoint can be opened for evaluation and export (its model and data are still stored). */
+  openable: boolean;
+  /** Why it cannot be resumed or opened, when its data or model is gone. */
+  missing?: string;
 }
 
 export interface MemoryPlan {
@@ -121,7 +169,8 @@ export interface PairScore {
 }
 
 export interface EvalReport {
-  step: number;
+  /** The run's global step, or null for a loaded adapter/model folder. */
+  step: number | null;
   split: Split;
   /** eval_* metrics (TRL names with the eval_ prefix). */
   metrics: Record<string, number>;
@@ -152,15 +201,26 @@ export type Request =
   | { type: 'storage-list'; rid: number }
   | { type: 'storage-delete'; rid: number; keys: string[] }
   // Data (data worker)
-  | { type: 'import-jsonl'; rid: number; file: File; split: Split }
+  /** Validates a file; a file with no bad line is stored at once (IndexedDB) with its split. */
+  | { type: 'import-jsonl'; rid: number; file: File; split: ImportSplit }
   /** Imports the valid lines of a file whose summary listed errors (never a silent partial import). */
-  | { type: 'import-accept'; rid: number; id: string }
+  | { type: 'import-accept'; rid: number; id: string; split?: ImportSplit }
+  /** Changes the split of a stored import (the pairs stay; cached token ids of the old split no longer apply). */
+  | { type: 'import-resplit'; rid: number; id: string; split: ImportSplit }
+  /** Deletes a stored import, with its cached token ids. */
+  | { type: 'import-delete'; rid: number; id: string }
   | { type: 'inspect'; rid: number; dataset: DatasetRef; model: ModelRef; maxLength: number }
   | { type: 'tokenize'; rid: number; dataset: DatasetRef; model: ModelRef; maxLength: number }
   // Training (train worker)
-  | { type: 'plan'; rid: number; config: ConfigJson; model: ModelRef }
-  /** A new run, or (resume with runId) the stored run continued from its last checkpoint with its own config. */
-  | { type: 'train-start'; rid: number; config: ConfigJson; model: ModelRef; dataset: DatasetRef; resume: boolean; runId?: string }
+  /** budgetBytes: the GPU memory the plan may use (the user's setting; WebGPU cannot read the GPU's memory size). */
+  | { type: 'plan'; rid: number; config: ConfigJson; model: ModelRef; budgetBytes?: number }
+  /**
+   * A new run, or (resume with runId) the stored run continued from its last checkpoint with its own config and
+   * memory budget.
+   */
+  | { type: 'train-start'; rid: number; config: ConfigJson; model: ModelRef; dataset: DatasetRef; resume: boolean; runId?: string; budgetBytes?: number }
+  /** Loads a stored run's last checkpoint without training (to evaluate or export a finished run after a reload). */
+  | { type: 'run-open'; rid: number; runId: string }
   /** The runs stored in this browser (to resume one after a reload). */
   | { type: 'runs-list'; rid: number }
   | { type: 'run-delete'; rid: number; runId: string }
@@ -168,9 +228,17 @@ export type Request =
   | { type: 'train-resume'; rid: number }
   | { type: 'train-stop'; rid: number }
   // Scoring and evaluation (train worker)
-  | { type: 'score-pair'; rid: number; conversation: Message[]; responseA: string; responseB: string }
-  | { type: 'score-batch'; rid: number; file: File }
-  | { type: 'evaluate'; rid: number; dataset: DatasetRef; split: Split }
+  /**
+   * A model folder for Evaluate & compare: a PEFT adapter (adapter_config.json + adapter_model.safetensors) on
+   * `base`, or a full model folder (config.json + model.safetensors or shards [+ tokenizer files]). `base` also
+   * gives the tokenizer when the folder has none.
+   */
+  | { type: 'load-model'; rid: number; files: File[]; name: string; base: ModelRef }
+  | { type: 'unload-model'; rid: number }
+  | { type: 'score-pair'; rid: number; conversation: Message[]; responseA: string; responseB: string; source?: EvalSource }
+  | { type: 'score-batch'; rid: number; file: File; source?: EvalSource }
+  /** maxLength: pairs longer than this are not scored (a loaded model; a run uses its own max_length). */
+  | { type: 'evaluate'; rid: number; dataset: DatasetRef; split: Split; source?: EvalSource; maxLength?: number }
   // Export (train worker)
   | { type: 'export'; rid: number; what: 'adapter' | 'model' | 'metrics'; dtype?: 'bf16' | 'f32' };
 
@@ -185,12 +253,17 @@ export const REQUEST_WORKER: Record<RequestType, 'data' | 'train'> = {
   'storage-delete': 'data',
   'import-jsonl': 'data',
   'import-accept': 'data',
+  'import-resplit': 'data',
+  'import-delete': 'data',
   inspect: 'data',
   tokenize: 'data',
   plan: 'train',
   'train-start': 'train',
   'runs-list': 'train',
   'run-delete': 'train',
+  'run-open': 'train',
+  'load-model': 'train',
+  'unload-model': 'train',
   'train-pause': 'train',
   'train-resume': 'train',
   'train-stop': 'train',
@@ -209,12 +282,17 @@ export const REQUEST_AREA: Record<RequestType, Area> = {
   'storage-delete': 'model-data',
   'import-jsonl': 'model-data',
   'import-accept': 'model-data',
+  'import-resplit': 'model-data',
+  'import-delete': 'model-data',
   inspect: 'inspect',
   tokenize: 'train',
   plan: 'configure',
   'train-start': 'train',
   'runs-list': 'train',
   'run-delete': 'train',
+  'run-open': 'train',
+  'load-model': 'evaluate',
+  'unload-model': 'evaluate',
   'train-pause': 'train',
   'train-resume': 'train',
   'train-stop': 'train',
@@ -255,7 +333,7 @@ export type WorkerEvent =
       /** Import id to use as DatasetRef { kind: 'import', id }. */
       id: string;
       name: string;
-      split: Split;
+      split: ImportSplit;
       lines: number;
       valid: number;
       format: 'conversational' | 'standard' | 'unknown';
@@ -268,12 +346,19 @@ export type WorkerEvent =
       /** True when every line was valid: the import is usable at once. Otherwise send import-accept. */
       accepted: boolean;
     }
-  | { type: 'import-accepted'; rid: number; id: string; pairs: number }
+  /** The import is stored (IndexedDB) with its split: usable for training, inspection and evaluation. */
+  | { type: 'import-accepted'; rid: number; id: string; pairs: number; stored: StoredImport }
+  /** Every import stored in this browser (sent with each storage report, and after a resplit or delete). */
+  | { type: 'imports-stored'; rid: number; imports: StoredImport[] }
   /** src/data/inspect.ts's report (rows, columns, validation, examples, token-length and score histograms). */
   | { type: 'inspect-report'; rid: number; report: DatasetReport }
   /** rid 0: tokenization the train worker asked for (through the port) before a run. */
   | { type: 'tokenize-progress'; rid: number; split: string; done: number; total: number | null; filtered: number }
-  | { type: 'tokenize-done'; rid: number; splits: { split: string; pairs: number; filtered: number }[] }
+  /**
+   * Token ids ready, per split; cached: read from the tokenized-dataset cache in IndexedDB (no tokenization).
+   * rid 0: tokenization the train worker asked for.
+   */
+  | { type: 'tokenize-done'; rid: number; splits: { split: string; pairs: number; filtered: number; cached: boolean }[] }
   | { type: 'plan'; rid: number; plan: MemoryPlan }
   | { type: 'train-state'; state: TrainState; message?: string; runId?: string }
   | { type: 'runs'; rid: number; runs: RunSummary[] }
@@ -287,9 +372,11 @@ export type WorkerEvent =
   | { type: 'done'; step: number; reason?: 'finished' | 'stopped' }
   /** Something the user should know that does not stop anything (e.g. pairs filtered by max_length). */
   | { type: 'warning'; where: Area; message: string }
-  | { type: 'score-pair-result'; rid: number; score: PairScore }
+  | { type: 'model-loaded'; rid: number; info: LoadedModelInfo }
+  | { type: 'model-unloaded'; rid: number }
+  | { type: 'score-pair-result'; rid: number; score: PairScore; source: EvalSource }
   | { type: 'score-batch-result'; rid: number; rows: number; file: OutFile; errors: ImportError[] }
-  | { type: 'eval-report'; rid: number; report: EvalReport }
+  | { type: 'eval-report'; rid: number; report: EvalReport; source: EvalSource }
   | { type: 'export-files'; rid: number; what: 'adapter' | 'model' | 'metrics'; files: OutFile[] }
   | {
       type: 'error';
@@ -322,19 +409,19 @@ export interface TokenizedPairData {
 
 export type PortRequest =
   /** The tokenized pairs of one split, filtered by max_length (null = no filter) as TRL does. */
-  | { type: 'get-tokenized'; id: number; dataset: DatasetRef; model: ModelRef; maxLength: number | null; split: string }
+  | { type: 'get-tokenized'; id: number; dataset: DatasetRef; model: TokenizerRef; maxLength: number | null; split: string }
   /** The splits a dataset has (to find the eval split). */
   | { type: 'get-splits'; id: number; dataset: DatasetRef }
   /** Chat-template token ids of whole conversations (scoring: prompt + a response as the final assistant turn). */
-  | { type: 'tokenize-chats'; id: number; model: ModelRef; chats: Message[][] }
+  | { type: 'tokenize-chats'; id: number; model: TokenizerRef; chats: Message[][] }
   /** Token ids of every valid record of a score JSONL ({messages} | {text} | {input_ids} per line). */
-  | { type: 'tokenize-score-file'; id: number; model: ModelRef; file: File };
+  | { type: 'tokenize-score-file'; id: number; model: TokenizerRef; file: File };
 
 /** A port request without its id (the DataPort numbers them). */
 export type DistributiveOmitId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 export type PortReply =
-  | { type: 'tokenized'; id: number; pairs: TokenizedPairData[]; total: number; filtered: number; padTokenId: number }
+  | { type: 'tokenized'; id: number; pairs: TokenizedPairData[]; total: number; filtered: number; padTokenId: number; cached: boolean }
   | { type: 'splits'; id: number; splits: string[] }
   | { type: 'token-ids'; id: number; ids: Int32Array[]; padTokenId: number; lines?: number[]; errors?: ImportError[]; errorCount?: number }
   | { type: 'port-error'; id: number; where: Area; message: string; fix: string };

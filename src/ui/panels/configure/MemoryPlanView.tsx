@@ -1,18 +1,23 @@
-// The memory plan for this config on this GPU (asked from the train worker), and a clear refusal with what to
-// change when it does not fit.
+// The memory plan for this config on this GPU (asked from the train worker) within the GPU memory budget the user
+// sets (WebGPU cannot read the GPU's memory size; default 8 GiB, kept with the other settings), and a clear refusal
+// with what to change when it does not fit.
+import { NumberField } from '../../components/fields.tsx';
 import { Section } from '../../components/Section.tsx';
 import { useActions, useStudio, useStudioApi } from '../../context.ts';
 import { formatBytes } from '../../format.ts';
+import { budgetBytes } from '../../store/slices/run.ts';
 
 export function MemoryPlanView() {
   const plan = useStudio((s) => s.plan);
   const pending = useStudio((s) => Object.values(s.pending).some((p) => p.type === 'plan'));
-  const { request } = useActions();
+  const budget = useStudio((s) => s.gpuBudgetGiB);
+  const { request, setGpuBudgetGiB } = useActions();
   const api = useStudioApi();
   const ask = () => {
     const s = api.getState();
-    request({ type: 'plan', config: s.config, model: s.selection.model });
+    request({ type: 'plan', config: s.config, model: s.selection.model, budgetBytes: budgetBytes(s.gpuBudgetGiB) });
   };
+  const invalid = !(budget >= 0.25 && budget <= 1024) ? 'Between 0.25 and 1024 GiB.' : undefined;
   return (
     <Section
       title="Memory plan"
@@ -23,6 +28,14 @@ export function MemoryPlanView() {
         </button>
       }
     >
+      <NumberField
+        label="GPU memory budget (GiB)"
+        name="gpu_budget_gib"
+        value={budget}
+        invalid={invalid}
+        onChange={(v) => v !== null && v > 0 && setGpuBudgetGiB(v)}
+        hint="How much of your GPU's memory a run may use: WebGPU cannot read it, so say it here (e.g. 8 for an 8 GB card, less when other apps need some)."
+      />
       {!plan ? (
         <p className="muted">How much GPU memory this config needs for the selected model, and whether it fits this GPU.</p>
       ) : (

@@ -1,7 +1,7 @@
 // Batch scoring: drop (or choose) a JSONL of records (messages | text per line), get a JSONL with a reward per line.
 import { useId, useState } from 'react';
 import { Section } from '../../components/Section.tsx';
-import { useActions, useStudio } from '../../context.ts';
+import { useActions, useStudio, useStudioApi } from '../../context.ts';
 import { saveFile } from '../../save_file.ts';
 import { isJsonl } from '../../shell/DropZone.tsx';
 
@@ -9,12 +9,13 @@ export function BatchScore() {
   const batch = useStudio((s) => s.evaluation.batch);
   const pending = useStudio((s) => Object.values(s.pending).some((p) => p.type === 'score-batch'));
   const { request, showError } = useActions();
+  const api = useStudioApi();
   const [over, setOver] = useState(false);
   const inputId = useId();
   const score = (file: File | undefined) => {
     if (!file) return;
     if (!isJsonl(file)) return showError('evaluate', `${file.name}: not a JSONL file.`, 'Use a .jsonl file with one {"messages": [...]} or {"text": "..."} per line.');
-    request({ type: 'score-batch', file });
+    request({ type: 'score-batch', file, source: api.getState().evaluation.source });
   };
   return (
     <Section title="Score a JSONL file" id="batch">

@@ -2,7 +2,7 @@
 // P(A ≻ B) = σ(r_A − r_B) and the margin.
 import { useId, useState } from 'react';
 import { Section } from '../../components/Section.tsx';
-import { useActions, useStudio } from '../../context.ts';
+import { useActions, useStudio, useStudioApi } from '../../context.ts';
 import { formatMetric } from '../../format.ts';
 import { parseConversation } from './conversation.ts';
 
@@ -29,12 +29,13 @@ export function ComparePair() {
   const score = useStudio((s) => s.evaluation.pair);
   const pending = useStudio((s) => Object.values(s.pending).some((p) => p.type === 'score-pair'));
   const { request } = useActions();
+  const api = useStudioApi();
   const submit = () => {
     const conv = parseConversation(prompt);
     if (!conv.ok) return setFormError(conv.error);
     if (!a.trim() || !b.trim()) return setFormError('Both responses need some text.');
     setFormError(null);
-    request({ type: 'score-pair', conversation: conv.messages, responseA: a, responseB: b });
+    request({ type: 'score-pair', conversation: conv.messages, responseA: a, responseB: b, source: api.getState().evaluation.source });
   };
   return (
     <Section title="Compare two responses" id="compare">
@@ -59,7 +60,7 @@ export function ComparePair() {
         </button>
       </form>
       {score && (
-        <dl className="stats result" data-testid="compare-result">
+        <dl className="stats result" data-testid="compare-result" data-source={score.source}>
           <div>
             <dt>reward A</dt>
             <dd data-testid="reward-a">{formatMetric(score.rewardA)}</dd>

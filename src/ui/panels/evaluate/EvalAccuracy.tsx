@@ -1,4 +1,5 @@
-// Eval accuracy on the test split, the eval_* metrics, and histograms of chosen vs rejected rewards.
+// Eval accuracy on the test split, the eval_* metrics, and histograms of chosen vs rejected rewards. A loaded folder
+// skips pairs longer than the configured max_length (a run uses its own).
 import { HistogramChart, sharedHistograms } from '../../components/HistogramChart.tsx';
 import { Section } from '../../components/Section.tsx';
 import { useActions, useStudio, useStudioApi } from '../../context.ts';
@@ -9,13 +10,18 @@ export function EvalAccuracy() {
   const pending = useStudio((s) => Object.values(s.pending).some((p) => p.type === 'evaluate'));
   const { request } = useActions();
   const api = useStudioApi();
+  const evaluate = () => {
+    const s = api.getState();
+    const maxLength = typeof s.config.max_length === 'number' ? s.config.max_length : undefined;
+    request({ type: 'evaluate', dataset: s.selection.dataset, split: 'test', source: s.evaluation.source, ...(maxLength ? { maxLength } : {}) });
+  };
   const hists = report ? sharedHistograms([report.chosenRewards, report.rejectedRewards], 24) : null;
   return (
     <Section
       title="Accuracy on the test split"
       id="eval"
       aside={
-        <button type="button" className="primary" disabled={pending} onClick={() => request({ type: 'evaluate', dataset: api.getState().selection.dataset, split: 'test' })} data-testid="eval-run">
+        <button type="button" className="primary" disabled={pending} onClick={evaluate} data-testid="eval-run">
           {pending ? 'Evaluating…' : 'Evaluate'}
         </button>
       }
@@ -24,7 +30,7 @@ export function EvalAccuracy() {
         <p className="muted">Scores every test pair with the current model: accuracy is the share of pairs where r_chosen &gt; r_rejected.</p>
       ) : (
         <>
-          <dl className="stats" data-testid="eval-result">
+          <dl className="stats" data-testid="eval-result" data-source={report.source}>
             {Object.entries(report.metrics).map(([k, v]) => (
               <div key={k}>
                 <dt>{k}</dt>
@@ -33,7 +39,7 @@ export function EvalAccuracy() {
             ))}
           </dl>
           <HistogramChart
-            title={`Rewards on ${report.chosenRewards.length} test pairs (step ${report.step})`}
+            title={`Rewards on ${report.chosenRewards.length} test pairs (${report.step === null ? 'loaded folder' : `step ${report.step}`})`}
             xLabel="reward"
             series={[
               { name: 'chosen', hist: hists![0], color: '#27ae60' },

@@ -1,10 +1,11 @@
 // Panel 5, Evaluate & compare: accuracy on the test split with chosen/rejected reward histograms, a compare-two-
-// responses form, and batch scoring of a JSONL file. All use the model the train worker holds (the run in progress
-// or finished).
+// responses form, and batch scoring of a JSONL file. All use the model chosen at the top: this tab's run (in progress
+// and paused, finished, or a stored run opened in Train) or a loaded adapter/model folder.
 import { ErrorNote } from '../../components/ErrorNote.tsx';
 import { BatchScore } from './BatchScore.tsx';
 import { ComparePair } from './ComparePair.tsx';
 import { EvalAccuracy } from './EvalAccuracy.tsx';
+import { ModelSource } from './ModelSource.tsx';
 
 export function EvaluatePanel() {
   return (
@@ -12,6 +13,7 @@ export function EvaluatePanel() {
       <ErrorNote area="evaluate" />
       <div className="panel-grid">
         <div className="col">
+          <ModelSource />
           <ComparePair />
           <BatchScore />
         </div>

@@ -1,57 +1,21 @@
-// Imported JSONL files: the summary of each (lines, valid, the errors with line and field), an "Import the valid
-// lines" button when some lines were bad, and a file picker for keyboard users (dropping works anywhere).
+// Imported JSONL files: the split new imports get (test_size, seed), files validated in this tab and waiting for
+// "Import the valid lines", and the imports stored in this browser (pairs, split, files and sizes, delete). A file
+// picker serves keyboard users (dropping works anywhere on the page).
 import { useId } from 'react';
+import { NumberField } from '../../components/fields.tsx';
 import { Section } from '../../components/Section.tsx';
-import { useActions, useStudio } from '../../context.ts';
+import { useActions, useStudio, useStudioApi } from '../../context.ts';
 import { isJsonl } from '../../shell/DropZone.tsx';
-import type { ImportSummary } from '../../store/slices/hub.ts';
-
-function ImportItem({ imp }: { imp: ImportSummary }) {
-  const { request } = useActions();
-  return (
-    <li className="import" data-testid="import-item">
-      <div className="import-head">
-        <strong className="mono">{imp.name}</strong>
-        <span className="muted">
-          {imp.split} · {imp.format} · {imp.valid} valid of {imp.lines} lines
-          {imp.blankLines ? ` · ${imp.blankLines} blank skipped` : ''}
-          {imp.duplicates ? ` · ${imp.duplicates} duplicates` : ''}
-        </span>
-      </div>
-      {imp.errorCount > 0 && (
-        <div className="import-errors" role="alert">
-          <p>
-            {imp.errorCount} line{imp.errorCount === 1 ? '' : 's'} could not be read
-            {imp.errors.length < imp.errorCount ? ` (first ${imp.errors.length} shown)` : ''}:
-          </p>
-          <ul data-testid="import-errors">
-            {imp.errors.map((e, i) => (
-              <li key={i}>
-                <span className="mono">line {e.line}</span>
-                {e.field ? <span className="mono"> {e.field}</span> : null}: {e.message} <span className="muted">— {e.fix}</span>
-              </li>
-            ))}
-          </ul>
-        </div>
-      )}
-      {imp.accepted ? (
-        <p className="ok" data-testid="import-accepted">
-          {imp.pairs ?? imp.valid} pairs ready to use.
-        </p>
-      ) : (
-        imp.valid > 0 && (
-          <button type="button" className="primary" onClick={() => request({ type: 'import-accept', id: imp.id })} data-testid="import-accept">
-            Import the {imp.valid} valid lines
-          </button>
-        )
-      )}
-    </li>
-  );
-}
+import { importSplitFor } from '../../store/slices/hub.ts';
+import { PendingImport } from './PendingImport.tsx';
+import { StoredImportItem } from './StoredImportItem.tsx';
 
 export function ImportList() {
   const imports = useStudio((s) => s.imports);
-  const { request, showError } = useActions();
+  const stored = useStudio((s) => s.storedImports);
+  const setting = useStudio((s) => s.importSplit);
+  const { request, showError, setImportSplit } = useActions();
+  const api = useStudioApi();
   const inputId = useId();
   const pick = (files: FileList | null) => {
     for (const file of files ?? []) {
@@ -59,9 +23,10 @@ export function ImportList() {
         showError('model-data', `${file.name}: not a JSONL file.`, 'Choose a .jsonl file with one preference pair per line.');
         continue;
       }
-      request({ type: 'import-jsonl', file, split: /test|eval/i.test(file.name) ? 'test' : 'train' });
+      request({ type: 'import-jsonl', file, split: importSplitFor(file.name, api.getState().importSplit) });
     }
   };
+  const pendingOnes = imports.filter((i) => !stored.some((s) => s.id === i.id) && i.pairs === null);
   return (
     <Section
       title="Your JSONL files"
@@ -75,14 +40,27 @@ export function ImportList() {
         </>
       }
     >
-      {imports.length === 0 ? (
+      <div className="row" data-testid="import-split-setting">
+        <NumberField
+          label="Test split (test_size)"
+          name="import_test_size"
+          value={setting.test_size}
+          onChange={(v) => v !== null && setImportSplit({ test_size: v })}
+          hint="For new imports: a fraction (0.1 = 10%) or a number of pairs, as datasets' train_test_split."
+        />
+        <NumberField label="Split seed" name="import_seed" value={setting.seed} onChange={(v) => v !== null && setImportSplit({ seed: v })} hint="Same seed, same split." />
+      </div>
+      {pendingOnes.length === 0 && stored.length === 0 ? (
         <p className="muted">
-          Drop a <code>.jsonl</code> file anywhere on this page: one pair per line with <code>chosen</code> and <code>rejected</code> (message lists or strings), optional <code>prompt</code> and <code>margin</code>. A name containing “test” imports as the test split.
+          Drop a <code>.jsonl</code> file anywhere on this page: one pair per line with <code>chosen</code> and <code>rejected</code> (message lists or strings), optional <code>prompt</code> and <code>margin</code>. It is stored in this browser with a seeded train/test split; a name containing “test” or “eval” imports as a test split.
         </p>
       ) : (
         <ul className="plain">
-          {imports.map((imp) => (
-            <ImportItem key={imp.id} imp={imp} />
+          {pendingOnes.map((imp) => (
+            <PendingImport key={imp.id} imp={imp} />
+          ))}
+          {stored.map((imp) => (
+            <StoredImportItem key={imp.id} imp={imp} />
           ))}
         </ul>
       )}

@@ -1,5 +1,5 @@
-// Which model and dataset the next inspection, run and evaluation use: the built-in demo, a downloaded repo, or an
-// accepted JSONL import.
+// Which model and dataset the next inspection, run and evaluation use: the built-in demo, a downloaded repo, or a
+// JSONL import stored in this browser.
 import { useMemo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { SelectField } from '../../components/fields.tsx';
@@ -15,7 +15,7 @@ export function SelectionPicker() {
   const selection = useStudio((s) => s.selection);
   const files = useStudio((s) => s.storage.files);
   const downloads = useStudio(useShallow((s) => Object.values(s.downloads).filter((d) => d.status === 'done')));
-  const imports = useStudio((s) => s.imports);
+  const imports = useStudio((s) => s.storedImports);
   const { setSelection } = useActions();
 
   const { models, datasets } = useMemo(() => {
@@ -26,7 +26,7 @@ export function SelectionPicker() {
       if (f.kind === 'dataset') datasets.set(`hub:${f.repo}@${f.revision}`, { kind: 'hub', repo: f.repo, revision: f.revision });
     }
     for (const d of downloads) (d.what === 'model' ? models : datasets).set(`hub:${d.repo}@${d.revision}`, { kind: 'hub', repo: d.repo, revision: d.revision });
-    for (const i of imports) if (i.accepted) datasets.set(`import:${i.id}`, { kind: 'import', id: i.id });
+    for (const i of imports) datasets.set(`import:${i.id}`, { kind: 'import', id: i.id });
     models.set(refKey(selection.model), selection.model);
     datasets.set(refKey(selection.dataset), selection.dataset);
     return { models, datasets };

@@ -1,4 +1,5 @@
-// What this browser stores (IndexedDB): files by repo with sizes, delete, and the origin's usage and quota.
+// What this browser stores (IndexedDB): files by repo (downloads, imports, the tokenized-dataset cache) with sizes,
+// delete, and the origin's usage and quota.
 import { useMemo } from 'react';
 import { ProgressBar } from '../../components/ProgressBar.tsx';
 import { Section } from '../../components/Section.tsx';
@@ -8,15 +9,25 @@ import type { StoredFile } from '../../../worker/protocol.ts';
 
 export function StoredFiles() {
   const storage = useStudio((s) => s.storage);
+  const imports = useStudio((s) => s.storedImports);
   const { request } = useActions();
   const groups = useMemo(() => {
+    const names = new Map(imports.map((i) => [i.id, i.name]));
+    const groupOf = (f: StoredFile) => {
+      if (f.kind === 'import') return `imported ${names.get(f.repo) ?? f.repo}`;
+      if (f.kind === 'cache') {
+        const id = f.repo.startsWith('imports/') ? names.get(f.repo.slice(8)) ?? f.repo.slice(8) : f.repo.replace(/^hub\//, '');
+        return `token ids of ${id} (cache)`;
+      }
+      return `${f.kind} ${f.repo}@${f.revision}`;
+    };
     const m = new Map<string, StoredFile[]>();
     for (const f of storage.files) {
-      const k = `${f.kind} ${f.repo}@${f.revision}`;
+      const k = groupOf(f);
       m.set(k, [...(m.get(k) ?? []), f]);
     }
     return [...m.entries()];
-  }, [storage.files]);
+  }, [storage.files, imports]);
   const del = (keys: string[], what: string) => {
     if (confirm(`Delete ${what} from this browser's storage?`)) request({ type: 'storage-delete', keys });
   };

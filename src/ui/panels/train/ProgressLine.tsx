@@ -1,4 +1,5 @@
-// Step and epoch progress with ETA and tokens/s; tokenization progress before the first step.
+// Step and epoch progress with ETA and tokens/s; tokenization progress before the first step, then which splits are
+// tokenized and whether their ids came from the browser's cache (a second run on the same data skips tokenizing).
 import { ProgressBar } from '../../components/ProgressBar.tsx';
 import { useStudio } from '../../context.ts';
 import { formatDuration, percent } from '../../format.ts';
@@ -7,9 +8,15 @@ export function ProgressLine() {
   const p = useStudio((s) => s.train.progress);
   const tok = useStudio((s) => s.train.tokenize);
   const ckpt = useStudio((s) => s.train.lastCheckpoint);
+  const tokenized = useStudio((s) => s.train.tokenized);
   return (
     <section className="card progress-card" aria-label="Training progress" aria-live="off">
       {tok && <ProgressBar label={`Tokenizing ${tok.split}`} value={percent(tok.done, tok.total)} detail={`${tok.done}${tok.total ? ` / ${tok.total}` : ''} pairs · ${tok.filtered} over max_length`} />}
+      {tokenized.length > 0 && (
+        <p className="small muted" data-testid="tokenized-status">
+          {tokenized.map((t) => `${t.split}: ${t.pairs} pairs tokenized${t.cached ? ' (cached)' : ''}${t.filtered ? `, ${t.filtered} over max_length` : ''}`).join(' · ')}
+        </p>
+      )}
       {p ? (
         <>
           <ProgressBar label={`Step ${p.step} of ${p.maxSteps}`} value={percent(p.step, p.maxSteps)} />

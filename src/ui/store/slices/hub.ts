@@ -1,8 +1,9 @@
 // Model & data slice: Hub settings (base URL, token), the chosen repos, downloads in flight, what is stored, and
-// imported JSONL files. The token lives only in memory unless the user ticks "remember for this tab"
-// (sessionStorage, handled by src/ui/store/persist.ts).
+// imported JSONL files (this tab's validation summaries, and the imports stored in the browser with their split).
+// The token lives only in memory unless the user ticks "remember for this tab" (sessionStorage, handled by
+// src/ui/store/persist.ts).
 import type { StateCreator } from 'zustand/vanilla';
-import type { DownloadFileProgress, DownloadOverall, ImportError, Split, StoredFile } from '../../../worker/protocol.ts';
+import type { DownloadFileProgress, DownloadOverall, ImportError, ImportSplit, StoredFile, StoredImport } from '../../../worker/protocol.ts';
 import type { StudioState } from '../store.ts';
 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
@@ -19,10 +20,26 @@ export interface DownloadState {
   status: 'running' | 'done' | 'error' | 'cancelled';
 }
 
+/** The split new imports get (datasets' train_test_split: test_size a fraction or a row count). */
+export interface ImportSplitSetting {
+  test_size: number;
+  seed: number;
+}
+
+export const DEFAULT_IMPORT_SPLIT: ImportSplitSetting = { test_size: 0.1, seed: 42 };
+
+/** The split for a dropped file: a file named like "test"/"eval" is an eval set as a whole, others are split. */
+export function importSplitFor(fileName: string, setting: ImportSplitSetting): ImportSplit {
+  return /test|eval/i.test(fileName) ? { kind: 'whole', split: 'test' } : { kind: 'seeded', ...setting };
+}
+
+/** This tab's validation summary of a dropped file. */
 export interface ImportSummary {
+  /** The import-jsonl request it answered (still pending while a clean file is being stored). */
+  rid: number;
   id: string;
   name: string;
-  split: Split;
+  split: ImportSplit;
   lines: number;
   valid: number;
   format: 'conversational' | 'standard' | 'unknown';
@@ -30,9 +47,9 @@ export interface ImportSummary {
   errorCount: number;
   blankLines: number;
   duplicates: number;
-  /** Usable for training: all lines were valid, or the user accepted the valid ones. */
+  /** Every line was valid (no choice to make). */
   accepted: boolean;
-  /** Pairs imported once accepted. */
+  /** Pairs imported once stored. */
   pairs: number | null;
 }
 
@@ -49,7 +66,12 @@ export interface HubSlice {
   downloads: Record<number, DownloadState>;
   storage: { files: StoredFile[]; usage: number | null; quota: number | null; loaded: boolean };
   imports: ImportSummary[];
+  /** Imports stored in this browser (IndexedDB), newest first. */
+  storedImports: StoredImport[];
+  /** The split new imports get. */
+  importSplit: ImportSplitSetting;
   setHub: (patch: Partial<HubSlice['hub']>) => void;
+  setImportSplit: (patch: Partial<ImportSplitSetting>) => void;
 }
 
 export const createHubSlice: StateCreator<StudioState, [], [], HubSlice> = (set) => ({
@@ -65,5 +87,8 @@ export const createHubSlice: StateCreator<StudioState, [], [], HubSlice> = (set)
   downloads: {},
   storage: { files: [], usage: null, quota: null, loaded: false },
   imports: [],
+  storedImports: [],
+  importSplit: { ...DEFAULT_IMPORT_SPLIT },
   setHub: (patch) => set((s) => ({ hub: { ...s.hub, ...patch } })),
+  setImportSplit: (patch) => set((s) => ({ importSplit: { ...s.importSplit, ...patch } })),
 });

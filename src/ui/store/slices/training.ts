@@ -1,7 +1,7 @@
 // Training slice: the run's state and progress (per-step metrics go to the MetricsBuffer, not here), the
 // evaluation and scoring results, and the exported files.
 import type { StateCreator } from 'zustand/vanilla';
-import type { EvalReport, OutFile, PairScore, RunSummary, TrainState } from '../../../worker/protocol.ts';
+import type { EvalReport, EvalSource, LoadedModelInfo, OutFile, PairScore, RunSummary, TrainState } from '../../../worker/protocol.ts';
 import type { StudioState } from '../store.ts';
 
 export interface Progress {
@@ -20,22 +20,30 @@ export interface TrainingSlice {
     progress: Progress | null;
     lastCheckpoint: number | null;
     tokenize: { split: string; done: number; total: number | null; filtered: number } | null;
+    /** The splits whose token ids are ready for this run; cached: read from IndexedDB, not tokenized again. */
+    tokenized: { split: string; pairs: number; filtered: number; cached: boolean }[];
     /** The run this tab trains (its id in the browser's run store). */
     runId: string | null;
   };
   /** Runs stored in this browser, newest first (resumable after a reload). */
   runs: RunSummary[];
   evaluation: {
-    pair: PairScore | null;
-    report: EvalReport | null;
+    /** Which model scores: this tab's run, or the loaded adapter/model folder. */
+    source: EvalSource;
+    /** The folder loaded for evaluation (in the train worker). */
+    loaded: LoadedModelInfo | null;
+    pair: (PairScore & { source: EvalSource }) | null;
+    report: (EvalReport & { source: EvalSource }) | null;
     batch: { rows: number; file: OutFile; errorCount: number } | null;
   };
   exports: Partial<Record<'adapter' | 'model' | 'metrics', OutFile[]>>;
+  setEvalSource: (source: EvalSource) => void;
 }
 
-export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlice> = () => ({
-  train: { state: 'idle', message: null, progress: null, lastCheckpoint: null, tokenize: null, runId: null },
+export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlice> = (set) => ({
+  train: { state: 'idle', message: null, progress: null, lastCheckpoint: null, tokenize: null, tokenized: [], runId: null },
   runs: [],
-  evaluation: { pair: null, report: null, batch: null },
+  evaluation: { source: 'run', loaded: null, pair: null, report: null, batch: null },
   exports: {},
+  setEvalSource: (source) => set((s) => ({ evaluation: { ...s.evaluation, source } })),
 });

@@ -1,0 +1,176 @@
+// Evaluate & compare in the train worker: compare two responses, batch scoring and eval accuracy, with either the
+// model of this tab's run (training paused or finished, or a stored run opened from its checkpoint) or a model
+// folder loaded for evaluation (eval_model.ts: a PEFT adapter on a base model, or a full reward model). Token ids
+// come from the data worker, tokenized with the scoring model's tokenizer.
+import type { Gpu } from '../gpu/device.ts';
+import type { FileStore } from '../data/storage.ts';
+import type { TokenizedPair } from '../train/batches.ts';
+import type { TrainSession } from '../train/session.ts';
+import { pairMetrics, scorePairs, scoreSequences } from '../train/trainer.ts';
+import type { DataPort } from './data_port.ts';
+import { loadModelFolder, type EvalModel } from './eval_model.ts';
+import { modelFiles } from './model_files.ts';
+import { pairScore, type Area, type EvalSource, type ModelRef, type Request, type TokenizerRef, type WorkerEvent } from './protocol.ts';
+
+/** A user-facing problem with what was asked (message says what, fix says what to do). */
+export class EvalUserError extends Error {
+  constructor(
+    message: string,
+    readonly fix: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Default max_length for evaluating a loaded model (TRL's RewardConfig default). */
+const DEFAULT_EVAL_MAX_LENGTH = 1024;
+
+export interface EvalContext {
+  post: (ev: WorkerEvent) => void;
+  getGpu: () => Promise<Gpu>;
+  getStore: () => Promise<FileStore | null>;
+  port: () => DataPort;
+  fail: (rid: number | undefined, where: Area, e: unknown) => void;
+  /** This tab's run session and the model it trained, or null (and the reason posted) when none is usable now. */
+  needSession: (rid: number, where: Area) => { session: TrainSession; model: ModelRef } | null;
+}
+
+/** What scores: the run's session or the loaded folder, behind one shape. */
+interface Scorer {
+  tokenizer: TokenizerRef;
+  step: number | null;
+  /** Longest sequence accepted (the run's max_length bucket, or the loaded model's positions). */
+  maxT: number;
+  score(seqs: ArrayLike<number>[]): Promise<Float32Array>;
+  scorePairs(pairs: TokenizedPair[]): Promise<{ chosen: Float32Array; rejected: Float32Array }>;
+}
+
+function longestOf(seqs: ArrayLike<number>[]): number {
+  let n = 1;
+  for (const s of seqs) n = Math.max(n, s.length);
+  return n;
+}
+
+export type EvalRequest = Extract<Request, { type: 'load-model' | 'unload-model' | 'score-pair' | 'score-batch' | 'evaluate' }>;
+
+export function createEvalHandler(ctx: EvalContext): { handle(req: EvalRequest): Promise<void>; loaded(): EvalModel | null } {
+  const { post } = ctx;
+  let evalModel: EvalModel | null = null;
+  let loads = 0;
+
+  const scorerOf = async (rid: number, source: EvalSource): Promise<Scorer | null> => {
+    const gpu = await ctx.getGpu();
+    if (source === 'loaded') {
+      const m = evalModel;
+      if (!m) {
+        post({ type: 'error', rid, where: 'evaluate', message: 'No model folder is loaded.', fix: 'Load an adapter or model folder under "Model to evaluate", or choose this tab\'s run.' });
+        return null;
+      }
+      return {
+        tokenizer: m.tokenizer,
+        step: null,
+        maxT: m.maxPositions,
+        score: (seqs) => scoreSequences(gpu, m.modelFor(longestOf(seqs)), seqs),
+        scorePairs: (pairs) => scorePairs(gpu, m.modelFor(longestOf(pairs.flatMap((p) => [p.chosen_ids, p.rejected_ids]))), pairs, m.microPairs),
+      };
+    }
+    const run = ctx.needSession(rid, 'evaluate');
+    if (!run) return null;
+    const { session } = run;
+    return {
+      tokenizer: run.model,
+      step: session.trainer.state.global_step,
+      maxT: session.loaded.model.opts.maxT,
+      score: (seqs) => session.score(seqs),
+      scorePairs: (pairs) => scorePairs(gpu, session.loaded.model, pairs, session.microPairs),
+    };
+  };
+
+  /** Sequences longer than the scorer takes cannot be scored; say which and how to fix it. */
+  const checkLengths = (s: Scorer, seqs: ArrayLike<number>[], what: string) => {
+    const long = seqs.findIndex((q) => q.length > s.maxT);
+    if (long >= 0) throw new EvalUserError(`${what} ${long + 1} has ${seqs[long].length} tokens; the model takes at most ${s.maxT}.`, 'Shorten it, or (for a run) raise max_length in Configure and train again.');
+  };
+
+  const handle = async (req: EvalRequest): Promise<void> => {
+    switch (req.type) {
+      case 'load-model':
+        try {
+          const gpu = await ctx.getGpu();
+          const store = await ctx.getStore();
+          if (evalModel) {
+            evalModel.destroy();
+            evalModel = null;
+            post({ type: 'model-unloaded', rid: 0 });
+          }
+          const { model, warnings } = await loadModelFolder(gpu, { files: req.files, name: req.name, base: req.base, baseFiles: () => modelFiles(req.base, store), tokenizerKey: `loaded-${++loads}` });
+          evalModel = model;
+          for (const w of warnings) post({ type: 'warning', where: 'evaluate', message: w });
+          post({ type: 'model-loaded', rid: req.rid, info: model.info });
+        } catch (e) {
+          ctx.fail(req.rid, 'evaluate', e);
+        }
+        return;
+      case 'unload-model':
+        evalModel?.destroy();
+        evalModel = null;
+        post({ type: 'model-unloaded', rid: req.rid });
+        return;
+      case 'score-pair': {
+        const source = req.source ?? 'run';
+        try {
+          const s = await scorerOf(req.rid, source);
+          if (!s) return;
+          const last = req.conversation[req.conversation.length - 1];
+          if (!last || last.role === 'assistant') throw new EvalUserError('The conversation must end with a user (or system) turn.', 'Remove the final assistant turn: the two responses are what is compared.');
+          const chats = [req.responseA, req.responseB].map((r) => [...req.conversation, { role: 'assistant' as const, content: r }]);
+          const { ids } = await ctx.port().request({ type: 'tokenize-chats', model: s.tokenizer, chats }, 'token-ids');
+          checkLengths(s, ids, 'Response');
+          const r = await s.score(ids);
+          post({ type: 'score-pair-result', rid: req.rid, score: pairScore(r[0], r[1]), source });
+        } catch (e) {
+          ctx.fail(req.rid, 'evaluate', e);
+        }
+        return;
+      }
+      case 'score-batch':
+        try {
+          const s = await scorerOf(req.rid, req.source ?? 'run');
+          if (!s) return;
+          const reply = await ctx.port().request({ type: 'tokenize-score-file', model: s.tokenizer, file: req.file }, 'token-ids');
+          if (reply.ids.length === 0) throw new EvalUserError(`${req.file.name}: no record to score (${reply.errorCount ?? 0} invalid lines).`, 'Each line must be {"messages": [...]}, {"text": "..."} or {"input_ids": [...]}.');
+          checkLengths(s, reply.ids, 'Record');
+          const r = await s.score(reply.ids);
+          const text = [...r].map((reward, index) => JSON.stringify({ index, reward })).join('\n') + '\n';
+          const name = req.file.name.replace(/\.jsonl?$/i, '') + '.scores.jsonl';
+          post({ type: 'score-batch-result', rid: req.rid, rows: r.length, file: { name, data: new TextEncoder().encode(text) }, errors: reply.errors ?? [] });
+        } catch (e) {
+          ctx.fail(req.rid, 'evaluate', e);
+        }
+        return;
+      case 'evaluate': {
+        const source = req.source ?? 'run';
+        try {
+          const s = await scorerOf(req.rid, source);
+          if (!s) return;
+          // a run evaluates what its max_length allowed it to train on; a loaded model what the request asks
+          const maxLength = source === 'run' ? s.maxT : Math.min(s.maxT, req.maxLength ?? DEFAULT_EVAL_MAX_LENGTH);
+          const t = await ctx.port().request({ type: 'get-tokenized', dataset: req.dataset, model: s.tokenizer, maxLength, split: req.split }, 'tokenized');
+          if (t.pairs.length === 0) throw new EvalUserError(`No "${req.split}" pair fits in ${maxLength} tokens.`, 'Evaluate on shorter data, or raise max_length in Configure.');
+          const pairs = t.pairs as TokenizedPair[];
+          const { chosen, rejected } = await s.scorePairs(pairs);
+          const m = pairMetrics(chosen, rejected, pairs.map((p) => p.margin ?? 0));
+          const metrics: Record<string, number> = {};
+          for (const [k, v] of Object.entries(m)) metrics[`eval_${k}`] = v;
+          if (t.filtered) post({ type: 'warning', where: 'evaluate', message: `${t.filtered} of ${t.total} pairs are longer than ${maxLength} tokens and were not scored.` });
+          post({ type: 'eval-report', rid: req.rid, source, report: { step: s.step, split: req.split, metrics, chosenRewards: [...chosen], rejectedRewards: [...rejected] } });
+        } catch (e) {
+          ctx.fail(req.rid, 'evaluate', e);
+        }
+        return;
+      }
+    }
+  };
+
+  return { handle, loaded: () => evalModel };
+}

@@ -1,7 +1,7 @@
 // Browser helpers for the e2e tests: launch Debian's chromium with WebGPU on SwiftShader (or with WebGPU off),
 // open the studio at 1280×800, collect console errors (a test fails on any), and save screenshots to
-// test-results/screenshots/.
-import { mkdirSync } from 'node:fs';
+// test-results/screenshots/ (the README tour's set also to docs/screenshots/ with REWARD_STUDIO_DOC_SCREENSHOTS=1).
+import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
@@ -75,6 +75,22 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
   await page.screenshot({ path: file });
+  return file;
+}
+
+/** The README tour's screenshots (committed): one per panel at 1280×800, e.g. 4-train.png. */
+export const DOC_SCREENSHOT_DIR = path.join(root, 'docs', 'screenshots');
+
+/**
+ * A panel screenshot for the README tour: saved with the test artifacts, and copied to docs/screenshots/ when
+ * REWARD_STUDIO_DOC_SCREENSHOTS=1 (so an ordinary test run leaves the committed images alone).
+ */
+export async function docScreenshot(page: Page, name: string): Promise<string> {
+  const file = await screenshot(page, `doc-${name}`);
+  if (process.env.REWARD_STUDIO_DOC_SCREENSHOTS === '1') {
+    mkdirSync(DOC_SCREENSHOT_DIR, { recursive: true });
+    copyFileSync(file, path.join(DOC_SCREENSHOT_DIR, `${name}.png`));
+  }
   return file;
 }
 

@@ -55,7 +55,7 @@ function parseConfigOrExplain(json: unknown): RewardConfig {
 
 function checkBudget(bytes: number | undefined, fallback: number): number {
   if (bytes === undefined) return fallback;
-  if (!Number.isFinite(bytes) || bytes < 2 ** 26) throw new UserError(`The GPU memory budget of ${bytes} bytes is not usable.`, 'Set "GPU memory budget (GiB)" in Configure to your GPU\'s memory, e.g. 8.');
+  if (!Number.isFinite(bytes) || bytes < 2 ** 20) throw new UserError(`The GPU memory budget of ${bytes} bytes is not usable.`, 'Set "GPU memory budget (GiB)" in Configure to your GPU\'s memory, e.g. 8.');
   return bytes;
 }
 

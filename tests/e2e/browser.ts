@@ -86,6 +86,8 @@ export const DOC_SCREENSHOT_DIR = path.join(root, 'docs', 'screenshots');
  * REWARD_STUDIO_DOC_SCREENSHOTS=1 (so an ordinary test run leaves the committed images alone).
  */
 export async function docScreenshot(page: Page, name: string): Promise<string> {
+  // the tour shows each panel from its top
+  await page.evaluate(() => window.scrollTo(0, 0));
   const file = await screenshot(page, `doc-${name}`);
   if (process.env.REWARD_STUDIO_DOC_SCREENSHOTS === '1') {
     mkdirSync(DOC_SCREENSHOT_DIR, { recursive: true });

@@ -1,9 +1,10 @@
 // Configure → Export TRL script: the downloaded Python file carries the values set in the Advanced form, and the
-// page address keeps the config across a reload.
+// page address keeps the config across a reload. The memory plan uses the GPU memory budget set beside it (kept in
+// localStorage): a budget too small for the config is refused with what to change.
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { assertNoConsoleErrors, launchBrowser, openPanel, openStudio, screenshot } from './browser.ts';
+import { assertNoConsoleErrors, docScreenshot, launchBrowser, openPanel, openStudio, screenshot } from './browser.ts';
 
 async function setNumber(page: Page, name: string, value: string): Promise<void> {
   const input = page.getByLabel(name, { exact: true });
@@ -52,12 +53,26 @@ describe('Configure', () => {
     expect(script).toMatch(/target_modules=\["q_proj", "v_proj", "o_proj"\]|target_modules=\["q_proj", "o_proj", "v_proj"\]/);
     await screenshot(page, 'configure-advanced');
 
+    // the memory plan within the GPU memory budget: 8 GiB by default; a budget too small is refused with advice
+    await expect(page.getByLabel('GPU memory budget (GiB)', { exact: true }).inputValue()).resolves.toBe('8');
+    await page.getByTestId('plan-run').click();
+    await page.getByTestId('plan').waitFor({ timeout: 60_000 });
+    await expect(page.getByTestId('plan').textContent()).resolves.toMatch(/^Fits: .* needed, 8\.0 GiB available\./);
+    await docScreenshot(page, '3-configure');
+    // the demo model with this config needs about 39 MiB with one pair per micro-batch
+    await setNumber(page, 'GPU memory budget (GiB)', '0.03');
+    await page.getByTestId('plan-run').click();
+    await page.getByTestId('plan').getByText('Does not fit').waitFor({ timeout: 60_000 });
+    await expect(page.getByTestId('plan').textContent()).resolves.toMatch(/Does not fit: .*30\.7 MiB available\..*0\.03 GiB budget.*raise the GPU memory setting/);
+    await setNumber(page, 'GPU memory budget (GiB)', '6');
+
     // the config lives in the address: a reload keeps it
     expect(decodeURIComponent(new URL(page.url()).hash)).toContain('"learning_rate":0.00002');
     await page.reload();
     await page.getByText('Advanced', { exact: true }).click();
     await expect(page.getByLabel('learning_rate', { exact: true }).inputValue()).resolves.toBe('0.00002');
     await expect(page.getByLabel('r', { exact: true }).inputValue()).resolves.toBe('16');
+    await expect(page.getByLabel('GPU memory budget (GiB)', { exact: true }).inputValue()).resolves.toBe('6');
     assertNoConsoleErrors(s);
   });
 });

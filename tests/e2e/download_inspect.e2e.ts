@@ -1,8 +1,11 @@
 // A new user's first steps against the local Hub mirror: download the model and the dataset (progress seen, files
-// stored with their sizes), then inspect the dataset (numbers match the fixture: 256 train and 64 test rows).
+// stored with their sizes), then inspect the dataset (numbers match the fixture: 256 train and 64 test rows). Then the
+// same rows as JSONL files through the file picker: train.jsonl is stored with the default seeded split (10% test),
+// test.jsonl (named like a test file) as a test split as a whole.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { assertNoConsoleErrors, launchBrowser, openPanel, openStudio, screenshot } from './browser.ts';
+import path from 'node:path';
+import { assertNoConsoleErrors, docScreenshot, launchBrowser, openPanel, openStudio, screenshot } from './browser.ts';
 import { FIXTURE_DATASET_REPO, FIXTURE_MODEL_REPO } from './global-setup.ts';
 
 describe('download and inspect (local Hub mirror)', () => {
@@ -40,6 +43,7 @@ describe('download and inspect (local Hub mirror)', () => {
     await expect(page.getByLabel('Model to train').inputValue()).resolves.toBe(`hub:${FIXTURE_MODEL_REPO}@main`);
     await expect(page.getByLabel('Preference data').inputValue()).resolves.toBe(`hub:${FIXTURE_DATASET_REPO}@main`);
     await screenshot(page, 'model-data-downloaded');
+    await docScreenshot(page, '1-model-data');
 
     await openPanel(page, 'Inspect');
     await page.getByTestId('inspect-run').click();
@@ -50,6 +54,21 @@ describe('download and inspect (local Hub mirror)', () => {
     expect(await page.getByTestId('histogram').count()).toBeGreaterThanOrEqual(2);
     expect(await page.getByTestId('inspect-example').count()).toBeGreaterThan(0);
     await screenshot(page, 'inspect-report');
+    await docScreenshot(page, '2-inspect');
+
+    await openPanel(page, 'Model & data');
+    const jsonl = path.join(inject('fixturesDir'), 'jsonl');
+    await page.getByTestId('jsonl-input').setInputFiles([path.join(jsonl, 'train.jsonl'), path.join(jsonl, 'test.jsonl')]);
+    const train = page.locator('[data-testid="stored-import"]', { hasText: 'train.jsonl' });
+    const test = page.locator('[data-testid="stored-import"]', { hasText: 'test.jsonl' });
+    await train.getByTestId('import-split').waitFor({ timeout: 30_000 });
+    await test.getByTestId('import-split').waitFor({ timeout: 30_000 });
+    // datasets' sizes: ceil(0.1 · 256) = 26 test rows
+    await expect(train.getByTestId('import-split').textContent()).resolves.toBe('train 230 · test 26 (test_size 0.1, seed 42)');
+    await expect(test.getByTestId('import-split').textContent()).resolves.toBe('test 64 (the whole file as test)');
+    // the split with training pairs is the run's data; the test-only file is not
+    const selected = await page.getByLabel('Preference data').inputValue();
+    expect(await train.getAttribute('data-import-id')).toBe(selected.replace(/^import:/, ''));
     assertNoConsoleErrors(s);
   });
 });

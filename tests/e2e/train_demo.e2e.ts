@@ -1,13 +1,14 @@
 // The demo path with no download: train the built-in tiny Qwen3 on the bundled preferences (LoRA, a few steps),
-// see the charts and the metrics table fill, reload mid-run and resume from the checkpoint, compare two responses,
-// evaluate, and export the adapter (the zip holds a valid PEFT adapter with the right keys).
+// see the charts and the metrics table fill, reload mid-run and resume from the checkpoint (the token ids come from
+// the browser's cache), compare two responses, evaluate, export the adapter (the zip holds a valid PEFT adapter with
+// the right keys), then load that adapter folder in Evaluate & compare: it scores like the run.
 import { readFile } from 'node:fs/promises';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { bytesSource } from '../../src/formats/bytes.ts';
 import { readSafetensorsHeader } from '../../src/formats/safetensors.ts';
-import { assertNoConsoleErrors, assertNoErrorNotes, launchBrowser, openPanel, openStudio, screenshot } from './browser.ts';
+import { assertNoConsoleErrors, assertNoErrorNotes, docScreenshot, launchBrowser, openPanel, openStudio, screenshot } from './browser.ts';
 
 const CONFIG = {
   max_steps: 6,
@@ -44,6 +45,7 @@ describe('demo run in the browser', () => {
     await expect(page.getByTestId('plan').textContent()).resolves.toMatch(/^Fits: /);
     await openPanel(page, 'Train');
     await page.getByTestId('train-start').click();
+    await expect(page.getByTestId('tokenized-status').textContent()).resolves.toMatch(/train: \d+ pairs tokenized/);
     // the first logged step: charts and table get rows
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-loss"]')?.getAttribute('data-points')) >= 1, null, { timeout: 120_000 });
     expect(await points(page, 'accuracy')).toBeGreaterThanOrEqual(1);
@@ -59,6 +61,9 @@ describe('demo run in the browser', () => {
     await resume.waitFor({ timeout: 30_000 });
     expect(await resume.textContent()).toMatch(/Resume from step [2-6]/);
     await resume.click();
+    // after the reload the data worker starts empty: the token ids come from IndexedDB's cache, not the tokenizer
+    await page.getByTestId('tokenized-status').getByText('train: ', { exact: false }).waitFor({ timeout: 60_000 });
+    await expect(page.getByTestId('tokenized-status').textContent()).resolves.toMatch(/^train: \d+ pairs tokenized \(cached\)/);
     await page.locator('[data-testid="train-state"][data-state="done"]').waitFor({ timeout: 150_000 });
     // the charts hold the history from the checkpoint plus the steps trained after the reload: 6 steps in all
     expect(await points(page, 'loss')).toBe(6);
@@ -67,6 +72,7 @@ describe('demo run in the browser', () => {
     expect(rows.filter(([k]) => k === 'train').map(([, s]) => s).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(rows.filter(([k]) => k === 'eval').map(([, s]) => s)).toEqual([6]);
     await screenshot(page, 'train-done');
+    await docScreenshot(page, '4-train');
 
     // compare two responses
     await openPanel(page, 'Evaluate & compare');
@@ -90,6 +96,7 @@ describe('demo run in the browser', () => {
     await page.getByTestId('eval-result').waitFor({ timeout: 120_000 });
     await expect(page.getByTestId('eval-result').textContent()).resolves.toContain('eval_accuracy');
     await screenshot(page, 'evaluate-results');
+    await docScreenshot(page, '5-evaluate');
 
     // export the adapter as a zip and check it is a PEFT adapter
     await openPanel(page, 'Export');
@@ -105,6 +112,21 @@ describe('demo run in the browser', () => {
     expect(keys).toContain('base_model.model.score.weight');
     expect(keys).toContain('base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight');
     await screenshot(page, 'export-adapter');
+    await docScreenshot(page, '6-export');
+
+    // load the exported adapter folder in Evaluate & compare (on the demo model): the same rewards as the run
+    await openPanel(page, 'Evaluate & compare');
+    await page.getByTestId('model-files-input').setInputFiles(
+      ['adapter_config.json', 'adapter_model.safetensors', 'README.md'].map((n) => ({ name: n, mimeType: 'application/octet-stream', buffer: Buffer.from(zip[`adapter/${n}`]) })),
+    );
+    await page.getByTestId('loaded-model').waitFor({ timeout: 60_000 });
+    await expect(page.getByTestId('loaded-model').textContent()).resolves.toMatch(/^PEFT adapter from 3 chosen files: LoRA r=4, lora_alpha 8 on q_proj, v_proj, loaded on the demo model/);
+    await expect(page.getByTestId('eval-source-loaded').isChecked()).resolves.toBe(true);
+    await page.getByTestId('compare-run').click();
+    await page.locator('[data-testid="compare-result"][data-source="loaded"]').waitFor({ timeout: 60_000 });
+    expect(Number(await page.getByTestId('reward-a').textContent())).toBe(ra);
+    expect(Number(await page.getByTestId('reward-b').textContent())).toBe(rb);
+    await screenshot(page, 'evaluate-loaded-adapter');
     await assertNoErrorNotes(page);
     assertNoConsoleErrors(s);
   });

@@ -17,7 +17,7 @@ export function MemoryPlanView() {
     const s = api.getState();
     request({ type: 'plan', config: s.config, model: s.selection.model, budgetBytes: budgetBytes(s.gpuBudgetGiB) });
   };
-  const invalid = !(budget >= 0.25 && budget <= 1024) ? 'Between 0.25 and 1024 GiB.' : undefined;
+  const invalid = !(budget >= 0.01 && budget <= 1024) ? 'Between 0.01 and 1024 GiB.' : undefined;
   return (
     <Section
       title="Memory plan"
@@ -33,7 +33,7 @@ export function MemoryPlanView() {
         name="gpu_budget_gib"
         value={budget}
         invalid={invalid}
-        onChange={(v) => v !== null && v > 0 && setGpuBudgetGiB(v)}
+        onChange={(v) => v !== null && v >= 0.01 && setGpuBudgetGiB(v)}
         hint="How much of your GPU's memory a run may use: WebGPU cannot read it, so say it here (e.g. 8 for an 8 GB card, less when other apps need some)."
       />
       {!plan ? (
@@ -41,7 +41,8 @@ export function MemoryPlanView() {
       ) : (
         <div data-testid="plan">
           <p className={plan.fits ? 'ok' : 'invalid'} role={plan.fits ? undefined : 'alert'}>
-            {plan.fits ? 'Fits' : 'Does not fit'}: {formatBytes(plan.totalBytes)} needed, {formatBytes(plan.limitBytes)} available.
+            {plan.fits ? 'Fits' : 'Does not fit'}: {plan.totalBytes > 0 ? `${formatBytes(plan.totalBytes)} needed, ` : ''}
+            {formatBytes(plan.limitBytes)} available.
           </p>
           <table className="table compact">
             <tbody>

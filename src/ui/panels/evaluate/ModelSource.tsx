@@ -16,8 +16,8 @@ function modelName(m: ModelRef | null): string {
 
 function describe(info: LoadedModelInfo): string {
   const tok = info.tokenizer === 'folder' ? "the folder's tokenizer" : `the tokenizer of ${modelName(info.base) || 'the selected model'}`;
-  if (info.kind === 'adapter' && info.lora) return `PEFT adapter ${info.name}: LoRA r=${info.lora.r}, lora_alpha ${info.lora.lora_alpha} on ${info.lora.target_modules.join(', ')}, loaded on ${modelName(info.base)}; ${tok}.`;
-  return `Reward model ${info.name} (${info.files.length} files); ${tok}.`;
+  if (info.kind === 'adapter' && info.lora) return `PEFT adapter from ${info.name}: LoRA r=${info.lora.r}, lora_alpha ${info.lora.lora_alpha} on ${info.lora.target_modules.join(', ')}, loaded on ${modelName(info.base)}; ${tok}.`;
+  return `Reward model from ${info.name}; ${tok}.`;
 }
 
 export function ModelSource() {
@@ -34,7 +34,7 @@ export function ModelSource() {
     const files = [...(list ?? [])];
     if (files.length === 0) return;
     const rel = (files[0] as File & { webkitRelativePath?: string }).webkitRelativePath;
-    const name = rel && rel.includes('/') ? rel.split('/')[0] : files.length === 1 ? files[0].name : 'chosen files';
+    const name = rel && rel.includes('/') ? `folder ${rel.split('/')[0]}` : `${files.length} chosen file${files.length === 1 ? '' : 's'}`;
     request({ type: 'load-model', files, name, base: api.getState().selection.model });
   };
   const runText = runState === 'idle' ? 'no run in this tab yet' : runState === 'running' || runState === 'loading' ? 'pause it to score' : runState;

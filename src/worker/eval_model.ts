@@ -15,6 +15,7 @@ import { LINEAR_NAMES, type LoraSpec } from '../model/params.ts';
 import { Qwen3RewardModel } from '../model/qwen3.ts';
 import { destroyWeights } from '../model/weights.ts';
 import { bucketLength } from '../train/batches.ts';
+import { DEMO_MODEL_NAME } from './demo_model.ts';
 import type { LoadedModelInfo, ModelRef, TokenizerRef } from './protocol.ts';
 
 /** Sequences per forward pass of a loaded model (4 pairs). */
@@ -85,6 +86,7 @@ export async function loadModelFolder(
   let loraInfo: LoadedModelInfo['lora'] = null;
   let files: ModelFiles;
   const extra: ByteSource[] = [];
+  let trainedOn: string | null = null;
   if (kind === 'adapter') {
     let cfgJson: unknown;
     try {
@@ -101,9 +103,10 @@ export async function loadModelFolder(
     }
     lora = { r: ac.lora.r, alpha: ac.lora.lora_alpha, dropout: 0, targets: LINEAR_NAMES.filter((n) => ac.lora.target_modules.includes(n)), useRslora: ac.lora.use_rslora };
     loraInfo = { r: ac.lora.r, lora_alpha: ac.lora.lora_alpha, target_modules: [...ac.lora.target_modules] };
-    const baseRepo = o.base.kind === 'hub' ? o.base.repo : null;
-    if (ac.base_model_name_or_path && baseRepo && ac.base_model_name_or_path !== baseRepo) {
-      warnings.push(`The adapter was trained on ${ac.base_model_name_or_path}; it is loaded on ${baseRepo} as selected in Model & data.`);
+    const baseRepo = o.base.kind === 'hub' ? o.base.repo : DEMO_MODEL_NAME;
+    trainedOn = ac.base_model_name_or_path;
+    if (trainedOn && trainedOn !== baseRepo) {
+      warnings.push(`The adapter was trained on ${trainedOn}; it is loaded on ${baseRepo} as selected in Model & data.`);
     }
     files = await o.baseFiles();
     extra.push(blobSource(byName.get('adapter_model.safetensors')!));
@@ -120,7 +123,16 @@ export async function loadModelFolder(
       files = { configText, weights: [blobSource(byName.get('model.safetensors')!)] };
     }
   }
-  const loaded: LoadedModel = await loadRewardModel(gpu, files, { lora, training: false, maxB: EVAL_MAX_B, maxT: MIN_T, gradientCheckpointing: false, seed: 0, extra });
+  let loaded: LoadedModel;
+  try {
+    loaded = await loadRewardModel(gpu, files, { lora, training: false, maxB: EVAL_MAX_B, maxT: MIN_T, gradientCheckpointing: false, seed: 0, extra });
+  } catch (e) {
+    // an adapter on the wrong base model fails on a tensor shape: say which model it belongs to
+    if (kind === 'adapter' && /shape/.test((e as Error).message)) {
+      throw new ModelFolderError(`The adapter does not fit the selected base model: ${(e as Error).message.replace(/\.$/, '')}.`, `Select the model it was trained on${trainedOn ? ` (${trainedOn})` : ''} in Model & data (download it first), then load the adapter again.`);
+    }
+    throw e;
+  }
   if (loaded.initialized.length) {
     loaded.model.destroy();
     destroyWeights(loaded.weights);

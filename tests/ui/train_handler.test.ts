@@ -10,7 +10,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FsFileStore } from '../../src/data/storage-fs.ts';
-import { readSafetensorsHeader } from '../../src/formats/safetensors.ts';
+import { hubFileKey } from '../../src/data/storage.ts';
+import { concatParts, readSafetensorsHeader, serializeSafetensors } from '../../src/formats/safetensors.ts';
+import { tinyQwen3Config, tinyQwen3Tensors } from '../../src/model/tiny.ts';
+import { putStoredBytes } from '../../src/worker/stored_bytes.ts';
 import { bytesSource } from '../../src/formats/bytes.ts';
 import { RunStore } from '../../src/worker/checkpoint_idb.ts';
 import { createDataHandler } from '../../src/worker/data_handler.ts';
@@ -237,6 +240,20 @@ describe('train handler with the engine', () => {
     expect(s.errors().at(-1)).toMatchObject({ message: expect.stringMatching(/neither a PEFT adapter nor a model folder/), fix: expect.stringMatching(/adapter_config\.json/) });
     await s.send({ type: 'load-model', files: files(adapter.filter((f) => f.name !== 'adapter_model.safetensors'), 'broken'), name: 'broken', base: { kind: 'demo' } });
     expect(s.errors().at(-1)).toMatchObject({ message: 'The adapter folder has no adapter_model.safetensors.' });
+    // the adapter on a base model of other dimensions: refused, naming the model it was trained on
+    const other = { ...tinyQwen3Config(), hidden_size: 32, head_dim: 16, intermediate_size: 64 };
+    const store = new FsFileStore(dir);
+    await putStoredBytes(store, hubFileKey('model', 'org/other', 'main', 'config.json'), [new TextEncoder().encode(JSON.stringify(other))], 'c');
+    await putStoredBytes(store, hubFileKey('model', 'org/other', 'main', 'model.safetensors'), [concatParts(serializeSafetensors(tinyQwen3Tensors(other, 1), { format: 'pt' }))], 'w');
+    await s.send({ type: 'load-model', files: files(adapter, 'adapter'), name: 'adapter', base: { kind: 'hub', repo: 'org/other', revision: 'main' } });
+    expect(s.errors().at(-1)).toMatchObject({ message: expect.stringMatching(/^The adapter does not fit the selected base model: .* in adapter_model.safetensors has shape \[1,64\] but .*together\.$/), fix: expect.stringContaining('(reward-studio/demo-tiny-qwen3)') });
+    // … and on a model of the same dimensions under another name: loaded, with a warning saying so
+    await putStoredBytes(store, hubFileKey('model', 'org/same', 'main', 'config.json'), [new TextEncoder().encode(base.configText)], 'c');
+    await putStoredBytes(store, hubFileKey('model', 'org/same', 'main', 'model.safetensors'), [await w.read(0, w.size)], 'w');
+    const loads = s.of('model-loaded').length;
+    await s.send({ type: 'load-model', files: files(adapter, 'adapter'), name: 'adapter', base: { kind: 'hub', repo: 'org/same', revision: 'main' } });
+    expect(s.of('model-loaded')).toHaveLength(loads + 1);
+    expect(s.of('warning').at(-1)).toMatchObject({ where: 'evaluate', message: 'The adapter was trained on reward-studio/demo-tiny-qwen3; it is loaded on org/same as selected in Model & data.' });
     await s.send({ type: 'unload-model' });
     expect(s.of('model-unloaded').at(-1)).toMatchObject({ type: 'model-unloaded' });
     s.close();

@@ -46,7 +46,7 @@ export function ImportList() {
           name="import_test_size"
           value={setting.test_size}
           onChange={(v) => v !== null && setImportSplit({ test_size: v })}
-          hint="For new imports: a fraction (0.1 = 10%) or a number of pairs, as datasets' train_test_split."
+          hint="For new imports: a fraction (0.1 = 10%) or a number of pairs, as datasets' train_test_split; 0 = no test split."
         />
         <NumberField label="Split seed" name="import_seed" value={setting.seed} onChange={(v) => v !== null && setImportSplit({ seed: v })} hint="Same seed, same split." />
       </div>

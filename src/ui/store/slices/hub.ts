@@ -28,9 +28,13 @@ export interface ImportSplitSetting {
 
 export const DEFAULT_IMPORT_SPLIT: ImportSplitSetting = { test_size: 0.1, seed: 42 };
 
-/** The split for a dropped file: a file named like "test"/"eval" is an eval set as a whole, others are split. */
+/**
+ * The split for a dropped file: a file named like "test"/"eval" is an eval set as a whole; others are split by the
+ * setting (test_size 0: no test split).
+ */
 export function importSplitFor(fileName: string, setting: ImportSplitSetting): ImportSplit {
-  return /test|eval/i.test(fileName) ? { kind: 'whole', split: 'test' } : { kind: 'seeded', ...setting };
+  if (/test|eval/i.test(fileName)) return { kind: 'whole', split: 'test' };
+  return setting.test_size === 0 ? { kind: 'whole', split: 'train' } : { kind: 'seeded', ...setting };
 }
 
 /** This tab's validation summary of a dropped file. */

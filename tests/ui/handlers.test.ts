@@ -29,8 +29,7 @@ function tempStore(): FsFileStore {
 afterAll(() => {
   for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
 });
-function dataHandler(events: WorkerEvent[], newId?: () => string) {
-  const store = tempStore();
+function dataHandler(events: WorkerEvent[], newId?: () => string, store: FsFileStore = tempStore()) {
   return createDataHandler({ post: (e) => events.push(e), openStore: async () => store, demoTokenizerFiles, ...(newId ? { newId } : {}) });
 }
 
@@ -120,7 +119,8 @@ describe('data handler: inspect, tokenize, download', () => {
     try {
       const port = (server.address() as { port: number }).port;
       const events: WorkerEvent[] = [];
-      const { handle } = dataHandler(events);
+      const store = tempStore();
+      const { handle, handlePort } = dataHandler(events, undefined, store);
       await handle({ type: 'download', rid: 9, what: 'dataset', hubUrl: `http://127.0.0.1:${port}`, repo: 'org/prefs', revision: 'main' });
       const done = events.find((e) => e.type === 'download-done');
       expect(done).toMatchObject({ rid: 9, what: 'dataset', repo: 'org/prefs', revision: 'main' });
@@ -137,6 +137,11 @@ describe('data handler: inspect, tokenize, download', () => {
       const rep = events.find((e) => e.type === 'inspect-report');
       expect(rep?.type === 'inspect-report' && rep.report.splits.map((s) => [s.split, s.rows])).toEqual([['train', 40], ['test', 8]]);
       expect(events.some((e) => e.type === 'warning' && e.where === 'inspect')).toBe(true);
+      // its token ids are cached under the repo and a content hash of the stored files: a new handler (a reload) reads them
+      const ask = { type: 'get-tokenized' as const, id: 1, dataset: { kind: 'hub' as const, repo: 'org/prefs', revision: 'main' }, model: { kind: 'demo' as const }, maxLength: 64, split: 'test' };
+      expect((await handlePort(ask)).reply).toMatchObject({ type: 'tokenized', total: 8, cached: false });
+      expect((await store.list()).map((f) => f.key).filter((k) => k.startsWith('tokenized/'))).toEqual([expect.stringMatching(/^tokenized\/v1\/hub\/org\/prefs@main-[0-9a-f]{16}\/test\/tok-[0-9a-f]{16}\/tpl-[0-9a-f]{16}\/max-64$/)]);
+      expect((await dataHandler([], undefined, store).handlePort(ask)).reply).toMatchObject({ type: 'tokenized', total: 8, cached: true });
       // a missing repo is an error in Model & data with what to do
       await handle({ type: 'download', rid: 11, what: 'model', hubUrl: `http://127.0.0.1:${port}`, repo: 'org/nothing', revision: 'main' });
       expect(events.find((e) => e.type === 'error' && e.rid === 11)).toMatchObject({ where: 'model-data' });

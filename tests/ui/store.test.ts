@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { createStudio, type Transport } from '../../src/ui/store/store.ts';
 import { applyEvent } from '../../src/ui/store/events.ts';
+import { startTraining } from '../../src/ui/actions.ts';
 import type { Request } from '../../src/worker/protocol.ts';
 
 function studioWithLog() {
@@ -38,6 +39,18 @@ describe('requests', () => {
     store.getState().request({ type: 'cancel', target: 3 });
     expect(sent.map((r) => r.type)).toEqual(['train-pause', 'cancel']);
     expect(store.getState().pending).toEqual({});
+  });
+
+  it('sends the GPU memory budget (GiB setting, 8 by default) with plans and runs, in bytes', () => {
+    const studio = studioWithLog();
+    const { store, sent } = studio;
+    expect(store.getState().gpuBudgetGiB).toBe(8);
+    startTraining(studio);
+    expect(sent.at(-1)).toMatchObject({ type: 'train-start', budgetBytes: 8 * 2 ** 30 });
+    store.getState().setGpuBudgetGiB(5.5);
+    expect(store.getState().plan).toBeNull();
+    startTraining(studio);
+    expect(sent.at(-1)).toMatchObject({ type: 'train-start', budgetBytes: 5.5 * 2 ** 30 });
   });
 
   it('refuses to send without a transport', () => {

@@ -1,5 +1,6 @@
 // A new user's first steps against the local Hub mirror: download the model and the dataset (progress seen, files
-// stored with their sizes), then inspect the dataset (numbers match the fixture: 256 train and 64 test rows). Then the
+// stored with their sizes), inspect the dataset (numbers match the fixture: 256 train and 64 test rows), train two
+// steps on them (full fine-tuning, TRL defaults otherwise) and see the metrics table fill. Then the
 // same rows as JSONL files through the file picker: train.jsonl is stored with the default seeded split (10% test),
 // test.jsonl (named like a test file) as a test split as a whole.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -55,6 +56,19 @@ describe('download and inspect (local Hub mirror)', () => {
     expect(await page.getByTestId('inspect-example').count()).toBeGreaterThan(0);
     await screenshot(page, 'inspect-report');
     await docScreenshot(page, '2-inspect');
+
+    // train on what was downloaded (the mirror's model and parquet dataset): TRL defaults (full fine-tuning) cut to
+    // two optimizer steps of two pairs; the run ends with an evaluation on the dataset's test split
+    await openPanel(page, 'Configure');
+    await page.getByRole('radio', { name: 'Advanced', exact: true }).check();
+    await page.getByLabel('max_steps', { exact: true }).fill('2');
+    await page.getByLabel('per_device_train_batch_size', { exact: true }).fill('2');
+    await openPanel(page, 'Train');
+    await page.getByTestId('train-start').click();
+    await page.locator('[data-testid="train-state"][data-state="done"]').waitFor({ timeout: 240_000 });
+    const rows = await page.getByTestId('metrics-table').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.children[0].textContent, Number(tr.children[1].textContent)] as const));
+    expect(rows).toEqual(expect.arrayContaining([['train', 2], ['eval', 2]]));
+    await screenshot(page, 'train-downloaded-model');
 
     await openPanel(page, 'Model & data');
     const jsonl = path.join(inject('fixturesDir'), 'jsonl');

@@ -7,7 +7,7 @@ import { buildParamTable, LINEAR_NAMES, type ModelDims } from '../src/model/para
 import { allocateWeights, initNewParams } from '../src/model/weights.ts';
 import { Qwen3RewardModel } from '../src/model/qwen3.ts';
 import { Optimizer } from '../src/train/optimizer.ts';
-import type { Report } from './ops/matmul.bench.ts';
+import type { Report } from './ops/timing.ts';
 
 const QWEN3_0_6B: ModelDims = { C: 1024, F: 3072, L: 28, H: 16, Hkv: 8, D: 128, V: 151936, eps: 1e-6, theta: 1e6, padId: 151643, initializerRange: 0.02 };
 const TINY: ModelDims = { ...QWEN3_0_6B, C: 64, F: 128, L: 2, H: 4, Hkv: 2, D: 32 };

@@ -10,11 +10,12 @@
 // every output written once), so bytes/ms is a lower bound on the bandwidth used.
 import type { Gpu } from '../../src/gpu/device.ts';
 import { attentionBackward, attentionBackwardWorkspaceBytes, attentionForward } from '../../src/ops/attention.ts';
-import { type Kernel, destroyKernels, recordKernels, runKernels } from '../../src/gpu/kernel.ts';
+import { destroyKernels } from '../../src/gpu/kernel.ts';
 import { createStorage, uploadBuffer } from '../../src/gpu/buffers.ts';
 import { Rng } from '../../src/util/random.ts';
+import { type Report, timeKernels } from './timing.ts';
+export type { Report };
 
-export type Report = (name: string, ms: number, flops: number, bytes: number) => void;
 
 export interface AttentionShape { B: number; T: number; H: number; Hkv: number; D: number }
 
@@ -30,16 +31,6 @@ function randomF32(rng: Rng, n: number, scale: number): Float32Array {
   return a;
 }
 
-async function time(gpu: Gpu, kernel: Kernel, reps: number): Promise<number> {
-  await runKernels(gpu, [kernel], 'bench.warmup');
-  const enc = gpu.device.createCommandEncoder({ label: `bench.${kernel.label}` });
-  recordKernels(enc, Array.from({ length: reps }, () => kernel), kernel.label);
-  const cmd = enc.finish();
-  const t0 = performance.now();
-  gpu.device.queue.submit([cmd]);
-  await gpu.device.queue.onSubmittedWorkDone();
-  return (performance.now() - t0) / reps;
-}
 
 export async function benchAttention(gpu: Gpu, report: Report, opts: { tiny?: boolean; reps?: number; shapes?: AttentionShape[] } = {}): Promise<void> {
   const shapes = opts.shapes ?? (opts.tiny ? TINY_SHAPES : QWEN3_0_6B_SHAPES);
@@ -63,8 +54,8 @@ export async function benchAttention(gpu: Gpu, report: Report, opts: { tiny?: bo
     const shape = `B=${B} T=${T} H=${H} Hkv=${Hkv} D=${D}`;
     const fwdBytes = 4 * (2 * nq + 2 * nkv + B * H * T);
     const bwdBytes = 4 * (4 * nq + 4 * nkv + 5 * B * H * T);  // q out dout dq; k v dk dv; lse, ws written and read
-    report(`attention_forward ${shape}`, await time(gpu, fwd, reps), 4 * D * pairs, fwdBytes);
-    report(`attention_backward ${shape}`, await time(gpu, bwd, reps), 10 * D * pairs, bwdBytes);
+    report(`attention_forward ${shape}`, await timeKernels(gpu, fwd, reps), 4 * D * pairs, fwdBytes);
+    report(`attention_backward ${shape}`, await timeKernels(gpu, bwd, reps), 10 * D * pairs, bwdBytes);
 
     destroyKernels([fwd, bwd]);
     for (const b of [q, k, v, dout, lengths, out, lse, dq, dk, dv, ws]) b.destroy();

@@ -4,7 +4,7 @@
 // shapes (for a smoke run on SwiftShader). Times are wall-clock per call over `iters` calls recorded in one
 // command buffer, after one warm-up submit; bytes are the minimal DRAM traffic, flops the arithmetic per element.
 import type { Gpu } from '../../src/gpu/device.ts';
-import { type Kernel, destroyKernels, recordKernels, runKernels } from '../../src/gpu/kernel.ts';
+import { type Kernel, destroyKernels } from '../../src/gpu/kernel.ts';
 import { createStorage, uploadBuffer } from '../../src/gpu/buffers.ts';
 import { Rng } from '../../src/util/random.ts';
 import { rmsnormForward, rmsnormBackward, rmsnormBackwardWorkspaceBytes, residualRmsnormForward } from '../../src/ops/rmsnorm.ts';
@@ -13,18 +13,10 @@ import { residualForward } from '../../src/ops/residual.ts';
 import {
   embeddingForward, embeddingBackward, embeddingBackwardPlan, createEmbeddingPlanBuffers, writeEmbeddingPlan, embeddingTableBytes,
 } from '../../src/ops/embedding.ts';
+import { type Report, timeKernels } from './timing.ts';
+export type { Report };
 
-export type Report = (name: string, ms: number, flops: number, bytes: number) => void;
 
-async function time(gpu: Gpu, kernel: Kernel, iters: number): Promise<number> {
-  await runKernels(gpu, [kernel], 'warmup');
-  const enc = gpu.device.createCommandEncoder({ label: 'bench' });
-  recordKernels(enc, new Array<Kernel>(iters).fill(kernel), 'bench');
-  const t0 = performance.now();
-  gpu.device.queue.submit([enc.finish()]);
-  await gpu.device.queue.onSubmittedWorkDone();
-  return (performance.now() - t0) / iters;
-}
 
 function randomF32(rng: Rng, n: number): Float32Array {
   const a = new Float32Array(n);
@@ -44,7 +36,7 @@ export async function benchElementwise(gpu: Gpu, report: Report, opts: { tiny?: 
   const keep = <T extends GPUBuffer>(b: T) => (owned.push(b), b);
 
   const run = async (name: string, kernel: Kernel, flops: number, bytes: number) => {
-    report(name, await time(gpu, kernel, iters), flops, bytes);
+    report(name, await timeKernels(gpu, kernel, iters), flops, bytes);
     destroyKernels([kernel]);
   };
 

@@ -9,13 +9,14 @@
 // written once, read too when accumulated). `tiny` runs toy shapes so the harness can be checked on SwiftShader.
 // Run alone: node --import tsx --import ./tools/node-hooks.mjs bench/ops/matmul.bench.ts [--tiny]  (or BENCH_TINY=1)
 import type { Gpu } from '../../src/gpu/device.ts';
-import { type Kernel, destroyKernels, recordKernels, runKernels } from '../../src/gpu/kernel.ts';
+import { type Kernel, destroyKernels } from '../../src/gpu/kernel.ts';
 import { createStorage, uploadBuffer } from '../../src/gpu/buffers.ts';
 import { Rng } from '../../src/util/random.ts';
 import { type WeightDtype, TILES, matmulBackwardInput, matmulBackwardWeight, matmulForward, weightRowStride } from '../../src/ops/matmul.ts';
 import { loraBackward, loraForward } from '../../src/ops/lora.ts';
+import { type Report, timeKernels } from './timing.ts';
+export type { Report };
 
-export type Report = (name: string, ms: number, flops: number, bytes: number) => void;
 
 interface Linear { name: string; N: number; K: number }
 const QWEN3_0_6B: Linear[] = [
@@ -27,16 +28,6 @@ const QWEN3_0_6B: Linear[] = [
 ];
 const TINY: Linear[] = [{ name: 'tiny', N: 48, K: 40 }];
 
-async function time(gpu: Gpu, kernel: Kernel, reps: number): Promise<number> {
-  await runKernels(gpu, [kernel], 'bench.warmup');
-  const enc = gpu.device.createCommandEncoder({ label: `bench.${kernel.label}` });
-  recordKernels(enc, Array.from({ length: reps }, () => kernel), kernel.label);
-  const cmd = enc.finish();
-  const t0 = performance.now();
-  gpu.device.queue.submit([cmd]);
-  await gpu.device.queue.onSubmittedWorkDone();
-  return (performance.now() - t0) / reps;
-}
 
 function randomU32Words(rng: Rng, n: number): Uint32Array {
   // Random bf16 pairs; clearing each half's top exponent bit keeps |x| < 2 (no Inf/NaN, which could take slow
@@ -75,7 +66,7 @@ export async function benchMatmul(gpu: Gpu, report: Report, opts: { tiny?: boole
   const wbytes = (N: number, K: number, dt: WeightDtype) => N * weightRowStride(K, dt) * (dt === 'f32' ? 4 : 2);
 
   const run = async (name: string, kernel: Kernel, flops: number, bytes: number) => {
-    report(name, await time(gpu, kernel, reps), flops, bytes);
+    report(name, await timeKernels(gpu, kernel, reps), flops, bytes);
     destroyKernels([kernel]);
   };
 

@@ -4,13 +4,14 @@
 // Timing: wall clock around `iters` repetitions recorded into one submit, after one warm-up; ms per repetition.
 import type { Gpu } from '../../src/gpu/device.ts';
 import { checked } from '../../src/gpu/device.ts';
-import { type Kernel, destroyKernels, recordKernels } from '../../src/gpu/kernel.ts';
+import { type Kernel, destroyKernels } from '../../src/gpu/kernel.ts';
 import { createStorage } from '../../src/gpu/buffers.ts';
 import { adamwUpdate, createAdamwHyper, writeAdamwHyper } from '../../src/ops/adamw.ts';
 import { gradNormKernels, gradNormPartialsTotal, type GradRange } from '../../src/ops/grad_norm.ts';
 import { bf16ToF32 } from '../../src/ops/convert.ts';
+import { type Report, timeKernels } from './timing.ts';
+export type { Report };
 
-export type Report = (name: string, ms: number, flops: number, bytes: number) => void;
 
 export interface BenchOptimOptions {
   /** SwiftShader-sized shapes. */
@@ -23,18 +24,6 @@ export interface BenchOptimOptions {
 // two divisions, eps, update). Grad norm: 4 bytes, 2 flops. bf16 → f32: 2 + 4 bytes, no flops.
 const ADAMW_FLOPS = 14, ADAMW_BYTES = 28;
 
-async function time(gpu: Gpu, kernels: Kernel[], iters: number): Promise<number> {
-  const submit = async (n: number) => {
-    const enc = gpu.device.createCommandEncoder({ label: 'bench' });
-    for (let i = 0; i < n; i++) recordKernels(enc, kernels, 'bench');
-    gpu.device.queue.submit([enc.finish()]);
-    await gpu.device.queue.onSubmittedWorkDone();
-  };
-  await submit(1);
-  const t0 = performance.now();
-  await submit(iters);
-  return (performance.now() - t0) / iters;
-}
 
 /** Splits n elements into blocks no larger than one storage binding (and one buffer). */
 function blockSizes(gpu: Gpu, n: number): number[] {
@@ -79,9 +68,9 @@ export async function benchOptim(gpu: Gpu, report: Report, opts: BenchOptimOptio
       continue;
     }
     const normCount = blocks.length + 1;
-    const normMs = await time(gpu, kernels.slice(0, normCount), iters);
+    const normMs = await timeKernels(gpu, kernels.slice(0, normCount), iters);
     report(`grad norm ${name.replace('adamw ', '')} (${blocks.length} block${blocks.length > 1 ? 's' : ''})`, normMs, 2 * n, 4 * n);
-    const adamMs = await time(gpu, kernels.slice(normCount), iters);
+    const adamMs = await timeKernels(gpu, kernels.slice(normCount), iters);
     report(`${name} (${blocks.length} block${blocks.length > 1 ? 's' : ''})`, adamMs, ADAMW_FLOPS * n, ADAMW_BYTES * n);
     destroyKernels(kernels);
     for (const b of bufs) b.destroy();
@@ -90,7 +79,7 @@ export async function benchOptim(gpu: Gpu, report: Report, opts: BenchOptimOptio
   const nConv = tiny ? 1 << 20 : 100e6;
   const inp = createStorage(gpu, 'bench.bf16', nConv * 2), out = createStorage(gpu, 'bench.f32', nConv * 4);
   const k = bf16ToF32(gpu, out, inp, nConv);
-  report(`bf16→f32 ${tiny ? '1M' : '100M'}`, await time(gpu, [k], iters), 0, 6 * nConv);
+  report(`bf16→f32 ${tiny ? '1M' : '100M'}`, await timeKernels(gpu, [k], iters), 0, 6 * nConv);
   destroyKernels([k]);
   inp.destroy();
   out.destroy();

@@ -58,11 +58,17 @@ export interface MicroBatch {
 /** Packs pairs into the (B,T) layout the model reads: chosen rows first, then rejected. */
 export function packMicroBatch(pairs: TokenizedPair[], padId: number, maxT: number, withMargins: boolean): MicroBatch {
   const P = pairs.length;
-  const B = 2 * P;
-  const seqs = [...pairs.map((p) => p.chosen_ids), ...pairs.map((p) => p.rejected_ids)];
+  const packed = packSequences([...pairs.map((p) => p.chosen_ids), ...pairs.map((p) => p.rejected_ids)], padId, maxT);
+  const margins = withMargins ? Float32Array.from(pairs, (p) => p.margin ?? 0) : null;
+  return { P, ...packed, margins };
+}
+
+/** Right-pads sequences with padId into (B,T), T bucketed; lengths (B,) are the real lengths (≥ 1). */
+export function packSequences(seqs: ArrayLike<number>[], padId: number, maxT: number): Omit<MicroBatch, 'P' | 'margins'> {
+  const B = seqs.length;
   let longest = 1;
   for (const s of seqs) longest = Math.max(longest, s.length);
-  if (longest > maxT) throw new Error(`a sequence of ${longest} tokens exceeds max_length ${maxT}; it should have been filtered`);
+  if (longest > maxT) throw new Error(`a sequence of ${longest} tokens is longer than the ${maxT} tokens the model was planned for (max_length)`);
   const T = bucketLength(longest, maxT);
   const ids = new Uint32Array(B * T).fill(padId);
   const lengths = new Uint32Array(B);
@@ -72,8 +78,7 @@ export function packMicroBatch(pairs: TokenizedPair[], padId: number, maxT: numb
     lengths[b] = Math.max(1, s.length);
     numTokens += s.length;
   });
-  const margins = withMargins ? Float32Array.from(pairs, (p) => p.margin ?? 0) : null;
-  return { P, B, T, ids, lengths, margins, numTokens };
+  return { B, T, ids, lengths, numTokens };
 }
 
 /** TRL filters (does not truncate) pairs whose chosen or rejected is longer than max_length. */

@@ -10,7 +10,7 @@ import type { Qwen3RewardModel } from '../model/qwen3.ts';
 import type { ModelWeights } from '../model/weights.ts';
 import { Optimizer } from './optimizer.ts';
 import { MetricsRing } from './metrics.ts';
-import { epochBatches, packMicroBatch, splitBatch, type TokenizedPair } from './batches.ts';
+import { epochBatches, packMicroBatch, packSequences, splitBatch, type TokenizedPair } from './batches.ts';
 import { makeCheckpoint, restoreCheckpoint, checkpointName, type CheckpointStore, type TrainerState } from './checkpoint.ts';
 import { learningRateAt, trainingPlan, isIntervalStep, type TrainingPlan } from './schedule.ts';
 import type { RewardConfig } from './config.ts';
@@ -259,10 +259,7 @@ export async function scoreSequences(gpu: Gpu, model: Qwen3RewardModel, seqs: Ar
   const maxB = model.opts.maxB;
   for (let start = 0; start < seqs.length; start += maxB) {
     const part = seqs.slice(start, start + maxB);
-    const half = Math.ceil(part.length / 2);
-    // packMicroBatch lays out chosen then rejected; score any list by splitting it in two halves.
-    const fake = Array.from({ length: half }, (_, i) => ({ chosen_ids: part[i], rejected_ids: part[half + i] ?? [model.dims.padId] }));
-    const mb = packMicroBatch(fake, model.dims.padId, model.opts.maxT, false);
+    const mb = packSequences(part, model.dims.padId, model.opts.maxT);
     model.writeInputs(mb.ids, mb.lengths, null);
     const plan = model.evalPlan(mb.B, mb.T);
     const enc = gpu.device.createCommandEncoder({ label: 'score' });

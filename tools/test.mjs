@@ -68,7 +68,7 @@ if (process.platform === 'linux' && !existsSync('/usr/lib/x86_64-linux-gnu/libvu
   // Dawn loads libvulkan.so.1; chromium ships one when the system has none.
   env.LD_LIBRARY_PATH = ['/usr/lib/chromium', env.LD_LIBRARY_PATH].filter(Boolean).join(':');
 }
-env.XDG_RUNTIME_DIR ??= path.join(root, '.cache', 'xdg');
+if (process.platform === 'linux') env.XDG_RUNTIME_DIR ??= '/tmp';
 
 const vitest = path.join(root, 'node_modules', 'vitest', 'vitest.mjs');
 const reports = path.join(root, '.cache', 'test-reports');

@@ -26,7 +26,8 @@ async function createDawn(dawnOptions: string[]): Promise<GPU> {
  * adapter retries once on SwiftShader when Debian's chromium provides it (slow, but it runs).
  */
 export async function requestNodeGpu(opts: RequestGpuOptions & { dawnOptions?: string[]; swiftShaderFallback?: boolean } = {}): Promise<Gpu> {
-  if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = '/tmp';
+  // Dawn's Vulkan backend warns without it on Linux; any writable folder will do.
+  if (process.platform === 'linux' && !process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = '/tmp';
   dawn ??= await createDawn(opts.dawnOptions ?? []);
   try {
     return await requestGpu(dawn, opts);

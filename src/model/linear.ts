@@ -31,15 +31,14 @@ export interface LinearSlot {
   lora: LoraSlot | null;
 }
 
-const g = (r: Ref) => r as GPUBuffer; // the ops accept buffer ranges at run time (see Buf in gpu/kernel.ts)
 
 // out (M,N) from inp (M,K). `train` false: no dropout (evaluation and scoring).
 export function linearForward(gpu: Gpu, s: LinearSlot, out: GPUBuffer, inp: GPUBuffer, M: number, train = true): Kernel {
   if (s.lora) {
     const l = s.lora;
-    return loraForward(gpu, out, l.xa, inp, g(s.W), g(l.A), g(l.B), M, s.N, s.K, l.R, l.scale, { weightDtype: s.dtype, dropout: train ? l.dropout : undefined });
+    return loraForward(gpu, out, l.xa, inp, s.W, l.A, l.B, M, s.N, s.K, l.R, l.scale, { weightDtype: s.dtype, dropout: train ? l.dropout : undefined });
   }
-  return matmulForward(gpu, out, inp, g(s.W), M, s.N, s.K, { weightDtype: s.dtype });
+  return matmulForward(gpu, out, inp, s.W, M, s.N, s.K, { weightDtype: s.dtype });
 }
 
 // dinp (M,K) = or += (accumulate) dout·W (+ LoRA path); dW/dA/dB += their gradients. workspace (M,R) for LoRA.
@@ -47,10 +46,10 @@ export function linearBackward(gpu: Gpu, s: LinearSlot, dinp: GPUBuffer, workspa
   const ks: Kernel[] = [];
   if (s.lora) {
     const l = s.lora;
-    ks.push(loraBackward(gpu, dinp, g(l.dA), g(l.dB), workspace, dout, inp, l.xa, g(s.W), g(l.A), g(l.B), M, s.N, s.K, l.R, l.scale, { weightDtype: s.dtype, dropout: l.dropout, accumulate }));
+    ks.push(loraBackward(gpu, dinp, l.dA, l.dB, workspace, dout, inp, l.xa, s.W, l.A, l.B, M, s.N, s.K, l.R, l.scale, { weightDtype: s.dtype, dropout: l.dropout, accumulate }));
   } else {
-    ks.push(matmulBackwardInput(gpu, dinp, dout, g(s.W), M, s.N, s.K, { weightDtype: s.dtype, accumulate }));
+    ks.push(matmulBackwardInput(gpu, dinp, dout, s.W, M, s.N, s.K, { weightDtype: s.dtype, accumulate }));
   }
-  if (s.dW) ks.push(matmulBackwardWeight(gpu, g(s.dW), dout, inp, M, s.N, s.K));
+  if (s.dW) ks.push(matmulBackwardWeight(gpu, s.dW, dout, inp, M, s.N, s.K));
   return ks;
 }

@@ -21,7 +21,6 @@ import { linearBackward, linearForward, type LinearSlot } from './linear.ts';
 import { LINEAR_NAMES, layerPrefix, linearWeightName, loraName, loraScale, type LinearName, type ModelDims } from './params.ts';
 import { gradRef, paramRef, type ModelWeights, type Ref } from './weights.ts';
 
-const g = (r: Ref) => r as GPUBuffer; // ops accept buffer ranges at run time (see Buf in gpu/kernel.ts)
 
 export interface ModelOptions {
   maxB: number; // sequences per micro-batch (2 × pairs)
@@ -150,23 +149,23 @@ export class Qwen3RewardModel {
 
     // ---- forward ----
     const embedDtype = w.table.byName.get('model.embed_tokens.weight')!.dtype;
-    const embed = [embeddingForward(gpu, a.resid[0], a.ids, g(paramRef(w, 'model.embed_tokens.weight')), M, C, { weightDtype: embedDtype })];
+    const embed = [embeddingForward(gpu, a.resid[0], a.ids, paramRef(w, 'model.embed_tokens.weight'), M, C, { weightDtype: embedDtype })];
     const layers: Kernel[][] = [];
     for (let l = 0; l < L; l++) {
       const s = this.slots[l];
       const x = this.layerActs(l);
       layers.push([
-        rmsnormForward(gpu, x.ln1, x.rstd1, a.resid[l], g(s.inNorm), M, C, eps),
+        rmsnormForward(gpu, x.ln1, x.rstd1, a.resid[l], s.inNorm, M, C, eps),
         linearForward(gpu, s.lin.q_proj, x.q, x.ln1, M, train),
         linearForward(gpu, s.lin.k_proj, x.k, x.ln1, M, train),
         linearForward(gpu, s.lin.v_proj, x.v, x.ln1, M, train),
-        rmsnormForward(gpu, x.qr, x.rstdq, x.q, g(s.qNorm), M * H, D, eps), // q_norm per head
-        rmsnormForward(gpu, x.kr, x.rstdk, x.k, g(s.kNorm), M * Hkv, D, eps),
+        rmsnormForward(gpu, x.qr, x.rstdq, x.q, s.qNorm, M * H, D, eps), // q_norm per head
+        rmsnormForward(gpu, x.kr, x.rstdk, x.k, s.kNorm, M * Hkv, D, eps),
         ropeForward(gpu, x.qr, x.qr, a.cos, a.sin, B, T, H, D),
         ropeForward(gpu, x.kr, x.kr, a.cos, a.sin, B, T, Hkv, D),
         attentionForward(gpu, x.att, x.lse, x.qr, x.kr, x.v, a.lengths, B, T, H, Hkv, D),
         linearForward(gpu, s.lin.o_proj, a.tmpC, x.att, M, train),
-        residualRmsnormForward(gpu, x.x2, x.ln2, x.rstd2, a.resid[l], a.tmpC, g(s.postNorm), M, C, eps), // x2 = x + o; ln2
+        residualRmsnormForward(gpu, x.x2, x.ln2, x.rstd2, a.resid[l], a.tmpC, s.postNorm, M, C, eps), // x2 = x + o; ln2
         linearForward(gpu, s.lin.gate_proj, x.gate, x.ln2, M, train),
         linearForward(gpu, s.lin.up_proj, x.up, x.ln2, M, train),
         swigluForward(gpu, x.h, x.gate, x.up, M * F),
@@ -174,20 +173,19 @@ export class Qwen3RewardModel {
         residualForward(gpu, a.resid[l + 1], x.x2, a.tmpC, M * C), // x_{l+1} = x2 + mlp
       ]);
     }
-    const scoreW = g(paramRef(w, 'score.weight'));
+    const scoreW = paramRef(w, 'score.weight');
     const head = [
-      rmsnormForward(gpu, a.xf, a.rstdf, a.resid[L], g(paramRef(w, 'model.norm.weight')), M, C, eps),
+      rmsnormForward(gpu, a.xf, a.rstdf, a.resid[L], paramRef(w, 'model.norm.weight'), M, C, eps),
       rewardHeadForward(gpu, a.rewards, a.poolIdx, a.xf, a.ids, scoreW, B, T, C, d.padId),
     ];
     const plan: StepPlan = { B, T, embed, layers, head, lossByKey: new Map(), layersBackward: [], headBackward: [], embedBackward: [] };
     if (!training) return plan;
 
     // ---- backward (mirror of the forward, in reverse) ----
-    const gOrNull = (r: Ref | null) => (r ? g(r) : null);
     const normW = 'model.norm.weight';
     plan.headBackward = [
-      rewardHeadBackward(gpu, a.dC, g(gradRef(w, 'score.weight')), a.drewards, a.xf, scoreW, a.poolIdx, B, T, C), // dxf (M,C) =
-      rmsnormBackward(gpu, a.dres, this.full ? g(gradRef(w, normW)) : null, a.wsNorm, a.dC, a.resid[L], g(paramRef(w, normW)), a.rstdf, M, C), // dres =
+      rewardHeadBackward(gpu, a.dC, gradRef(w, 'score.weight'), a.drewards, a.xf, scoreW, a.poolIdx, B, T, C), // dxf (M,C) =
+      rmsnormBackward(gpu, a.dres, this.full ? gradRef(w, normW) : null, a.wsNorm, a.dC, a.resid[L], paramRef(w, normW), a.rstdf, M, C), // dres =
     ];
     for (let l = 0; l < L; l++) {
       const s = this.slots[l];
@@ -198,23 +196,23 @@ export class Qwen3RewardModel {
       ks.push(swigluBackward(gpu, a.dgate, a.dup, a.dh, x.gate, x.up, M * F));
       ks.push(...linearBackward(gpu, s.lin.gate_proj, a.dC, a.wsLora, a.dgate, x.ln2, M, false));
       ks.push(...linearBackward(gpu, s.lin.up_proj, a.dC, a.wsLora, a.dup, x.ln2, M, true));
-      ks.push(rmsnormBackward(gpu, a.dres, gOrNull(s.dPostNorm), a.wsNorm, a.dC, x.x2, g(s.postNorm), x.rstd2, M, C, { accumulate: true }));
+      ks.push(rmsnormBackward(gpu, a.dres, s.dPostNorm, a.wsNorm, a.dC, x.x2, s.postNorm, x.rstd2, M, C, { accumulate: true }));
       // Attention: x2 = x + o_proj(attn(rope(q_norm(q)), rope(k_norm(k)), v)); dres holds d x2 = d x (so far)
       ks.push(...linearBackward(gpu, s.lin.o_proj, a.datt, a.wsLora, a.dres, x.att, M, false));
       ks.push(attentionBackward(gpu, a.dqr, a.dkr, a.dv, a.wsAttn, a.datt, x.qr, x.kr, x.v, x.att, x.lse, a.lengths, B, T, H, Hkv, D));
       ks.push(ropeBackward(gpu, a.datt, a.dqr, a.cos, a.sin, B, T, H, D)); // datt ← d q_normed
       ks.push(ropeBackward(gpu, a.dk, a.dkr, a.cos, a.sin, B, T, Hkv, D)); // dk ← d k_normed
-      ks.push(rmsnormBackward(gpu, a.dqr, gOrNull(s.dQNorm), a.wsNorm, a.datt, x.q, g(s.qNorm), x.rstdq, M * H, D)); // dqr ← dq
-      ks.push(rmsnormBackward(gpu, a.dkr, gOrNull(s.dKNorm), a.wsNorm, a.dk, x.k, g(s.kNorm), x.rstdk, M * Hkv, D)); // dkr ← dk
+      ks.push(rmsnormBackward(gpu, a.dqr, s.dQNorm, a.wsNorm, a.datt, x.q, s.qNorm, x.rstdq, M * H, D)); // dqr ← dq
+      ks.push(rmsnormBackward(gpu, a.dkr, s.dKNorm, a.wsNorm, a.dk, x.k, s.kNorm, x.rstdk, M * Hkv, D)); // dkr ← dk
       ks.push(...linearBackward(gpu, s.lin.q_proj, a.dC, a.wsLora, a.dqr, x.ln1, M, false));
       ks.push(...linearBackward(gpu, s.lin.k_proj, a.dC, a.wsLora, a.dkr, x.ln1, M, true));
       ks.push(...linearBackward(gpu, s.lin.v_proj, a.dC, a.wsLora, a.dv, x.ln1, M, true));
-      ks.push(rmsnormBackward(gpu, a.dres, gOrNull(s.dInNorm), a.wsNorm, a.dC, a.resid[l], g(s.inNorm), x.rstd1, M, C, { accumulate: true }));
+      ks.push(rmsnormBackward(gpu, a.dres, s.dInNorm, a.wsNorm, a.dC, a.resid[l], s.inNorm, x.rstd1, M, C, { accumulate: true }));
       plan.layersBackward.push(ks);
     }
     if (this.full && this.embedPlanBufs) {
       const e = this.embedPlanBufs;
-      plan.embedBackward = [embeddingBackward(gpu, g(gradRef(w, 'model.embed_tokens.weight')), a.dres, e.uniq, e.offsets, e.positions, M, C)];
+      plan.embedBackward = [embeddingBackward(gpu, gradRef(w, 'model.embed_tokens.weight'), a.dres, e.uniq, e.offsets, e.positions, M, C)];
     }
     return plan;
   }

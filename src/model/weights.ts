@@ -4,7 +4,7 @@
 import type { Gpu } from '../gpu/device.ts';
 import { checked } from '../gpu/device.ts';
 import { createStorage, writeBuffer, readBytes } from '../gpu/buffers.ts';
-import { destroyKernels, runKernels } from '../gpu/kernel.ts';
+import { type Buf, destroyKernels, runKernels } from '../gpu/kernel.ts';
 import { bf16ToF32, f16ToF32 } from '../ops/convert.ts';
 import { Rng } from '../util/random.ts';
 import type { ParamEntry, ParamTable } from './params.ts';
@@ -18,7 +18,8 @@ export interface ModelWeights {
   v: GPUBuffer[];
 }
 
-export type Ref = GPUBuffer | GPUBufferBinding;
+/** Where a tensor lives: a whole buffer or a range of a block (the ops take either). */
+export type Ref = Buf;
 
 /** Where a tensor lives: its own buffer (frozen) or a range of a trainable block. */
 export function paramRef(w: ModelWeights, name: string): Ref {

@@ -20,7 +20,7 @@
 import forwardCode from '../../shaders/attention_forward.wgsl?raw';
 import backwardCode from '../../shaders/attention_backward.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
-import { type Kernel, bindBuffers, cdiv, checkWorkgroups, createUniform, getPipeline } from '../gpu/kernel.ts';
+import { type Buf, type Kernel, bindBuffers, bufLabel, bufSize, cdiv, checkWorkgroups, createUniform, getPipeline } from '../gpu/kernel.ts';
 import { elementwiseGrid } from './grid.ts';
 
 /** Tile shape of one attention kernel: rows owned by a workgroup, rows streamed per step, threads per row. */
@@ -76,8 +76,8 @@ function checkDims(gpu: Gpu, label: string, B: number, T: number, H: number, Hkv
     throw new Error(`${label}: tiles ${JSON.stringify(tiles)} with D = ${D} need ${storage} bytes of workgroup storage, over the device limit ${lim.maxComputeWorkgroupStorageSize}`);
 }
 
-function checkSize(label: string, name: string, buf: GPUBuffer, bytes: number): void {
-  if (buf.size < bytes) throw new Error(`${label}: buffer ${name} (${buf.label}) has ${buf.size} bytes, needs ${bytes}`);
+function checkSize(label: string, name: string, buf: Buf, bytes: number): void {
+  if (bufSize(buf) < bytes) throw new Error(`${label}: buffer ${name} (${bufLabel(buf)}) has ${bufSize(buf)} bytes, needs ${bytes}`);
 }
 
 function params(gpu: Gpu, label: string, B: number, T: number, H: number, Hkv: number, D: number): GPUBuffer {
@@ -87,7 +87,7 @@ function params(gpu: Gpu, label: string, B: number, T: number, H: number, Hkv: n
 // out is (B,T,H,D), lse is (B,H,T) = row log-sum-exp of the scaled scores (saved for backward),
 // q is (B,T,H,D), k and v are (B,T,Hkv,D), lengths is (B,) u32. Assigns out and lse.
 export function attentionForward(
-  gpu: Gpu, out: GPUBuffer, lse: GPUBuffer, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, lengths: GPUBuffer,
+  gpu: Gpu, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, lengths: Buf,
   B: number, T: number, H: number, Hkv: number, D: number, tiles: AttentionTiles = attentionTiles(D),
 ): Kernel {
   const label = 'attention_forward';
@@ -110,8 +110,8 @@ export function attentionForward(
 // dout, q, out are (B,T,H,D), k, v are (B,T,Hkv,D), lse is (B,H,T), lengths is (B,) u32.
 // Three dispatches: prep (Δ), dkdv (per key tile, loops over the group's heads and query tiles), dq.
 export function attentionBackward(
-  gpu: Gpu, dq: GPUBuffer, dk: GPUBuffer, dv: GPUBuffer, workspace: GPUBuffer,
-  dout: GPUBuffer, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, out: GPUBuffer, lse: GPUBuffer, lengths: GPUBuffer,
+  gpu: Gpu, dq: Buf, dk: Buf, dv: Buf, workspace: Buf,
+  dout: Buf, q: Buf, k: Buf, v: Buf, out: Buf, lse: Buf, lengths: Buf,
   B: number, T: number, H: number, Hkv: number, D: number, tiles: AttentionTiles = attentionTiles(D),
 ): Kernel {
   const label = 'attention_backward';
@@ -128,7 +128,7 @@ export function attentionBackward(
   const pipe = (entryPoint: string, t: { BQ: number; BK: number; TPR: number }, wg: number) =>
     getPipeline(gpu, { label: entryPoint.replace('backward', label), code: backwardCode, entryPoint, constants: { D, BQ: t.BQ, BK: t.BK, TPR: t.TPR, WG: wg } });
   // bindings: 0 ws (write), 1 dq, 2 dk, 3 dv, 4 ws (read), 5 dout, 6 q, 7 k, 8 v, 9 out, 10 lse, 11 lengths, 12 params
-  const bind = (pipeline: GPUComputePipeline, name: string, b: Record<number, GPUBuffer>) =>
+  const bind = (pipeline: GPUComputePipeline, name: string, b: Record<number, Buf>) =>
     bindBuffers(gpu, `${label}_${name}`, pipeline, Array.from({ length: 13 }, (_, i) => b[i] ?? null));
 
   const prep = pipe('backward_prep', c, PREP_WG);

@@ -10,7 +10,7 @@
 // read from a u32[1] GPU buffer the trainer writes each step; backward recomputes the same mask from the same seed.
 // With p = 0 (or no dropout option) no mask code runs. For evaluation (model.eval()) plan kernels without dropout.
 import type { Gpu } from '../gpu/device.ts';
-import type { Kernel } from '../gpu/kernel.ts';
+import type { Buf, Kernel } from '../gpu/kernel.ts';
 import { type WeightDtype, gemmKernel, matmulBackwardInput, matmulForward } from './matmul.ts';
 
 export { dropoutHash, dropoutMultiplier, dropoutThreshold } from './matmul.ts';
@@ -40,7 +40,7 @@ function checkRank(label: string, R: number): void {
 
 // out (M,N) = inp·Wᵀ + scale·xa·Bᵀ; xa (M,R) = dropout(inp)·Aᵀ is assigned and saved for backward.
 export function loraForward(
-  gpu: Gpu, out: GPUBuffer, xa: GPUBuffer, inp: GPUBuffer, weight: GPUBuffer, loraA: GPUBuffer, loraB: GPUBuffer,
+  gpu: Gpu, out: Buf, xa: Buf, inp: Buf, weight: Buf, loraA: Buf, loraB: Buf,
   M: number, N: number, K: number, R: number, scale: number, opts: LoraOpts = {},
 ): Kernel {
   checkRank('lora_forward', R);
@@ -65,8 +65,8 @@ export function loraForward(
 // dloraB (N,R) += scale·doutᵀ·xa; dloraA (R,K) += scale·(dout·B)ᵀ·dropout(inp).
 // workspace (M,R) f32 scratch: receives dout·B. xa (M,R) is the forward's saved value.
 export function loraBackward(
-  gpu: Gpu, dinp: GPUBuffer, dloraA: GPUBuffer, dloraB: GPUBuffer, workspace: GPUBuffer,
-  dout: GPUBuffer, inp: GPUBuffer, xa: GPUBuffer, weight: GPUBuffer, loraA: GPUBuffer, loraB: GPUBuffer,
+  gpu: Gpu, dinp: Buf, dloraA: Buf, dloraB: Buf, workspace: Buf,
+  dout: Buf, inp: Buf, xa: Buf, weight: Buf, loraA: Buf, loraB: Buf,
   M: number, N: number, K: number, R: number, scale: number, opts: LoraOpts & { accumulate?: boolean } = {},
 ): Kernel {
   checkRank('lora_backward', R);

@@ -6,7 +6,7 @@
 // (element (n,k) in word n*ceil(K/2) + k/2, low half first; see packWeight). Accumulation is always f32.
 import code from '../../shaders/matmul.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
-import { type Kernel, type Dispatch, bindBuffers, cdiv, checkWorkgroups, createUniform, getPipeline } from '../gpu/kernel.ts';
+import { type Buf, type Kernel, type Dispatch, bindBuffers, bufLabel, bufSize, cdiv, checkWorkgroups, createUniform, getPipeline } from '../gpu/kernel.ts';
 
 export type WeightDtype = 'f32' | 'f16' | 'bf16';
 
@@ -106,7 +106,7 @@ export function dropoutMultiplier(seed: number, salt: number, p: number, e: numb
 
 /** One operand of C(i,j) = Σ_c X(i,c)·Y(j,c). `kContig`: element (i,c) at i·ld + c, else at c·ld + i. */
 export interface GemmOperand {
-  buffer: GPUBuffer;
+  buffer: Buf;
   kContig: boolean;
   /** Row stride in elements (for packed 16-bit B: in 16-bit elements, even). */
   ld: number;
@@ -117,7 +117,7 @@ export interface GemmOperand {
 export interface Gemm {
   label: string;
   /** C is (batch, M, N) row-major with row stride ldc. */
-  c: GPUBuffer;
+  c: Buf;
   ldc: number;
   cOffset?: number;
   cBatchStride?: number;
@@ -149,11 +149,11 @@ function splitScratch(gpu: Gpu, bytes: number): GPUBuffer {
 }
 
 /** Throws unless `buf` holds every element the layout reaches (rows×cols, row stride ld, batch stride bs). */
-function checkExtent(label: string, what: string, buf: GPUBuffer, rows: number, cols: number, ld: number, offset: number, batch: number, bs: number, bytesPer: number): void {
+function checkExtent(label: string, what: string, buf: Buf, rows: number, cols: number, ld: number, offset: number, batch: number, bs: number, bytesPer: number): void {
   if (rows === 0 || cols === 0 || batch === 0) return;
   if (cols > ld) throw new Error(`${label}: ${what} row stride ${ld} is shorter than its ${cols} columns`);
   const need = (offset + (batch - 1) * bs + (rows - 1) * ld + cols) * bytesPer;
-  if (buf.size < need) throw new Error(`${label}: ${what} buffer '${buf.label}' holds ${buf.size} bytes, the product reads up to byte ${need}`);
+  if (bufSize(buf) < need) throw new Error(`${label}: ${what} buffer '${bufLabel(buf)}' holds ${bufSize(buf)} bytes, the product reads up to byte ${need}`);
 }
 
 /** Plans C (=|+=) alpha·A·Bᵀ over the given layouts: one dispatch, or two with split-K. */
@@ -206,7 +206,7 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
   const constants = { WG_M: tile.wgM, WG_N: tile.wgN, TM: tile.tm, TN: tile.tn, BK: tile.bk, DROP_ON: splits > 1 && dropOn === 3 ? 0 : dropOn };
   const tileGrid: [number, number, number] = [cdiv(N, BN), cdiv(M, BM), batch * splits];
   checkWorkgroups(gpu, label, tileGrid);
-  const dispatch = (entry: string, consts: Record<string, number>, bufs: (GPUBuffer | null)[], workgroups: [number, number, number]): Dispatch => {
+  const dispatch = (entry: string, consts: Record<string, number>, bufs: (Buf | null)[], workgroups: [number, number, number]): Dispatch => {
     const pipeline = getPipeline(gpu, { label: 'matmul', code, entryPoint: entry, constants: consts });
     return { pipeline, bindGroup: bindBuffers(gpu, label, pipeline, [...bufs, uniform]), workgroups };
   };
@@ -262,7 +262,7 @@ export function weightRowStride(K: number, dtype: WeightDtype = 'f32'): number {
 }
 
 // out is (M,N), inp is (M,K), weight is (N,K). out (=|+=) inp·weightᵀ.
-export function matmulForward(gpu: Gpu, out: GPUBuffer, inp: GPUBuffer, weight: GPUBuffer, M: number, N: number, K: number, opts: MatmulOpts = {}): Kernel {
+export function matmulForward(gpu: Gpu, out: Buf, inp: Buf, weight: Buf, M: number, N: number, K: number, opts: MatmulOpts = {}): Kernel {
   const s = opts.strides ?? {};
   const dtype = opts.weightDtype ?? 'f32';
   const ldw = s.weightRow ?? weightRowStride(K, dtype);
@@ -276,7 +276,7 @@ export function matmulForward(gpu: Gpu, out: GPUBuffer, inp: GPUBuffer, weight: 
 }
 
 // dinp is (M,K), dout is (M,N), weight is (N,K). dinp (=|+=) dout·weight.
-export function matmulBackwardInput(gpu: Gpu, dinp: GPUBuffer, dout: GPUBuffer, weight: GPUBuffer, M: number, N: number, K: number, opts: Omit<MatmulOpts, 'batch' | 'strides'> = {}): Kernel {
+export function matmulBackwardInput(gpu: Gpu, dinp: Buf, dout: Buf, weight: Buf, M: number, N: number, K: number, opts: Omit<MatmulOpts, 'batch' | 'strides'> = {}): Kernel {
   const dtype = opts.weightDtype ?? 'f32';
   return gemmKernel(gpu, {
     label: opts.label ?? 'matmul_backward_input',
@@ -288,7 +288,7 @@ export function matmulBackwardInput(gpu: Gpu, dinp: GPUBuffer, dout: GPUBuffer, 
 }
 
 // dweight is (N,K) f32, dout is (M,N), inp is (M,K). dweight += dout ᵀ·inp (a parameter gradient: accumulates).
-export function matmulBackwardWeight(gpu: Gpu, dweight: GPUBuffer, dout: GPUBuffer, inp: GPUBuffer, M: number, N: number, K: number, opts: Pick<MatmulOpts, 'alpha' | 'tile' | 'splitK' | 'label'> = {}): Kernel {
+export function matmulBackwardWeight(gpu: Gpu, dweight: Buf, dout: Buf, inp: Buf, M: number, N: number, K: number, opts: Pick<MatmulOpts, 'alpha' | 'tile' | 'splitK' | 'label'> = {}): Kernel {
   return gemmKernel(gpu, {
     label: opts.label ?? 'matmul_backward_weight',
     c: dweight, ldc: K,

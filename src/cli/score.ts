@@ -9,7 +9,8 @@ import { cliGpu } from './common.ts';
 import { openFileSource } from '../formats/bytes-node.ts';
 import { parseAdapterConfig } from '../formats/peft.ts';
 import { loadRewardModel, type LoadedModel } from '../model/load.ts';
-import { LINEAR_NAMES, type LoraSpec } from '../model/params.ts';
+import type { LoraSpec } from '../model/params.ts';
+import { loraSpecOfAdapter } from '../train/session.ts';
 import { bucketLength } from '../train/batches.ts';
 import { pairMetrics, scorePairs, scoreSequences } from '../train/trainer.ts';
 import type { Gpu } from '../gpu/device.ts';
@@ -26,7 +27,7 @@ export async function loadForScoring(gpu: Gpu, modelDir: string, adapterDir: str
     const wPath = path.join(adapterDir, 'adapter_model.safetensors');
     if (!existsSync(cfgPath) || !existsSync(wPath)) throw new CliInputError(`${adapterDir}: a PEFT adapter folder needs adapter_config.json and adapter_model.safetensors`);
     const ac = parseAdapterConfig(JSON.parse(await readFile(cfgPath, 'utf8')), cfgPath);
-    lora = { r: ac.lora.r, alpha: ac.lora.lora_alpha, dropout: 0, targets: LINEAR_NAMES.filter((n) => ac.lora.target_modules.includes(n)), useRslora: ac.lora.use_rslora };
+    lora = loraSpecOfAdapter(ac);
     extra.push(await openFileSource(wPath));
   }
   const files = await modelFolderFiles(modelDir);

@@ -12,6 +12,7 @@ import { Trainer, scoreSequences, type TrainEvent } from './trainer.ts';
 import type { CheckpointStore } from './checkpoint.ts';
 import { exportAdapter, exportModel, type ExportedFile } from './export.ts';
 import type { ExportDtype } from '../formats/hf_model.ts';
+import type { AdapterConfig } from '../formats/peft.ts';
 
 /** Default GPU memory budget when the user gives none: WebGPU cannot query VRAM. */
 export const DEFAULT_GPU_MEMORY_BYTES = 8 * 2 ** 30;
@@ -22,6 +23,11 @@ export function loraSpecOf(c: RewardConfig): LoraSpec | null {
     r: c.peft.r, alpha: c.peft.lora_alpha, dropout: effectiveLoraDropout(c),
     targets: LINEAR_NAMES.filter((n) => c.peft!.target_modules.includes(n)), useRslora: c.peft.use_rslora,
   };
+}
+
+/** The LoRA spec of a saved PEFT adapter (inference: no dropout). */
+export function loraSpecOfAdapter(ac: AdapterConfig): LoraSpec {
+  return { r: ac.lora.r, alpha: ac.lora.lora_alpha, dropout: 0, targets: LINEAR_NAMES.filter((n) => ac.lora.target_modules.includes(n)), useRslora: ac.lora.use_rslora };
 }
 
 export interface PlanRequest {

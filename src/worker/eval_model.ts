@@ -11,7 +11,8 @@ import { ConfigError } from '../formats/fields.ts';
 import { parseAdapterConfig } from '../formats/peft.ts';
 import { parseSafetensorsIndex, SAFETENSORS_INDEX_FILE, shardFiles } from '../formats/safetensors.ts';
 import { loadRewardModel, type LoadedModel, type ModelFiles } from '../model/load.ts';
-import { LINEAR_NAMES, type LoraSpec } from '../model/params.ts';
+import type { LoraSpec } from '../model/params.ts';
+import { loraSpecOfAdapter } from '../train/session.ts';
 import { Qwen3RewardModel } from '../model/qwen3.ts';
 import { destroyWeights } from '../model/weights.ts';
 import { bucketLength } from '../train/batches.ts';
@@ -101,7 +102,7 @@ export async function loadModelFolder(
       if (e instanceof ConfigError) throw new ModelFolderError(e.message, 'This adapter uses settings the studio cannot run; fix the fields named, or train it again here.');
       throw e;
     }
-    lora = { r: ac.lora.r, alpha: ac.lora.lora_alpha, dropout: 0, targets: LINEAR_NAMES.filter((n) => ac.lora.target_modules.includes(n)), useRslora: ac.lora.use_rslora };
+    lora = loraSpecOfAdapter(ac);
     loraInfo = { r: ac.lora.r, lora_alpha: ac.lora.lora_alpha, target_modules: [...ac.lora.target_modules] };
     const baseRepo = o.base.kind === 'hub' ? o.base.repo : DEMO_MODEL_NAME;
     trainedOn = ac.base_model_name_or_path;

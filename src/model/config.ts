@@ -14,17 +14,13 @@
 // Legend: C hidden, F ffn dim, H query heads, Hkv kv heads, D head dim, V vocab, L layers.
 import { ConfigError, Fields, describe, isPlainObject } from '../formats/fields.ts';
 import type { ModelDims } from './params.ts';
+import type { HfModelShape } from '../formats/hf_model.ts';
 
-export interface Qwen3Config {
+/** vocab_size V, hidden_size C, intermediate_size F, num_hidden_layers L, num_attention_heads H,
+ *  num_key_value_heads Hkv, head_dim D (resolved) come from HfModelShape. */
+export interface Qwen3Config extends HfModelShape {
   architectures: string[];
   model_type: 'qwen3';
-  vocab_size: number; // V
-  hidden_size: number; // C
-  intermediate_size: number; // F
-  num_hidden_layers: number; // L
-  num_attention_heads: number; // H
-  num_key_value_heads: number; // Hkv
-  head_dim: number; // D (resolved)
   rms_norm_eps: number;
   rope_theta: number; // resolved from either place
   max_position_embeddings: number;
@@ -224,7 +220,7 @@ export interface Qwen3ParamCount {
 }
 
 /** Parameter count of Qwen3ForSequenceClassification (no lm_head; the score head has `numLabels` rows). */
-export function qwen3ParamCount(cfg: Pick<Qwen3Config, 'vocab_size' | 'hidden_size' | 'intermediate_size' | 'num_hidden_layers' | 'num_attention_heads' | 'num_key_value_heads' | 'head_dim'>, numLabels = 1): Qwen3ParamCount {
+export function qwen3ParamCount(cfg: HfModelShape, numLabels = 1): Qwen3ParamCount {
   const C = cfg.hidden_size;
   const F = cfg.intermediate_size;
   const qd = cfg.num_attention_heads * cfg.head_dim; // H·D

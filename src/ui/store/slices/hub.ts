@@ -3,7 +3,7 @@
 // The token lives only in memory unless the user ticks "remember for this tab" (sessionStorage, handled by
 // src/ui/store/persist.ts).
 import type { StateCreator } from 'zustand/vanilla';
-import type { DownloadFileProgress, DownloadOverall, ImportError, ImportSplit, StoredFile, StoredImport } from '../../../worker/protocol.ts';
+import type { DownloadFileProgress, DownloadOverall, ImportSplit, StoredFile, StoredImport, WorkerEvent } from '../../../worker/protocol.ts';
 import type { StudioState } from '../store.ts';
 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
@@ -37,25 +37,11 @@ export function importSplitFor(fileName: string, setting: ImportSplitSetting): I
   return setting.test_size === 0 ? { kind: 'whole', split: 'train' } : { kind: 'seeded', ...setting };
 }
 
-/** This tab's validation summary of a dropped file. */
-export interface ImportSummary {
-  /** The import-jsonl request it answered (still pending while a clean file is being stored). */
-  rid: number;
-  id: string;
-  name: string;
-  split: ImportSplit;
-  lines: number;
-  valid: number;
-  format: 'conversational' | 'standard' | 'unknown';
-  errors: ImportError[];
-  errorCount: number;
-  blankLines: number;
-  duplicates: number;
-  /** Every line was valid (no choice to make). */
-  accepted: boolean;
-  /** Pairs imported once stored. */
+/** This tab's validation summary of a dropped file: the worker's import-summary event (its `rid` is the
+ *  import-jsonl request it answered), plus the pairs imported once stored. */
+export type ImportSummary = Omit<Extract<WorkerEvent, { type: 'import-summary' }>, 'type'> & {
   pairs: number | null;
-}
+};
 
 export interface HubSlice {
   hub: {

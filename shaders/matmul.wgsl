@@ -1,14 +1,26 @@
-// Tiled matrix product behind every linear layer (src/ops/matmul.ts builds the operand layouts):
+// Tiled matrix product behind every linear layer (src/ops/matmul.ts builds the operand layouts and picks the variant):
 //   C[b, i, j] (= or +=) alpha · Σ_c A[b](i, c) · B[b](j, c)          i < M, j < N, c < K (contraction)
 // Forward  out(M,N)  = inp(M,K)·W(N,K)ᵀ : A = inp (c contiguous), B = W (c contiguous).
 // Backward dinp(M,K) = dout(M,N)·W(N,K) : A = dout (c contiguous), B = W read (j=k, c=n) (j contiguous).
 // Backward dW(N,K)  += dout(M,N)ᵀ·inp(M,K): A = dout read (i=n, c=m), B = inp read (j=k, c=m) (both i/j contiguous).
 // A and C are f32. B is bound as u32 words: f32 bits, or two packed 16-bit values (f16 or bf16) per word along
 // B's contiguous dimension, low half first; accumulation is always f32.
-// Each workgroup owns a BM×BN tile of C (BM = WG_M·TM, BN = WG_N·TN) and walks the contraction in BK slices staged
-// through workgroup memory; thread (tx, ty) owns rows ty + r·WG_M and columns tx + s·WG_N of the tile (strided, so
-// workgroup-memory reads are conflict-free and C writes coalesce). Out-of-range elements load as 0, so any
-// M, N, K work. Sums run in a fixed order: results are bit-identical run to run.
+//
+// Design (one workgroup = one BM×BN tile of C, BM = WG_M·TM, BN = WG_N·TN, TM and TN 4 or 8):
+// - Global loads in units of UA (UB) elements along the operand's contiguous dimension: 1 (scalar), 4 (one vec4 of
+//   f32 through the a4/b4 views of the same buffers) or, for packed 16-bit B, 8 (one vec4<u32> = 4 whole words,
+//   unpacked once when staged). A unit that is not entirely inside the matrix falls back to per-element loads, so
+//   any M, N, K work; the wrapper only picks vector units when offsets and strides are multiples of the unit.
+// - Workgroup memory holds the slice transposed to [c][i] and [c][j] as vec4 rows (plus one vec4 of padding), so
+//   the inner loop reads TM/4 + TN/4 vec4s per contraction step for TM·TN fma: a thread owns TM/4 groups of 4
+//   adjacent rows (strided by 4·WG_M) and TN/4 groups of 4 adjacent columns (strided by 4·WG_N).
+// - Double-buffered slices, one barrier per BK slice. PREFETCH = 1: the next slice is loaded into registers
+//   (≤ 4 units per thread per operand) before the current one is consumed, and staged after it; PREFETCH = 0:
+//   each slice is loaded straight into its buffer (for tiles with many units per thread, e.g. the CPU tiles).
+// - Layouts and B's dtype are override constants (A_K, B_K, B_DT) that fold away every branch in the loads; the
+//   value "dynamic" (2 / 3) reads them from the uniform instead (fewer pipelines where compiles are slow: CPU).
+// - Every C element sees fma over c = kBegin, kBegin+1, … in order whatever the tile, unit or prefetch choice:
+//   results are bit-identical across those choices and run to run (split-K changes the order, deterministically).
 // Split-K (workgroup z = b·splits + s covers contraction [s·kChunk, (s+1)·kChunk)): with splits > 1 the raw partial
 // sums go to a dense scratch (batch·splits, M, N) bound as C, and the `reduce` entry adds them up in order s = 0, 1, …
 // Dropout (entry points *_dropout only): element e of the masked operand (A, B or C) is scaled by
@@ -17,15 +29,18 @@
 
 override WG_M: u32 = 16;        // threads along rows i
 override WG_N: u32 = 16;        // threads along columns j
-override TM: u32 = 4;           // rows per thread (≤ 8)
-override TN: u32 = 4;           // columns per thread (≤ 8)
-override BK: u32 = 16;          // contraction slice per workgroup-memory tile
+override TM: u32 = 4;           // rows per thread: 4 or 8
+override TN: u32 = 4;           // columns per thread: 4 or 8
+override BK: u32 = 16;          // contraction slice per workgroup-memory tile, a multiple of 4 (of 8 when UB = 8 along c)
+override UA: u32 = 1;           // A elements per global load: 1 or 4
+override UB: u32 = 1;           // B elements per global load: 1, 4 (f32) or 8 (packed 16-bit)
+override PREFETCH: u32 = 0;     // 1: next slice through registers (needs ≤ 4 units per thread per operand)
+override LA: u32 = 1;           // with PREFETCH: A units per thread per slice (⌈BM·BK/UA / threads⌉ ≤ 4)
+override LB: u32 = 1;           // with PREFETCH: B units per thread per slice
+override A_K: u32 = 2;          // A layout: 0 i contiguous, 1 c contiguous, 2 read p.aKContig
+override B_K: u32 = 2;          // B layout: 0 j contiguous, 1 c contiguous, 2 read p.bKContig
+override B_DT: u32 = 3;         // B dtype: 0 f32, 1 f16, 2 bf16, 3 read p.bDtype
 override DROP_ON: u32 = 0;      // 0 none, 1 A, 2 B, 3 C (the result, before accumulation); *_dropout entries
-// Layouts, B's dtype and accumulate are uniforms, not overrides: they only steer the few tile-loading and store
-// instructions (uniform branches), and keeping them out of the pipeline key keeps the pipeline count to
-// tiles × entry points (each pipeline is a separate driver compile; 0.4–2 s each on SwiftShader).
-
-const PAD = 1u;                 // workgroup-memory row padding against bank conflicts on the transposed stores
 
 struct Params {
   M: u32, N: u32, K: u32,
@@ -48,9 +63,15 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<storage, read> seed: array<u32>;       // u32[1], *_dropout entries only
 @group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(5) var<storage, read> a4: array<vec4<f32>>;   // the same buffer as a (a dummy when UA = 1)
+@group(0) @binding(6) var<storage, read> b4: array<vec4<u32>>;   // the same buffer as b (a dummy when UB = 1)
 
-var<workgroup> As: array<f32, BK * (WG_M * TM + PAD)>;   // As[cc·(BM+PAD) + ii]
-var<workgroup> Bs: array<f32, BK * (WG_N * TN + PAD)>;   // Bs[cc·(BN+PAD) + jj]
+// vec4s per staged row (one contraction index c): the tile's width / 4 plus one of padding against bank conflicts
+// on the transposed stores. Each operand has two slices (double buffering).
+override SA: u32 = WG_M * TM / 4u + 1u;
+override SB: u32 = WG_N * TN / 4u + 1u;
+var<workgroup> As: array<vec4<f32>, 2u * BK * SA>;   // As[buf·BK·SA + c·SA + i/4][i%4]
+var<workgroup> Bs: array<vec4<f32>, 2u * BK * SB>;   // Bs[buf·BK·SB + c·SB + j/4][j%4]
 
 // lowbias32 (Chris Wellons): a bijective u32 mixer. Mirrored by dropoutHash in src/ops/matmul.ts.
 fn mix32(x: u32) -> u32 {
@@ -69,13 +90,154 @@ fn dropMul(key: u32, e: u32) -> f32 {
   return select(0.0, p.dropScale, mix32(mix32(e) ^ key) >= p.dropThreshold);
 }
 
-// Element (row, col) of B in its storage layout; col runs along the contiguous (packed) dimension.
-fn loadB(base: u32, row: u32, col: u32) -> f32 {
-  if (p.bDtype == 0u) { return bitcast<f32>(b[base + row * p.ldb + col]); }
-  let w = b[base + row * p.ldb + (col >> 1u)];
-  let bits = select(w & 0xffffu, w >> 16u, (col & 1u) == 1u);
-  if (p.bDtype == 1u) { return unpack2x16float(bits).x; }
-  return bitcast<f32>(bits << 16u);
+fn aKC() -> bool { if (A_K == 2u) { return p.aKContig == 1u; } return A_K == 1u; }
+fn bKC() -> bool { if (B_K == 2u) { return p.bKContig == 1u; } return B_K == 1u; }
+fn bDt() -> u32 { if (B_DT == 3u) { return p.bDtype; } return B_DT; }
+
+// Per-workgroup constants of the current tile.
+struct Tile { i0: u32, j0: u32, baseA: u32, baseB: u32, kEnd: u32, key: u32 }
+
+// ---- A: units of UA elements along A's contiguous dimension ----
+
+// Unit l of the slice starting at k0 → (row i in tile, contraction c in slice) of its first element.
+fn unitA(l: u32) -> vec2<u32> {
+  let BM = WG_M * TM;
+  if (aKC()) { return vec2<u32>(l / (BK / UA), (l % (BK / UA)) * UA); }
+  return vec2<u32>((l % (BM / UA)) * UA, l / (BM / UA));
+}
+
+fn loadA1(tl: Tile, gi: u32, gc: u32) -> f32 {
+  if (gi >= p.M || gc >= tl.kEnd) { return 0.0; }
+  let e = tl.baseA + select(gc * p.lda + gi, gi * p.lda + gc, aKC());
+  var v = a[e];
+  if (DROP_ON == 1u) { v *= dropMul(tl.key, e); }
+  return v;
+}
+
+fn loadA(tl: Tile, l: u32, k0: u32) -> vec4<f32> {
+  let BM = WG_M * TM;
+  if (l >= BM * BK / UA) { return vec4<f32>(0.0); }
+  let u = unitA(l);
+  let gi = tl.i0 + u.x;
+  let gc = k0 + u.y;
+  if (UA == 1u) { return vec4<f32>(loadA1(tl, gi, gc), 0.0, 0.0, 0.0); }
+  let kc = aKC();
+  // Along c (kc) or along i: is the whole vec4 inside the matrix?
+  let full = select(gc < tl.kEnd && gi + 3u < p.M, gi < p.M && gc + 3u < tl.kEnd, kc);
+  if (full && DROP_ON != 1u) {
+    return a4[(tl.baseA + select(gc * p.lda + gi, gi * p.lda + gc, kc)) / 4u];
+  }
+  if (kc) { return vec4<f32>(loadA1(tl, gi, gc), loadA1(tl, gi, gc + 1u), loadA1(tl, gi, gc + 2u), loadA1(tl, gi, gc + 3u)); }
+  return vec4<f32>(loadA1(tl, gi, gc), loadA1(tl, gi + 1u, gc), loadA1(tl, gi + 2u, gc), loadA1(tl, gi + 3u, gc));
+}
+
+fn putA(buf: u32, i: u32, cc: u32, v: f32) { As[(buf * BK + cc) * SA + i / 4u][i % 4u] = v; }
+
+fn storeA(buf: u32, l: u32, v: vec4<f32>) {
+  let BM = WG_M * TM;
+  if (l >= BM * BK / UA) { return; }
+  let u = unitA(l);
+  if (UA == 1u) { putA(buf, u.x, u.y, v.x); return; }
+  if (aKC()) {
+    putA(buf, u.x, u.y, v.x); putA(buf, u.x, u.y + 1u, v.y); putA(buf, u.x, u.y + 2u, v.z); putA(buf, u.x, u.y + 3u, v.w);
+  } else {
+    As[(buf * BK + u.y) * SA + u.x / 4u] = v;
+  }
+}
+
+// ---- B: units of UB elements along B's contiguous dimension; registers hold raw u32 words ----
+
+fn unitB(l: u32) -> vec2<u32> {
+  let BN = WG_N * TN;
+  if (bKC()) { return vec2<u32>(l / (BK / UB), (l % (BK / UB)) * UB); }
+  return vec2<u32>((l % (BN / UB)) * UB, l / (BN / UB));
+}
+
+// Element (j, c) of B as an f32 (0 outside the matrix); col runs along the stored row (the packed dimension).
+fn loadB1(tl: Tile, gj: u32, gc: u32) -> f32 {
+  if (gj >= p.N || gc >= tl.kEnd) { return 0.0; }
+  let kc = bKC();
+  let row = select(gc, gj, kc);
+  let col = select(gj, gc, kc);
+  let dt = bDt();
+  var v: f32;
+  if (dt == 0u) {
+    v = bitcast<f32>(b[tl.baseB + row * p.ldb + col]);
+    if (DROP_ON == 2u) { v *= dropMul(tl.key, tl.baseB + row * p.ldb + col); }
+  } else {
+    let w = b[tl.baseB + row * p.ldb + (col >> 1u)];
+    let bits = select(w & 0xffffu, w >> 16u, (col & 1u) == 1u);
+    if (dt == 1u) { v = unpack2x16float(bits).x; } else { v = bitcast<f32>(bits << 16u); }
+  }
+  return v;
+}
+
+// Packed word holding values (col, col+1) of a stored row, the halves past `lim` (or a row past `rows`) zeroed.
+fn loadWord(tl: Tile, row: u32, col: u32, rows: u32, lim: u32) -> u32 {
+  if (row >= rows || col >= lim) { return 0u; }
+  let w = b[tl.baseB + row * p.ldb + (col >> 1u)];
+  return select(w & 0xffffu, w, col + 1u < lim);
+}
+
+fn loadB(tl: Tile, l: u32, k0: u32) -> vec4<u32> {
+  let BN = WG_N * TN;
+  if (l >= BN * BK / UB) { return vec4<u32>(0u); }
+  let u = unitB(l);
+  let gj = tl.j0 + u.x;
+  let gc = k0 + u.y;
+  if (UB == 1u) { return vec4<u32>(bitcast<u32>(loadB1(tl, gj, gc)), 0u, 0u, 0u); }
+  let kc = bKC();
+  let row = select(gc, gj, kc);
+  let col = select(gj, gc, kc);
+  let rows = select(tl.kEnd, p.N, kc);
+  let lim = select(p.N, tl.kEnd, kc);
+  let full = row < rows && col + UB - 1u < lim;
+  if (UB == 4u) { // f32
+    if (full && DROP_ON != 2u) { return b4[(tl.baseB + row * p.ldb + col) / 4u]; }
+    if (kc) { return bitcast<vec4<u32>>(vec4<f32>(loadB1(tl, gj, gc), loadB1(tl, gj, gc + 1u), loadB1(tl, gj, gc + 2u), loadB1(tl, gj, gc + 3u))); }
+    return bitcast<vec4<u32>>(vec4<f32>(loadB1(tl, gj, gc), loadB1(tl, gj + 1u, gc), loadB1(tl, gj + 2u, gc), loadB1(tl, gj + 3u, gc)));
+  }
+  // UB == 8: four whole packed words (8 values along the stored row).
+  if (full) { return b4[(tl.baseB + row * p.ldb + (col >> 1u)) / 4u]; }
+  return vec4<u32>(loadWord(tl, row, col, rows, lim), loadWord(tl, row, col + 2u, rows, lim),
+                   loadWord(tl, row, col + 4u, rows, lim), loadWord(tl, row, col + 6u, rows, lim));
+}
+
+fn putB(buf: u32, j: u32, cc: u32, v: f32) { Bs[(buf * BK + cc) * SB + j / 4u][j % 4u] = v; }
+
+// Two values of a packed word, low half first.
+fn unpackWord(w: u32) -> vec2<f32> {
+  if (bDt() == 1u) { return unpack2x16float(w); }
+  return vec2<f32>(bitcast<f32>(w << 16u), bitcast<f32>(w & 0xffff0000u));
+}
+
+fn storeB(buf: u32, l: u32, r: vec4<u32>) {
+  let BN = WG_N * TN;
+  if (l >= BN * BK / UB) { return; }
+  let u = unitB(l);
+  if (UB == 1u) { putB(buf, u.x, u.y, bitcast<f32>(r.x)); return; }
+  var lo: vec4<f32>;
+  var hi = vec4<f32>(0.0);
+  if (UB == 4u) {
+    lo = bitcast<vec4<f32>>(r);
+  } else {
+    lo = vec4<f32>(unpackWord(r.x), unpackWord(r.y));
+    hi = vec4<f32>(unpackWord(r.z), unpackWord(r.w));
+  }
+  if (bKC()) {
+    putB(buf, u.x, u.y, lo.x); putB(buf, u.x, u.y + 1u, lo.y); putB(buf, u.x, u.y + 2u, lo.z); putB(buf, u.x, u.y + 3u, lo.w);
+    if (UB == 8u) { putB(buf, u.x, u.y + 4u, hi.x); putB(buf, u.x, u.y + 5u, hi.y); putB(buf, u.x, u.y + 6u, hi.z); putB(buf, u.x, u.y + 7u, hi.w); }
+  } else {
+    Bs[(buf * BK + u.y) * SB + u.x / 4u] = lo;
+    if (UB == 8u) { Bs[(buf * BK + u.y) * SB + u.x / 4u + 1u] = hi; }
+  }
+}
+
+// Loads slice k0 straight into workgroup buffer `buf` (PREFETCH = 0).
+fn stageDirect(tl: Tile, t: u32, buf: u32, k0: u32) {
+  let NT = WG_M * WG_N;
+  for (var l = t; l < WG_M * TM * BK / UA; l += NT) { storeA(buf, l, loadA(tl, l, k0)); }
+  for (var l = t; l < WG_N * TN * BK / UB; l += NT) { storeB(buf, l, loadB(tl, l, k0)); }
 }
 
 fn tile(lid: vec3<u32>, wid: vec3<u32>, key: u32) {
@@ -83,107 +245,136 @@ fn tile(lid: vec3<u32>, wid: vec3<u32>, key: u32) {
   let BN = WG_N * TN;
   let NT = WG_M * WG_N;
   let t = lid.y * WG_N + lid.x;
-  let i0 = wid.y * BM;
-  let j0 = wid.x * BN;
   let bz = wid.z / p.splits;
   let kBegin = (wid.z % p.splits) * p.kChunk;
-  let kEnd = min(kBegin + p.kChunk, p.K);
-  let baseA = p.offA + bz * p.batchA;
-  let baseB = p.offB + bz * p.batchB;
-  let aK = p.aKContig == 1u;
-  let bK = p.bKContig == 1u;
+  var tl: Tile;
+  tl.i0 = wid.y * BM;
+  tl.j0 = wid.x * BN;
+  tl.baseA = p.offA + bz * p.batchA;
+  tl.baseB = p.offB + bz * p.batchB;
+  tl.kEnd = min(kBegin + p.kChunk, p.K);
+  tl.key = key;
+  let nSlices = (tl.kEnd - min(kBegin, tl.kEnd) + BK - 1u) / BK;
 
-  // Row r of the thread's TM×TN block accumulates in (c<r>L, c<r>H): columns s = 0..3 and 4..7. Named variables,
-  // not an indexed array: rows ≥ TM and the high halves when TN ≤ 4 are constant-false branches the compiler
-  // removes, and no private memory is indexed dynamically (CPU Vulkan turns that into per-lane gathers/scatters).
-  // Each C element still sees fma over c = kBegin, kBegin+1, … in order: results are those of a scalar loop.
+  // Accumulators: row r = 4g + q of the thread's block (g = row group), columns 0..3 (L) and 4..7 (H, TN = 8).
+  // Named variables, not an indexed array: rows ≥ TM and the H halves when TN = 4 are constant-false branches the
+  // compiler removes, and no private memory is indexed dynamically (CPU Vulkan turns that into per-lane gathers).
   var c0L = vec4<f32>(0.0); var c0H = vec4<f32>(0.0); var c1L = vec4<f32>(0.0); var c1H = vec4<f32>(0.0);
   var c2L = vec4<f32>(0.0); var c2H = vec4<f32>(0.0); var c3L = vec4<f32>(0.0); var c3H = vec4<f32>(0.0);
   var c4L = vec4<f32>(0.0); var c4H = vec4<f32>(0.0); var c5L = vec4<f32>(0.0); var c5H = vec4<f32>(0.0);
   var c6L = vec4<f32>(0.0); var c6H = vec4<f32>(0.0); var c7L = vec4<f32>(0.0); var c7H = vec4<f32>(0.0);
-  for (var k0 = kBegin; k0 < kEnd; k0 += BK) {
-    for (var l = t; l < BM * BK; l += NT) {
-      var ii = l / BK;
-      var cc = l % BK;
-      if (!aK) { cc = l / BM; ii = l % BM; }
-      let gi = i0 + ii;
-      let gc = k0 + cc;
-      var v = 0.0;
-      if (gi < p.M && gc < kEnd) {
-        let e = baseA + select(gc * p.lda + gi, gi * p.lda + gc, aK);
-        v = a[e];
-        if (DROP_ON == 1u) { v *= dropMul(key, e); }
-      }
-      As[cc * (BM + PAD) + ii] = v;
-    }
-    for (var l = t; l < BN * BK; l += NT) {
-      var jj = l / BK;
-      var cc = l % BK;
-      if (!bK) { cc = l / BN; jj = l % BN; }
-      let gj = j0 + jj;
-      let gc = k0 + cc;
-      var v = 0.0;
-      if (gj < p.N && gc < kEnd) {
-        let row = select(gc, gj, bK);
-        let col = select(gj, gc, bK);
-        v = loadB(baseB, row, col);
-        if (DROP_ON == 2u) { v *= dropMul(key, baseB + row * p.ldb + col); }
-      }
-      Bs[cc * (BN + PAD) + jj] = v;
-    }
-    workgroupBarrier();
-    for (var cc = 0u; cc < BK; cc++) {
-      let ao = cc * (BM + PAD) + lid.y;
-      let bo = cc * (BN + PAD) + lid.x;
-      let bL = vec4<f32>(bs(bo, 0u), bs(bo, 1u), bs(bo, 2u), bs(bo, 3u));
-      var bH = vec4<f32>(0.0);
-      if (TN > 4u) { bH = vec4<f32>(bs(bo, 4u), bs(bo, 5u), bs(bo, 6u), bs(bo, 7u)); }
-      if (TM > 0u) { let x = vec4<f32>(As[ao]); c0L = fma(x, bL, c0L); if (TN > 4u) { c0H = fma(x, bH, c0H); } }
-      if (TM > 1u) { let x = vec4<f32>(As[ao + WG_M]); c1L = fma(x, bL, c1L); if (TN > 4u) { c1H = fma(x, bH, c1H); } }
-      if (TM > 2u) { let x = vec4<f32>(As[ao + 2u * WG_M]); c2L = fma(x, bL, c2L); if (TN > 4u) { c2H = fma(x, bH, c2H); } }
-      if (TM > 3u) { let x = vec4<f32>(As[ao + 3u * WG_M]); c3L = fma(x, bL, c3L); if (TN > 4u) { c3H = fma(x, bH, c3H); } }
-      if (TM > 4u) { let x = vec4<f32>(As[ao + 4u * WG_M]); c4L = fma(x, bL, c4L); if (TN > 4u) { c4H = fma(x, bH, c4H); } }
-      if (TM > 5u) { let x = vec4<f32>(As[ao + 5u * WG_M]); c5L = fma(x, bL, c5L); if (TN > 4u) { c5H = fma(x, bH, c5H); } }
-      if (TM > 6u) { let x = vec4<f32>(As[ao + 6u * WG_M]); c6L = fma(x, bL, c6L); if (TN > 4u) { c6H = fma(x, bH, c6H); } }
-      if (TM > 7u) { let x = vec4<f32>(As[ao + 7u * WG_M]); c7L = fma(x, bL, c7L); if (TN > 4u) { c7H = fma(x, bH, c7H); } }
-    }
+  // Prefetch registers: unit t + q·NT of the next slice.
+  var ra0 = vec4<f32>(0.0); var ra1 = vec4<f32>(0.0); var ra2 = vec4<f32>(0.0); var ra3 = vec4<f32>(0.0);
+  var rb0 = vec4<u32>(0u); var rb1 = vec4<u32>(0u); var rb2 = vec4<u32>(0u); var rb3 = vec4<u32>(0u);
+
+  if (PREFETCH == 1u && nSlices > 0u) {
+    if (LA > 0u) { storeA(0u, t, loadA(tl, t, kBegin)); }
+    if (LA > 1u) { storeA(0u, t + NT, loadA(tl, t + NT, kBegin)); }
+    if (LA > 2u) { storeA(0u, t + 2u * NT, loadA(tl, t + 2u * NT, kBegin)); }
+    if (LA > 3u) { storeA(0u, t + 3u * NT, loadA(tl, t + 3u * NT, kBegin)); }
+    if (LB > 0u) { storeB(0u, t, loadB(tl, t, kBegin)); }
+    if (LB > 1u) { storeB(0u, t + NT, loadB(tl, t + NT, kBegin)); }
+    if (LB > 2u) { storeB(0u, t + 2u * NT, loadB(tl, t + 2u * NT, kBegin)); }
+    if (LB > 3u) { storeB(0u, t + 3u * NT, loadB(tl, t + 3u * NT, kBegin)); }
     workgroupBarrier();
   }
-
-  let o = vec3<u32>(i0 + lid.y, j0 + lid.x, bz);
-  storeRow(o, 0u, wid.z, key, c0L, c0H);
-  if (TM > 1u) { storeRow(o, 1u, wid.z, key, c1L, c1H); }
-  if (TM > 2u) { storeRow(o, 2u, wid.z, key, c2L, c2H); }
-  if (TM > 3u) { storeRow(o, 3u, wid.z, key, c3L, c3H); }
-  if (TM > 4u) { storeRow(o, 4u, wid.z, key, c4L, c4H); }
-  if (TM > 5u) { storeRow(o, 5u, wid.z, key, c5L, c5H); }
-  if (TM > 6u) { storeRow(o, 6u, wid.z, key, c6L, c6H); }
-  if (TM > 7u) { storeRow(o, 7u, wid.z, key, c7L, c7H); }
-}
-
-// Column s < TN of the thread's row in this Bs row (bo = row start + lid.x); 0 past TN.
-fn bs(bo: u32, s: u32) -> f32 {
-  if (s < TN) { return Bs[bo + s * WG_N]; }
-  return 0.0;
-}
-
-// Stores row r (columns lo = 0..3, hi = 4..7) of the thread's block; o = (first row, first column, batch item).
-fn storeRow(o: vec3<u32>, r: u32, z: u32, key: u32, lo: vec4<f32>, hi: vec4<f32>) {
-  let gi = o.x + r * WG_M;
-  if (gi >= p.M) { return; }
-  for (var s = 0u; s < TN; s++) {
-    let gj = o.y + s * WG_N;
-    if (gj >= p.N) { break; }
-    let acc = select(hi[s & 3u], lo[s & 3u], s < 4u);
-    if (p.splits > 1u) {
-      c[(z * p.M + gi) * p.N + gj] = acc;
-    } else {
-      let e = p.offC + o.z * p.batchC + gi * p.ldc + gj;
-      var v = p.alpha * acc;
-      if (DROP_ON == 3u) { v *= dropMul(key, e); }
-      if (p.accumulate == 1u) { v += c[e]; }
-      c[e] = v;
+  for (var s = 0u; s < nSlices; s++) {
+    let cur = s & 1u;
+    let k0 = kBegin + s * BK;
+    let more = s + 1u < nSlices;
+    if (PREFETCH == 0u) {
+      stageDirect(tl, t, cur, k0);
+      workgroupBarrier();
+    } else if (more) {
+      let kn = k0 + BK;
+      if (LA > 0u) { ra0 = loadA(tl, t, kn); }
+      if (LA > 1u) { ra1 = loadA(tl, t + NT, kn); }
+      if (LA > 2u) { ra2 = loadA(tl, t + 2u * NT, kn); }
+      if (LA > 3u) { ra3 = loadA(tl, t + 3u * NT, kn); }
+      if (LB > 0u) { rb0 = loadB(tl, t, kn); }
+      if (LB > 1u) { rb1 = loadB(tl, t + NT, kn); }
+      if (LB > 2u) { rb2 = loadB(tl, t + 2u * NT, kn); }
+      if (LB > 3u) { rb3 = loadB(tl, t + 3u * NT, kn); }
     }
+    let aBase = cur * BK * SA + lid.y;
+    let bBase = cur * BK * SB + lid.x;
+    for (var cc = 0u; cc < BK; cc++) {
+      let ao = aBase + cc * SA;
+      let bo = bBase + cc * SB;
+      let bL = Bs[bo];
+      var bH = vec4<f32>(0.0);
+      if (TN > 4u) { bH = Bs[bo + WG_N]; }
+      let x0 = As[ao];
+      c0L = fma(vec4<f32>(x0.x), bL, c0L); c1L = fma(vec4<f32>(x0.y), bL, c1L);
+      c2L = fma(vec4<f32>(x0.z), bL, c2L); c3L = fma(vec4<f32>(x0.w), bL, c3L);
+      if (TN > 4u) {
+        c0H = fma(vec4<f32>(x0.x), bH, c0H); c1H = fma(vec4<f32>(x0.y), bH, c1H);
+        c2H = fma(vec4<f32>(x0.z), bH, c2H); c3H = fma(vec4<f32>(x0.w), bH, c3H);
+      }
+      if (TM > 4u) {
+        let x1 = As[ao + WG_M];
+        c4L = fma(vec4<f32>(x1.x), bL, c4L); c5L = fma(vec4<f32>(x1.y), bL, c5L);
+        c6L = fma(vec4<f32>(x1.z), bL, c6L); c7L = fma(vec4<f32>(x1.w), bL, c7L);
+        if (TN > 4u) {
+          c4H = fma(vec4<f32>(x1.x), bH, c4H); c5H = fma(vec4<f32>(x1.y), bH, c5H);
+          c6H = fma(vec4<f32>(x1.z), bH, c6H); c7H = fma(vec4<f32>(x1.w), bH, c7H);
+        }
+      }
+    }
+    if (PREFETCH == 1u) {
+      if (more) {
+        let nxt = 1u - cur;
+        if (LA > 0u) { storeA(nxt, t, ra0); }
+        if (LA > 1u) { storeA(nxt, t + NT, ra1); }
+        if (LA > 2u) { storeA(nxt, t + 2u * NT, ra2); }
+        if (LA > 3u) { storeA(nxt, t + 3u * NT, ra3); }
+        if (LB > 0u) { storeB(nxt, t, rb0); }
+        if (LB > 1u) { storeB(nxt, t + NT, rb1); }
+        if (LB > 2u) { storeB(nxt, t + 2u * NT, rb2); }
+        if (LB > 3u) { storeB(nxt, t + 3u * NT, rb3); }
+      }
+      workgroupBarrier();
+    }
+  }
+
+  // Row group g covers rows i0 + 4·(g·WG_M + ty) + q; column group h covers j0 + 4·(h·WG_N + tx) + 0..3.
+  let r0 = tl.i0 + 4u * lid.y;
+  let r1 = tl.i0 + 4u * (WG_M + lid.y);
+  let jL = tl.j0 + 4u * lid.x;
+  let jH = tl.j0 + 4u * (WG_N + lid.x);
+  storeRow(r0, jL, jH, bz, wid.z, key, c0L, c0H);
+  storeRow(r0 + 1u, jL, jH, bz, wid.z, key, c1L, c1H);
+  storeRow(r0 + 2u, jL, jH, bz, wid.z, key, c2L, c2H);
+  storeRow(r0 + 3u, jL, jH, bz, wid.z, key, c3L, c3H);
+  if (TM > 4u) {
+    storeRow(r1, jL, jH, bz, wid.z, key, c4L, c4H);
+    storeRow(r1 + 1u, jL, jH, bz, wid.z, key, c5L, c5H);
+    storeRow(r1 + 2u, jL, jH, bz, wid.z, key, c6L, c6H);
+    storeRow(r1 + 3u, jL, jH, bz, wid.z, key, c7L, c7H);
+  }
+}
+
+fn storeOne(gi: u32, gj: u32, bz: u32, z: u32, key: u32, acc: f32) {
+  if (gj >= p.N) { return; }
+  if (p.splits > 1u) {
+    c[(z * p.M + gi) * p.N + gj] = acc;
+    return;
+  }
+  let e = p.offC + bz * p.batchC + gi * p.ldc + gj;
+  var v = p.alpha * acc;
+  if (DROP_ON == 3u) { v *= dropMul(key, e); }
+  if (p.accumulate == 1u) { v += c[e]; }
+  c[e] = v;
+}
+
+// Stores row gi of the thread's block: columns jL..jL+3 from lo and (TN = 8) jH..jH+3 from hi.
+fn storeRow(gi: u32, jL: u32, jH: u32, bz: u32, z: u32, key: u32, lo: vec4<f32>, hi: vec4<f32>) {
+  if (gi >= p.M) { return; }
+  storeOne(gi, jL, bz, z, key, lo.x); storeOne(gi, jL + 1u, bz, z, key, lo.y);
+  storeOne(gi, jL + 2u, bz, z, key, lo.z); storeOne(gi, jL + 3u, bz, z, key, lo.w);
+  if (TN > 4u) {
+    storeOne(gi, jH, bz, z, key, hi.x); storeOne(gi, jH + 1u, bz, z, key, hi.y);
+    storeOne(gi, jH + 2u, bz, z, key, hi.z); storeOne(gi, jH + 3u, bz, z, key, hi.w);
   }
 }
 

@@ -9,9 +9,12 @@ export interface Flags {
   checkEveryStep: boolean;
   /** CLI: print the stack of unexpected errors. */
   stackTraces: boolean;
+  /** Ignore the GEMM autotuner's measured tile choices (src/ops/matmul_tune.ts): every product gets the
+   *  deterministic default tile of chooseTile. */
+  noGemmAutotune: boolean;
 }
 
-export const flags: Flags = { printWgsl: false, checkEveryStep: false, stackTraces: false };
+export const flags: Flags = { printWgsl: false, checkEveryStep: false, stackTraces: false, noGemmAutotune: false };
 
 export function setFlags(f: Partial<Flags>): void {
   Object.assign(flags, f);

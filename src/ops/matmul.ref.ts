@@ -61,3 +61,37 @@ export function matmulForwardStridedRef(
     }
   }
 }
+
+/** One operand of gemmRef: element (i,c) at off + z·batch + (kContig ? i·ld + c : c·ld + i); `mult(e)` scales element e. */
+export interface GemmRefOperand {
+  data: ArrayLike<number>;
+  kContig: boolean;
+  ld: number;
+  off?: number;
+  batch?: number;
+  mult?: (e: number) => number;
+}
+
+/**
+ * The generic product of gemmKernel: c[cOff + z·cBatch + i·ldc + j] = cMult(e)·alpha·Σ_c A(i,c)·B(j,c)
+ * (+ its previous value with accumulate), for z < batch, i < M, j < N.
+ */
+export function gemmRef(
+  c: Float64Array, ldc: number, A: GemmRefOperand, B: GemmRefOperand, M: number, N: number, K: number,
+  o: { batch?: number; cOff?: number; cBatch?: number; alpha?: number; accumulate?: boolean; cMult?: (e: number) => number } = {},
+): void {
+  const at = (x: GemmRefOperand, z: number, i: number, k: number) => {
+    const e = (x.off ?? 0) + z * (x.batch ?? 0) + (x.kContig ? i * x.ld + k : k * x.ld + i);
+    return x.data[e] * (x.mult ? x.mult(e) : 1);
+  };
+  for (let z = 0; z < (o.batch ?? 1); z++) {
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += at(A, z, i, k) * at(B, z, j, k);
+        const e = (o.cOff ?? 0) + z * (o.cBatch ?? 0) + i * ldc + j;
+        c[e] = (o.accumulate ? c[e] : 0) + (o.cMult ? o.cMult(e) : 1) * (o.alpha ?? 1) * s;
+      }
+    }
+  }
+}

@@ -6,7 +6,8 @@
 // (element (n,k) in word n*ceil(K/2) + k/2, low half first; see packWeight). Accumulation is always f32.
 import code from '../../shaders/matmul.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
-import { type Buf, type Kernel, type Dispatch, bindBuffers, bufLabel, bufSize, cdiv, checkWorkgroups, createUniform, getPipeline } from '../gpu/kernel.ts';
+import { type Buf, type Kernel, type Dispatch, bindBuffers, bufLabel, bufSize, cdiv, checkWorkgroups, createUniform, getPipeline, isRange } from '../gpu/kernel.ts';
+import { flags } from '../gpu/flags.ts';
 
 export type WeightDtype = 'f32' | 'f16' | 'bf16';
 
@@ -14,21 +15,32 @@ const DTYPE_CODE: Record<WeightDtype, number> = { f32: 0, f16: 1, bf16: 2 };
 
 // ---- tiles ----
 
-/** Threads per workgroup (wgM×wgN), outputs per thread (tm×tn, each ≤ 8), contraction slice bk. */
+/**
+ * Threads per workgroup (wgM×wgN), outputs per thread (tm×tn, each 4 or 8), contraction slice bk (a multiple of
+ * 4). The optional switches pick the kernel variant; left out, the device decides (GPUs: all on; CPU: all off).
+ */
 export interface TileConfig {
   wgM: number;
   wgN: number;
   tm: number;
   tn: number;
   bk: number;
+  /** Global loads as vec4 (packed 16-bit B: 4 whole words) where the operand's offsets and strides allow it. */
+  vector?: boolean;
+  /** Next contraction slice through registers while the current one is consumed (when ≤ 4 loads per thread). */
+  prefetch?: boolean;
+  /** Layouts and B's dtype as pipeline constants (no branches in the loads) instead of uniforms. */
+  specialize?: boolean;
 }
 
 export const TILES = {
-  large: { wgM: 16, wgN: 16, tm: 8, tn: 8, bk: 16 }, // 128×128 tile: big M·N
+  large: { wgM: 16, wgN: 16, tm: 8, tn: 8, bk: 8 }, // 128×128: big M·N
+  big: { wgM: 16, wgN: 16, tm: 8, tn: 4, bk: 16 }, // 128×64, 256 threads
   medium: { wgM: 16, wgN: 16, tm: 4, tn: 4, bk: 16 }, // 64×64
-  tall: { wgM: 32, wgN: 8, tm: 4, tn: 2, bk: 16 }, // 128×16: N ≤ 16 (LoRA xa, dout·B, dB)
-  wide: { wgM: 8, wgN: 32, tm: 2, tn: 4, bk: 16 }, // 16×128: M ≤ 16 (LoRA dA, one-token forward)
+  tall: { wgM: 32, wgN: 4, tm: 4, tn: 4, bk: 16 }, // 128×16: N ≤ 16 (LoRA xa, dout·B, dB)
+  wide: { wgM: 4, wgN: 32, tm: 4, tn: 4, bk: 16 }, // 16×128: M ≤ 16 (LoRA dA, one-token forward)
 } satisfies Record<string, TileConfig>;
+export type TileName = keyof typeof TILES;
 
 /** Enough workgroups to fill a large GPU; below half of it the contraction is split (deterministically). */
 const TARGET_WORKGROUPS = 256;
@@ -37,29 +49,29 @@ const MIN_SPLIT_CHUNK = 256;
 /** Largest split-K scratch (bytes) the heuristic will ask for. */
 const MAX_SCRATCH_BYTES = 64 << 20;
 
+/** The deterministic default tile for a GPU (what runs when the autotuner is off or has no entry). */
 export function chooseTile(M: number, N: number, batch = 1): TileConfig {
   if (N <= 16 && M > 16) return TILES.tall;
   if (M <= 16 && N > 16) return TILES.wide;
-  if (cdiv(M, 128) * cdiv(N, 128) * batch >= TARGET_WORKGROUPS / 2) return TILES.large;
+  if (cdiv(M, 128) * cdiv(N, 64) * batch >= TARGET_WORKGROUPS / 2) return TILES.big;
   return TILES.medium;
 }
 
 // CPU devices (SwiftShader, what CI and machines without a GPU run on) cost differently: every invocation runs, even
 // one whose rows and columns all lie past M and N, a barrier turns each 4-lane group of a workgroup into a
-// coroutine, and workgroup-memory reads are per-lane gathers. So: the largest block per thread (8×8: 16 reads per
-// 64 fma), at most 8×8 threads, only as many threads per dimension as the shape needs (rounded up to a power of two
-// so that few pipelines get compiled: 0.4–2 s each there), and short contraction slices (bk 8 measured fastest).
+// coroutine, and workgroup-memory reads are per-lane gathers. So: the largest block per thread (8×8: 4 vec4 reads
+// per 64 fma), at most 8×8 threads, only as many threads per dimension as the shape needs (rounded up to a power of
+// two so that few pipelines get compiled: 0.4–2 s each there), short contraction slices (bk 8), scalar loads, no
+// register prefetch and layouts read from the uniform (one pipeline per tile for every layout and dtype).
 // Same fma order per element as any other tile, so results are bit-identical to the GPU tiles (without split-K).
-// Measured on SwiftShader (CPU ms, min of 5, 2 busy cores; M=768 N=256 K=64 forward): medium (the GPU choice) ~155,
-// large ~80, this ~55; LoRA r=8 products (N or M = 8) 3–5× faster than tall/wide. GPUs keep chooseTile.
 const CPU_THREADS = [1, 2, 4, 8];
 function cpuTile(M: number, N: number): TileConfig {
   const threads = (n: number) => CPU_THREADS.find((t) => 8 * t >= n) ?? 8;
-  return { wgM: threads(M), wgN: threads(N), tm: 8, tn: 8, bk: 8 };
+  return { wgM: threads(M), wgN: threads(N), tm: 8, tn: 8, bk: 8, vector: false, prefetch: false, specialize: false };
 }
 
 /** Whether `gpu` is a CPU implementation (SwiftShader), which gets cpuTile's tiles. */
-function isCpuDevice(gpu: Gpu): boolean {
+export function isCpuDevice(gpu: Gpu): boolean {
   const i = gpu.info;
   return /swiftshader/i.test(`${i?.architecture ?? ''} ${i?.description ?? ''}`);
 }
@@ -70,6 +82,51 @@ export function chooseSplits(M: number, N: number, K: number, batch: number, til
   let s = Math.min(cdiv(TARGET_WORKGROUPS, tiles), Math.floor(K / MIN_SPLIT_CHUNK), 32);
   while (s > 1 && s * batch * M * N * 4 > MAX_SCRATCH_BYTES) s--;
   return s;
+}
+
+/** Workgroup memory (bytes) a tile's double-buffered slices take. */
+export function tileSharedBytes(t: TileConfig): number {
+  return 2 * t.bk * ((t.wgM * t.tm) / 4 + 1 + (t.wgN * t.tn) / 4 + 1) * 16;
+}
+
+/** Throws unless the kernel can run `tile` on `gpu`. */
+export function checkTile(gpu: Gpu, label: string, t: TileConfig): void {
+  const lim = gpu.device.limits;
+  const bad = (why: string) => new Error(`${label}: tile ${JSON.stringify(t)}: ${why}`);
+  if (![4, 8].includes(t.tm) || ![4, 8].includes(t.tn)) throw bad('tm and tn must be 4 or 8');
+  if (!(t.bk >= 4 && t.bk % 4 === 0)) throw bad('bk must be a positive multiple of 4');
+  if (!(Number.isInteger(t.wgM) && Number.isInteger(t.wgN) && t.wgM >= 1 && t.wgN >= 1)) throw bad('wgM and wgN must be positive integers');
+  if (t.wgM * t.wgN > lim.maxComputeInvocationsPerWorkgroup) throw bad(`${t.wgM * t.wgN} threads exceed maxComputeInvocationsPerWorkgroup ${lim.maxComputeInvocationsPerWorkgroup}`);
+  if (tileSharedBytes(t) > lim.maxComputeWorkgroupStorageSize) throw bad(`${tileSharedBytes(t)} bytes of workgroup memory exceed ${lim.maxComputeWorkgroupStorageSize}`);
+}
+
+// Tile choices the autotuner (./matmul_tune.ts) measured for this device, by shape class; consulted when a product
+// is planned without an explicit tile.
+const tunedTiles = new WeakMap<GPUDevice, Map<string, TileConfig>>();
+
+/** Records the tile to use for products of `shapeClass` on this device (the autotuner calls this). */
+export function setTunedTile(gpu: Gpu, shapeClass: string, tile: TileConfig | null): void {
+  let m = tunedTiles.get(gpu.device);
+  if (!m) tunedTiles.set(gpu.device, (m = new Map()));
+  if (tile) m.set(shapeClass, tile);
+  else m.delete(shapeClass);
+}
+
+export function getTunedTile(gpu: Gpu, shapeClass: string): TileConfig | undefined {
+  return tunedTiles.get(gpu.device)?.get(shapeClass);
+}
+
+/** Layout tag of a product: A then B, 'k' = contraction contiguous, 't' = not (NN forward: 'kk'). */
+export function layoutTag(aKContig: boolean, bKContig: boolean): string {
+  return `${aKContig ? 'k' : 't'}${bKContig ? 'k' : 't'}`;
+}
+
+/** Rounds up to a power of two (the shape classes' buckets). */
+const pow2 = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
+
+/** The autotuner's key for a product: layout, B dtype, batch > 1, and M, N, K rounded up to powers of two. */
+export function shapeClass(M: number, N: number, K: number, batch: number, aKContig: boolean, bKContig: boolean, dtype: WeightDtype): string {
+  return `${layoutTag(aKContig, bKContig)}.${dtype}.b${batch > 1 ? 'n' : '1'}.m${pow2(M)}.n${pow2(N)}.k${pow2(K)}`;
 }
 
 // ---- dropout mask (mirrors dropKey/dropMul in shaders/matmul.wgsl) ----
@@ -156,16 +213,54 @@ function checkExtent(label: string, what: string, buf: Buf, rows: number, cols: 
   if (bufSize(buf) < need) throw new Error(`${label}: ${what} buffer '${bufLabel(buf)}' holds ${bufSize(buf)} bytes, the product reads up to byte ${need}`);
 }
 
+// Dummy 16-byte buffer bound to the vec4 views (a4/b4) when a product loads its operands as scalars.
+const dummyCache = new WeakMap<GPUDevice, GPUBuffer>();
+function dummy(gpu: Gpu): GPUBuffer {
+  let d = dummyCache.get(gpu.device);
+  if (!d) dummyCache.set(gpu.device, (d = gpu.device.createBuffer({ label: 'matmul.unused_vec4_view', size: 16, usage: GPUBufferUsage.STORAGE })));
+  return d;
+}
+
+/** The vec4 view of a Buf: the same range, its size rounded down to 16 bytes (null when under 16). */
+function vec4View(b: Buf): GPUBufferBinding | null {
+  const size = Math.floor(bufSize(b) / 16) * 16;
+  if (size < 16) return null;
+  return isRange(b) ? { buffer: b.buffer, offset: b.offset ?? 0, size } : { buffer: b, offset: 0, size };
+}
+
+/** Elements per global load of an operand: `unit` when offset, row stride, batch stride and tile edge allow, else 1. */
+function unitFor(unit: number, offset: number, ld: number, batchStride: number, batch: number, tileEdge: number, view: GPUBufferBinding | null): number {
+  const words = unit === 8 ? 4 : unit; // packed 16-bit: 8 values = 4 u32 words
+  if (!view) return 1;
+  if (offset % words !== 0 || ld % words !== 0 || (batch > 1 && batchStride % words !== 0) || tileEdge % unit !== 0) return 1;
+  return unit;
+}
+
+/** The tile a product runs with when the caller gives none: the autotuner's choice, else the default heuristic. */
+export function resolveTile(gpu: Gpu, M: number, N: number, K: number, batch: number, aKContig: boolean, bKContig: boolean, dtype: WeightDtype): TileConfig {
+  if (isCpuDevice(gpu)) return cpuTile(M, N);
+  if (!flags.noGemmAutotune) {
+    const tuned = getTunedTile(gpu, shapeClass(M, N, K, batch, aKContig, bKContig, dtype));
+    if (tuned) return tuned;
+  }
+  return chooseTile(M, N, batch);
+}
+
 /** Plans C (=|+=) alpha·A·Bᵀ over the given layouts: one dispatch, or two with split-K. */
 export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
   const { label, M, N, K } = g;
   const batch = g.batch ?? 1;
   const dtype = g.b.dtype ?? 'f32';
   const packed = dtype !== 'f32';
-  const tile = g.tile ?? (isCpuDevice(gpu) ? cpuTile(M, N) : chooseTile(M, N, batch));
-  if (tile.tm > 8 || tile.tn > 8 || tile.wgM * tile.wgN > 256) throw new Error(`${label}: tile ${JSON.stringify(tile)} exceeds tm,tn ≤ 8 or 256 threads`);
+  const tile = g.tile ?? resolveTile(gpu, M, N, K, batch, g.a.kContig, g.b.kContig, dtype);
+  checkTile(gpu, label, tile);
+  const cpu = isCpuDevice(gpu);
+  const vector = tile.vector ?? !cpu;
+  const prefetch = tile.prefetch ?? !cpu;
+  const specialize = tile.specialize ?? !cpu;
   const BM = tile.wgM * tile.tm;
   const BN = tile.wgN * tile.tn;
+  const NT = tile.wgM * tile.wgN;
   let splits = Math.max(1, Math.min(g.splitK ?? chooseSplits(M, N, K, batch, tile), Math.max(1, K)));
   const kChunk = Math.max(tile.bk, cdiv(cdiv(K, splits), tile.bk) * tile.bk);
   splits = Math.max(1, cdiv(K, kChunk));
@@ -202,24 +297,40 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
   ];
   const uniform = createUniform(gpu, label, params, F32_PARAMS);
 
-  // Pipeline constants: the tile, and where the dropout mask goes (the result's mask waits for the split-K reduce).
-  const constants = { WG_M: tile.wgM, WG_N: tile.wgN, TM: tile.tm, TN: tile.tn, BK: tile.bk, DROP_ON: splits > 1 && dropOn === 3 ? 0 : dropOn };
+  // Load units: vec4 (A, f32 B) or 4 packed words (16-bit B) along each operand's contiguous dimension.
+  const aView = vector ? vec4View(g.a.buffer) : null;
+  const bView = vector ? vec4View(g.b.buffer) : null;
+  const UA = unitFor(4, g.a.offset ?? 0, g.a.ld, g.a.batchStride ?? 0, batch, g.a.kContig ? tile.bk : BM, aView);
+  const UB = unitFor(packed ? 8 : 4, offBW, ldbW, batchBW, batch, g.b.kContig ? tile.bk : BN, bView);
+  const LA = cdiv((BM * tile.bk) / UA, NT);
+  const LB = cdiv((BN * tile.bk) / UB, NT);
+  const PREFETCH = prefetch && LA <= 4 && LB <= 4 ? 1 : 0;
+
+  // Pipeline constants: the tile and variant, and where the dropout mask goes (the result's waits for the reduce).
+  const constants = {
+    WG_M: tile.wgM, WG_N: tile.wgN, TM: tile.tm, TN: tile.tn, BK: tile.bk, UA, UB, PREFETCH,
+    LA: PREFETCH ? LA : 1, LB: PREFETCH ? LB : 1,
+    A_K: specialize ? (g.a.kContig ? 1 : 0) : 2, B_K: specialize ? (g.b.kContig ? 1 : 0) : 2, B_DT: specialize ? DTYPE_CODE[dtype] : 3,
+    DROP_ON: splits > 1 && dropOn === 3 ? 0 : dropOn,
+  };
   const tileGrid: [number, number, number] = [cdiv(N, BN), cdiv(M, BM), batch * splits];
   checkWorkgroups(gpu, label, tileGrid);
   const dispatch = (entry: string, consts: Record<string, number>, bufs: (Buf | null)[], workgroups: [number, number, number]): Dispatch => {
     const pipeline = getPipeline(gpu, { label: 'matmul', code, entryPoint: entry, constants: consts });
-    return { pipeline, bindGroup: bindBuffers(gpu, label, pipeline, [...bufs, uniform]), workgroups };
+    return { pipeline, bindGroup: bindBuffers(gpu, label, pipeline, bufs), workgroups };
   };
+  const views = [UA === 4 ? aView : dummy(gpu), UB > 1 ? bView : dummy(gpu)];
   const dispatches: Dispatch[] = [];
+  const entry = constants.DROP_ON ? 'matmul_dropout' : 'matmul';
   if (splits === 1) {
-    dispatches.push(dispatch(constants.DROP_ON ? 'matmul_dropout' : 'matmul', constants, [g.a.buffer, g.b.buffer, g.c, seed], tileGrid));
+    dispatches.push(dispatch(entry, constants, [g.a.buffer, g.b.buffer, g.c, seed, uniform, ...views], tileGrid));
   } else {
     const scratch = splitScratch(gpu, batch * splits * M * N * 4);
-    dispatches.push(dispatch(constants.DROP_ON ? 'matmul_dropout' : 'matmul', constants, [g.a.buffer, g.b.buffer, scratch, constants.DROP_ON ? seed : null], tileGrid));
+    dispatches.push(dispatch(entry, constants, [g.a.buffer, g.b.buffer, scratch, constants.DROP_ON ? seed : null, uniform, ...views], tileGrid));
     const red = { WG_M: 16, WG_N: 16, DROP_ON: dropOn === 3 ? 3 : 0 };
     const redGrid: [number, number, number] = [cdiv(N, 16), cdiv(M, 16), batch];
     checkWorkgroups(gpu, label, redGrid);
-    dispatches.push(dispatch(red.DROP_ON ? 'reduce_dropout' : 'reduce', red, [scratch, null, g.c, red.DROP_ON ? seed : null], redGrid));
+    dispatches.push(dispatch(red.DROP_ON ? 'reduce_dropout' : 'reduce', red, [scratch, null, g.c, red.DROP_ON ? seed : null, uniform], redGrid));
   }
   return { label, dispatches, owned: [uniform] };
 }

@@ -112,6 +112,11 @@ export function setTunedTile(gpu: Gpu, shapeClass: string, tile: TileConfig | nu
   else m.delete(shapeClass);
 }
 
+/** Forgets every tuned choice of this device (products planned afterwards get the default tiles). */
+export function clearTunedTiles(gpu: Gpu): void {
+  tunedTiles.delete(gpu.device);
+}
+
 export function getTunedTile(gpu: Gpu, shapeClass: string): TileConfig | undefined {
   return tunedTiles.get(gpu.device)?.get(shapeClass);
 }
@@ -238,12 +243,11 @@ function unitFor(unit: number, offset: number, ld: number, batchStride: number, 
 
 /** The tile a product runs with when the caller gives none: the autotuner's choice, else the default heuristic. */
 export function resolveTile(gpu: Gpu, M: number, N: number, K: number, batch: number, aKContig: boolean, bKContig: boolean, dtype: WeightDtype): TileConfig {
-  if (isCpuDevice(gpu)) return cpuTile(M, N);
   if (!flags.noGemmAutotune) {
     const tuned = getTunedTile(gpu, shapeClass(M, N, K, batch, aKContig, bKContig, dtype));
     if (tuned) return tuned;
   }
-  return chooseTile(M, N, batch);
+  return isCpuDevice(gpu) ? cpuTile(M, N) : chooseTile(M, N, batch);
 }
 
 /** Plans C (=|+=) alpha·A·Bᵀ over the given layouts: one dispatch, or two with split-K. */

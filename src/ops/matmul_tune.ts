@@ -1,0 +1,209 @@
+// GEMM autotuner: for each shape class (layout, B dtype, M/N/K rounded up to powers of two; see shapeClass in
+// ./matmul.ts) it times a few candidate tiles on this adapter, once, and records the fastest with setTunedTile, so
+// every product planned afterwards without an explicit tile uses it (gemmKernel → resolveTile). Choices persist in
+// a TuneStore keyed by the adapter (vendor, architecture, device, description: a driver update that changes the
+// description re-tunes): IndexedDB in the browser (idbTuneStore), a JSON file in Node (./matmul_tune_node.ts).
+// Deterministic: a choice never changes a result's bits run to run (every tile sums in the same order, see
+// shaders/matmul.wgsl), the timing only picks which tile runs; ties keep the earlier candidate. The flag
+// `noGemmAutotune` (src/gpu/flags.ts) ignores tuned choices; tests force tiles and never depend on timing.
+// CPU adapters (SwiftShader) are never tuned: they always get the CPU tile of ./matmul.ts.
+import type { Gpu } from '../gpu/device.ts';
+import { destroyKernels } from '../gpu/kernel.ts';
+import { createStorage } from '../gpu/buffers.ts';
+import { type TimingMethod, timeGpu } from '../gpu/timer.ts';
+import { type TileConfig, type TileName, type WeightDtype, TILES, checkTile, clearTunedTiles, gemmKernel, isCpuDevice, setTunedTile, shapeClass, tileSharedBytes } from './matmul.ts';
+
+/** One product to tune for: C(M,N) = A·Bᵀ with A/B contraction-contiguous or not, B's dtype. */
+export interface GemmShape {
+  M: number;
+  N: number;
+  K: number;
+  batch?: number;
+  aKContig: boolean;
+  bKContig: boolean;
+  dtype: WeightDtype;
+}
+
+/** Persistent choices: per adapter key, shape class → tile name. */
+export interface TuneStore {
+  load(adapter: string): Promise<Record<string, TileName> | null>;
+  save(adapter: string, choices: Record<string, TileName>): Promise<void>;
+}
+
+/** What identifies an adapter (and its driver) for the cache. */
+export function adapterKey(gpu: Gpu): string {
+  const i = gpu.info;
+  return [i.vendor, i.architecture, i.device, i.description].map((s) => s || '?').join('|');
+}
+
+/** Candidate tiles for a shape: the GPU tiles of ./matmul.ts that fit the device and are not far too big for it. */
+export function candidates(gpu: Gpu, s: GemmShape): TileName[] {
+  const lim = gpu.device.limits;
+  return (Object.keys(TILES) as TileName[]).filter((name) => {
+    const t: TileConfig = TILES[name];
+    if (t.wgM * t.wgN > lim.maxComputeInvocationsPerWorkgroup || tileSharedBytes(t) > lim.maxComputeWorkgroupStorageSize) return false;
+    // Skinny tiles only for skinny products and the other way round.
+    if (name === 'tall') return s.N <= 32;
+    if (name === 'wide') return s.M <= 32;
+    return s.M > 16 && s.N > 16;
+  });
+}
+
+export interface TuneResult {
+  shapeClass: string;
+  choice: TileName;
+  /** ms per product of each candidate timed (absent: came from the store). */
+  timings?: Partial<Record<TileName, number>>;
+  method?: TimingMethod;
+}
+
+const applied = new WeakMap<GPUDevice, Map<string, TileName>>();
+
+function apply(gpu: Gpu, cls: string, name: TileName): void {
+  let m = applied.get(gpu.device);
+  if (!m) applied.set(gpu.device, (m = new Map()));
+  m.set(cls, name);
+  setTunedTile(gpu, cls, TILES[name]);
+}
+
+/** Forgets every tuned choice of this device. */
+export function clearGemmTuning(gpu: Gpu): void {
+  applied.delete(gpu.device);
+  clearTunedTiles(gpu);
+}
+
+/** Loads the stored choices for this adapter and applies them. Returns how many were applied. */
+export async function loadGemmTuning(gpu: Gpu, store: TuneStore): Promise<number> {
+  const saved = (await store.load(adapterKey(gpu))) ?? {};
+  let n = 0;
+  for (const [cls, name] of Object.entries(saved)) {
+    if (name in TILES) {
+      apply(gpu, cls, name);
+      n++;
+    }
+  }
+  return n;
+}
+
+export interface TuneOptions {
+  store?: TuneStore;
+  /** Timed repetitions per candidate (default 10). */
+  reps?: number;
+  /** Skip timing: record this tile for every class (deterministic, for tests and reproducible runs). */
+  force?: TileName;
+  /** Candidates to time instead of candidates(gpu, shape). */
+  candidates?: TileName[];
+  /** Tune a CPU adapter too (tests of the tuner on SwiftShader; normally CPU adapters keep the CPU tile). */
+  allowCpu?: boolean;
+  log?: (line: string) => void;
+}
+
+/**
+ * Makes sure every shape's class has a tile choice: stored ones are applied, the rest are timed now (each
+ * candidate `reps` times on scratch buffers of the shape's size, GPU timestamps where available) and saved.
+ */
+export async function autotuneGemm(gpu: Gpu, shapes: GemmShape[], opts: TuneOptions = {}): Promise<TuneResult[]> {
+  if (isCpuDevice(gpu) && !opts.allowCpu) return [];
+  if (opts.store) await loadGemmTuning(gpu, opts.store);
+  const have = applied.get(gpu.device) ?? new Map<string, TileName>();
+  const results: TuneResult[] = [];
+  const done = new Set<string>();
+  for (const s of shapes) {
+    const batch = s.batch ?? 1;
+    const cls = shapeClass(s.M, s.N, s.K, batch, s.aKContig, s.bKContig, s.dtype);
+    if (done.has(cls)) continue;
+    done.add(cls);
+    if (opts.force) {
+      checkTile(gpu, 'autotune', TILES[opts.force]);
+      apply(gpu, cls, opts.force);
+      results.push({ shapeClass: cls, choice: opts.force });
+      continue;
+    }
+    const known = have.get(cls);
+    if (known) {
+      results.push({ shapeClass: cls, choice: known });
+      continue;
+    }
+    const r = await timeCandidates(gpu, s, cls, opts.reps ?? 10, opts.candidates ?? candidates(gpu, s));
+    apply(gpu, cls, r.choice);
+    opts.log?.(`autotune ${cls}: ${r.choice} (${Object.entries(r.timings ?? {}).map(([n, ms]) => `${n} ${ms!.toFixed(3)} ms`).join(', ')}; ${r.method})`);
+    results.push(r);
+  }
+  if (opts.store) {
+    const all = Object.fromEntries(applied.get(gpu.device) ?? []);
+    await opts.store.save(adapterKey(gpu), all);
+  }
+  return results;
+}
+
+async function timeCandidates(gpu: Gpu, s: GemmShape, cls: string, reps: number, names: TileName[]): Promise<TuneResult> {
+  const batch = s.batch ?? 1;
+  const packed = s.dtype !== 'f32';
+  const Kp = packed ? 2 * Math.ceil(s.K / 2) : s.K;
+  // Dense operands in the shape's layout: A (M,K) or (K,M); B (N,K) or (K,N) (packed along its contiguous dim).
+  const bLd = s.bKContig ? Kp : packed ? 2 * Math.ceil(s.N / 2) : s.N;
+  const bRows = s.bKContig ? s.N : s.K;
+  const a = createStorage(gpu, 'autotune.a', batch * s.M * s.K * 4);
+  const b = createStorage(gpu, 'autotune.b', batch * bRows * bLd * (packed ? 2 : 4));
+  const c = createStorage(gpu, 'autotune.c', batch * s.M * s.N * 4);
+  const timings: Partial<Record<TileName, number>> = {};
+  let method: TimingMethod = 'wall';
+  let best: TileName | null = null;
+  try {
+    for (const name of names) {
+      const k = gemmKernel(gpu, {
+        label: `autotune.${name}`, c, ldc: s.N, cBatchStride: s.M * s.N, M: s.M, N: s.N, K: s.K, batch, tile: TILES[name],
+        a: { buffer: a, kContig: s.aKContig, ld: s.aKContig ? s.K : s.M, batchStride: s.M * s.K },
+        b: { buffer: b, kContig: s.bKContig, ld: bLd, batchStride: bRows * bLd, dtype: s.dtype },
+      });
+      const t = await timeGpu(gpu, [k], reps);
+      destroyKernels([k]);
+      timings[name] = t.ms;
+      method = t.method;
+      if (best === null || t.ms < timings[best]!) best = name;
+    }
+  } finally {
+    a.destroy();
+    b.destroy();
+    c.destroy();
+  }
+  if (!best) throw new Error(`autotune ${cls}: no candidate tile fits this adapter`);
+  return { shapeClass: cls, choice: best, timings, method };
+}
+
+/** The products of one transformer layer's linears at M tokens: forward (kk), input gradient (kt), weight gradient (tt). */
+export function linearShapes(M: number, linears: { N: number; K: number }[], dtype: WeightDtype, weightGrad: boolean): GemmShape[] {
+  const out: GemmShape[] = [];
+  for (const { N, K } of linears) {
+    out.push({ M, N, K, aKContig: true, bKContig: true, dtype });
+    out.push({ M, N: K, K: N, aKContig: true, bKContig: false, dtype });
+    if (weightGrad) out.push({ M: N, N: K, K: M, aKContig: false, bKContig: false, dtype: 'f32' });
+  }
+  return out;
+}
+
+/** A TuneStore in IndexedDB (browser): database 'reward-studio-gemm-tune', one record per adapter. */
+export function idbTuneStore(): TuneStore {
+  const open = async () => {
+    const { openDB } = await import('idb');
+    return openDB('reward-studio-gemm-tune', 1, { upgrade: (db) => void db.createObjectStore('choices') });
+  };
+  return {
+    async load(adapter) {
+      const db = await open();
+      try {
+        return ((await db.get('choices', adapter)) as Record<string, TileName> | undefined) ?? null;
+      } finally {
+        db.close();
+      }
+    },
+    async save(adapter, choices) {
+      const db = await open();
+      try {
+        await db.put('choices', choices, adapter);
+      } finally {
+        db.close();
+      }
+    },
+  };
+}

@@ -2,10 +2,10 @@
 // shapes: M = B·T tokens of a micro-batch (512, 2048); (N,K) = q_proj (2048,1024), k/v_proj (1024,1024),
 // o_proj (1024,2048), gate/up_proj (3072,1024), down_proj (1024,3072). Frozen weights are bf16 (the checkpoint
 // dtype); f32 forward and the f32 backward-weight (full fine-tuning) are timed on one shape each, and the forward
-// with each tile config on one shape (for tuning chooseTile). LoRA r=16 on q_proj, with and without dropout, sits
+// with each tile config on one shape (what the autotuner chooses between). LoRA r=16 on q_proj, with and without dropout, sits
 // next to the frozen product of the same shape so its overhead reads directly.
-// Each kernel is recorded `reps` times into one command buffer and timed by queue.onSubmittedWorkDone after one
-// warm-up submit. FLOPs are 2·M·N·K per product; bytes the compulsory traffic (each input read once, each output
+// Each kernel runs `reps` times in one compute pass after a warm-up, timed with GPU timestamps where available
+// (bench/ops/timing.ts). FLOPs are 2·M·N·K per product; bytes the compulsory traffic (each input read once, each output
 // written once, read too when accumulated). `tiny` runs toy shapes so the harness can be checked on SwiftShader.
 // Run alone: node --import tsx --import ./tools/node-hooks.mjs bench/ops/matmul.bench.ts [--tiny]  (or BENCH_TINY=1)
 import type { Gpu } from '../../src/gpu/device.ts';
@@ -82,9 +82,13 @@ export async function benchMatmul(gpu: Gpu, report: Report, opts: { tiny?: boole
     const tag = `${linears[0].name} M=${M} N=${N} K=${K}`;
     await run(`matmul_forward f32 ${tag}`, matmulForward(gpu, out, inp, w32, M, N, K), f, 4 * (M * K + N * K + M * N));
     await run(`matmul_backward_weight f32 ${tag}`, matmulBackwardWeight(gpu, dw, dout, inp, M, N, K), f, 4 * (M * N + M * K + 2 * N * K));
+    // Every tile (the autotuner's candidates) on the forward and the weight gradient of this shape.
     for (const [tname, tile] of Object.entries(TILES)) {
-      if (tname === 'tall' || tname === 'wide') continue;
-      await run(`matmul_forward bf16 ${tag} tile=${tname}`, matmulForward(gpu, out, inp, w16, M, N, K, { weightDtype: 'bf16', tile }), f, 4 * M * K + wbytes(N, K, 'bf16') + 4 * M * N);
+      if ((tname === 'tall' || tname === 'wide') && !tiny) continue;
+      // The GPU variant (vector loads, prefetch, specialised layouts) even on a CPU adapter, which defaults to scalar.
+      const t = { ...tile, vector: true, prefetch: true, specialize: true };
+      await run(`matmul_forward bf16 ${tag} tile=${tname}`, matmulForward(gpu, out, inp, w16, M, N, K, { weightDtype: 'bf16', tile: t }), f, 4 * M * K + wbytes(N, K, 'bf16') + 4 * M * N);
+      await run(`matmul_backward_weight f32 ${tag} tile=${tname}`, matmulBackwardWeight(gpu, dw, dout, inp, M, N, K, { tile: t }), f, 4 * (M * N + M * K + 2 * N * K));
     }
     // LoRA on q_proj: forward = base + xa + B product; backward = base dinp + 4 R-sized products.
     const loraF = f + 2 * M * R * K + 2 * M * N * R;

@@ -38,7 +38,7 @@ export async function probeFmaCeiling(gpu: Gpu, opts: { tiny?: boolean; reps?: n
   return { gflops: flops / best!.ms / 1e6, ms: best!.ms, method: best!.method, threads, iters };
 }
 
-if (typeof process !== 'undefined' && process.argv[1]?.endsWith('fma.ts')) {
+if (typeof process !== 'undefined' && /fma\.(ts|mjs)$/.test(process.argv[1] ?? '')) {
   const { requestNodeGpu } = await import('../src/gpu/node.ts');
   const { describeGpu } = await import('../src/gpu/device.ts');
   const gpu = await requestNodeGpu({ swiftShaderFallback: true });

@@ -7,6 +7,7 @@ import { closeModelFiles, modelFolderFiles, folderTokenizer, tokenizePreferenceF
 import { cliGpu, readRunConfig, writeFiles, copyTokenizerFiles, gpuMemoryBytes } from './common.ts';
 import { FsCheckpointStore } from './checkpoint-fs.ts';
 import { createSession } from '../train/session.ts';
+import { fileTuneStore } from '../ops/matmul_tune_node.ts';
 import { rewardConfigToJson } from '../train/config.ts';
 import { formatBytes } from '../model/plan.ts';
 import type { TrainEvent } from '../train/trainer.ts';
@@ -55,6 +56,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const session = await createSession({
     gpu, files, config, train: train.pairs, eval: evalSet?.pairs, checkpoints: store,
     budgetBytes: gpuMemoryBytes(optional(a, 'gpu-memory')), baseModel: path.resolve(modelDir), onEvent,
+    gemmTuneStore: fileTuneStore(),
   });
   await closeModelFiles(files);
   maxSteps = session.trainer.maxSteps;

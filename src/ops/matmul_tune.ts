@@ -182,6 +182,16 @@ export function linearShapes(M: number, linears: { N: number; K: number }[], dty
   return out;
 }
 
+/**
+ * The linear-layer products of a Qwen3 model at M = sequences·tokens rows (and M/4, a short batch): q, k/v, o,
+ * gate/up, down; weight gradients only when the base weights train (full fine-tuning, all f32).
+ */
+export function modelGemmShapes(d: { C: number; F: number; H: number; Hkv: number; D: number }, M: number, frozenDtype: WeightDtype | null): GemmShape[] {
+  const linears = [{ N: d.H * d.D, K: d.C }, { N: d.Hkv * d.D, K: d.C }, { N: d.C, K: d.H * d.D }, { N: d.F, K: d.C }, { N: d.C, K: d.F }];
+  const Ms = [...new Set([M, Math.max(1, Math.ceil(M / 4))])];
+  return Ms.flatMap((m) => linearShapes(m, linears, frozenDtype ?? 'f32', frozenDtype === null));
+}
+
 /** A TuneStore in IndexedDB (browser): database 'reward-studio-gemm-tune', one record per adapter. */
 export function idbTuneStore(): TuneStore {
   const open = async () => {

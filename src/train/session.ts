@@ -5,6 +5,7 @@ import type { Gpu } from '../gpu/device.ts';
 import { loadRewardModel, type LoadedModel, type ModelFiles } from '../model/load.ts';
 import { fitMicroBatch, memoryPlan, type MemoryPlan } from '../model/plan.ts';
 import { LINEAR_NAMES, type LoraSpec, type ModelDims } from '../model/params.ts';
+import { type TuneStore, autotuneGemm, modelGemmShapes } from '../ops/matmul_tune.ts';
 import { parseQwen3Config, modelDims, withPadTokenId } from '../model/config.ts';
 import { effectiveLoraDropout, type RewardConfig } from './config.ts';
 import { bucketLength, filterByLength, type TokenizedPair } from './batches.ts';
@@ -69,6 +70,8 @@ export interface SessionOptions {
   baseModel?: string | null;
   onEvent: (e: TrainEvent) => void;
   onLoadProgress?: (done: number, total: number) => void;
+  /** Where the GEMM autotuner keeps its choices (IndexedDB in the worker, a JSON file in the CLI); absent: memory. */
+  gemmTuneStore?: TuneStore;
 }
 
 export interface TrainSession {
@@ -103,6 +106,9 @@ export async function createSession(o: SessionOptions): Promise<TrainSession> {
     lora: loraSpecOf(c), training: true, maxB: 2 * microPairs, maxT, gradientCheckpointing: c.gradient_checkpointing,
     seed: c.seed, onProgress: o.onLoadProgress,
   });
+  // First use of these product shapes on this adapter: pick the GEMM tiles (cached per adapter; no-op on CPU).
+  const frozen = loaded.weights.table.frozen.find((e) => e.dtype !== 'f32')?.dtype ?? 'f32';
+  await autotuneGemm(o.gpu, modelGemmShapes(dims, 2 * microPairs * maxT, c.peft ? frozen : null), { store: o.gemmTuneStore });
   const trainer = new Trainer({
     gpu: o.gpu, model: loaded.model, weights: loaded.weights, train: train.kept, eval: evalSet.kept, config: c,
     microPairs, checkpoints: o.checkpoints, onEvent: o.onEvent,

@@ -4,6 +4,7 @@
 // resumes), opening a stored run's last checkpoint, and export on the session's weights. Evaluate & compare (the
 // run's model or a loaded adapter/model folder) is eval_handler.ts. Token ids come from the data worker over the
 // port (data_port.ts).
+import { idbTuneStore } from '../ops/matmul_tune.ts';
 import { requestGpu, type Gpu } from '../gpu/device.ts';
 import { ConfigError } from '../formats/fields.ts';
 import { modelDims, parseQwen3Config, withPadTokenId } from '../model/config.ts';
@@ -178,6 +179,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       eval: evalSet?.pairs as TokenizedPair[] | undefined,
       checkpoints: runs?.checkpoints(record.id),
       budgetBytes: record.budgetBytes ?? defaultBudget,
+      gemmTuneStore: typeof indexedDB !== 'undefined' ? idbTuneStore() : undefined,
       baseModel: record.model.kind === 'hub' ? record.model.repo : DEMO_MODEL_NAME,
       onEvent,
     });

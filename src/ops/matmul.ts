@@ -42,8 +42,12 @@ export const TILES = {
 } satisfies Record<string, TileConfig>;
 export type TileName = keyof typeof TILES;
 
-/** Enough workgroups to fill a large GPU; below half of it the contraction is split (deterministically). */
-const TARGET_WORKGROUPS = 256;
+/**
+ * Enough workgroups to fill a large GPU (~4 resident 256-thread workgroups on each of 130–170 SMs); below half of
+ * it the contraction is split (deterministically), e.g. a full fine-tuning weight gradient (1024×1024 over 8192
+ * tokens: 128 tiles of 128×64) runs as 4 splits.
+ */
+const TARGET_WORKGROUPS = 512;
 /** Contraction length each split keeps at least. */
 const MIN_SPLIT_CHUNK = 256;
 /** Largest split-K scratch (bytes) the heuristic will ask for. */
@@ -53,7 +57,7 @@ const MAX_SCRATCH_BYTES = 64 << 20;
 export function chooseTile(M: number, N: number, batch = 1): TileConfig {
   if (N <= 16 && M > 16) return TILES.tall;
   if (M <= 16 && N > 16) return TILES.wide;
-  if (cdiv(M, 128) * cdiv(N, 64) * batch >= TARGET_WORKGROUPS / 2) return TILES.big;
+  if (cdiv(M, 128) * cdiv(N, 64) * batch >= 128) return TILES.big;
   return TILES.medium;
 }
 

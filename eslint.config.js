@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'test-results/', '.cache/', 'fixtures/', 'out/'] },
+  { ignores: ['dist/', 'node_modules/', 'test-results/', '.cache/', 'fixtures/', 'out/', 'gpu-bench/', 'bench-out/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

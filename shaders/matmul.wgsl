@@ -263,19 +263,14 @@ fn tile(lid: vec3<u32>, wid: vec3<u32>, key: u32) {
   var c2L = vec4<f32>(0.0); var c2H = vec4<f32>(0.0); var c3L = vec4<f32>(0.0); var c3H = vec4<f32>(0.0);
   var c4L = vec4<f32>(0.0); var c4H = vec4<f32>(0.0); var c5L = vec4<f32>(0.0); var c5H = vec4<f32>(0.0);
   var c6L = vec4<f32>(0.0); var c6H = vec4<f32>(0.0); var c7L = vec4<f32>(0.0); var c7H = vec4<f32>(0.0);
-  // Prefetch registers: unit t + q·NT of the next slice.
-  var ra0 = vec4<f32>(0.0); var ra1 = vec4<f32>(0.0); var ra2 = vec4<f32>(0.0); var ra3 = vec4<f32>(0.0);
-  var rb0 = vec4<u32>(0u); var rb1 = vec4<u32>(0u); var rb2 = vec4<u32>(0u); var rb3 = vec4<u32>(0u);
+  // Prefetch registers: unit t + q·NT of the next slice, q < LA (LB). Loops with override trip counts ≤ 4: GPU
+  // compilers unroll them and keep the arrays in registers; as loops they keep the CPU variant's code small.
+  var ra: array<vec4<f32>, 4>;
+  var rb: array<vec4<u32>, 4>;
 
   if (PREFETCH == 1u && nSlices > 0u) {
-    if (LA > 0u) { storeA(0u, t, loadA(tl, t, kBegin)); }
-    if (LA > 1u) { storeA(0u, t + NT, loadA(tl, t + NT, kBegin)); }
-    if (LA > 2u) { storeA(0u, t + 2u * NT, loadA(tl, t + 2u * NT, kBegin)); }
-    if (LA > 3u) { storeA(0u, t + 3u * NT, loadA(tl, t + 3u * NT, kBegin)); }
-    if (LB > 0u) { storeB(0u, t, loadB(tl, t, kBegin)); }
-    if (LB > 1u) { storeB(0u, t + NT, loadB(tl, t + NT, kBegin)); }
-    if (LB > 2u) { storeB(0u, t + 2u * NT, loadB(tl, t + 2u * NT, kBegin)); }
-    if (LB > 3u) { storeB(0u, t + 3u * NT, loadB(tl, t + 3u * NT, kBegin)); }
+    for (var q = 0u; q < LA; q++) { storeA(0u, t + q * NT, loadA(tl, t + q * NT, kBegin)); }
+    for (var q = 0u; q < LB; q++) { storeB(0u, t + q * NT, loadB(tl, t + q * NT, kBegin)); }
     workgroupBarrier();
   }
   for (var s = 0u; s < nSlices; s++) {
@@ -287,14 +282,8 @@ fn tile(lid: vec3<u32>, wid: vec3<u32>, key: u32) {
       workgroupBarrier();
     } else if (more) {
       let kn = k0 + BK;
-      if (LA > 0u) { ra0 = loadA(tl, t, kn); }
-      if (LA > 1u) { ra1 = loadA(tl, t + NT, kn); }
-      if (LA > 2u) { ra2 = loadA(tl, t + 2u * NT, kn); }
-      if (LA > 3u) { ra3 = loadA(tl, t + 3u * NT, kn); }
-      if (LB > 0u) { rb0 = loadB(tl, t, kn); }
-      if (LB > 1u) { rb1 = loadB(tl, t + NT, kn); }
-      if (LB > 2u) { rb2 = loadB(tl, t + 2u * NT, kn); }
-      if (LB > 3u) { rb3 = loadB(tl, t + 3u * NT, kn); }
+      for (var q = 0u; q < LA; q++) { ra[q] = loadA(tl, t + q * NT, kn); }
+      for (var q = 0u; q < LB; q++) { rb[q] = loadB(tl, t + q * NT, kn); }
     }
     let aBase = cur * BK * SA + lid.y;
     let bBase = cur * BK * SB + lid.x;
@@ -324,14 +313,8 @@ fn tile(lid: vec3<u32>, wid: vec3<u32>, key: u32) {
     if (PREFETCH == 1u) {
       if (more) {
         let nxt = 1u - cur;
-        if (LA > 0u) { storeA(nxt, t, ra0); }
-        if (LA > 1u) { storeA(nxt, t + NT, ra1); }
-        if (LA > 2u) { storeA(nxt, t + 2u * NT, ra2); }
-        if (LA > 3u) { storeA(nxt, t + 3u * NT, ra3); }
-        if (LB > 0u) { storeB(nxt, t, rb0); }
-        if (LB > 1u) { storeB(nxt, t + NT, rb1); }
-        if (LB > 2u) { storeB(nxt, t + 2u * NT, rb2); }
-        if (LB > 3u) { storeB(nxt, t + 3u * NT, rb3); }
+        for (var q = 0u; q < LA; q++) { storeA(nxt, t + q * NT, ra[q]); }
+        for (var q = 0u; q < LB; q++) { storeB(nxt, t + q * NT, rb[q]); }
       }
       workgroupBarrier();
     }
@@ -367,14 +350,13 @@ fn storeOne(gi: u32, gj: u32, bz: u32, z: u32, key: u32, acc: f32) {
   c[e] = v;
 }
 
-// Stores row gi of the thread's block: columns jL..jL+3 from lo and (TN = 8) jH..jH+3 from hi.
+// Stores row gi of the thread's block: columns jL..jL+3 from lo and (TN = 8) jH..jH+3 from hi. A loop, not
+// unrolled calls: the epilogue is instantiated once per row (compile time on CPU Vulkan grows with code size).
 fn storeRow(gi: u32, jL: u32, jH: u32, bz: u32, z: u32, key: u32, lo: vec4<f32>, hi: vec4<f32>) {
   if (gi >= p.M) { return; }
-  storeOne(gi, jL, bz, z, key, lo.x); storeOne(gi, jL + 1u, bz, z, key, lo.y);
-  storeOne(gi, jL + 2u, bz, z, key, lo.z); storeOne(gi, jL + 3u, bz, z, key, lo.w);
-  if (TN > 4u) {
-    storeOne(gi, jH, bz, z, key, hi.x); storeOne(gi, jH + 1u, bz, z, key, hi.y);
-    storeOne(gi, jH + 2u, bz, z, key, hi.z); storeOne(gi, jH + 3u, bz, z, key, hi.w);
+  for (var e = 0u; e < TN; e++) {
+    let h = e >= 4u;
+    storeOne(gi, select(jL, jH, h) + (e & 3u), bz, z, key, select(lo, hi, h)[e & 3u]);
   }
 }
 

@@ -20,6 +20,8 @@ const ALIGN = 4096;
 
 /** Where the exported files go: appends bytes to a file in the export folder, in order. */
 export interface OnnxSink {
+  /** Called once before any write with each file's final size (0: the file is not written). */
+  begin?(sizes: { modelBytes: number; dataBytes: number }): void;
   write(file: typeof MODEL_FILE | typeof EXTERNAL_DATA_FILE, bytes: Uint8Array): Promise<void>;
 }
 
@@ -91,10 +93,12 @@ export async function writeOnnxModel(g: GraphBuilder, meta: ModelMeta, sink: Onn
   });
   const graphLength = graphHead.length + entries.reduce((s, e) => s + e.prefix.length + e.length, 0);
 
+  const head2 = lengthDelimitedPrefix(FIELD.ModelProto_graph, graphLength);
+  sink.begin?.({ modelBytes: head.length + head2.length + graphLength, dataBytes: dataOffset });
   let modelBytes = 0;
   const writeModel = async (b: Uint8Array) => { await sink.write(MODEL_FILE, b); modelBytes += b.length; };
   await writeModel(head);
-  await writeModel(lengthDelimitedPrefix(FIELD.ModelProto_graph, graphLength));
+  await writeModel(head2);
   await writeModel(graphHead);
   let written = 0;
   let dataBytes = 0;
@@ -139,5 +143,23 @@ export class MemorySink implements OnnxSink {
     let o = 0;
     for (const p of list) { out.set(p, o); o += p.length; }
     return out;
+  }
+}
+
+/** A sink that writes into arrays of the files' final sizes (known before the first write): the export is held
+ * once, never as parts plus a concatenated copy. For the studio's worker, which hands the arrays to the page. */
+export class ArraySink implements OnnxSink {
+  readonly files = new Map<string, Uint8Array>();
+  private at = new Map<string, number>();
+  begin(sizes: { modelBytes: number; dataBytes: number }): void {
+    this.files.set(MODEL_FILE, new Uint8Array(sizes.modelBytes));
+    if (sizes.dataBytes) this.files.set(EXTERNAL_DATA_FILE, new Uint8Array(sizes.dataBytes));
+  }
+  async write(file: string, bytes: Uint8Array): Promise<void> {
+    const dst = this.files.get(file);
+    if (!dst) throw new Error(`ArraySink: ${file} was not announced by begin()`);
+    const at = this.at.get(file) ?? 0;
+    dst.set(bytes, at);
+    this.at.set(file, at + bytes.length);
   }
 }

@@ -47,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: Error) => {
-    const user = e instanceof UsageError || e instanceof CliInputError || e instanceof ConfigError || e instanceof WebGpuUnavailableError || e.name === 'SafetensorsError' || e.name === 'DataImportError';
+    const user = e instanceof UsageError || e instanceof CliInputError || e instanceof ConfigError || e instanceof WebGpuUnavailableError || e.name === 'SafetensorsError' || e.name === 'DataImportError' || e.name === 'ResumeMismatchError';
     console.error(`error: ${e.message}`);
     if (!user && flags.stackTraces) console.error(e.stack);
     else if (!user) console.error('(set REWARD_STUDIO_FLAGS=stackTraces for the stack trace)');

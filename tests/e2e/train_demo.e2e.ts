@@ -15,6 +15,8 @@ const CONFIG = {
   per_device_train_batch_size: 2,
   logging_steps: 1,
   save_steps: 2,
+  eval_strategy: 'steps',
+  eval_steps: 6,
   max_length: 64,
   learning_rate: 0.001,
   peft: { r: 4, lora_alpha: 8, lora_dropout: 0, target_modules: ['q_proj', 'v_proj'], use_rslora: false, modules_to_save: null },
@@ -67,7 +69,7 @@ describe('demo run in the browser', () => {
     await page.locator('[data-testid="train-state"][data-state="done"]').waitFor({ timeout: 150_000 });
     // the charts hold the history from the checkpoint plus the steps trained after the reload: 6 steps in all
     expect(await points(page, 'loss')).toBe(6);
-    // one train row per step (1–6), and the engine's final evaluation on the test split
+    // one train row per step (1–6), and the evaluation on the test split at eval_steps 6
     const rows = await page.getByTestId('metrics-table').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.children[0].textContent, Number(tr.children[1].textContent)] as const));
     expect(rows.filter(([k]) => k === 'train').map(([, s]) => s).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(rows.filter(([k]) => k === 'eval').map(([, s]) => s)).toEqual([6]);

@@ -64,6 +64,16 @@ def batches(seqs, pad_id, size):
         yield ids, mask
 
 
+def left_padded(seqs, pad_id):
+    T = max(len(s) for s in seqs)
+    ids = np.full((len(seqs), T), pad_id, dtype=np.int64)
+    mask = np.zeros((len(seqs), T), dtype=np.int64)
+    for b, s in enumerate(seqs):
+        ids[b, T - len(s):] = s
+        mask[b, T - len(s):] = 1
+    return ids, mask
+
+
 def compare(name, got, ref):
     d = np.abs(np.asarray(got, dtype=np.float64) - np.asarray(ref, dtype=np.float64))
     scale = max(float(np.max(np.abs(ref))), 1e-12)
@@ -118,11 +128,16 @@ def main():
     model.eval()
     with torch.no_grad():
         r_hf = np.concatenate([model(input_ids=torch.from_numpy(i), attention_mask=torch.from_numpy(k)).logits[:, 0].numpy() for i, k in batches(seqs, pad_id, a.batch)])
+        # left padding exercises the padding half of the mask (right padding never lets a pooled token see a pad)
+        li, lm = left_padded(seqs[:8], pad_id)
+        r_hf_left = model(input_ids=torch.from_numpy(li), attention_mask=torch.from_numpy(lm)).logits[:, 0].numpy()
         r_hf_single = np.array([model(input_ids=torch.tensor([s])).logits[0, 0].item() for s in seqs[-8:]])
     import transformers
     print(f"onnxruntime {ort.__version__}, transformers {transformers.__version__}, torch {torch.__version__}" + (", peft " + __import__("peft").__version__ if a.adapter else ""))
     print(f"rewards (first 6): ort {np.round(r_ort[:6], 5).tolist()}  transformers {np.round(r_hf[:6], 5).tolist()}")
     worst = compare("onnxruntime vs transformers" + (" + PEFT" if a.adapter else ""), r_ort, r_hf)
+    r_ort_left = sess.run(["logits"], {"input_ids": li, "attention_mask": lm})[0][:, 0]
+    worst = max(worst, compare("left-padded batch: onnxruntime vs transformers (padding mask)", r_ort_left, r_hf_left))
     compare("transformers padded batch vs one sequence at a time (padding invariance)", r_hf[-8:], r_hf_single)
     try:
         from optimum.onnxruntime import ORTModelForSequenceClassification

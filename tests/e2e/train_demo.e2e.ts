@@ -161,5 +161,5 @@ describe('demo run in the browser', () => {
     await screenshot(page, 'evaluate-loaded-onnx');
     await assertNoErrorNotes(page);
     assertNoConsoleErrors(s);
-  });
+  }, 420_000); // SwiftShader on a shared CPU: training, evaluation and the ONNX export + onnxruntime-web check
 });

@@ -72,8 +72,14 @@ export async function exportOnnxCommand(argv: string[]): Promise<number> {
   } else seqs = sampleSequences(tok);
   const longest = Math.max(1, ...seqs.map((s) => s.length));
 
+  const adapterDir = optional(a, 'adapter');
+  let baseModel: string | null = path.basename(path.resolve(modelDir));
+  if (adapterDir && existsSync(path.join(adapterDir, 'adapter_config.json'))) {
+    const ac = JSON.parse(await readFile(path.join(adapterDir, 'adapter_config.json'), 'utf8')) as { base_model_name_or_path?: unknown };
+    if (typeof ac.base_model_name_or_path === 'string' && ac.base_model_name_or_path) baseModel = ac.base_model_name_or_path;
+  }
   const gpu = await cliGpu();
-  const loaded = await loadForScoring(gpu, modelDir, optional(a, 'adapter'), bucketLength(longest, longest + 16));
+  const loaded = await loadForScoring(gpu, modelDir, adapterDir, bucketLength(longest, longest + 16));
   await mkdir(out, { recursive: true });
   for (const f of [MODEL_FILE, EXTERNAL_DATA_FILE]) await rm(path.join(out, f), { force: true });
   const sink = new FolderSink(out);
@@ -81,7 +87,7 @@ export async function exportOnnxCommand(argv: string[]): Promise<number> {
   let res;
   try {
     res = await exportOnnx(gpu, loaded.weights, loaded.config, {
-      dtype, sink, externalDataThreshold: threshold, baseModel: null,
+      dtype, sink, externalDataThreshold: threshold, baseModel,
       onProgress: (done, total) => {
         const pct = Math.floor((100 * done) / total);
         if (pct !== shown) process.stderr.write(`\rwriting ${out}: ${(shown = pct)}% of ${(total / 2 ** 20).toFixed(0)} MiB`);
@@ -100,7 +106,7 @@ export async function exportOnnxCommand(argv: string[]): Promise<number> {
   const onnx = await session.score(seqs, 4);
   await session.release();
   const v = compareRewards(onnx, engine, session.provider, VERIFY_TOLERANCE[dtype]);
-  await writeFile(path.join(out, 'README.md'), onnxReadme({ dtype, external: res.external, verify: v, padId: loaded.config.pad_token_id ?? 0 }));
+  await writeFile(path.join(out, 'README.md'), onnxReadme({ dtype, external: res.external, baseModel, verify: v, padId: loaded.config.pad_token_id ?? 0 }));
   console.log(`${out}: ${res.files.join(' + ')} (${(res.weightBytes / 2 ** 20).toFixed(1)} MiB of ${dtype} weights), config.json, tokenizer files, README.md`);
   console.log(verifyLine(v));
   return v.ok ? 0 : 1;

@@ -38,7 +38,7 @@ export interface TrainHandlerDeps {
 }
 
 /** Tokenizer files an exported model folder carries (those the model has). */
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.json', 'merges.txt', 'special_tokens_map.json', 'added_tokens.json', 'generation_config.json'];
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja', 'vocab.json', 'merges.txt', 'special_tokens_map.json', 'added_tokens.json', 'generation_config.json'];
 
 /** A user-facing problem with what was asked (message says what, fix says what to do). */
 class UserError extends Error {

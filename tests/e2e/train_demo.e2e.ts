@@ -3,7 +3,9 @@
 // the browser's cache), compare two responses, evaluate, export the adapter (the zip holds a valid PEFT adapter with
 // the right keys), then load that adapter folder in Evaluate & compare: it scores like the run; export ONNX (the
 // verification line appears) and load that folder in Evaluate & compare: onnxruntime-web scores like the run.
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -148,9 +150,14 @@ describe('demo run in the browser', () => {
     expect(new TextDecoder().decode(oz['onnx/README.md'])).toMatch(/Verification: verified: onnxruntime-web/);
     await screenshot(page, 'export-onnx');
     await openPanel(page, 'Evaluate & compare');
-    await page.getByTestId('model-files-input').setInputFiles(
-      Object.keys(oz).map((k) => ({ name: k.slice('onnx/'.length), mimeType: 'application/octet-stream', buffer: Buffer.from(oz[k]) })),
-    );
+    // ~50 MB of files: handed over as paths (Playwright's in-memory buffers stop at 50 MB)
+    const onnxDir = await mkdtemp(path.join(tmpdir(), 'rs-e2e-onnx-'));
+    const onnxPaths = await Promise.all(Object.keys(oz).map(async (k) => {
+      const p = path.join(onnxDir, k.slice('onnx/'.length));
+      await writeFile(p, oz[k]);
+      return p;
+    }));
+    await page.getByTestId('model-files-input').setInputFiles(onnxPaths, { timeout: 120_000 });
     await page.getByTestId('loaded-model').getByText('ONNX reward model', { exact: false }).waitFor({ timeout: 120_000 });
     await expect(page.getByTestId('loaded-model').getAttribute('data-kind')).resolves.toBe('onnx');
     await page.getByTestId('compare-run').click();

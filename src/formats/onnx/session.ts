@@ -34,6 +34,8 @@ export function loadOrt(): Promise<typeof Ort> {
     const ort = ((m as { default?: typeof Ort }).default ?? m) as typeof Ort;
     // One thread in Node (worker threads buy nothing on these sizes); in a page ORT picks its own.
     if (typeof window === 'undefined' && typeof self === 'undefined') ort.env.wasm.numThreads = 1;
+    // ORT's warnings (e.g. shape ops placed on the CPU next to the WebGPU EP) go to console.error; keep errors only
+    ort.env.logLevel = 'error';
     return ort;
   });
   return ortPromise;
@@ -49,6 +51,7 @@ export async function openOnnxRewardModel(model: Uint8Array, o: OpenOptions): Pr
   const providers: OnnxProvider[] = want === 'auto' ? (hasWebGpu() ? ['webgpu', 'wasm'] : ['wasm']) : [want];
   const opts: Ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
+    logSeverityLevel: 3, // errors only
     ...(o.externalData ? { externalData: [{ path: o.externalDataPath ?? 'model.onnx_data', data: o.externalData }] } : {}),
   };
   let session: Ort.InferenceSession | null = null;

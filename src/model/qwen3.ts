@@ -33,6 +33,7 @@ export interface ModelOptions {
 export interface StepPlan {
   B: number;
   T: number;
+  M: number; // rows every token-parallel op processes
   embed: Kernel[];
   layers: Kernel[][]; // forward of layer l (re-recorded by the backward when checkpointing)
   head: Kernel[]; // final norm + reward head
@@ -178,7 +179,7 @@ export class Qwen3RewardModel {
       rmsnormForward(gpu, a.xf, a.rstdf, a.resid[L], paramRef(w, 'model.norm.weight'), M, C, eps),
       rewardHeadForward(gpu, a.rewards, a.poolIdx, a.xf, a.ids, scoreW, B, T, C, d.padId),
     ];
-    const plan: StepPlan = { B, T, embed, layers, head, lossByKey: new Map(), layersBackward: [], headBackward: [], embedBackward: [] };
+    const plan: StepPlan = { B, T, M, embed, layers, head, lossByKey: new Map(), layersBackward: [], headBackward: [], embedBackward: [] };
     if (!training) return plan;
 
     // ---- backward (mirror of the forward, in reverse) ----
@@ -250,13 +251,21 @@ export class Qwen3RewardModel {
   /** Backward kernels in order; with checkpointing each layer's forward is recorded again before its backward. */
   backwardKernels(plan: StepPlan): Kernel[] {
     const ks: Kernel[] = [...plan.headBackward];
-    const recompute = this.acts.layers.length === 1 && this.dims.L > 1;
-    for (let l = this.dims.L - 1; l >= 0; l--) {
-      if (recompute) ks.push(...plan.layers[l]);
-      ks.push(...plan.layersBackward[l]);
-    }
+    for (let l = this.dims.L - 1; l >= 0; l--) ks.push(...this.layerBackwardKernels(plan, l));
     ks.push(...plan.embedBackward);
     return ks;
+  }
+
+  /** Layer l's part of the backward: its forward again when checkpointing, then its backward kernels. */
+  layerBackwardKernels(plan: StepPlan, l: number): Kernel[] {
+    const recompute = this.acts.layers.length === 1 && this.dims.L > 1;
+    return recompute ? [...plan.layers[l], ...plan.layersBackward[l]] : plan.layersBackward[l];
+  }
+
+  /** Dispatches of layer l in one training micro-step (forward, recompute, backward): the fusion metric. */
+  layerDispatches(plan: StepPlan, l = 0): number {
+    const n = (ks: Kernel[]) => ks.reduce((s, k) => s + k.dispatches.filter((d) => d.workgroups[0] * d.workgroups[1] * d.workgroups[2] > 0).length, 0);
+    return n(plan.layers[l]) + n(this.layerBackwardKernels(plan, l));
   }
 
   destroy(): void {

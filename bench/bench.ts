@@ -24,7 +24,7 @@ if (compare) {
   try {
     parsed = JSON.parse(readFileSync(compare, 'utf8'));
   } catch (e) {
-    throw new Error(`--compare ${compare}: cannot read it as JSON (${(e as Error).message}); write it with python tools/bench_torch.py --json ${compare}`);
+    throw new Error(`--compare ${compare}: cannot read it as JSON (${(e as Error).message}); write it with python tools/bench_torch.py --json ${compare}`, { cause: e });
   }
   const steps = (parsed as { steps?: unknown }).steps;
   if (!steps || typeof steps !== 'object') throw new Error(`--compare ${compare}: no "steps" list; expected tools/bench_torch.py's output {adapter, steps: [{mode, pairs, max_length, precision, tokens_per_second}]}`);

@@ -33,8 +33,9 @@ export interface LayerActs {
 export interface Activations {
   maxB: number;
   maxT: number;
-  ids: GPUBuffer; // (B,T) u32
-  lengths: GPUBuffer; // (B,) u32 real lengths (attention mask)
+  ids: GPUBuffer; // (M,) u32 packed real tokens (padding-free), then a tail of pad ids up to the row bucket
+  cu: GPUBuffer; // (B+2,) u32 sequence starts (cu_seqlens): B sequences, then the tail segment, then M
+  positions: GPUBuffer; // (M,) u32 position of each packed row within its sequence (RoPE)
   margins: GPUBuffer; // (P,) f32
   resid: GPUBuffer[]; // L+1 × (M,C): resid[l] enters layer l; resid[L] enters the final norm
   layers: LayerActs[]; // L sets, or 1 shared set with gradient checkpointing
@@ -82,6 +83,7 @@ export function activationLayout(d: ModelDims, o: ActivationOptions): { name: st
   const sets = o.gradientCheckpointing ? 1 : L;
   const out: { name: string; bytes: number; count: number }[] = [
     { name: 'ids', bytes: M * 4, count: 1 },
+    { name: 'positions', bytes: M * 4, count: 1 },
     { name: 'resid', bytes: M * C * f, count: L + 1 },
     { name: 'layer.ln1', bytes: M * C * f, count: sets },
     { name: 'layer.rstd1', bytes: M * f, count: sets },
@@ -112,7 +114,7 @@ export function activationLayout(d: ModelDims, o: ActivationOptions): { name: st
       { name: 'dHD', bytes: M * H * D * f, count: 2 },
       { name: 'dHkvD', bytes: M * Hkv * D * f, count: 3 },
       { name: 'wsNorm', bytes: Math.max(rmsnormBackwardWorkspaceBytes(M, C), rmsnormBackwardWorkspaceBytes(M * H, D)), count: 1 },
-      { name: 'wsAttn', bytes: attentionBackwardWorkspaceBytes(o.maxB, o.maxT, H), count: 1 },
+      { name: 'wsAttn', bytes: attentionBackwardWorkspaceBytes(M, H), count: 1 },
       { name: 'wsLora', bytes: M * Math.max(1, o.loraR) * f, count: 1 },
     );
   }
@@ -154,7 +156,8 @@ export function allocateActivations(gpu: Gpu, d: ModelDims, o: ActivationOptions
     maxB: o.maxB,
     maxT: o.maxT,
     ids: buf('act.ids', M * 4),
-    lengths: buf('act.lengths', o.maxB * 4),
+    cu: buf('act.cu', (o.maxB + 2) * 4),
+    positions: buf('act.positions', M * 4),
     margins: buf('act.margins', Math.ceil(o.maxB / 2) * f),
     resid: Array.from({ length: L + 1 }, (_, i) => buf(`act.resid${i}`, M * C * f)),
     layers: Array.from({ length: sets }, (_, i) => layerSet(i)),
@@ -176,7 +179,7 @@ export function allocateActivations(gpu: Gpu, d: ModelDims, o: ActivationOptions
     dk: t ? buf('grad.dk', M * Hkv * D * f) : none(),
     dv: t ? buf('grad.dv', M * Hkv * D * f) : none(),
     wsNorm: t ? buf('ws.norm', Math.max(rmsnormBackwardWorkspaceBytes(M, C), rmsnormBackwardWorkspaceBytes(M * H, D))) : none(),
-    wsAttn: t ? buf('ws.attn', attentionBackwardWorkspaceBytes(o.maxB, o.maxT, H)) : none(),
+    wsAttn: t ? buf('ws.attn', attentionBackwardWorkspaceBytes(M, H)) : none(),
     wsLora: t ? buf('ws.lora', M * Math.max(1, o.loraR) * f) : none(),
     dropoutSeed: buf('act.dropoutSeed', 4),
     cos: buf('rope.cos', o.maxT * (D / 2) * f),

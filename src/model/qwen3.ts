@@ -3,7 +3,12 @@
 // in reverse, straight-line. Kernels are planned once per (B,T) shape and recorded into one command encoder per
 // micro-step; nothing is allocated or read back inside a step.
 //
-// Legend: B sequences (2P: chosen rows [0,P), rejected [P,2P)), T tokens, M = B*T rows, C hidden, H query heads,
+// Padding-free: the real tokens of the B sequences are packed end to end (cu_seqlens), so every token-parallel op
+// (embedding, norms, linears, RoPE, SwiGLU, residuals) runs on M = Σ lengths rows rounded up to a row bucket
+// (bucketRows: ≤ ~3% more, so few plans exist); the rows past the real tokens form one extra pad-only sequence
+// that attention keeps to itself and nothing pools (its gradient is exactly 0). Attention reads sequence offsets;
+// the reward head pools each sequence's rightmost non-pad row.
+// Legend: B sequences (2P: chosen [0,P), rejected [P,2P)), T the longest (bucketed), M packed rows, C hidden, H query heads,
 // Hkv kv heads, D head dim, F ffn dim, V vocab, R LoRA rank, L layers.
 import type { Gpu } from '../gpu/device.ts';
 import { type Kernel, destroyKernels } from '../gpu/kernel.ts';
@@ -55,6 +60,42 @@ interface LayerSlots {
   dPostNorm: Ref | null;
 }
 
+/**
+ * Rows a plan processes for `real` packed tokens: rounded up to a multiple of g = a power of two ≈ real/32 (≥ 8,
+ * ≤ T so the pad-only tail is one attention sequence of ≤ T rows), capped at the allocation. Waste ≤ ~3% (≤ 7 rows
+ * below 256 tokens), and only ~32 buckets per doubling of the batch's size get a plan.
+ */
+export function bucketRows(real: number, T: number, maxRows: number): number {
+  const g = Math.min(T, Math.max(8, 2 ** (Math.floor(Math.log2(Math.max(1, real))) - 5)));
+  return Math.min(maxRows, Math.ceil(real / g) * g);
+}
+
+/** The packed (padding-free) layout of a right-padded (B,T) batch: ids (M,), cu (B+2,), positions (M,). */
+export function packRows(padded: Uint32Array, lengths: Uint32Array, T: number, padId: number, maxRows: number): { M: number; real: number; ids: Uint32Array; cu: Uint32Array; positions: Uint32Array } {
+  const B = lengths.length;
+  let real = 0;
+  for (let b = 0; b < B; b++) {
+    if (!(lengths[b] >= 1 && lengths[b] <= T)) throw new Error(`writeInputs: sequence ${b} has length ${lengths[b]}, expected 1..${T}`);
+    real += lengths[b];
+  }
+  const M = Math.max(real, bucketRows(real, T, maxRows));
+  const ids = new Uint32Array(M).fill(padId);
+  const positions = new Uint32Array(M);
+  const cu = new Uint32Array(B + 2);
+  let m = 0;
+  for (let b = 0; b < B; b++) {
+    cu[b] = m;
+    const len = lengths[b];
+    ids.set(padded.subarray(b * T, b * T + len), m);
+    for (let t = 0; t < len; t++) positions[m + t] = t;
+    m += len;
+  }
+  cu[B] = m;
+  cu[B + 1] = M;
+  for (let t = 0; m + t < M; t++) positions[m + t] = t;
+  return { M, real, ids, cu, positions };
+}
+
 export class Qwen3RewardModel {
   readonly dims: ModelDims;
   readonly acts: Activations;
@@ -64,6 +105,8 @@ export class Qwen3RewardModel {
   private readonly hasDropout: boolean;
   private readonly embedPlanBufs: EmbeddingPlanBuffers | null;
   private readonly full: boolean;
+  /** Rows (bucketed) of the inputs written last; plan() builds for them. */
+  private rows = 0;
 
   constructor(
     readonly gpu: Gpu,
@@ -82,6 +125,7 @@ export class Qwen3RewardModel {
     writeBuffer(gpu, this.acts.cos, cos);
     writeBuffer(gpu, this.acts.sin, sin);
     this.embedPlanBufs = opts.training && this.full ? createEmbeddingPlanBuffers(gpu, opts.maxB * opts.maxT) : null;
+    this.rows = opts.maxB * opts.maxT;
 
     this.hasDropout = opts.training && (lora?.dropout ?? 0) > 0;
     const grad = (name: string) => (opts.training && t.byName.get(name)!.trainable ? gradRef(weights, name) : null);
@@ -119,7 +163,8 @@ export class Qwen3RewardModel {
     return this.acts.layers[this.acts.layers.length === 1 ? 0 : l];
   }
 
-  /** The training kernels of shape (B,T), built on first use and cached (bind groups included). */
+  /** The training kernels of B sequences of at most T tokens packed in the rows of the inputs written last
+   *  (writeInputs), built on first use and cached (bind groups included). */
   plan(B: number, T: number): StepPlan {
     return this.cachedPlan(this.plans, B, T, true);
   }
@@ -132,18 +177,19 @@ export class Qwen3RewardModel {
 
   private cachedPlan(cache: Map<string, StepPlan>, B: number, T: number, train: boolean): StepPlan {
     if (B > this.opts.maxB || T > this.opts.maxT) throw new Error(`plan(${B},${T}) exceeds the allocated ${this.opts.maxB}×${this.opts.maxT}`);
-    const key = `${B}x${T}`;
+    const M = Math.min(this.rows, B * T);
+    const key = `${B}x${T}x${M}`;
     let p = cache.get(key);
     if (!p) {
-      p = this.buildPlan(B, T, train);
+      p = this.buildPlan(B, T, M, train);
       cache.set(key, p);
     }
     return p;
   }
 
-  private buildPlan(B: number, T: number, train: boolean): StepPlan {
+  private buildPlan(B: number, T: number, M: number, train: boolean): StepPlan {
     const { gpu, acts: a, dims: d } = this;
-    const M = B * T;
+    const rope = { positions: a.positions, tableRows: this.opts.maxT };
     const { C, F, H, Hkv, D, L, eps } = d;
     const w = this.weights;
     const training = this.opts.training && train;
@@ -162,9 +208,9 @@ export class Qwen3RewardModel {
         linearForward(gpu, s.lin.v_proj, x.v, x.ln1, M, train),
         rmsnormForward(gpu, x.qr, x.rstdq, x.q, s.qNorm, M * H, D, eps), // q_norm per head
         rmsnormForward(gpu, x.kr, x.rstdk, x.k, s.kNorm, M * Hkv, D, eps),
-        ropeForward(gpu, x.qr, x.qr, a.cos, a.sin, B, T, H, D),
-        ropeForward(gpu, x.kr, x.kr, a.cos, a.sin, B, T, Hkv, D),
-        attentionForward(gpu, x.att, x.lse, x.qr, x.kr, x.v, a.lengths, B, T, H, Hkv, D),
+        ropeForward(gpu, x.qr, x.qr, a.cos, a.sin, 1, M, H, D, rope),
+        ropeForward(gpu, x.kr, x.kr, a.cos, a.sin, 1, M, Hkv, D, rope),
+        attentionForward(gpu, x.att, x.lse, x.qr, x.kr, x.v, a.cu, B + 1, T, M, H, Hkv, D), // + the pad-only tail
         linearForward(gpu, s.lin.o_proj, a.tmpC, x.att, M, train),
         residualRmsnormForward(gpu, x.x2, x.ln2, x.rstd2, a.resid[l], a.tmpC, s.postNorm, M, C, eps), // x2 = x + o; ln2
         linearForward(gpu, s.lin.gate_proj, x.gate, x.ln2, M, train),
@@ -177,7 +223,7 @@ export class Qwen3RewardModel {
     const scoreW = paramRef(w, 'score.weight');
     const head = [
       rmsnormForward(gpu, a.xf, a.rstdf, a.resid[L], paramRef(w, 'model.norm.weight'), M, C, eps),
-      rewardHeadForward(gpu, a.rewards, a.poolIdx, a.xf, a.ids, scoreW, B, T, C, d.padId),
+      rewardHeadForward(gpu, a.rewards, a.poolIdx, a.xf, a.ids, a.cu, scoreW, B, M, C, d.padId),
     ];
     const plan: StepPlan = { B, T, M, embed, layers, head, lossByKey: new Map(), layersBackward: [], headBackward: [], embedBackward: [] };
     if (!training) return plan;
@@ -185,7 +231,7 @@ export class Qwen3RewardModel {
     // ---- backward (mirror of the forward, in reverse) ----
     const normW = 'model.norm.weight';
     plan.headBackward = [
-      rewardHeadBackward(gpu, a.dC, gradRef(w, 'score.weight'), a.drewards, a.xf, scoreW, a.poolIdx, B, T, C), // dxf (M,C) =
+      rewardHeadBackward(gpu, a.dC, gradRef(w, 'score.weight'), a.drewards, a.xf, scoreW, a.poolIdx, a.cu, B, M, C), // dxf (M,C) =
       rmsnormBackward(gpu, a.dres, this.full ? gradRef(w, normW) : null, a.wsNorm, a.dC, a.resid[L], paramRef(w, normW), a.rstdf, M, C), // dres =
     ];
     for (let l = 0; l < L; l++) {
@@ -200,9 +246,9 @@ export class Qwen3RewardModel {
       ks.push(rmsnormBackward(gpu, a.dres, s.dPostNorm, a.wsNorm, a.dC, x.x2, s.postNorm, x.rstd2, M, C, { accumulate: true }));
       // Attention: x2 = x + o_proj(attn(rope(q_norm(q)), rope(k_norm(k)), v)); dres holds d x2 = d x (so far)
       ks.push(...linearBackward(gpu, s.lin.o_proj, a.datt, a.wsLora, a.dres, x.att, M, false));
-      ks.push(attentionBackward(gpu, a.dqr, a.dkr, a.dv, a.wsAttn, a.datt, x.qr, x.kr, x.v, x.att, x.lse, a.lengths, B, T, H, Hkv, D));
-      ks.push(ropeBackward(gpu, a.datt, a.dqr, a.cos, a.sin, B, T, H, D)); // datt ← d q_normed
-      ks.push(ropeBackward(gpu, a.dk, a.dkr, a.cos, a.sin, B, T, Hkv, D)); // dk ← d k_normed
+      ks.push(attentionBackward(gpu, a.dqr, a.dkr, a.dv, a.wsAttn, a.datt, x.qr, x.kr, x.v, x.att, x.lse, a.cu, B + 1, T, M, H, Hkv, D));
+      ks.push(ropeBackward(gpu, a.datt, a.dqr, a.cos, a.sin, 1, M, H, D, rope)); // datt ← d q_normed
+      ks.push(ropeBackward(gpu, a.dk, a.dkr, a.cos, a.sin, 1, M, Hkv, D, rope)); // dk ← d k_normed
       ks.push(rmsnormBackward(gpu, a.dqr, s.dQNorm, a.wsNorm, a.datt, x.q, s.qNorm, x.rstdq, M * H, D)); // dqr ← dq
       ks.push(rmsnormBackward(gpu, a.dkr, s.dKNorm, a.wsNorm, a.dk, x.k, s.kNorm, x.rstdk, M * Hkv, D)); // dkr ← dk
       ks.push(...linearBackward(gpu, s.lin.q_proj, a.dC, a.wsLora, a.dqr, x.ln1, M, false));
@@ -232,15 +278,22 @@ export class Qwen3RewardModel {
   }
 
   /**
-   * Writes a micro-batch's inputs: ids (B,T) right-padded with padId, lengths (B,), margins (P,) or null.
-   * For full fine-tuning also the embedding-backward plan (CSR of the ids).
+   * Writes a micro-batch's inputs: ids (B,T) right-padded with padId, lengths (B,) (each 1..T), margins (P,) or
+   * null. The real tokens are packed (packRows) and the next plan() is built for their row bucket. For full
+   * fine-tuning also the embedding-backward plan (CSR of the packed ids). Returns the rows the plan processes.
    */
-  writeInputs(ids: Uint32Array, lengths: Uint32Array, margins: Float32Array | null, dropoutSeed = 0): void {
-    writeBuffer(this.gpu, this.acts.ids, ids);
-    writeBuffer(this.gpu, this.acts.lengths, lengths);
+  writeInputs(ids: Uint32Array, lengths: Uint32Array, margins: Float32Array | null, dropoutSeed = 0): number {
+    const B = lengths.length;
+    const T = B > 0 ? ids.length / B : 0;
+    const packed = packRows(ids, lengths, T, this.dims.padId, Math.min(this.opts.maxB * this.opts.maxT, B * T));
+    this.rows = packed.M;
+    writeBuffer(this.gpu, this.acts.ids, packed.ids);
+    writeBuffer(this.gpu, this.acts.cu, packed.cu);
+    writeBuffer(this.gpu, this.acts.positions, packed.positions);
     if (margins) writeBuffer(this.gpu, this.acts.margins, margins);
     writeBuffer(this.gpu, this.acts.dropoutSeed, new Uint32Array([dropoutSeed >>> 0]));
-    if (this.embedPlanBufs) writeEmbeddingPlan(this.gpu, this.embedPlanBufs, embeddingBackwardPlan(ids, this.dims.V));
+    if (this.embedPlanBufs) writeEmbeddingPlan(this.gpu, this.embedPlanBufs, embeddingBackwardPlan(packed.ids, this.dims.V));
+    return packed.M;
   }
 
   /** Forward kernels in order (embedding, layers, head). */

@@ -58,7 +58,8 @@ function rotate(gpu: Gpu, label: string, sgn: number, out: Buf, inp: Buf, cos: B
   const u = createUniform(gpu, label, [nPairs, T, nH, half, sgn], new Set([4]));
   const workgroups = elementwiseGrid(nPairs);
   checkWorkgroups(gpu, label, workgroups);
-  const bindGroup = bindBuffers(gpu, label, pipeline, [out, inPlace ? null : inp, cos, sin, u, pos?.positions ?? null]);
+  // positions is statically used by both entry points: without it, bind the cos table there (never read).
+  const bindGroup = bindBuffers(gpu, label, pipeline, [out, inPlace ? null : inp, cos, sin, u, pos?.positions ?? cos]);
   return { label, dispatches: [{ pipeline, bindGroup, workgroups }], owned: [u] };
 }
 

@@ -63,7 +63,8 @@ function check(label: string, a: QkNormRopeArgs): void {
 function dispatch(gpu: Gpu, label: string, entry: string, bufs: (Buf | null)[], u: GPUBuffer, workgroups: [number, number, number]): Dispatch {
   const pipeline = getPipeline(gpu, { label: 'qk_norm_rope', code, entryPoint: entry, constants: { WG } });
   checkWorkgroups(gpu, label, workgroups);
-  return { pipeline, bindGroup: bindBuffers(gpu, `${label}.${entry}`, pipeline, [...bufs, u]), workgroups };
+  const slots = Array.from({ length: 10 }, (_, i) => bufs[i] ?? null); // the uniform is binding 10
+  return { pipeline, bindGroup: bindBuffers(gpu, `${label}.${entry}`, pipeline, [...slots, u]), workgroups };
 }
 
 // qr (M,H,D), kr (M,Hkv,D): normed and rotated heads; v (M,Hkv,D): copied; rstd (M,H+Hkv) saved. Assigns all.

@@ -15,15 +15,16 @@ import { type Kernel, destroyKernels } from '../gpu/kernel.ts';
 import { writeBuffer } from '../gpu/buffers.ts';
 import { embeddingForward, embeddingBackward, createEmbeddingPlanBuffers, writeEmbeddingPlan, embeddingBackwardPlan, type EmbeddingPlanBuffers } from '../ops/embedding.ts';
 import { rmsnormForward, rmsnormBackward, residualRmsnormForward } from '../ops/rmsnorm.ts';
-import { residualForward } from '../ops/residual.ts';
-import { ropeForward, ropeBackward, ropeTable } from '../ops/rope.ts';
+import { ropeTable } from '../ops/rope.ts';
+import { qkNormRopeForward, qkNormRopeBackward, type QkNormRopeArgs } from '../ops/qk_norm_rope.ts';
 import { attentionForward, attentionBackward } from '../ops/attention.ts';
-import { swigluForward, swigluBackward } from '../ops/swiglu.ts';
+import { swigluRowsForward, swigluRowsBackward } from '../ops/swiglu.ts';
 import { rewardHeadForward, rewardHeadBackward } from '../ops/reward_head.ts';
 import { rewardLossForward } from '../ops/reward_loss.ts';
-import { allocateActivations, destroyActivations, type Activations, type LayerActs } from './activations.ts';
-import { linearBackward, linearForward, type LinearSlot } from './linear.ts';
-import { LINEAR_NAMES, layerPrefix, linearWeightName, loraName, loraScale, type LinearName, type ModelDims } from './params.ts';
+import { allocateActivations, destroyActivations, loraGroupWidths, type Activations, type LayerActs } from './activations.ts';
+import { createStorage } from '../gpu/buffers.ts';
+import { groupBackward, groupForward, groupLinears, type LinearGroup, type LinearSlot } from './linear.ts';
+import { LINEAR_GROUPS, LINEAR_NAMES, layerPrefix, linearWeightName, loraName, loraScale, type ModelDims } from './params.ts';
 import { gradRef, paramRef, type ModelWeights, type Ref } from './weights.ts';
 
 
@@ -49,7 +50,11 @@ export interface StepPlan {
 }
 
 interface LayerSlots {
-  lin: Record<LinearName, LinearSlot>;
+  /** Fusion groups: q|k|v, o, gate|up, down (each one product when its tensors are adjacent, else one per linear). */
+  qkv: LinearGroup[];
+  o: LinearGroup[];
+  gu: LinearGroup[];
+  down: LinearGroup[];
   inNorm: Ref;
   qNorm: Ref;
   kNorm: Ref;
@@ -122,41 +127,55 @@ export class Qwen3RewardModel {
       loraTargets: lora?.targets ?? [], loraR: lora?.r ?? 0, training: opts.training,
     });
     const { cos, sin } = ropeTable(opts.maxT, this.dims.D, this.dims.theta);
-    writeBuffer(gpu, this.acts.cos, cos);
-    writeBuffer(gpu, this.acts.sin, sin);
+    writeBuffer(gpu, this.acts.cos.buffer, cos, this.acts.cos.offset);
+    writeBuffer(gpu, this.acts.sin.buffer, sin, this.acts.sin.offset);
     this.embedPlanBufs = opts.training && this.full ? createEmbeddingPlanBuffers(gpu, opts.maxB * opts.maxT) : null;
     this.rows = opts.maxB * opts.maxT;
 
     this.hasDropout = opts.training && (lora?.dropout ?? 0) > 0;
     const grad = (name: string) => (opts.training && t.byName.get(name)!.trainable ? gradRef(weights, name) : null);
+    const M = opts.maxB * opts.maxT;
+    const widths = loraGroupWidths({ maxB: opts.maxB, maxT: opts.maxT, gradientCheckpointing: false, loraTargets: lora?.targets ?? [], loraR: lora?.r ?? 0, training: opts.training });
     this.slots = [];
     for (let i = 0; i < this.dims.L; i++) {
       const acts = this.layerActs(i);
-      const lin = {} as Record<LinearName, LinearSlot>;
-      for (const n of LINEAR_NAMES) {
+      const slot = (n: (typeof LINEAR_NAMES)[number]): LinearSlot => {
         const wName = linearWeightName(i, n);
         const e = t.byName.get(wName)!;
         const targeted = lora?.targets.includes(n) ?? false;
-        lin[n] = {
+        return {
           name: n, layer: i, W: paramRef(weights, wName), dW: grad(wName), dtype: e.dtype, N: e.shape[0], K: e.shape[1],
           lora: targeted && lora ? {
             A: paramRef(weights, loraName(i, n, 'A')), B: paramRef(weights, loraName(i, n, 'B')),
             dA: opts.training ? gradRef(weights, loraName(i, n, 'A')) : paramRef(weights, loraName(i, n, 'A')),
             dB: opts.training ? gradRef(weights, loraName(i, n, 'B')) : paramRef(weights, loraName(i, n, 'B')),
-            xa: acts.xa.get(n)!, R: lora.r, scale: loraScale(lora),
+            R: lora.r, scale: loraScale(lora),
             dropout: lora.dropout > 0 && opts.training ? { p: lora.dropout, seed: this.acts.dropoutSeed, salt: i * LINEAR_NAMES.length + LINEAR_NAMES.indexOf(n) } : undefined,
           } : null,
         };
-      }
+      };
+      let lg = 0; // index of the LoRA group's xa buffer in the layer's activations
+      const groups = LINEAR_GROUPS.map((names) => {
+        const g = names.some((n) => lora?.targets.includes(n)) ? lg++ : -1;
+        // The fused group's xa is the layer's buffer; a group that falls back to one product per linear gets
+        // (M,R) buffers of its own.
+        return groupLinears(names.map(slot), (parts, R) => (g >= 0 && parts * R === widths[g] ? acts.xa[g] : this.own(createStorage(gpu, `act.layer${i}.lora_xa`, M * R * 4))));
+      });
       const p = layerPrefix(i);
       this.slots.push({
-        lin,
+        qkv: groups[0], o: groups[1], gu: groups[2], down: groups[3],
         inNorm: paramRef(weights, `${p}.input_layernorm.weight`), dInNorm: grad(`${p}.input_layernorm.weight`),
         qNorm: paramRef(weights, `${p}.self_attn.q_norm.weight`), dQNorm: grad(`${p}.self_attn.q_norm.weight`),
         kNorm: paramRef(weights, `${p}.self_attn.k_norm.weight`), dKNorm: grad(`${p}.self_attn.k_norm.weight`),
         postNorm: paramRef(weights, `${p}.post_attention_layernorm.weight`), dPostNorm: grad(`${p}.post_attention_layernorm.weight`),
       });
     }
+  }
+
+  private readonly extra: GPUBuffer[] = [];
+  private own(b: GPUBuffer): GPUBuffer {
+    this.extra.push(b);
+    return b;
   }
 
   private layerActs(l: number): LayerActs {
@@ -189,7 +208,6 @@ export class Qwen3RewardModel {
 
   private buildPlan(B: number, T: number, M: number, train: boolean): StepPlan {
     const { gpu, acts: a, dims: d } = this;
-    const rope = { positions: a.positions, tableRows: this.opts.maxT };
     const { C, F, H, Hkv, D, L, eps } = d;
     const w = this.weights;
     const training = this.opts.training && train;
@@ -198,26 +216,30 @@ export class Qwen3RewardModel {
     const embedDtype = w.table.byName.get('model.embed_tokens.weight')!.dtype;
     const embed = [embeddingForward(gpu, a.resid[0], a.ids, paramRef(w, 'model.embed_tokens.weight'), M, C, { weightDtype: embedDtype })];
     const layers: Kernel[][] = [];
+    const NQKV = (H + 2 * Hkv) * D;
+    const qk = (s: LayerSlots): QkNormRopeArgs => ({ qNorm: s.qNorm, kNorm: s.kNorm, cos: a.cos, sin: a.sin, positions: a.positions, M, H, Hkv, D, eps });
+    /** Forward of a fusion group's products into `out` (row stride ld), each at its columns. */
+    const fwd = (gs: LinearGroup[], out: GPUBuffer, inp: GPUBuffer, ld: number, residual?: GPUBuffer) => {
+      let col = 0;
+      return gs.flatMap((g) => {
+        const ks = groupForward(gpu, g, out, inp, M, train, residual, { ld, col });
+        col += g.N;
+        return ks;
+      });
+    };
     for (let l = 0; l < L; l++) {
       const s = this.slots[l];
       const x = this.layerActs(l);
       layers.push([
         rmsnormForward(gpu, x.ln1, x.rstd1, a.resid[l], s.inNorm, M, C, eps),
-        linearForward(gpu, s.lin.q_proj, x.q, x.ln1, M, train),
-        linearForward(gpu, s.lin.k_proj, x.k, x.ln1, M, train),
-        linearForward(gpu, s.lin.v_proj, x.v, x.ln1, M, train),
-        rmsnormForward(gpu, x.qr, x.rstdq, x.q, s.qNorm, M * H, D, eps), // q_norm per head
-        rmsnormForward(gpu, x.kr, x.rstdk, x.k, s.kNorm, M * Hkv, D, eps),
-        ropeForward(gpu, x.qr, x.qr, a.cos, a.sin, 1, M, H, D, rope),
-        ropeForward(gpu, x.kr, x.kr, a.cos, a.sin, 1, M, Hkv, D, rope),
+        ...fwd(s.qkv, x.qkv, x.ln1, NQKV), // q|k|v (M, (H+2Hkv)·D)
+        qkNormRopeForward(gpu, x.qr, x.kr, x.v, x.rstdqk, x.qkv, qk(s)), // q_norm, k_norm, RoPE; v copied out
         attentionForward(gpu, x.att, x.lse, x.qr, x.kr, x.v, a.cu, B + 1, T, M, H, Hkv, D), // + the pad-only tail
-        linearForward(gpu, s.lin.o_proj, a.tmpC, x.att, M, train),
+        ...fwd(s.o, a.tmpC, x.att, C),
         residualRmsnormForward(gpu, x.x2, x.ln2, x.rstd2, a.resid[l], a.tmpC, s.postNorm, M, C, eps), // x2 = x + o; ln2
-        linearForward(gpu, s.lin.gate_proj, x.gate, x.ln2, M, train),
-        linearForward(gpu, s.lin.up_proj, x.up, x.ln2, M, train),
-        swigluForward(gpu, x.h, x.gate, x.up, M * F),
-        linearForward(gpu, s.lin.down_proj, a.tmpC, x.h, M, train),
-        residualForward(gpu, a.resid[l + 1], x.x2, a.tmpC, M * C), // x_{l+1} = x2 + mlp
+        ...fwd(s.gu, x.gu, x.ln2, 2 * F), // gate|up (M, 2F)
+        swigluRowsForward(gpu, x.h, x.gu, M, F),
+        ...fwd(s.down, a.resid[l + 1], x.h, C, x.x2), // x_{l+1} = x2 + down(h): the residual add in the epilogue
       ]);
     }
     const scoreW = paramRef(w, 'score.weight');
@@ -234,26 +256,29 @@ export class Qwen3RewardModel {
       rewardHeadBackward(gpu, a.dC, gradRef(w, 'score.weight'), a.drewards, a.xf, scoreW, a.poolIdx, a.cu, B, M, C), // dxf (M,C) =
       rmsnormBackward(gpu, a.dres, this.full ? gradRef(w, normW) : null, a.wsNorm, a.dC, a.resid[L], paramRef(w, normW), a.rstdf, M, C), // dres =
     ];
+    /** Backward of a fusion group's products: dinp from dout (row stride ld), each group at its columns. */
+    const bwd = (gs: LinearGroup[], dinp: GPUBuffer, dout: GPUBuffer, inp: GPUBuffer, ld: number, accumulate: boolean) => {
+      let col = 0;
+      return gs.flatMap((g, i) => {
+        const ks = groupBackward(gpu, g, dinp, a.wsLora, dout, inp, M, accumulate || i > 0, false, { ld, col });
+        col += g.N;
+        return ks;
+      });
+    };
     for (let l = 0; l < L; l++) {
       const s = this.slots[l];
       const x = this.layerActs(l);
       const ks: Kernel[] = [];
       // MLP: x_{l+1} = x2 + down(silu(gate(ln2)) * up(ln2)); dres holds d x_{l+1} = d x2 (residual passes through)
-      ks.push(...linearBackward(gpu, s.lin.down_proj, a.dh, a.wsLora, a.dres, x.h, M, false));
-      ks.push(swigluBackward(gpu, a.dgate, a.dup, a.dh, x.gate, x.up, M * F));
-      ks.push(...linearBackward(gpu, s.lin.gate_proj, a.dC, a.wsLora, a.dgate, x.ln2, M, false));
-      ks.push(...linearBackward(gpu, s.lin.up_proj, a.dC, a.wsLora, a.dup, x.ln2, M, true));
+      ks.push(...bwd(s.down, a.dh, a.dres, x.h, C, false));
+      ks.push(swigluRowsBackward(gpu, a.dgu, a.dh, x.gu, M, F));
+      ks.push(...bwd(s.gu, a.dC, a.dgu, x.ln2, 2 * F, false));
       ks.push(rmsnormBackward(gpu, a.dres, s.dPostNorm, a.wsNorm, a.dC, x.x2, s.postNorm, x.rstd2, M, C, { accumulate: true }));
       // Attention: x2 = x + o_proj(attn(rope(q_norm(q)), rope(k_norm(k)), v)); dres holds d x2 = d x (so far)
-      ks.push(...linearBackward(gpu, s.lin.o_proj, a.datt, a.wsLora, a.dres, x.att, M, false));
-      ks.push(attentionBackward(gpu, a.dqr, a.dkr, a.dv, a.wsAttn, a.datt, x.qr, x.kr, x.v, x.att, x.lse, a.cu, B + 1, T, M, H, Hkv, D));
-      ks.push(ropeBackward(gpu, a.datt, a.dqr, a.cos, a.sin, 1, M, H, D, rope)); // datt ← d q_normed
-      ks.push(ropeBackward(gpu, a.dk, a.dkr, a.cos, a.sin, 1, M, Hkv, D, rope)); // dk ← d k_normed
-      ks.push(rmsnormBackward(gpu, a.dqr, s.dQNorm, a.wsNorm, a.datt, x.q, s.qNorm, x.rstdq, M * H, D)); // dqr ← dq
-      ks.push(rmsnormBackward(gpu, a.dkr, s.dKNorm, a.wsNorm, a.dk, x.k, s.kNorm, x.rstdk, M * Hkv, D)); // dkr ← dk
-      ks.push(...linearBackward(gpu, s.lin.q_proj, a.dC, a.wsLora, a.dqr, x.ln1, M, false));
-      ks.push(...linearBackward(gpu, s.lin.k_proj, a.dC, a.wsLora, a.dkr, x.ln1, M, true));
-      ks.push(...linearBackward(gpu, s.lin.v_proj, a.dC, a.wsLora, a.dv, x.ln1, M, true));
+      ks.push(...bwd(s.o, a.datt, a.dres, x.att, C, false));
+      ks.push(attentionBackward(gpu, a.dq, a.dk, a.dv, a.wsAttn, a.datt, x.qr, x.kr, x.v, x.att, x.lse, a.cu, B + 1, T, M, H, Hkv, D));
+      ks.push(qkNormRopeBackward(gpu, a.dqkv, s.dQNorm, s.dKNorm, s.dQNorm ? a.wsNorm : null, a.dq, a.dk, a.dv, x.qkv, x.rstdqk, qk(s)));
+      ks.push(...bwd(s.qkv, a.dC, a.dqkv, x.ln1, NQKV, false));
       ks.push(rmsnormBackward(gpu, a.dres, s.dInNorm, a.wsNorm, a.dC, a.resid[l], s.inNorm, x.rstd1, M, C, { accumulate: true }));
       plan.layersBackward.push(ks);
     }
@@ -312,7 +337,8 @@ export class Qwen3RewardModel {
   /** Layer l's part of the backward: its forward again when checkpointing, then its backward kernels. */
   layerBackwardKernels(plan: StepPlan, l: number): Kernel[] {
     const recompute = this.acts.layers.length === 1 && this.dims.L > 1;
-    return recompute ? [...plan.layers[l], ...plan.layersBackward[l]] : plan.layersBackward[l];
+    // The recompute skips the layer's last product (down_proj + residual → resid[l+1], which is kept per layer).
+    return recompute ? [...plan.layers[l].slice(0, -1), ...plan.layersBackward[l]] : plan.layersBackward[l];
   }
 
   /** Dispatches of layer l in one training micro-step (forward, recompute, backward): the fusion metric. */
@@ -328,5 +354,6 @@ export class Qwen3RewardModel {
     this.plans.clear();
     this.evalPlans.clear();
     destroyActivations(this.acts);
+    for (const b of this.extra) b.destroy();
   }
 }

@@ -6,6 +6,7 @@
 // mirror src/train/session.ts's TrainEvent one for one, so the worker forwards them unchanged.
 // Everything here is structured-cloneable (File, Uint8Array, plain objects); tokens are never logged or stored.
 import type { DatasetReport } from '../data/inspect.ts';
+import type { StepResult } from '../bench/step_bench.ts';
 import type { GpuInfo } from '../gpu/device.ts';
 
 export type { DatasetReport };
@@ -240,7 +241,9 @@ export type Request =
   /** maxLength: pairs longer than this are not scored (a loaded model; a run uses its own max_length). */
   | { type: 'evaluate'; rid: number; dataset: DatasetRef; split: Split; source?: EvalSource; maxLength?: number }
   // Export (train worker)
-  | { type: 'export'; rid: number; what: 'adapter' | 'model' | 'metrics'; dtype?: 'bf16' | 'f32' };
+  | { type: 'export'; rid: number; what: 'adapter' | 'model' | 'metrics'; dtype?: 'bf16' | 'f32' }
+  /** "Benchmark this GPU": the step benchmark of `npm run bench` (src/bench/step_bench.ts), tiny or real dims. */
+  | { type: 'benchmark'; rid: number; size: 'tiny' | 'real' };
 
 export type RequestType = Request['type'];
 
@@ -271,6 +274,7 @@ export const REQUEST_WORKER: Record<RequestType, 'data' | 'train'> = {
   'score-batch': 'train',
   evaluate: 'train',
   export: 'train',
+  benchmark: 'train',
 };
 
 /** The panel a request belongs to: errors answering it are shown there. */
@@ -300,6 +304,7 @@ export const REQUEST_AREA: Record<RequestType, Area> = {
   'score-batch': 'evaluate',
   evaluate: 'evaluate',
   export: 'export',
+  benchmark: 'gpu',
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -378,6 +383,9 @@ export type WorkerEvent =
   | { type: 'score-batch-result'; rid: number; rows: number; file: OutFile; errors: ImportError[] }
   | { type: 'eval-report'; rid: number; report: EvalReport; source: EvalSource }
   | { type: 'export-files'; rid: number; what: 'adapter' | 'model' | 'metrics'; files: OutFile[] }
+  /** One configuration of the step benchmark measured; `done` after the last (or on error). */
+  | { type: 'benchmark-row'; rid: number; adapter: string; row: StepResult }
+  | { type: 'benchmark-done'; rid: number }
   | {
       type: 'error';
       /** The request this answers, when there is one (training errors after start carry the start's rid). */

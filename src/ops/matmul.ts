@@ -199,6 +199,20 @@ export interface Gemm {
   dropout?: { on: 'a' | 'b' | 'c'; p: number; seed: GPUBuffer; salt?: number };
   tile?: TileConfig;
   splitK?: number;
+  /** Fused epilogue on each finished element, before accumulate: see GemmEpilogue. */
+  epilogue?: GemmEpilogue;
+}
+
+/**
+ * Work folded into a product's store (shaders/matmul.wgsl epilogue()), so it costs no dispatch of its own:
+ *   C(i,j) (=|+=) alpha·Σ_c A·B [+ lowRank.scale·Σ_r X(i, g(j)·R + r)·Y(j, r)] [+ residual(i,j)]
+ * lowRank: the LoRA term. X (·, ldx) f32 at element offset offX; Y(j, r) at offY + j·yJ + r·yR; column groups
+ * g(j) = (j ≥ groups[0]) + (j ≥ groups[1]) let one product over concatenated outputs (q|k|v, gate|up) use each
+ * output's own rank-R columns of X. residual: res(i, j) at offset + i·ld + j. Not with batch > 1.
+ */
+export interface GemmEpilogue {
+  lowRank?: { x: Buf; ldx: number; offX?: number; y: Buf; yJ: number; yR: number; offY?: number; R: number; scale: number; groups?: [number, number] };
+  residual?: { buffer: Buf; ld: number; offset?: number };
 }
 
 const DROP_CODE = { a: 1, b: 2, c: 3 } as const;
@@ -223,10 +237,10 @@ function checkExtent(label: string, what: string, buf: Buf, rows: number, cols: 
 }
 
 // Dummy 16-byte buffer bound to the vec4 views (a4/b4) when a product loads its operands as scalars.
-const dummyCache = new WeakMap<GPUDevice, GPUBuffer>();
-function dummy(gpu: Gpu): GPUBuffer {
-  let d = dummyCache.get(gpu.device);
-  if (!d) dummyCache.set(gpu.device, (d = gpu.device.createBuffer({ label: 'matmul.unused_vec4_view', size: 16, usage: GPUBufferUsage.STORAGE })));
+const vec4DummyCache = new WeakMap<GPUDevice, GPUBuffer>();
+function vec4Dummy(gpu: Gpu): GPUBuffer {
+  let d = vec4DummyCache.get(gpu.device);
+  if (!d) vec4DummyCache.set(gpu.device, (d = gpu.device.createBuffer({ label: 'matmul.unused_vec4_view', size: 16, usage: GPUBufferUsage.STORAGE })));
   return d;
 }
 
@@ -303,7 +317,27 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
     dropOn ? dropoutThreshold(dropP) : 0, dropOn ? 1 / (1 - dropP) : 1, (drop?.salt ?? 0) >>> 0,
     g.a.kContig ? 1 : 0, g.b.kContig ? 1 : 0, DTYPE_CODE[dtype], g.accumulate ? 1 : 0,
   ];
+  const epi = g.epilogue ?? {};
+  const lr = epi.lowRank;
+  const NONE = 0xffffffff;
+  if ((lr || epi.residual) && batch > 1) throw new Error(`${label}: a fused epilogue needs batch 1`);
+  if (lr) {
+    const groups = lr.groups ?? [NONE, NONE];
+    const nGroups = 1 + (groups[0] < N ? 1 : 0) + (groups[1] < N ? 1 : 0);
+    checkExtent(label, 'epilogue X', lr.x, M, nGroups * lr.R, lr.ldx, lr.offX ?? 0, 1, 0, 4);
+    const yNeed = ((lr.offY ?? 0) + (N - 1) * lr.yJ + (lr.R - 1) * lr.yR + 1) * 4;
+    if (bufSize(lr.y) < yNeed) throw new Error(`${label}: epilogue Y buffer '${bufLabel(lr.y)}' holds ${bufSize(lr.y)} bytes, the epilogue reads up to byte ${yNeed}`);
+    params.push(lr.R, lr.scale, lr.ldx, lr.offX ?? 0, lr.yJ, lr.yR, lr.offY ?? 0, groups[0], groups[1]);
+  } else params.push(0, 0, 0, 0, 0, 0, 0, NONE, NONE);
+  if (epi.residual) {
+    checkExtent(label, 'epilogue residual', epi.residual.buffer, M, N, epi.residual.ld, epi.residual.offset ?? 0, 1, 0, 4);
+    params.push(epi.residual.ld, epi.residual.offset ?? 0);
+  } else params.push(0, 0);
+  const EPI = (lr ? 1 : 0) | (epi.residual ? 2 : 0);
   const uniform = createUniform(gpu, label, params, F32_PARAMS);
+  // Epilogue operands are statically used by every entry point: unused ones get a 4-byte dummy.
+  const dummy = epilogueDummy(gpu);
+  const epiBufs: Buf[] = [lr?.x ?? dummy, lr?.y ?? dummy, epi.residual?.buffer ?? dummy];
 
   // Load units: vec4 (A, f32 B) or 4 packed words (16-bit B) along each operand's contiguous dimension.
   const aView = vector ? vec4View(g.a.buffer) : null;
@@ -319,7 +353,7 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
     WG_M: tile.wgM, WG_N: tile.wgN, TM: tile.tm, TN: tile.tn, BK: tile.bk, UA, UB, PREFETCH,
     LA: PREFETCH ? LA : 1, LB: PREFETCH ? LB : 1,
     A_K: specialize ? (g.a.kContig ? 1 : 0) : 2, B_K: specialize ? (g.b.kContig ? 1 : 0) : 2, B_DT: specialize ? DTYPE_CODE[dtype] : 3,
-    DROP_ON: splits > 1 && dropOn === 3 ? 0 : dropOn,
+    DROP_ON: splits > 1 && dropOn === 3 ? 0 : dropOn, EPI: splits > 1 ? 0 : EPI,
   };
   const tileGrid: [number, number, number] = [cdiv(N, BN), cdiv(M, BM), batch * splits];
   checkWorkgroups(gpu, label, tileGrid);
@@ -327,22 +361,29 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
     const pipeline = getPipeline(gpu, { label: 'matmul', code, entryPoint: entry, constants: consts });
     return { pipeline, bindGroup: bindBuffers(gpu, label, pipeline, bufs), workgroups };
   };
-  const views = [UA === 4 ? aView : dummy(gpu), UB > 1 ? bView : dummy(gpu)];
+  const views = [UA === 4 ? aView : vec4Dummy(gpu), UB > 1 ? bView : vec4Dummy(gpu)];
   const dispatches: Dispatch[] = [];
   const entry = constants.DROP_ON ? 'matmul_dropout' : 'matmul';
   if (splits === 1) {
-    dispatches.push(dispatch(entry, constants, [g.a.buffer, g.b.buffer, g.c, seed, uniform, ...views], tileGrid));
+    dispatches.push(dispatch(entry, constants, [g.a.buffer, g.b.buffer, g.c, seed, uniform, ...epiBufs, ...views], tileGrid));
   } else {
     const scratch = splitScratch(gpu, batch * splits * M * N * 4);
-    dispatches.push(dispatch(entry, constants, [g.a.buffer, g.b.buffer, scratch, constants.DROP_ON ? seed : null, uniform, ...views], tileGrid));
-    const red = { WG_M: 16, WG_N: 16, DROP_ON: dropOn === 3 ? 3 : 0 };
+    dispatches.push(dispatch(entry, constants, [g.a.buffer, g.b.buffer, scratch, constants.DROP_ON ? seed : null, uniform, ...epiBufs, ...views], tileGrid));
+    const red = { WG_M: 16, WG_N: 16, DROP_ON: dropOn === 3 ? 3 : 0, EPI };
     const redGrid: [number, number, number] = [cdiv(N, 16), cdiv(M, 16), batch];
     checkWorkgroups(gpu, label, redGrid);
-    dispatches.push(dispatch(red.DROP_ON ? 'reduce_dropout' : 'reduce', red, [scratch, null, g.c, red.DROP_ON ? seed : null, uniform], redGrid));
+    dispatches.push(dispatch(red.DROP_ON ? 'reduce_dropout' : 'reduce', red, [scratch, null, g.c, red.DROP_ON ? seed : null, uniform, ...epiBufs], redGrid));
   }
   return { label, dispatches, owned: [uniform] };
 }
-const F32_PARAMS: ReadonlySet<number> = new Set([14, 16]);
+const F32_PARAMS: ReadonlySet<number> = new Set([14, 16, 23]);
+
+const dummyCache = new WeakMap<GPUDevice, GPUBuffer>();
+function epilogueDummy(gpu: Gpu): GPUBuffer {
+  let b = dummyCache.get(gpu.device);
+  if (!b) dummyCache.set(gpu.device, (b = gpu.device.createBuffer({ label: 'matmul.epilogue_dummy', size: 4, usage: GPUBufferUsage.STORAGE })));
+  return b;
+}
 
 // ---- linear layers ----
 
@@ -373,6 +414,7 @@ export interface MatmulOpts {
   tile?: TileConfig;
   splitK?: number;
   label?: string;
+  epilogue?: GemmEpilogue;
 }
 
 /** Row length in elements of a stored (N,K) weight: K for f32, K padded to even for packed 16-bit. */
@@ -390,7 +432,7 @@ export function matmulForward(gpu: Gpu, out: Buf, inp: Buf, weight: Buf, M: numb
     c: out, ldc: s.outRow ?? N, cOffset: s.outOffset, cBatchStride: s.outBatch ?? M * (s.outRow ?? N),
     a: { buffer: inp, kContig: true, ld: s.inpRow ?? K, offset: s.inpOffset, batchStride: s.inpBatch ?? M * (s.inpRow ?? K) },
     b: { buffer: weight, kContig: true, ld: ldw, offset: s.weightOffset, batchStride: s.weightBatch ?? N * ldw, dtype },
-    M, N, K, batch: opts.batch, alpha: opts.alpha, accumulate: opts.accumulate, tile: opts.tile, splitK: opts.splitK,
+    M, N, K, batch: opts.batch, alpha: opts.alpha, accumulate: opts.accumulate, tile: opts.tile, splitK: opts.splitK, epilogue: opts.epilogue,
   });
 }
 
@@ -402,7 +444,7 @@ export function matmulBackwardInput(gpu: Gpu, dinp: Buf, dout: Buf, weight: Buf,
     c: dinp, ldc: K,
     a: { buffer: dout, kContig: true, ld: N },
     b: { buffer: weight, kContig: false, ld: weightRowStride(K, dtype), dtype },
-    M, N: K, K: N, alpha: opts.alpha, accumulate: opts.accumulate, tile: opts.tile, splitK: opts.splitK,
+    M, N: K, K: N, alpha: opts.alpha, accumulate: opts.accumulate, tile: opts.tile, splitK: opts.splitK, epilogue: opts.epilogue,
   });
 }
 

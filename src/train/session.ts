@@ -13,6 +13,7 @@ import { Trainer, scoreSequences, type TrainEvent } from './trainer.ts';
 import type { CheckpointStore } from './checkpoint.ts';
 import { exportAdapter, exportModel, type ExportedFile } from './export.ts';
 import type { ExportDtype } from '../formats/hf_model.ts';
+import { exportOnnx, type OnnxExportOptions, type OnnxExportResult } from './export_onnx.ts';
 import type { AdapterConfig } from '../formats/peft.ts';
 
 /** Default GPU memory budget when the user gives none: WebGPU cannot query VRAM. */
@@ -85,6 +86,10 @@ export interface TrainSession {
   score(seqs: ArrayLike<number>[]): Promise<Float32Array>;
   exportAdapter(): Promise<ExportedFile[]>;
   exportModel(dtype: ExportDtype): Promise<ExportedFile[]>;
+  /** The ONNX graph of the model (LoRA merged) into `o.sink`; config.json text in the result. */
+  exportOnnx(o: Omit<OnnxExportOptions, 'baseModel'>): Promise<OnnxExportResult>;
+  /** Pairs to verify an export on: the first eval pairs (else train pairs), at most 16. */
+  verifyPairs: TokenizedPair[];
   destroy(): void;
 }
 
@@ -125,6 +130,8 @@ export async function createSession(o: SessionOptions): Promise<TrainSession> {
       return exportAdapter(o.gpu, loaded.weights, c.peft, o.baseModel ?? null);
     },
     exportModel: (dtype) => exportModel(o.gpu, loaded.weights, loaded.config, dtype),
+    exportOnnx: (x) => exportOnnx(o.gpu, loaded.weights, loaded.config, { ...x, baseModel: o.baseModel ?? null }),
+    verifyPairs: (evalSet.kept.length ? evalSet.kept : train.kept).slice(0, 16),
     destroy: () => {
       trainer.destroy();
       loaded.model.destroy();

@@ -12,7 +12,7 @@ at max_length 256/512/1024 and micro-batch 1/4/8 pairs. One step = forward + bac
 Also measures torch's own fp32 matmul rate (TF32 off) at 4096³ (and bf16 for reference).
 
 Writes a JSON object: {torch, device, config, matmul_fp32_gflops, matmul_bf16_gflops, steps: [{mode, precision,
-gradient_checkpointing, max_length, micro_batch_pairs, sequences, real_tokens, ms, tokens_per_second,
+gradient_checkpointing, max_length, pairs (= micro_batch_pairs), sequences, real_tokens, ms, tokens_per_second,
 peak_memory_mb, ...}]}: the same keys as our bench's `steps` where they mean the same thing.
 
   python tools/bench_torch.py --out torch.json                 # a CUDA GPU, the full table
@@ -110,7 +110,7 @@ def bench_step(model, cfg, device, precision, pairs, T, ckpt, warmup, steps):
         times.append((time.perf_counter() - t0) * 1000)
     ms = statistics.median(times)
     tokens = 2 * pairs * T
-    row = dict(precision=precision, gradient_checkpointing=ckpt, max_length=T, micro_batch_pairs=pairs,
+    row = dict(precision=precision, gradient_checkpointing=ckpt, max_length=T, pairs=pairs, micro_batch_pairs=pairs,
                sequences=2 * pairs, real_tokens=tokens, rows_processed=tokens, ms=ms,
                tokens_per_second=tokens / ms * 1000, steps_timed=steps, loss=float(loss))
     if device.type == "cuda":
@@ -121,7 +121,7 @@ def bench_step(model, cfg, device, precision, pairs, T, ckpt, warmup, steps):
 
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="torch.json")
+    ap.add_argument("--out", "--json", dest="out", default="torch.json", help="output JSON (npm run bench -- --compare FILE reads it)")
     ap.add_argument("--tiny", action="store_true", help="tiny config (hidden 64, 2 layers): a CPU smoke run")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--lengths", default="256,512,1024")
@@ -158,7 +158,7 @@ def main(argv):
                         try:
                             row = bench_step(model, cfg, device, precision, pairs, T, ckpt, args.warmup, args.steps)
                         except torch.OutOfMemoryError:
-                            row = dict(precision=precision, gradient_checkpointing=ckpt, max_length=T,
+                            row = dict(precision=precision, gradient_checkpointing=ckpt, max_length=T, pairs=pairs,
                                        micro_batch_pairs=pairs, error="out of memory")
                             if device.type == "cuda":
                                 torch.cuda.empty_cache()

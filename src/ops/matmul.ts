@@ -364,6 +364,10 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
   const views = [UA === 4 ? aView : vec4Dummy(gpu), UB > 1 ? bView : vec4Dummy(gpu)];
   const dispatches: Dispatch[] = [];
   const entry = constants.DROP_ON ? 'matmul_dropout' : 'matmul';
+  // a, b, c, the three epilogue operands and the two vec4 views (+ the seed with dropout) are storage bindings.
+  const storageNeeded = 8 + (constants.DROP_ON ? 1 : 0);
+  if (gpu.device.limits.maxStorageBuffersPerShaderStage < storageNeeded)
+    throw new Error(`${label}: the matmul kernel binds ${storageNeeded} storage buffers; this device allows ${gpu.device.limits.maxStorageBuffersPerShaderStage} (maxStorageBuffersPerShaderStage). Use a browser/GPU that offers at least 9.`);
   if (splits === 1) {
     dispatches.push(dispatch(entry, constants, [g.a.buffer, g.b.buffer, g.c, seed, uniform, ...epiBufs, ...views], tileGrid));
   } else {

@@ -3,8 +3,9 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs, required, optional } from './args.ts';
-import { CliInputError, closeModelFiles, folderTokenizer, modelFolderFiles, readScoreInputs, tokenizePreferenceFile } from './files.ts';
+import { parseArgs, required, optional, UsageError } from './args.ts';
+import { CliInputError, closeModelFiles, folderTokenizer, modelFolderFiles, readModelLimits, readScoreInputs, tokenizePreferenceFile } from './files.ts';
+import { parseJsonText } from '../formats/json_text.ts';
 import { cliGpu } from './common.ts';
 import { openFileSource } from '../formats/bytes-node.ts';
 import { parseAdapterConfig } from '../formats/peft.ts';
@@ -15,7 +16,8 @@ import { bucketLength } from '../train/batches.ts';
 import { pairMetrics, scorePairs, scoreSequences } from '../train/trainer.ts';
 import type { Gpu } from '../gpu/device.ts';
 
-const SCORE_HELP = 'usage: npm run cli -- score --model DIR [--adapter DIR] --data FILE [--out FILE]';
+const SCORE_HELP = 'usage: npm run cli -- score --model DIR [--adapter DIR] --data FILE [--out FILE] [--max-length N]\n' +
+  '  --max-length N   refuse records longer than N tokens (default and upper bound: the model\'s max_position_embeddings)';
 const EVAL_HELP = 'usage: npm run cli -- eval --model DIR [--adapter DIR] --data FILE [--max-length N]';
 
 /** Loads base (+ adapter) for scoring sequences of up to maxT tokens, maxB at a time. */
@@ -26,7 +28,7 @@ export async function loadForScoring(gpu: Gpu, modelDir: string, adapterDir: str
     const cfgPath = path.join(adapterDir, 'adapter_config.json');
     const wPath = path.join(adapterDir, 'adapter_model.safetensors');
     if (!existsSync(cfgPath) || !existsSync(wPath)) throw new CliInputError(`${adapterDir}: a PEFT adapter folder needs adapter_config.json and adapter_model.safetensors`);
-    const ac = parseAdapterConfig(JSON.parse(await readFile(cfgPath, 'utf8')), cfgPath);
+    const ac = parseAdapterConfig(parseJsonText(await readFile(cfgPath, 'utf8'), cfgPath), cfgPath);
     lora = loraSpecOfAdapter(ac);
     extra.push(await openFileSource(wPath));
   }
@@ -42,12 +44,23 @@ export async function loadForScoring(gpu: Gpu, modelDir: string, adapterDir: str
   return loaded;
 }
 
+/** An integer option ≥ 1, or `def` when absent. */
+function intOption(a: ReturnType<typeof parseArgs>, name: string, def: number): number {
+  const s = optional(a, name);
+  if (s === undefined) return def;
+  const n = Number(s);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} ${s}: expected an integer ≥ 1`);
+  return n;
+}
+
 export async function scoreCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help')) return (console.log(SCORE_HELP), 0);
-  const a = parseArgs(argv, { values: ['model', 'adapter', 'data', 'out'] });
+  const a = parseArgs(argv, { values: ['model', 'adapter', 'data', 'out', 'max-length'] });
   const modelDir = required(a, 'model');
+  const limits = await readModelLimits(modelDir);
+  const maxLength = intOption(a, 'max-length', limits.maxPositions);
   const tok = await folderTokenizer(modelDir);
-  const inputs = await readScoreInputs(required(a, 'data'), tok);
+  const inputs = await readScoreInputs(required(a, 'data'), tok, limits, maxLength);
   let longest = 1;
   for (const r of inputs) longest = Math.max(longest, ...(r.kind === 'pair' ? [r.chosen.length, r.rejected.length] : [r.ids.length]));
   const gpu = await cliGpu();
@@ -78,11 +91,11 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help')) return (console.log(EVAL_HELP), 0);
   const a = parseArgs(argv, { values: ['model', 'adapter', 'data', 'max-length'] });
   const modelDir = required(a, 'model');
-  const maxLength = Number(optional(a, 'max-length') ?? 1024);
-  if (!Number.isInteger(maxLength) || maxLength < 1) throw new CliInputError(`--max-length ${optional(a, 'max-length')}: expected an integer ≥ 1`);
+  const maxLength = intOption(a, 'max-length', 1024);
+  const limits = await readModelLimits(modelDir);
   const tok = await folderTokenizer(modelDir);
-  const ds = await tokenizePreferenceFile(required(a, 'data'), tok, maxLength);
-  if (ds.pairs.length === 0) throw new CliInputError(`${required(a, 'data')}: no pairs left after filtering by max_length ${maxLength}`);
+  const ds = await tokenizePreferenceFile(required(a, 'data'), tok, maxLength, limits);
+  if (ds.pairs.length === 0) throw new CliInputError(`${required(a, 'data')}: all ${ds.total} pairs are longer than max_length ${maxLength} tokens; raise --max-length`);
   let longest = 1;
   for (const p of ds.pairs) longest = Math.max(longest, p.chosen_ids.length, p.rejected_ids.length);
   const gpu = await cliGpu();

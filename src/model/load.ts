@@ -4,7 +4,7 @@
 import type { Gpu } from '../gpu/device.ts';
 import type { ByteSource } from '../formats/bytes.ts';
 import { locateTensors, parseSafetensorsIndex, type SafetensorsIndex } from '../formats/safetensors.ts';
-import { modelDims, parseQwen3Config, withPadTokenId, QWEN3_PAD_TOKEN_ID, type Qwen3Config } from './config.ts';
+import { modelDims, parseModelConfigText, withPadTokenId, QWEN3_PAD_TOKEN_ID, type Qwen3Config } from './config.ts';
 import { buildParamTable, type LoraSpec, type ModelDims, type StoreDtype } from './params.ts';
 import { allocateWeights, initNewParams, loadWeights, type ModelWeights, type TensorSource } from './weights.ts';
 import { Qwen3RewardModel } from './qwen3.ts';
@@ -14,6 +14,8 @@ import { adapterKeyToHf } from '../formats/peft.ts';
 export interface ModelFiles {
   /** config.json text. */
   configText: string;
+  /** Where config.json came from, for messages (a path in the CLI). Default "config.json". */
+  configSource?: string;
   /** model.safetensors, or every shard. */
   weights: ByteSource[];
   /** model.safetensors.index.json text, for sharded checkpoints. */
@@ -50,7 +52,7 @@ function frozenDtypeOf(dtypes: Set<string>): StoreDtype {
 }
 
 export async function loadRewardModel(gpu: Gpu, files: ModelFiles, o: LoadOptions): Promise<LoadedModel> {
-  let config = parseQwen3Config(JSON.parse(files.configText), 'config.json');
+  let config = parseModelConfigText(files.configText, files.configSource ?? 'config.json');
   // TRL: model.config.pad_token_id = tokenizer.pad_token_id (Qwen3: <|endoftext|>)
   if (config.pad_token_id === null || o.padId !== undefined) config = withPadTokenId(config, o.padId ?? QWEN3_PAD_TOKEN_ID);
   const dims = modelDims(config);

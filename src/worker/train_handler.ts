@@ -6,7 +6,7 @@
 // port (data_port.ts).
 import { requestGpu, type Gpu } from '../gpu/device.ts';
 import { ConfigError } from '../formats/fields.ts';
-import { modelDims, parseQwen3Config, withPadTokenId } from '../model/config.ts';
+import { modelDims, parseModelConfigText, withPadTokenId } from '../model/config.ts';
 import { hubFileKey, hubRepoPrefix, type FileStore } from '../data/storage.ts';
 import { parseRewardConfig, type RewardConfig } from '../train/config.ts';
 import { createSession, DEFAULT_GPU_MEMORY_BYTES, planRun, type TrainSession } from '../train/session.ts';
@@ -126,7 +126,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
     const budget = checkBudget(req.budgetBytes, defaultBudget);
     const gpu = await getGpu();
     const files = await modelFiles(req.model, await getStore());
-    const dims = modelDims(withPadTokenId(parseQwen3Config(JSON.parse(files.configText))));
+    const dims = modelDims(withPadTokenId(parseModelConfigText(files.configText, files.configSource)));
     const limits = gpu.device.limits;
     const maxBufferBytes = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
     try {

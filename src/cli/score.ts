@@ -36,6 +36,7 @@ export async function loadForScoring(gpu: Gpu, modelDir: string, adapterDir: str
   const loaded = await loadRewardModel(gpu, files, { lora, training: false, maxB, maxT, gradientCheckpointing: false, seed: 0, extra });
   await closeModelFiles(files);
   for (const e of extra) await e.close();
+  for (const w of loaded.warnings) console.error(`warning: ${w}`);
   const missing = loaded.initialized;
   if (missing.length) {
     throw new CliInputError(`${adapterDir ?? modelDir} lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}: this is not a trained reward model. ` +

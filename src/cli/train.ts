@@ -59,6 +59,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     budgetBytes: gpuMemoryBytes(optional(a, 'gpu-memory')), baseModel: path.resolve(modelDir), onEvent,
   });
   await closeModelFiles(files);
+  for (const w of session.loaded.warnings) console.error(`warning: ${w}`);
   maxSteps = session.trainer.maxSteps;
   console.error(`[plan] micro-batch ${session.microPairs} pairs, ${formatBytes(session.plan.total)} of GPU memory planned; ${maxSteps} optimizer steps`);
   if (a.options.has('resume')) {

@@ -149,6 +149,7 @@ export async function loadModelFolder(
   const tokenizer: TokenizerRef = tj && tc ? { kind: 'files', key: o.tokenizerKey, tokenizerJson: tj, tokenizerConfig: tc } : o.base;
   let model = loaded.model;
   const maxPositions = loaded.config.max_position_embeddings;
+  warnings.push(...loaded.warnings);
   return {
     warnings,
     model: {

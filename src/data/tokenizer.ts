@@ -52,8 +52,15 @@ async function wrap(tokenizer: PreTrainedTokenizer): Promise<ChatTokenizer> {
   }
   const tokenizerHash = await sha256Hex(JSON.stringify(t._tokenizerJSON) + '\n' + JSON.stringify(configRest));
   const templateHash = await sha256Hex(chat_template);
-  const chat = (messages: Message[], tokenize: boolean) =>
-    tokenizer.apply_chat_template(messages, { tokenize, add_generation_prompt: false, return_tensor: false, return_dict: false });
+  const chat = (messages: Message[], tokenize: boolean) => {
+    try {
+      return tokenizer.apply_chat_template(messages, { tokenize, add_generation_prompt: false, return_tensor: false, return_dict: false });
+    } catch (e) {
+      throw new UserError(`tokenizer_config.json's chat_template failed on this conversation (${(e as Error).message}); use the model's own tokenizer_config.json`, { cause: e });
+    }
+  };
+  // A template that cannot render a plain exchange is refused when the files are loaded, not at the first row.
+  chat([{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }], false);
   return {
     tokenizer,
     eosToken: t.eos_token,

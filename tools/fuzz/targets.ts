@@ -219,7 +219,7 @@ function jsonlCase(rng: Rng): FuzzCase {
     case 3: { const b = enc.encode(lines.join('\n')); const at = rng.int(b.length); bytes = new Uint8Array([...b.subarray(0, at), pick(rng, [0xff, 0xc0, 0xed, 0x80, 0xf5]), ...b.subarray(at)]); mutation = 'invalid UTF-8 byte'; mustRefuse = true; break; }
     case 4: lines[k] = `{"chosen": "a", "rejected": "b", "x": ${'['.repeat(10000)}${']'.repeat(10000)}}`; bytes = enc.encode(lines.join('\n')); mutation = '10,000-deep nesting'; mustRefuse = true; break;
     case 5: lines[k] = JSON.stringify({ chosen: 'x'.repeat(70000), rejected: 'y' }); bytes = enc.encode(lines.join('\n')); mutation = 'line over the limit'; mustRefuse = true; break;
-    case 6: set({ ...row, chosen: pick(rng, [1, 1e400, null, true, {}, [1, 2]]) }); bytes = enc.encode(lines.join('\n').replace('"chosen":null', '"chosen":1e400')); mutation = 'number where messages belong'; mustRefuse = true; break;
+    case 6: set({ ...row, chosen: pick(rng, [1, null, true, {}, [1, 2]]) }); bytes = enc.encode(lines.join('\n').replace('"chosen":null', '"chosen":1e400')); mutation = 'number where messages belong'; mustRefuse = true; break;
     case 7: {
       // a whole pre-tokenized file, one id out of range
       const t = lines.map((_, i) => JSON.stringify({ chosen_ids: [1, 2 + i], rejected_ids: [3, 4] }));

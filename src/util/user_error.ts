@@ -7,7 +7,7 @@ export class UserError extends Error {
 
 const USER_ERROR_NAMES = new Set([
   'UserError', 'UsageError', 'CliInputError', 'ConfigError', 'WebGpuUnavailableError', 'SafetensorsError',
-  'DataImportError', 'JsonTextError', 'TokenIdError', 'ModelFolderError', 'DataSourceError',
+  'DataImportError', 'ResumeMismatchError', 'JsonTextError', 'TokenIdError', 'ModelFolderError', 'DataSourceError',
 ]);
 
 export function isUserError(e: unknown): boolean {

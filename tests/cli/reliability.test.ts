@@ -19,6 +19,7 @@ import { tinyQwen3Config } from '../../src/model/tiny.ts';
 import { isUserError } from '../../src/util/user_error.ts';
 import { folderTokenizer, readModelLimits, readPreferenceFile, readScoreInputs } from '../../src/cli/files.ts';
 import { planCommand } from '../../src/cli/plan.ts';
+import { readRunConfig } from '../../src/cli/common.ts';
 import { trainCommand } from '../../src/cli/train.ts';
 import { inspectCommand } from '../../src/cli/inspect.ts';
 import { tokenizePair } from '../../src/data/tokenize.ts';
@@ -56,6 +57,10 @@ describe('config.json is bounded and its JSON errors are placed', () => {
     expect(() => parseModelConfigText('', 'm/config.json')).toThrow('m/config.json: the file is empty; expected a model config.json object');
     expect(parseModelConfigText('\uFEFF' + full).hidden_size).toBe(64);
     expect(() => parseJsonText(`{"a": ${'['.repeat(10000)}${']'.repeat(10000)}}`, 'c.json')).toThrow('c.json:1:106: nesting deeper than 100 levels');
+  });
+
+  it('train --config: 10,000-deep nesting is refused with its place (the field checks overflowed the stack)', async () => {
+    await expect(readRunConfig(`{"learning_rate": 1e-4, "x": ${'['.repeat(10000)}${']'.repeat(10000)}}`)).rejects.toThrow('--config:1:130: nesting deeper than 100 levels');
   });
 
   it('a safetensors header of null says null', () => {

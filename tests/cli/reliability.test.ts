@@ -60,7 +60,7 @@ describe('config.json is bounded and its JSON errors are placed', () => {
   });
 
   it('train --config: 10,000-deep nesting is refused with its place (the field checks overflowed the stack)', async () => {
-    await expect(readRunConfig(`{"learning_rate": 1e-4, "x": ${'['.repeat(10000)}${']'.repeat(10000)}}`)).rejects.toThrow('--config:1:130: nesting deeper than 100 levels');
+    await expect(readRunConfig(`{"learning_rate": 1e-4, "x": ${'['.repeat(10000)}${']'.repeat(10000)}}`)).rejects.toThrow('--config:1:129: nesting deeper than 100 levels');
   });
 
   it('a safetensors header of null says null', () => {

@@ -55,6 +55,20 @@ async function readFooter(file: AsyncBuffer, name: string): Promise<FileMetaData
   if (!(rows >= 0 && rows <= MAX_ROWS) || metadata.row_groups.some((rg) => !(Number(rg.num_rows) >= 0)) || sum !== rows) {
     throw new ParquetFileError(`${name}: the footer's row counts are inconsistent (num_rows ${rows}, row groups sum to ${sum}); the file is damaged — download it again`);
   }
+  // Every column chunk must lie inside the file: a lying offset or size made the page reader spin (found by npm run fuzz).
+  const size = file.byteLength;
+  for (const [g, rg] of metadata.row_groups.entries()) {
+    for (const cc of rg.columns) {
+      const m = cc.meta_data;
+      if (!m) continue;
+      const start = Number(m.dictionary_page_offset ?? m.data_page_offset);
+      const end = Math.max(start, Number(m.data_page_offset)) + Number(m.total_compressed_size);
+      const offsets = [Number(cc.file_offset), Number(m.data_page_offset), start];
+      if (offsets.some((x) => !(x >= 0 && x <= size)) || !(Number(m.total_compressed_size) >= 0) || !(Number(m.data_page_offset) + Number(m.total_compressed_size) <= size) || !(end <= size + Number(m.total_compressed_size))) {
+        throw new ParquetFileError(`${name}: row group ${g}, column ${m.path_in_schema.join('.')}: its pages lie outside the file (offset ${Number(m.data_page_offset)}, ${Number(m.total_compressed_size)} bytes, file ${size} bytes); the file is damaged — download it again`);
+      }
+    }
+  }
   return metadata;
 }
 

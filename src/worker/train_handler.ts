@@ -7,7 +7,7 @@
 import { describeGpu, requestGpu, type Gpu } from '../gpu/device.ts';
 import { benchStep, stepConfigs, QWEN3_0_6B_DIMS, TINY_DIMS } from '../bench/step_bench.ts';
 import { ConfigError } from '../formats/fields.ts';
-import { modelDims, parseQwen3Config, withPadTokenId } from '../model/config.ts';
+import { modelDims, parseModelConfigText, withPadTokenId } from '../model/config.ts';
 import { hubFileKey, hubRepoPrefix, openStoredFile, type FileStore } from '../data/storage.ts';
 import { exportOnnxFiles } from './onnx_export.ts';
 import { parseRewardConfig, type RewardConfig } from '../train/config.ts';
@@ -145,7 +145,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
     const budget = checkBudget(req.budgetBytes, defaultBudget);
     const gpu = await getGpu();
     const files = await modelFiles(req.model, await getStore());
-    const dims = modelDims(withPadTokenId(parseQwen3Config(JSON.parse(files.configText))));
+    const dims = modelDims(withPadTokenId(parseModelConfigText(files.configText, files.configSource)));
     const limits = gpu.device.limits;
     const maxBufferBytes = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
     try {

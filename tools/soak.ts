@@ -1,4 +1,4 @@
-// `npm run soak [-- --n 10 --seed 1 --only kill,download,device,enospc,nonfinite]`: the fault-injection harness.
+// `npm run soak [-- --n 8 --seed 1 --only kill,download,device,enospc,nonfinite]`: the fault-injection harness.
 // Not part of `npm test` (the suite runs short versions: tests/soak/). Plain Node (spawns the CLI with
 // process.execPath and kills it with child.kill('SIGKILL'), so it works on Windows too). Prints one line per round
 // and a table of counts at the end; writes the counts to .cache/soak/results.json; exits 1 if any round failed.
@@ -25,7 +25,7 @@ function arg(name: string): string | undefined {
 }
 
 async function main(): Promise<number> {
-  const n = Number(arg('n') ?? 10);
+  const n = Number(arg('n') ?? 8);
   const seed = Number(arg('seed') ?? 1);
   const only = (arg('only') ?? ALL.join(',')).split(',').map((s) => s.trim());
   const unknown = only.filter((s) => !(ALL as readonly string[]).includes(s));
@@ -47,7 +47,7 @@ async function main(): Promise<number> {
   if (cli.length) {
     const c = await cliSoakContext(o);
     if (only.includes('kill')) results.push(...(await killScenario(o, c)));
-    const few = Math.max(2, Math.ceil(n / 3));
+    const few = Math.max(2, Math.ceil(n / 4));
     if (only.includes('device')) results.push(...(await deviceLostScenario(o, c, few)));
     if (only.includes('enospc')) results.push(...(await enospcScenario(o, c, few)));
     if (only.includes('nonfinite')) results.push(...(await nonFiniteScenario(o, c, few)));

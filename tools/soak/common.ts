@@ -84,7 +84,7 @@ export interface SoakFixtures {
 }
 
 /** The tiny model and a few pairs of the tiny dataset (train / eval), written once under `dir`. */
-export async function soakFixtures(dir: string, trainPairs = 16, evalPairs = 4): Promise<SoakFixtures> {
+export async function soakFixtures(dir: string, trainPairs = 8, evalPairs = 2): Promise<SoakFixtures> {
   const { modelDir, datasetDir } = await writeFixtures(path.join(dir, 'hub'));
   const lines = async (f: string, n: number) => (await readFile(path.join(datasetDir, 'jsonl', f), 'utf8')).split('\n').filter(Boolean).slice(0, n).join('\n') + '\n';
   const trainFile = path.join(dir, `train-${trainPairs}.jsonl`);
@@ -98,9 +98,9 @@ export function trainArgs(fx: SoakFixtures, config: object, out: string, resume:
   return ['train', '--model', fx.modelDir, '--train', fx.trainFile, '--eval', fx.evalFile, '--config', JSON.stringify(config), '--out', out, ...(resume ? ['--resume'] : [])];
 }
 
-/** A small LoRA run: a checkpoint every 2 steps, a log line every step, an eval at the end. */
+/** A small LoRA run: 4 steps, a checkpoint every 2, a log line every step, an eval at the end. */
 export const SOAK_CONFIG = {
-  learning_rate: 5e-3, max_steps: 6, per_device_train_batch_size: 2, logging_steps: 1, save_steps: 2, max_length: 64, seed: 42,
+  learning_rate: 5e-3, max_steps: 4, per_device_train_batch_size: 2, logging_steps: 1, save_steps: 2, max_length: 48, seed: 42,
   peft: { r: 4, lora_alpha: 8, lora_dropout: 0, target_modules: ['q_proj', 'v_proj'] },
 };
 

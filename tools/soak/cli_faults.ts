@@ -128,7 +128,7 @@ export async function enospcScenario(o: SoakOptions, c: CliSoakContext, rounds: 
   const rng = new Rng(o.seed + 3);
   const res = { name: 'disk full (injected ENOSPC) during a checkpoint or the export: sizes named, previous kept, --resume', total: 0, passed: 0, notes: [] as string[] };
   for (let i = 0; i < rounds; i++) {
-    const atExport = i % 3 === 2;
+    const atExport = i % 2 === 1;
     const n = 1 + (rng.nextU32() % c.checkpointSteps.length);
     const name = `checkpoint-${c.checkpointSteps[n - 1]}`;
     const prev = c.checkpointSteps[n - 2];

@@ -1,5 +1,6 @@
 // The studio's Content-Security-Policy, for the dev server (a <meta> tag per served index.html) and the production
-// build (the same <meta> tag in dist/index.html, plus the header on `vite preview`). It allows what the app needs and
+// build (the same <meta> tag in dist/index.html). A host serving dist/ can send productionCspHeader() as a header
+// too (it adds frame-ancestors, which a <meta> tag cannot carry). It allows what the app needs and
 // nothing else:
 //   scripts   own origin only, plus 'wasm-unsafe-eval' (the parquet decompressors compile WebAssembly) and the
 //             sha256 of each inline script Vite itself puts into index.html (dev: React Fast Refresh's preamble);

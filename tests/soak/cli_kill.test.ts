@@ -50,7 +50,7 @@ describe('kill -9 (CLI)', () => {
     // the adapter names the base model as the command did, not by an absolute path of this machine
     expect(JSON.parse(readFileSync(path.join(out, 'adapter', 'adapter_config.json'), 'utf8')).base_model_name_or_path).toBe(model);
     for (const f of allFiles(out)) expect(readFileSync(f).includes(path.resolve(fx.modelDir)), f).toBe(false);
-  });
+  }, 600_000);
 
   it('mid-export: the previous export stays whole, no half-written one appears', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'rs-soak-killexport-'));

@@ -90,5 +90,5 @@ describe('faults during training (in-process)', () => {
     expect(done.error).toBeNull();
     for (const f of TENSORS) expect(bytes(out, 'checkpoint-2', f).equals(bytes(ref, 'checkpoint-2', f)), f).toBe(true);
     expect(noTiming(done.history)).toEqual(noTiming(reference.history));
-  });
+  }, 600_000);
 });

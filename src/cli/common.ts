@@ -94,7 +94,7 @@ export async function readTokenizerFiles(fromDir: string): Promise<{ name: strin
   return out;
 }
 
-export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.json', 'merges.txt', 'special_tokens_map.json', 'added_tokens.json', 'generation_config.json'];
+export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja', 'vocab.json', 'merges.txt', 'special_tokens_map.json', 'added_tokens.json', 'generation_config.json'];
 
 export async function copyTokenizerFiles(fromDir: string, toDir: string): Promise<void> {
   await mkdir(toDir, { recursive: true });

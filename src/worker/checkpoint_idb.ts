@@ -1,8 +1,12 @@
 // Runs and their checkpoints in IndexedDB, so a reload or a crashed tab resumes a run from its last checkpoint.
 //   runs         one record per run: its config, model, dataset, last checkpoint and state
 //   checkpoints  [runId, name] → the checkpoint's files, written in one transaction (all or nothing)
-// Only the newest KEEP checkpoints of a run are kept.
+// Only the newest KEEP checkpoints of a run are kept. A full store (QuotaExceededError) aborts the transaction: the
+// previous checkpoint and the run's lastCheckpoint stay as they were, and the error gives the sizes. Fault point
+// `checkpoint` (flags.ts `quota@checkpoint:N`) injects that error inside the transaction.
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { faultAt } from '../gpu/flags.ts';
+import { formatBytes, isQuotaError } from '../data/storage.ts';
 import type { CheckpointFile, CheckpointStore } from '../train/checkpoint.ts';
 import type { ConfigJson, DatasetRef, ModelRef } from './protocol.ts';
 
@@ -81,12 +85,25 @@ export class RunStore {
       async save(name, files) {
         const step = stepOf(name);
         const old = (await names()).filter((n) => n !== name);
+        const fault = faultAt('checkpoint');
         const tx = db.transaction(['checkpoints', 'runs'], 'readwrite');
-        await tx.objectStore('checkpoints').put({ files, step }, [runId, name]);
-        for (const n of old.slice(0, Math.max(0, old.length - (KEEP - 1)))) await tx.objectStore('checkpoints').delete([runId, n]);
-        const run = await tx.objectStore('runs').get(runId);
-        if (run) await tx.objectStore('runs').put({ ...run, lastCheckpoint: step });
-        await tx.done;
+        try {
+          await tx.objectStore('checkpoints').put({ files, step }, [runId, name]);
+          if (fault === 'quota') throw new DOMException(`injected at checkpoint write ${name}`, 'QuotaExceededError');
+          for (const n of old.slice(0, Math.max(0, old.length - (KEEP - 1)))) await tx.objectStore('checkpoints').delete([runId, n]);
+          const run = await tx.objectStore('runs').get(runId);
+          if (run) await tx.objectStore('runs').put({ ...run, lastCheckpoint: step });
+          await tx.done;
+        } catch (e) {
+          try {
+            tx.abort();
+          } catch {
+            // already aborted by the failed request
+          }
+          await tx.done.catch(() => undefined);
+          if (!isQuotaError(e) && !isQuotaError(tx.error)) throw e;
+          throw await checkpointQuotaError(name, files, old.at(-1) ?? null);
+        }
       },
       async load(name) {
         const v = await db.get('checkpoints', [runId, name]);
@@ -98,4 +115,23 @@ export class RunStore {
       },
     };
   }
+}
+
+/** The message for a checkpoint the browser's storage had no room for: its size, the space left, what was kept. */
+export async function checkpointQuotaError(name: string, files: CheckpointFile[], previous: string | null): Promise<Error> {
+  const size = files.reduce((n, f) => n + f.data.byteLength, 0);
+  let room = 'the space left is unknown';
+  try {
+    const { usage = NaN, quota = NaN } = (await globalThis.navigator?.storage?.estimate?.()) ?? {};
+    if (Number.isFinite(usage) && Number.isFinite(quota)) room = `${formatBytes(Math.max(0, quota - usage))} left (${formatBytes(usage)} used of ${formatBytes(quota)})`;
+  } catch {
+    // no estimate: say so
+  }
+  const err = new Error(
+    `The browser's storage is full: ${name} (${formatBytes(size)}) could not be saved, ${room}. ` +
+      (previous ? `The previous checkpoint ${previous} is kept and the run can resume from it.` : 'No earlier checkpoint of this run exists.'),
+  );
+  err.name = 'CheckpointQuotaError';
+  (err as Error & { fix: string }).fix = 'Delete stored files or runs you no longer need (Model & data, Train → Stored runs), then resume the run.';
+  return err;
 }

@@ -8,7 +8,7 @@ import { idbTuneStore } from '../ops/matmul_tune.ts';
 import { describeGpu, requestGpu, type Gpu } from '../gpu/device.ts';
 import { benchStep, stepConfigs, QWEN3_0_6B_DIMS, TINY_DIMS } from '../bench/step_bench.ts';
 import { ConfigError } from '../formats/fields.ts';
-import { modelDims, parseQwen3Config, withPadTokenId } from '../model/config.ts';
+import { modelDims, parseModelConfigText, withPadTokenId } from '../model/config.ts';
 import { hubFileKey, hubRepoPrefix, openStoredFile, type FileStore } from '../data/storage.ts';
 import { exportOnnxFiles } from './onnx_export.ts';
 import { parseRewardConfig, type RewardConfig } from '../train/config.ts';
@@ -82,7 +82,13 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
 
   const getGpu = () => {
     if (!gpuPromise) {
-      gpuPromise = requestGpu(gpuApi, { onLost: (err) => post(errorEvent('gpu', err)) });
+      gpuPromise = requestGpu(gpuApi, {
+        onLost: (err) => {
+          // the next request (Resume in Stored runs) asks for a new device
+          gpuPromise = null;
+          post(errorEvent('gpu', err, undefined, 'Resume the run in Train → Stored runs: a new GPU device is requested and training continues from its last checkpoint.'));
+        },
+      });
       // a failed request may be retried later (e.g. after the user enabled WebGPU)
       gpuPromise.catch(() => (gpuPromise = null));
     }
@@ -100,7 +106,8 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
     post({ type: 'train-state', state, ...(message ? { message } : {}), ...(run.runId ? { runId: run.runId } : {}) });
   };
   const fail = (rid: number | undefined, where: Area, e: unknown) => {
-    const fix = (e as { fix?: string })?.fix;
+    const fix = (e as { fix?: string })?.fix ??
+      ((e as Error)?.name === 'DeviceLostError' ? 'Press Resume in Stored runs below: the studio requests a new GPU device and continues from the last checkpoint.' : undefined);
     post(errorEvent(where, e, rid, fix));
   };
   const busy = () => run.state === 'running' || run.state === 'loading' || run.state === 'stopping';
@@ -146,7 +153,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
     const budget = checkBudget(req.budgetBytes, defaultBudget);
     const gpu = await getGpu();
     const files = await modelFiles(req.model, await getStore());
-    const dims = modelDims(withPadTokenId(parseQwen3Config(JSON.parse(files.configText))));
+    const dims = modelDims(withPadTokenId(parseModelConfigText(files.configText, files.configSource)));
     const limits = gpu.device.limits;
     const maxBufferBytes = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
     try {

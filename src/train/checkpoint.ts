@@ -37,7 +37,7 @@ export interface TrainerState {
   table: { name: string; shape: number[] }[]; // trainable tensors (checked on resume)
 }
 
-export const checkpointName = (step: number) => `checkpoint-${step}`;
+export { checkpointName, RECOVERY_PREFIX } from './checkpoint_names.ts';
 
 /** Reads trainable params and moments back and serializes a checkpoint. */
 export async function makeCheckpoint(gpu: Gpu, w: ModelWeights, state: TrainerState): Promise<CheckpointFile[]> {

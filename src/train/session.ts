@@ -67,6 +67,8 @@ export interface SessionOptions {
   checkpoints?: CheckpointStore;
   budgetBytes?: number;
   baseModel?: string | null;
+  /** Recovery checkpoints at most this often (ms) and on request (the studio); undefined: none. */
+  recoveryEveryMs?: number;
   onEvent: (e: TrainEvent) => void;
   onLoadProgress?: (done: number, total: number) => void;
 }
@@ -105,7 +107,7 @@ export async function createSession(o: SessionOptions): Promise<TrainSession> {
   });
   const trainer = new Trainer({
     gpu: o.gpu, model: loaded.model, weights: loaded.weights, train: train.kept, eval: evalSet.kept, config: c,
-    microPairs, checkpoints: o.checkpoints, onEvent: o.onEvent,
+    microPairs, checkpoints: o.checkpoints, recoveryEveryMs: o.recoveryEveryMs, onEvent: o.onEvent,
   });
   return {
     loaded, trainer, microPairs, plan,
@@ -115,7 +117,7 @@ export async function createSession(o: SessionOptions): Promise<TrainSession> {
       if (!c.peft) throw new Error('this run is a full fine-tune: export the model instead of an adapter');
       return exportAdapter(o.gpu, loaded.weights, c.peft, o.baseModel ?? null);
     },
-    exportModel: (dtype) => exportModel(o.gpu, loaded.weights, loaded.config, dtype),
+    exportModel: (dtype) => exportModel(o.gpu, loaded.weights, loaded.config, dtype, o.baseModel ?? null),
     destroy: () => {
       trainer.destroy();
       loaded.model.destroy();

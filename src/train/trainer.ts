@@ -11,7 +11,7 @@ import type { ModelWeights } from '../model/weights.ts';
 import { Optimizer } from './optimizer.ts';
 import { MetricsRing } from './metrics.ts';
 import { epochBatches, packMicroBatch, packSequences, splitBatch, type TokenizedPair } from './batches.ts';
-import { makeCheckpoint, restoreCheckpoint, checkpointName, type CheckpointStore, type TrainerState } from './checkpoint.ts';
+import { makeCheckpoint, restoreCheckpoint, checkpointName, RECOVERY_PREFIX, type CheckpointStore, type TrainerState } from './checkpoint.ts';
 import { learningRateAt, trainingPlan, isIntervalStep, type TrainingPlan } from './schedule.ts';
 import type { RewardConfig } from './config.ts';
 
@@ -37,6 +37,15 @@ export interface TrainerOptions {
   /** Pairs per micro-batch (≤ per_device_train_batch_size); from the memory plan. */
   microPairs: number;
   checkpoints?: CheckpointStore;
+  /**
+   * Recovery checkpoints (the studio: a reload must not lose a run whose save_steps never came): written through
+   * `checkpoints` as `recovery-<step>` between optimizer steps at most every `recoveryEveryMs` of training, and
+   * when requestRecovery() asks. Not a save_steps checkpoint: the checkpoint store keeps only the newest one and
+   * drops it when a regular checkpoint is saved. Undefined: none (the CLI).
+   */
+  recoveryEveryMs?: number;
+  /** Clock for the recovery interval (tests). */
+  now?: () => number;
   onEvent: (e: TrainEvent) => void;
 }
 
@@ -51,6 +60,9 @@ export class Trainer {
   private paused: Promise<void> | null = null;
   private unpause: (() => void) | null = null;
   private stopRequested = false;
+  private recoveryRequested = false;
+  private lastSaveAt = 0;
+  private wake: (() => void) | null = null;
   private windowTokens = 0;
   private windowStart = 0;
 
@@ -81,6 +93,12 @@ export class Trainer {
     this.unpause = null;
   }
 
+  /** Asks for a recovery checkpoint after the step in progress (the page is being hidden or closed). */
+  requestRecovery(): void {
+    this.recoveryRequested = true;
+    this.wake?.();
+  }
+
   stop(): void {
     this.stopRequested = true;
     this.resume();
@@ -98,6 +116,8 @@ export class Trainer {
     const c = o.config;
     const accum = c.gradient_accumulation_steps;
     this.windowStart = performance.now();
+    const now = o.now ?? (() => performance.now());
+    this.lastSaveAt = now();
     while (this.state.global_step < this.maxSteps && !this.stopRequested) {
       // one optimizer step: up to `accum` per_device batches
       const step = this.state.global_step + 1;
@@ -122,8 +142,25 @@ export class Trainer {
       // An eval set with eval_strategy "no" is still evaluated once, at the end (the user gave it for a reason).
       if (o.eval && o.eval.length && ((c.eval_strategy !== 'no' && evalNow) || last)) await this.evaluate(step);
       const saveNow = c.save_strategy === 'epoch' ? epochEnd : isIntervalStep(step, p.saveSteps);
-      if (o.checkpoints && (saveNow || last)) await this.saveCheckpoint();
-      if (this.paused) await this.paused;
+      if (o.checkpoints && (saveNow || last)) {
+        await this.saveCheckpoint();
+        this.lastSaveAt = now();
+        this.recoveryRequested = false;
+      } else if (o.checkpoints && o.recoveryEveryMs !== undefined && (this.recoveryRequested || now() - this.lastSaveAt >= o.recoveryEveryMs)) {
+        this.recoveryRequested = false;
+        await this.saveCheckpoint(RECOVERY_PREFIX);
+        this.lastSaveAt = now();
+      }
+      // a paused page may be hidden or closed too: a recovery request wakes the pause, saves, and waits again
+      while (this.paused) {
+        const wake = new Promise<void>((r) => (this.wake = r));
+        await Promise.race([this.paused, wake]);
+        this.wake = null;
+        if (this.recoveryRequested && o.checkpoints && o.recoveryEveryMs !== undefined) {
+          this.recoveryRequested = false;
+          await this.saveCheckpoint(RECOVERY_PREFIX);
+        }
+      }
     }
     if (this.ring.pending) await this.log(this.state.global_step);
     if (this.stopRequested && o.checkpoints) await this.saveCheckpoint();
@@ -217,10 +254,11 @@ export class Trainer {
     return metrics;
   }
 
-  async saveCheckpoint(): Promise<void> {
+  /** A save_steps checkpoint (`checkpoint-<step>`), or a recovery one with prefix RECOVERY_PREFIX. */
+  async saveCheckpoint(prefix?: string): Promise<void> {
     const store = this.o.checkpoints;
     if (!store) return;
-    const name = checkpointName(this.state.global_step);
+    const name = prefix ? `${prefix}${this.state.global_step}` : checkpointName(this.state.global_step);
     await store.save(name, await makeCheckpoint(this.o.gpu, this.o.weights, this.state));
     this.o.onEvent({ type: 'checkpoint', step: this.state.global_step, name });
   }

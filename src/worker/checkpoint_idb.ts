@@ -1,9 +1,10 @@
 // Runs and their checkpoints in IndexedDB, so a reload or a crashed tab resumes a run from its last checkpoint.
 //   runs         one record per run: its config, model, dataset, last checkpoint and state
 //   checkpoints  [runId, name] → the checkpoint's files, written in one transaction (all or nothing)
-// Only the newest KEEP checkpoints of a run are kept.
+// Only the newest KEEP save_steps checkpoints of a run are kept, plus at most one recovery checkpoint
+// (`recovery-<step>`, written on a time interval and when the page is hidden) newer than them.
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import type { CheckpointFile, CheckpointStore } from '../train/checkpoint.ts';
+import { RECOVERY_PREFIX, type CheckpointFile, type CheckpointStore } from '../train/checkpoint.ts';
 import type { ConfigJson, DatasetRef, ModelRef } from './protocol.ts';
 
 export const RUNS_DB = 'reward-studio-runs';
@@ -15,8 +16,12 @@ export interface RunRecord {
   config: ConfigJson;
   model: ModelRef;
   dataset: DatasetRef;
+  /** The user's name for it (rename in Train). */
+  name?: string;
   /** Step of the newest complete checkpoint (null before the first). */
   lastCheckpoint: number | null;
+  /** True when that checkpoint is a recovery one (`recovery-<step>`). */
+  lastCheckpointRecovery?: boolean;
   maxSteps: number | null;
   state: 'running' | 'stopped' | 'done' | 'error';
   /** The GPU memory budget the run was planned with (its micro-batch size); absent in records before it was kept. */
@@ -80,12 +85,15 @@ export class RunStore {
     return {
       async save(name, files) {
         const step = stepOf(name);
-        const old = (await names()).filter((n) => n !== name);
+        const others = (await names()).filter((n) => n !== name);
+        // the newest KEEP save_steps checkpoints stay; a recovery checkpoint is replaced by any newer checkpoint
+        const regular = others.filter((n) => !n.startsWith(RECOVERY_PREFIX));
+        const drop = [...(name.startsWith(RECOVERY_PREFIX) ? [] : regular.slice(0, Math.max(0, regular.length - (KEEP - 1)))), ...others.filter((n) => n.startsWith(RECOVERY_PREFIX))];
         const tx = db.transaction(['checkpoints', 'runs'], 'readwrite');
         await tx.objectStore('checkpoints').put({ files, step }, [runId, name]);
-        for (const n of old.slice(0, Math.max(0, old.length - (KEEP - 1)))) await tx.objectStore('checkpoints').delete([runId, n]);
+        for (const n of drop) await tx.objectStore('checkpoints').delete([runId, n]);
         const run = await tx.objectStore('runs').get(runId);
-        if (run) await tx.objectStore('runs').put({ ...run, lastCheckpoint: step });
+        if (run) await tx.objectStore('runs').put({ ...run, lastCheckpoint: step, lastCheckpointRecovery: name.startsWith(RECOVERY_PREFIX) });
         await tx.done;
       },
       async load(name) {

@@ -133,11 +133,22 @@ export interface DownloadOverall {
 export interface RunSummary {
   id: string;
   createdAt: number;
+  /** The user's name for the run (rename in Train), if any. */
+  name?: string;
   model: ModelRef;
   dataset: DatasetRef;
+  /** The run's own config (TRL names): what Export's TRL script and the run list show. */
+  config: ConfigJson;
+  /** The data in words: the imported file's name with its split, a Hub repo, or the demo set. */
+  dataName: string;
+  /** How the run's data is split (an import's seeded split or whole file); null for Hub and demo data. */
+  split: ImportSplit | null;
   lastCheckpoint: number | null;
+  /** True when lastCheckpoint is a recovery checkpoint (time interval / page hidden), not a save_steps one. */
+  lastCheckpointRecovery?: boolean;
   maxSteps: number | null;
-  state: 'running' | 'stopped' | 'done' | 'error';
+  /** 'interrupted': it was running when its tab died (reload, crash); it resumes from its last checkpoint. */
+  state: 'running' | 'stopped' | 'done' | 'error' | 'interrupted';
   /** True when it can continue from its last checkpoint: not finished, and its model and data are still stored. */
   resumable: boolean;
   /** True when its last checkpoint can be opened for evaluation and export (its model and data are still stored). */
@@ -171,6 +182,11 @@ export interface PairScore {
 export interface EvalReport {
   /** The run's global step, or null for a loaded adapter/model folder. */
   step: number | null;
+  /** What was scored, in words: the data (file or repo, split) and the model (run and step, or folder). */
+  data: string;
+  model: string;
+  /** The run that was scored (source 'run'). */
+  runId: string | null;
   split: Split;
   /** eval_* metrics (TRL names with the eval_ prefix). */
   metrics: Record<string, number>;
@@ -227,6 +243,10 @@ export type Request =
   | { type: 'train-pause'; rid: number }
   | { type: 'train-resume'; rid: number }
   | { type: 'train-stop'; rid: number }
+  /** Write a recovery checkpoint after the step in progress (the page is hidden or closing). */
+  | { type: 'train-snapshot'; rid: number }
+  /** Renames a stored run. */
+  | { type: 'run-rename'; rid: number; runId: string; name: string }
   // Scoring and evaluation (train worker)
   /**
    * A model folder for Evaluate & compare: a PEFT adapter (adapter_config.json + adapter_model.safetensors) on
@@ -235,12 +255,18 @@ export type Request =
    */
   | { type: 'load-model'; rid: number; files: File[]; name: string; base: ModelRef }
   | { type: 'unload-model'; rid: number }
-  | { type: 'score-pair'; rid: number; conversation: Message[]; responseA: string; responseB: string; source?: EvalSource }
-  | { type: 'score-batch'; rid: number; file: File; source?: EvalSource }
-  /** maxLength: pairs longer than this are not scored (a loaded model; a run uses its own max_length). */
-  | { type: 'evaluate'; rid: number; dataset: DatasetRef; split: Split; source?: EvalSource; maxLength?: number }
-  // Export (train worker)
-  | { type: 'export'; rid: number; what: 'adapter' | 'model' | 'metrics'; dtype?: 'bf16' | 'f32' };
+  /** runId (source 'run'): the stored run to score with; its last checkpoint is opened first when another is loaded. */
+  | { type: 'score-pair'; rid: number; conversation: Message[]; responseA: string; responseB: string; source?: EvalSource; runId?: string }
+  | { type: 'score-batch'; rid: number; file: File; source?: EvalSource; runId?: string }
+  /**
+   * maxLength: pairs longer than this are not scored (a loaded model; a run uses its own max_length). With source
+   * 'run' the run's own dataset is scored, whatever `dataset` says.
+   */
+  | { type: 'evaluate'; rid: number; dataset: DatasetRef; split: Split; source?: EvalSource; maxLength?: number; runId?: string }
+  // Export (train worker; 'export-data' the data worker)
+  | { type: 'export'; rid: number; what: 'adapter' | 'model' | 'metrics'; dtype?: 'bf16' | 'f32'; runId?: string }
+  /** A run's data as the JSONL files its TRL script loads (an import's or the demo set's train/test splits). */
+  | { type: 'export-data'; rid: number; dataset: DatasetRef };
 
 export type RequestType = Request['type'];
 
@@ -267,6 +293,9 @@ export const REQUEST_WORKER: Record<RequestType, 'data' | 'train'> = {
   'train-pause': 'train',
   'train-resume': 'train',
   'train-stop': 'train',
+  'train-snapshot': 'train',
+  'run-rename': 'train',
+  'export-data': 'data',
   'score-pair': 'train',
   'score-batch': 'train',
   evaluate: 'train',
@@ -296,6 +325,9 @@ export const REQUEST_AREA: Record<RequestType, Area> = {
   'train-pause': 'train',
   'train-resume': 'train',
   'train-stop': 'train',
+  'train-snapshot': 'train',
+  'run-rename': 'train',
+  'export-data': 'export',
   'score-pair': 'evaluate',
   'score-batch': 'evaluate',
   evaluate: 'evaluate',
@@ -377,7 +409,7 @@ export type WorkerEvent =
   | { type: 'score-pair-result'; rid: number; score: PairScore; source: EvalSource }
   | { type: 'score-batch-result'; rid: number; rows: number; file: OutFile; errors: ImportError[] }
   | { type: 'eval-report'; rid: number; report: EvalReport; source: EvalSource }
-  | { type: 'export-files'; rid: number; what: 'adapter' | 'model' | 'metrics'; files: OutFile[] }
+  | { type: 'export-files'; rid: number; what: 'adapter' | 'model' | 'metrics' | 'data'; files: OutFile[] }
   | {
       type: 'error';
       /** The request this answers, when there is one (training errors after start carry the start's rid). */

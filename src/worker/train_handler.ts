@@ -7,15 +7,15 @@
 import { requestGpu, type Gpu } from '../gpu/device.ts';
 import { ConfigError } from '../formats/fields.ts';
 import { modelDims, parseQwen3Config, withPadTokenId } from '../model/config.ts';
-import { hubFileKey, hubRepoPrefix, type FileStore } from '../data/storage.ts';
+import { hubFileKey, hubRepoPrefix, openStoredFile, type FileStore } from '../data/storage.ts';
+import { readText } from '../formats/bytes.ts';
 import { parseRewardConfig, type RewardConfig } from '../train/config.ts';
 import { createSession, DEFAULT_GPU_MEMORY_BYTES, planRun, type TrainSession } from '../train/session.ts';
 import type { TrainEvent } from '../train/trainer.ts';
 import type { TokenizedPair } from '../train/batches.ts';
 import type { RunRecord, RunStore } from './checkpoint_idb.ts';
 import type { DataPort } from './data_port.ts';
-import { DEMO_MODEL_NAME } from './demo_model.ts';
-import { createEvalHandler } from './eval_handler.ts';
+import { createEvalHandler, type RunSessionInfo } from './eval_handler.ts';
 import { readImportMeta } from './imports.ts';
 import { modelFiles } from './model_files.ts';
 import {
@@ -32,7 +32,17 @@ export interface TrainHandlerDeps {
   dataPort?: () => DataPort | null;
   /** GPU memory the plan may use when a request names none (WebGPU cannot query VRAM). */
   budgetBytes?: number;
+  /** Recovery checkpoints at most this often while training (default RECOVERY_INTERVAL_MS), and on train-snapshot. */
+  recoveryIntervalMs?: number;
+  /** tokenizer.json + tokenizer_config.json of the demo model (copied into a merged model export). */
+  demoTokenizerFiles?: () => Promise<{ tokenizerJson: string; tokenizerConfig: string }>;
 }
+
+/** Tokenizer files a merged model export copies from its base model, when stored. */
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'chat_template.jinja'];
+
+/** A run's recovery checkpoint interval: a reload loses at most this much training when save_steps did not come. */
+export const RECOVERY_INTERVAL_MS = 60_000;
 
 /** A user-facing problem with what was asked (message says what, fix says what to do). */
 class UserError extends Error {
@@ -70,7 +80,9 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
   let gpuPromise: Promise<Gpu> | null = null;
   let storePromise: Promise<FileStore> | null = null;
   let runsPromise: Promise<RunStore> | null = null;
-  const run: { session: TrainSession | null; state: TrainState; runId: string | null; model: ModelRef | null; rid: number } = { session: null, state: 'idle', runId: null, model: null, rid: 0 };
+  const run: { session: TrainSession | null; state: TrainState; runId: string | null; name: string | null; model: ModelRef | null; dataset: DatasetRef | null; rid: number } = {
+    session: null, state: 'idle', runId: null, name: null, model: null, dataset: null, rid: 0,
+  };
 
   const getGpu = () => {
     if (!gpuPromise) {
@@ -97,7 +109,22 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
   };
   const busy = () => run.state === 'running' || run.state === 'loading' || run.state === 'stopping';
 
-  const needSession = (rid: number, where: Area): { session: TrainSession; model: ModelRef } | null => {
+  /** The data in words: the imported file's name, a Hub repo, or the demo set. */
+  const describeData = async (ref: DatasetRef): Promise<string> => {
+    if (ref.kind === 'demo') return 'the demo preference set';
+    if (ref.kind === 'hub') return `${ref.repo}@${ref.revision}`;
+    const store = await getStore();
+    const meta = store ? await readImportMeta(store, ref.id) : null;
+    return meta ? meta.name : 'an imported file (deleted)';
+  };
+  const describeModel = (m: ModelRef) => (m.kind === 'hub' ? m.repo : 'the demo model');
+
+  const needSession = async (rid: number, where: Area, runId?: string): Promise<RunSessionInfo | null> => {
+    // another stored run was asked for (the run selected in Train): open its last checkpoint first
+    if (runId && runId !== run.runId && !busy() && run.state !== 'paused') {
+      const found = await (await getRuns())?.getRun(runId);
+      if (found && found.lastCheckpoint !== null) await openRun({ type: 'run-open', rid, runId });
+    }
     if (!run.session || !run.model) {
       post({ type: 'error', rid, where, message: 'No model is loaded in this tab yet.', fix: 'Start a run in Train, or open a stored run there (or load an adapter/model folder in Evaluate & compare).' });
       return null;
@@ -106,9 +133,28 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       post({ type: 'error', rid, where, message: 'The model is busy training.', fix: 'Pause the run (or wait until it finishes), then try again.' });
       return null;
     }
-    return { session: run.session, model: run.model };
+    const step = run.session.trainer.state.global_step;
+    return {
+      session: run.session, model: run.model, dataset: run.dataset!, runId: run.runId!,
+      modelName: `${describeModel(run.model)} trained by run ${run.name ?? run.runId} (step ${step})`,
+    };
   };
-  const evaluation = createEvalHandler({ post, getGpu, getStore, port, fail, needSession });
+  /** The base model's tokenizer files, so a merged model folder loads its tokenizer from itself. */
+  const tokenizerFilesOf = async (m: ModelRef): Promise<{ name: string; data: Uint8Array }[]> => {
+    const enc = new TextEncoder();
+    if (m.kind === 'demo') {
+      const t = await deps.demoTokenizerFiles?.();
+      return t ? [{ name: 'tokenizer.json', data: enc.encode(t.tokenizerJson) }, { name: 'tokenizer_config.json', data: enc.encode(t.tokenizerConfig) }] : [];
+    }
+    const store = await getStore();
+    const out: { name: string; data: Uint8Array }[] = [];
+    for (const name of TOKENIZER_FILES) {
+      const key = hubFileKey('model', m.repo, m.revision, name);
+      if (store && (await store.stat(key))) out.push({ name, data: enc.encode(await readText(await openStoredFile(store, key))) });
+    }
+    return out;
+  };
+  const evaluation = createEvalHandler({ post, getGpu, getStore, port, fail, needSession, describeData });
 
   /** The splits to train and evaluate on: 'train' (or the first), and 'test' / 'validation' when present. */
   const splitsOf = async (dataset: DatasetRef) => {
@@ -166,6 +212,8 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
     run.session?.destroy();
     run.session = null;
     run.model = record.model;
+    run.dataset = record.dataset;
+    run.name = record.name ?? null;
     const onEvent = (e: TrainEvent) => {
       if (e.type === 'warning') post({ type: 'warning', where: 'train', message: e.message });
       else post(e);
@@ -178,7 +226,9 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       eval: evalSet?.pairs as TokenizedPair[] | undefined,
       checkpoints: runs?.checkpoints(record.id),
       budgetBytes: record.budgetBytes ?? defaultBudget,
-      baseModel: record.model.kind === 'hub' ? record.model.repo : DEMO_MODEL_NAME,
+      baseModel: record.model.kind === 'hub' ? record.model.repo : null,
+      // 'open' only evaluates and exports: no recovery checkpoints
+      recoveryEveryMs: mode === 'open' ? undefined : (deps.recoveryIntervalMs ?? RECOVERY_INTERVAL_MS),
       onEvent,
     });
     run.session = session;
@@ -261,11 +311,15 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
     const out: RunSummary[] = [];
     for (const r of await runs.listRuns()) {
       const missing = await missingOf(r, keys);
-      // a tab that crashed mid-run leaves 'running': it is resumable like a stopped one
-      const state = r.id === run.runId ? (run.state === 'done' ? 'done' : r.state) : r.state;
+      // a tab that died mid-run (reload, crash) leaves 'running': interrupted, resumable from its last checkpoint
+      const mine = r.id === run.runId;
+      const state: RunSummary['state'] = mine && run.state === 'done' ? 'done' : r.state === 'running' && !(mine && (busy() || run.state === 'paused')) ? 'interrupted' : r.state;
+      const split = r.dataset.kind === 'import' && store ? ((await readImportMeta(store, r.dataset.id))?.split ?? null) : null;
       out.push({
-        id: r.id, createdAt: r.createdAt, model: r.model, dataset: r.dataset, lastCheckpoint: r.lastCheckpoint, maxSteps: r.maxSteps, state,
-        resumable: missing === null && r.lastCheckpoint !== null && state !== 'done',
+        id: r.id, createdAt: r.createdAt, ...(r.name ? { name: r.name } : {}), model: r.model, dataset: r.dataset, config: r.config,
+        dataName: await describeData(r.dataset), split,
+        lastCheckpoint: r.lastCheckpoint, ...(r.lastCheckpointRecovery ? { lastCheckpointRecovery: true } : {}), maxSteps: r.maxSteps, state,
+        resumable: missing === null && state !== 'done' && state !== 'running',
         openable: missing === null && r.lastCheckpoint !== null,
         ...(missing ? { missing } : {}),
       });
@@ -325,6 +379,18 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
           setState('stopping');
         }
         return;
+      case 'train-snapshot':
+        if (run.session && (run.state === 'running' || run.state === 'paused')) run.session.trainer.requestRecovery();
+        return;
+      case 'run-rename':
+        try {
+          await (await getRuns())?.updateRun(req.runId, { name: req.name.trim() || undefined });
+          if (req.runId === run.runId) run.name = req.name.trim() || null;
+          post({ type: 'runs', rid: req.rid, runs: await summaries() });
+        } catch (e) {
+          fail(req.rid, 'train', e);
+        }
+        return;
       case 'runs-list':
         try {
           post({ type: 'runs', rid: req.rid, runs: await summaries() });
@@ -353,10 +419,10 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
           post({ type: 'export-files', rid: req.rid, what: 'metrics', files: [{ name: 'metrics.jsonl', data: new TextEncoder().encode(text) }] });
           return;
         }
-        const s = needSession(req.rid, 'export');
+        const s = await needSession(req.rid, 'export', req.runId);
         if (!s) return;
         try {
-          const files = req.what === 'adapter' ? await s.session.exportAdapter() : await s.session.exportModel(req.dtype === 'f32' ? 'float32' : 'bfloat16');
+          const files = req.what === 'adapter' ? await s.session.exportAdapter() : [...(await s.session.exportModel(req.dtype === 'f32' ? 'float32' : 'bfloat16')), ...(await tokenizerFilesOf(s.model))];
           post({ type: 'export-files', rid: req.rid, what: req.what, files: files.map((f) => ({ name: f.name, data: f.data })) });
         } catch (e) {
           fail(req.rid, 'export', e);

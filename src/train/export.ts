@@ -11,6 +11,10 @@ import type { Qwen3Config } from '../model/config.ts';
 import { loraScale, type ParamEntry } from '../model/params.ts';
 import { readParam, type ModelWeights } from '../model/weights.ts';
 import { adapterReadme, modelReadme } from './readme.ts';
+import { DEMO_MODEL_NAME } from '../model/tiny.ts';
+
+/** The base model as the READMEs name it: the demo model is not on the Hub (null: they say so). */
+const hubBase = (name: string | null) => (name === DEMO_MODEL_NAME ? null : name);
 
 export interface ExportedFile {
   name: string;
@@ -25,7 +29,7 @@ export async function exportAdapter(gpu: Gpu, w: ModelWeights, settings: LoraSet
   return [
     { name: 'adapter_config.json', data: enc.encode(buildAdapterConfig(settings, { base_model_name_or_path: baseModel })) },
     { name: 'adapter_model.safetensors', data: concatParts(serializeAdapter(tensors)) },
-    { name: 'README.md', data: enc.encode(adapterReadme({ baseModel, lora: settings })) },
+    { name: 'README.md', data: enc.encode(adapterReadme({ baseModel: hubBase(baseModel), lora: settings })) },
   ];
 }
 
@@ -105,6 +109,6 @@ export async function exportModel(gpu: Gpu, w: ModelWeights, config: Qwen3Config
   return [
     { name: 'config.json', data: enc.encode(rewardModelConfigJson(config.raw, { pad_token_id: config.pad_token_id ?? 151643, torch_dtype: dtype })) },
     { name: 'model.safetensors', data: concatParts(serializeSafetensors(tensors, { format: 'pt' })) },
-    { name: 'README.md', data: enc.encode(modelReadme({ baseModel })) },
+    { name: 'README.md', data: enc.encode(modelReadme({ baseModel: hubBase(baseModel) })) },
   ];
 }

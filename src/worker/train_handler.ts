@@ -18,6 +18,7 @@ import type { DataPort } from './data_port.ts';
 import { createEvalHandler, type RunSessionInfo } from './eval_handler.ts';
 import { readImportMeta } from './imports.ts';
 import { modelFiles } from './model_files.ts';
+import { DEMO_MODEL_NAME } from './demo_model.ts';
 import {
   errorEvent, type Area, type DatasetRef, type MemoryPlan, type ModelRef, type Request, type RunSummary, type TrainState, type WorkerEvent,
 } from './protocol.ts';
@@ -226,7 +227,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       eval: evalSet?.pairs as TokenizedPair[] | undefined,
       checkpoints: runs?.checkpoints(record.id),
       budgetBytes: record.budgetBytes ?? defaultBudget,
-      baseModel: record.model.kind === 'hub' ? record.model.repo : null,
+      baseModel: record.model.kind === 'hub' ? record.model.repo : DEMO_MODEL_NAME,
       // 'open' only evaluates and exports: no recovery checkpoints
       recoveryEveryMs: mode === 'open' ? undefined : (deps.recoveryIntervalMs ?? RECOVERY_INTERVAL_MS),
       onEvent,

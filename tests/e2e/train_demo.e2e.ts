@@ -54,10 +54,13 @@ describe('demo run in the browser', () => {
     // wait for the step-2 checkpoint, then reload mid-run
     await page.getByTestId('train-progress').getByText('step 2').waitFor({ timeout: 120_000 });
     await screenshot(page, 'train-running');
+    page.once('dialog', (d) => void d.accept()); // leaving a running page asks first
     await page.reload();
     await page.getByTestId('gpu-name').waitFor({ timeout: 60_000 });
     await openPanel(page, 'Train');
-    const resume = page.getByTestId('run-resume').first();
+    // the run the page followed is interrupted; Train's one Resume button continues it
+    await page.locator('[data-testid="train-state"][data-state="interrupted"]').waitFor({ timeout: 30_000 });
+    const resume = page.getByTestId('train-resume');
     await resume.waitFor({ timeout: 30_000 });
     expect(await resume.textContent()).toMatch(/Resume from step [2-6]/);
     await resume.click();

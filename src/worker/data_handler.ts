@@ -73,7 +73,7 @@ function toImportError(issue: DataIssue): ImportError {
     line,
     ...(issue.field !== undefined ? { field: issue.field } : {}),
     message: issue.column !== undefined ? `${issue.message} (column ${issue.column})` : issue.message,
-    fix: `Fix line ${line} of the file and drop it again, or import only the valid lines.`,
+    fix: 'Fix the lines named and drop the file again, or import only the valid lines.',
   };
 }
 
@@ -245,6 +245,7 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
       lines: s.rows,
       valid: s.valid,
       format: s.shape ? (s.shape.format === 'tokenized' ? 'unknown' : s.shape.format) : 'unknown',
+      explicitPrompt: !!s.shape?.explicitPrompt,
       errors: s.errors.map(toImportError),
       errorCount: s.invalid,
       blankLines: s.blankLines,

@@ -40,6 +40,8 @@ export interface StoredImport {
   name: string;
   createdAt: number;
   format: 'conversational' | 'standard' | 'tokenized';
+  /** The rows have an explicit `prompt` column (TRL's explicit-prompt format). */
+  explicitPrompt?: boolean;
   pairs: number;
   split: ImportSplit;
   /** Pairs in each split under `split`. */
@@ -369,6 +371,8 @@ export type WorkerEvent =
       lines: number;
       valid: number;
       format: 'conversational' | 'standard' | 'unknown';
+      /** The rows have an explicit `prompt` column. */
+      explicitPrompt: boolean;
       /** The first errors (at most 100); `errorCount` is the full count. */
       errors: ImportError[];
       errorCount: number;

@@ -99,6 +99,7 @@ export function applyEvent(
         lines: ev.lines,
         valid: ev.valid,
         format: ev.format,
+        explicitPrompt: ev.explicitPrompt,
         errors: ev.errors,
         errorCount: ev.errorCount,
         blankLines: ev.blankLines,

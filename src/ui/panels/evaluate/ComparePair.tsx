@@ -4,7 +4,7 @@ import { useId, useState } from 'react';
 import { Section } from '../../components/Section.tsx';
 import { evalTarget } from '../../run_context.ts';
 import { useActions, useStudio, useStudioApi } from '../../context.ts';
-import { formatMetric } from '../../format.ts';
+import { formatMetric, formatProbability } from '../../format.ts';
 import { parseConversation } from './conversation.ts';
 
 function TextArea({ label, value, onChange, rows = 3, hint }: { label: string; value: string; onChange: (v: string) => void; rows?: number; hint?: string }) {
@@ -72,7 +72,7 @@ export function ComparePair() {
           </div>
           <div>
             <dt>P(A ≻ B)</dt>
-            <dd data-testid="p-ab">{(100 * score.pAB).toFixed(1)}%</dd>
+            <dd data-testid="p-ab">{formatProbability(score.pAB)}</dd>
           </div>
           <div>
             <dt>margin r_A − r_B</dt>

@@ -42,6 +42,9 @@ export interface TrainHandlerDeps {
 /** Tokenizer files a merged model export copies from its base model, when stored. */
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'chat_template.jinja'];
 
+/** The largest buffer a plan assumes without WebGPU (a typical desktop GPU's maxStorageBufferBindingSize). */
+const NO_GPU_MAX_BUFFER_BYTES = 2 ** 30;
+
 /** A run's recovery checkpoint interval: a reload loses at most this much training when save_steps did not come. */
 export const RECOVERY_INTERVAL_MS = 60_000;
 
@@ -171,11 +174,11 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
   const plan = async (req: Extract<Request, { type: 'plan' }>): Promise<MemoryPlan> => {
     const config = parseConfigOrExplain(req.config);
     const budget = checkBudget(req.budgetBytes, defaultBudget);
-    const gpu = await getGpu();
+    // without WebGPU the plan still works, with a typical desktop GPU's buffer limit instead of this one's
+    const gpu = await getGpu().catch(() => null);
     const files = await modelFiles(req.model, await getStore());
     const dims = modelDims(withPadTokenId(parseQwen3Config(JSON.parse(files.configText))));
-    const limits = gpu.device.limits;
-    const maxBufferBytes = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
+    const maxBufferBytes = gpu ? Math.min(gpu.device.limits.maxBufferSize, gpu.device.limits.maxStorageBufferBindingSize) : NO_GPU_MAX_BUFFER_BYTES;
     try {
       const { microPairs, plan: p } = planRun({ dims, config, maxLength: config.max_length ?? 1024, budgetBytes: budget, maxBufferBytes, frozenDtype: 'bf16' });
       const advice: string[] = [];
@@ -186,7 +189,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
         parts: { 'frozen weights': p.weights_frozen, 'trainable weights': p.weights_trainable, gradients: p.gradients, 'AdamW moments': p.optimizer, activations: p.activations, workspace: p.workspace },
         totalBytes: p.total,
         limitBytes: budget,
-        advice: [...advice, `Budget: ${(budget / 2 ** 30).toFixed(budget % 2 ** 30 ? 1 : 0)} GiB (your setting: WebGPU cannot read the GPU's memory size); largest buffer ${(p.largest_buffer / 2 ** 20).toFixed(0)} MiB of ${(maxBufferBytes / 2 ** 20).toFixed(0)} MiB allowed.`],
+        advice: [...advice, `Budget: ${(budget / 2 ** 30).toFixed(budget % 2 ** 30 ? 1 : 0)} GiB (your setting: WebGPU cannot read the GPU's memory size); largest buffer ${(p.largest_buffer / 2 ** 20).toFixed(0)} MiB of ${(maxBufferBytes / 2 ** 20).toFixed(0)} MiB allowed${gpu ? '' : ' (no WebGPU here: a typical desktop GPU\'s limit)'}.`],
       };
     } catch (e) {
       return { fits: false, microPairs: 0, parts: {}, totalBytes: 0, limitBytes: budget, advice: [(e as Error).message] };

@@ -34,3 +34,17 @@ export function watchLifecycle(store: StoreApi<StudioState>, target: Pick<Window
     doc.removeEventListener('visibilitychange', onVisibility);
   };
 }
+
+/**
+ * After a reload the followed run's charts and progress load from its record (no Open, no GPU): once the stored
+ * runs are listed, if this tab runs nothing yet.
+ */
+export function loadFollowedRunHistory(store: StoreApi<StudioState>): () => void {
+  let asked: string | null = null;
+  return store.subscribe((s, prev) => {
+    const id = s.train.runId;
+    if (s.runs === prev.runs || !id || asked === id || s.train.state !== 'idle' || !s.runs.some((r) => r.id === id)) return;
+    asked = id;
+    s.request({ type: 'run-history', runId: id });
+  });
+}

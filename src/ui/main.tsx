@@ -6,13 +6,14 @@ import { StudioContext } from './context.ts';
 import { persistStudio } from './store/persist.ts';
 import { createStudio } from './store/store.ts';
 import { connectWorkers } from './workers.ts';
-import { watchLifecycle } from './lifecycle.ts';
+import { loadFollowedRunHistory, watchLifecycle } from './lifecycle.ts';
 import './styles.css';
 
 const studio = createStudio();
 persistStudio(studio.store);
 connectWorkers(studio);
 watchLifecycle(studio.store);
+loadFollowedRunHistory(studio.store);
 studio.store.getState().request({ type: 'gpu-info' });
 studio.store.getState().request({ type: 'storage-list' });
 // the stored runs (the run the results follow after a reload, an interrupted run to resume)

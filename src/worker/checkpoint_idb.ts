@@ -22,6 +22,8 @@ export interface RunRecord {
   lastCheckpoint: number | null;
   /** True when that checkpoint is a recovery one (`recovery-<step>`). */
   lastCheckpointRecovery?: boolean;
+  /** The log history of that checkpoint (its trainer_state.json's), so the charts load without the checkpoint. */
+  logHistory?: Record<string, number>[];
   maxSteps: number | null;
   state: 'running' | 'stopped' | 'done' | 'error';
   /** The GPU memory budget the run was planned with (its micro-batch size); absent in records before it was kept. */
@@ -31,6 +33,17 @@ export interface RunRecord {
 interface RunsDb extends DBSchema {
   runs: { key: string; value: RunRecord };
   checkpoints: { key: [string, string]; value: { files: CheckpointFile[]; step: number } };
+}
+
+/** log_history of a checkpoint's trainer_state.json (empty when absent). */
+function logHistoryOf(files: CheckpointFile[]): Record<string, number>[] {
+  const f = files.find((x) => x.name === 'trainer_state.json');
+  if (!f) return [];
+  try {
+    return (JSON.parse(new TextDecoder().decode(f.data)) as { log_history?: Record<string, number>[] }).log_history ?? [];
+  } catch {
+    return [];
+  }
 }
 
 export class RunStore {
@@ -93,7 +106,7 @@ export class RunStore {
         await tx.objectStore('checkpoints').put({ files, step }, [runId, name]);
         for (const n of drop) await tx.objectStore('checkpoints').delete([runId, n]);
         const run = await tx.objectStore('runs').get(runId);
-        if (run) await tx.objectStore('runs').put({ ...run, lastCheckpoint: step, lastCheckpointRecovery: name.startsWith(RECOVERY_PREFIX) });
+        if (run) await tx.objectStore('runs').put({ ...run, lastCheckpoint: step, lastCheckpointRecovery: name.startsWith(RECOVERY_PREFIX), logHistory: logHistoryOf(files) });
         await tx.done;
       },
       async load(name) {

@@ -247,6 +247,8 @@ export type Request =
   | { type: 'train-stop'; rid: number }
   /** Write a recovery checkpoint after the step in progress (the page is hidden or closing). */
   | { type: 'train-snapshot'; rid: number }
+  /** A stored run's charts (its last checkpoint's log history) and progress, without loading it. */
+  | { type: 'run-history'; rid: number; runId: string }
   /** Renames a stored run. */
   | { type: 'run-rename'; rid: number; runId: string; name: string }
   // Scoring and evaluation (train worker)
@@ -297,6 +299,7 @@ export const REQUEST_WORKER: Record<RequestType, 'data' | 'train'> = {
   'train-stop': 'train',
   'train-snapshot': 'train',
   'run-rename': 'train',
+  'run-history': 'train',
   'export-data': 'data',
   'score-pair': 'train',
   'score-batch': 'train',
@@ -329,6 +332,7 @@ export const REQUEST_AREA: Record<RequestType, Area> = {
   'train-stop': 'train',
   'train-snapshot': 'train',
   'run-rename': 'train',
+  'run-history': 'train',
   'export-data': 'export',
   'score-pair': 'evaluate',
   'score-batch': 'evaluate',

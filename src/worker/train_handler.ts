@@ -386,6 +386,21 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       case 'train-snapshot':
         if (run.session && (run.state === 'running' || run.state === 'paused')) run.session.trainer.requestRecovery();
         return;
+      case 'run-history':
+        try {
+          // this tab's own run already streams its metrics
+          if (req.runId === run.runId && run.session) return;
+          const found = await (await getRuns())?.getRun(req.runId);
+          if (!found) return;
+          post({ type: 'metrics-history', rows: historyRows(found.logHistory ?? []) });
+          if (found.lastCheckpoint !== null && found.maxSteps) {
+            const last = [...(found.logHistory ?? [])].reverse().find((h) => typeof h.epoch === 'number');
+            post({ type: 'progress', step: found.lastCheckpoint, max_steps: found.maxSteps, epoch: last?.epoch ?? 0, tokens_per_second: 0 });
+          }
+        } catch (e) {
+          fail(req.rid, 'train', e);
+        }
+        return;
       case 'run-rename':
         try {
           await (await getRuns())?.updateRun(req.runId, { name: req.name.trim() || undefined });

@@ -63,6 +63,7 @@ export class Trainer {
   private recoveryRequested = false;
   private lastSaveAt = 0;
   private wake: (() => void) | null = null;
+  private lastTps = 0;
   private windowTokens = 0;
   private windowStart = 0;
 
@@ -138,6 +139,8 @@ export class Trainer {
       const p = this.plan;
       const epochEnd = this.state.batch_in_epoch >= this.batchesPerEpoch;
       if (isIntervalStep(step, p.loggingSteps) || last) await this.log(step);
+      // progress every step (no readback: tokens/s as of the last log), so the page moves between logging_steps
+      else o.onEvent({ type: 'progress', step, max_steps: this.maxSteps, epoch: this.state.epoch, tokens_per_second: this.lastTps });
       const evalNow = c.eval_strategy === 'epoch' ? epochEnd : isIntervalStep(step, p.evalSteps);
       // An eval set with eval_strategy "no" is still evaluated once, at the end (the user gave it for a reason).
       if (o.eval && o.eval.length && ((c.eval_strategy !== 'no' && evalNow) || last)) await this.evaluate(step);
@@ -240,6 +243,7 @@ export class Trainer {
     };
     this.state.log_history.push(entry);
     this.o.onEvent({ type: 'log', step, metrics: entry });
+    this.lastTps = tps;
     this.o.onEvent({ type: 'progress', step, max_steps: this.maxSteps, epoch: this.state.epoch, tokens_per_second: tps });
   }
 

@@ -7,7 +7,7 @@ import { createStudio, type Transport } from '../../src/ui/store/store.ts';
 import { defaultConfigJson } from '../../src/ui/config_fields.ts';
 import { evalTarget, runContext, scriptContextOf } from '../../src/ui/run_context.ts';
 import { renderTrlScript } from '../../src/ui/panels/configure/trl_script.ts';
-import { watchLifecycle } from '../../src/ui/lifecycle.ts';
+import { loadFollowedRunHistory, watchLifecycle } from '../../src/ui/lifecycle.ts';
 import { runDifferences } from '../../src/ui/panels/train/run_diff.ts';
 import { formatLabel } from '../../src/ui/panels/model_data/import_split.ts';
 import { formatProbability } from '../../src/ui/format.ts';
@@ -92,6 +92,17 @@ describe('the run the results follow', () => {
     stop();
     win.dispatchEvent(new Event('pagehide'));
     expect(sent).toHaveLength(3);
+  });
+
+  it("after a reload the followed run's charts are asked for once the runs are listed (no Open needed)", () => {
+    const { store, sent } = studioWithLog();
+    loadFollowedRunHistory(store);
+    store.setState({ train: { ...store.getState().train, runId: 'run-1' } });
+    store.getState().handleEvent({ type: 'runs', rid: 0, runs: [RUN] });
+    store.getState().handleEvent({ type: 'runs', rid: 0, runs: [RUN] });
+    expect(sent).toMatchObject([{ type: 'run-history', runId: 'run-1' }]);
+    // a history replaces the charts' rows
+    store.getState().handleEvent({ type: 'metrics-history', rows: [{ kind: 'train', step: 1, metrics: { loss: 0.7 } }] });
   });
 
   it('the run list shows what differs between runs (all settings for a single run)', () => {

@@ -8,7 +8,7 @@
 // can no longer go on). Training is the demo model with the defaults (full fine-tuning) on 32 short pairs.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { assertNoConsoleErrors, assertNoErrorNotes, launchBrowser, openPanel, openStudio, screenshot } from './browser.ts';
+import { assertNoConsoleErrors, assertNoErrorNotes, launchBrowser, openPanel, openStudio, openStudioIn, screenshot } from './browser.ts';
 
 const pair = (i: number) =>
   JSON.stringify({ chosen: [{ role: 'user', content: `Question ${i}?` }, { role: 'assistant', content: 'Sure! The answer.' }], rejected: [{ role: 'user', content: `Question ${i}?` }, { role: 'assistant', content: 'Ugh. Whatever.' }] });
@@ -30,7 +30,7 @@ describe('JSONL drop', () => {
 
   it('lists the bad lines, stores the valid ones with their split; the import and a run on it survive a reload', async () => {
     const s = await openStudio(browser, `${inject('baseUrl')}/`);
-    const { page } = s;
+    let { page } = s;
     // the split new imports get: 2 test pairs, seed 7
     await setNumber(page, 'Test split (test_size)', '2');
     await setNumber(page, 'Split seed', '7');
@@ -76,10 +76,15 @@ describe('JSONL drop', () => {
     const recoveryStep = Number(/step (\d+)/.exec((await page.getByTestId('train-checkpoint').textContent())!)![1]);
     expect(recoveryStep).toBeGreaterThanOrEqual(1);
     expect(recoveryStep).toBeLessThan(12); // 3 epochs × 4 batches of 8: the run is not over
-    // leaving a running page asks first
+    // leaving a running page asks first; the tab is closed mid-run and the studio opened again in a new tab
     const dialog = new Promise<string>((resolve) => page.once('dialog', (d) => (resolve(d.type()), void d.accept())));
-    await page.reload();
+    const closed = page.waitForEvent('close');
+    await page.close({ runBeforeUnload: true });
     expect(await dialog).toBe('beforeunload');
+    await closed;
+    assertNoConsoleErrors(s);
+    const s2 = await openStudioIn(page.context(), `${inject('baseUrl')}/`);
+    page = s2.page;
     await openPanel(page, 'Model & data');
 
     // after the reload: the import is still there with its split and is still the chosen data
@@ -143,6 +148,13 @@ describe('JSONL drop', () => {
     await openPanel(page, 'Train');
     await page.getByTestId('stored-runs').getByText('cannot continue: its imported data was deleted').waitFor({ timeout: 30_000 });
     await expect(page.getByTestId('run-resume').count()).resolves.toBe(0);
-    assertNoConsoleErrors(s);
+    // a .json array file: one message and a one-click conversion, then it imports like a JSONL
+    await openPanel(page, 'Model & data');
+    await page.getByTestId('jsonl-input').setInputFiles({ name: 'more.json', mimeType: 'application/json', buffer: Buffer.from(`[${[40, 41, 42, 43].map(pair).join(',\n')}]`) });
+    await expect(page.getByTestId('json-array-note').textContent()).resolves.toContain('more.json is a JSON array: save one record per line as .jsonl, or let the studio convert it.');
+    await page.getByTestId('json-array-convert').click();
+    await page.getByTestId('stored-import').getByText('more.jsonl').waitFor({ timeout: 30_000 });
+    await expect(page.getByTestId('json-array-note').count()).resolves.toBe(0);
+    assertNoConsoleErrors(s2);
   });
 });

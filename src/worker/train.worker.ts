@@ -18,14 +18,8 @@ const handle = createTrainHandler({
   openStore: () => openIdbFileStore(),
   openRuns: () => RunStore.open(),
   dataPort: () => dataPort,
-  demoTokenizerFiles: async () => {
-    const text = async (url: string) => {
-      const r = await fetch(url);
-      if (!r.ok) throw new Error(`The bundled Qwen3 tokenizer file ${url} could not be loaded (HTTP ${r.status}); reload the page.`);
-      return r.text();
-    };
-    return { tokenizerJson: await text(tokenizerJsonUrl), tokenizerConfig: await text(tokenizerConfigUrl) };
-  },
+  demoTokenizerFiles: async () =>
+    Promise.all([['tokenizer.json', tokenizerJsonUrl], ['tokenizer_config.json', tokenizerConfigUrl]].map(async ([name, url]) => ({ name, data: new Uint8Array(await (await fetch(url)).arrayBuffer()) }))),
 });
 
 scope.onmessage = (e: MessageEvent<Request | PortControl>) => {

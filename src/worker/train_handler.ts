@@ -8,7 +8,7 @@ import { requestGpu, type Gpu } from '../gpu/device.ts';
 import { ConfigError } from '../formats/fields.ts';
 import { modelDims, parseQwen3Config, withPadTokenId } from '../model/config.ts';
 import { hubFileKey, hubRepoPrefix, openStoredFile, type FileStore } from '../data/storage.ts';
-import { readText } from '../formats/bytes.ts';
+import { exportOnnxFiles } from './onnx_export.ts';
 import { parseRewardConfig, type RewardConfig } from '../train/config.ts';
 import { createSession, DEFAULT_GPU_MEMORY_BYTES, planRun, type TrainSession } from '../train/session.ts';
 import type { TrainEvent } from '../train/trainer.ts';
@@ -20,7 +20,7 @@ import { readImportMeta } from './imports.ts';
 import { modelFiles } from './model_files.ts';
 import { DEMO_MODEL_NAME } from './demo_model.ts';
 import {
-  errorEvent, type Area, type DatasetRef, type MemoryPlan, type ModelRef, type Request, type RunSummary, type TrainState, type WorkerEvent,
+  errorEvent, type Area, type DatasetRef, type MemoryPlan, type ModelRef, type OutFile, type Request, type RunSummary, type TrainState, type WorkerEvent,
 } from './protocol.ts';
 
 export interface TrainHandlerDeps {
@@ -35,12 +35,12 @@ export interface TrainHandlerDeps {
   budgetBytes?: number;
   /** Recovery checkpoints at most this often while training (default RECOVERY_INTERVAL_MS), and on train-snapshot. */
   recoveryIntervalMs?: number;
-  /** tokenizer.json + tokenizer_config.json of the demo model (copied into a merged model export). */
-  demoTokenizerFiles?: () => Promise<{ tokenizerJson: string; tokenizerConfig: string }>;
+  /** The demo model's tokenizer files (tokenizer.json, tokenizer_config.json), for an ONNX export's folder. */
+  demoTokenizerFiles?: () => Promise<OutFile[]>;
 }
 
-/** Tokenizer files a merged model export copies from its base model, when stored. */
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'chat_template.jinja'];
+/** Tokenizer files an exported model folder carries (those the model has). */
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja', 'vocab.json', 'merges.txt', 'special_tokens_map.json', 'added_tokens.json', 'generation_config.json'];
 
 /** The largest buffer a plan assumes without WebGPU (a typical desktop GPU's maxStorageBufferBindingSize). */
 const NO_GPU_MAX_BUFFER_BYTES = 2 ** 30;
@@ -143,18 +143,15 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       modelName: `${describeModel(run.model)} trained by run ${run.name ?? run.runId} (step ${step})`,
     };
   };
-  /** The base model's tokenizer files, so a merged model folder loads its tokenizer from itself. */
-  const tokenizerFilesOf = async (m: ModelRef): Promise<{ name: string; data: Uint8Array }[]> => {
-    const enc = new TextEncoder();
-    if (m.kind === 'demo') {
-      const t = await deps.demoTokenizerFiles?.();
-      return t ? [{ name: 'tokenizer.json', data: enc.encode(t.tokenizerJson) }, { name: 'tokenizer_config.json', data: enc.encode(t.tokenizerConfig) }] : [];
-    }
+  const tokenizerFilesOf = async (model: ModelRef): Promise<OutFile[]> => {
+    if (model.kind === 'demo') return (await deps.demoTokenizerFiles?.()) ?? [];
     const store = await getStore();
-    const out: { name: string; data: Uint8Array }[] = [];
+    const out: OutFile[] = [];
     for (const name of TOKENIZER_FILES) {
-      const key = hubFileKey('model', m.repo, m.revision, name);
-      if (store && (await store.stat(key))) out.push({ name, data: enc.encode(await readText(await openStoredFile(store, key))) });
+      const key = hubFileKey('model', model.repo, model.revision, name);
+      if (!store || !(await store.stat(key))) continue;
+      const src = await openStoredFile(store, key);
+      out.push({ name, data: await src.read(0, src.size) });
     }
     return out;
   };
@@ -440,6 +437,19 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
         }
         const s = await needSession(req.rid, 'export', req.runId);
         if (!s) return;
+        if (req.what === 'onnx') {
+          try {
+            const { files, verify } = await exportOnnxFiles(s.session, {
+              dtype: req.dtype === 'f16' ? 'float16' : 'float32',
+              baseModel: s.model.kind === 'hub' ? s.model.repo : DEMO_MODEL_NAME,
+              tokenizerFiles: await tokenizerFilesOf(s.model),
+            });
+            post({ type: 'export-files', rid: req.rid, what: 'onnx', files, verify });
+          } catch (e) {
+            fail(req.rid, 'export', e);
+          }
+          return;
+        }
         try {
           const files = req.what === 'adapter' ? await s.session.exportAdapter() : [...(await s.session.exportModel(req.dtype === 'f32' ? 'float32' : 'bfloat16')), ...(await tokenizerFilesOf(s.model))];
           post({ type: 'export-files', rid: req.rid, what: req.what, files: files.map((f) => ({ name: f.name, data: f.data })) });

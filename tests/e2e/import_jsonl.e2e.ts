@@ -31,6 +31,8 @@ describe('JSONL drop', () => {
   it('lists the bad lines, stores the valid ones with their split; the import and a run on it survive a reload', async () => {
     const s = await openStudio(browser, `${inject('baseUrl')}/`);
     let { page } = s;
+    const t0 = Date.now();
+    const mark = (what: string) => console.log(`[import_jsonl +${((Date.now() - t0) / 1000).toFixed(0)}s] ${what}`);
     // the split new imports get: 2 test pairs, seed 7
     await setNumber(page, 'Test split (test_size)', '2');
     await setNumber(page, 'Split seed', '7');
@@ -64,18 +66,21 @@ describe('JSONL drop', () => {
     await page.getByTestId('stored-files').getByText('imported my-prefs.jsonl').waitFor();
     await screenshot(page, 'import-jsonl-stored');
 
+    mark('imported');
     // train on it with the defaults; hiding the page asks for a recovery checkpoint after the step in progress
     await openPanel(page, 'Train');
     await page.getByTestId('train-start').click();
-    await page.getByTestId('train-progress').waitFor({ timeout: 120_000 });
+    await page.locator('[data-testid="train-state"][data-state="running"]').waitFor({ timeout: 120_000 });
+    // hidden while the first step runs: the recovery checkpoint comes right after it
     await page.evaluate(() => {
       Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
       document.dispatchEvent(new Event('visibilitychange'));
     });
-    await page.getByTestId('train-checkpoint').getByText('(recovery)').waitFor({ timeout: 120_000 });
+    await page.getByTestId('train-checkpoint').getByText('(recovery)').waitFor({ timeout: 240_000 });
     const recoveryStep = Number(/step (\d+)/.exec((await page.getByTestId('train-checkpoint').textContent())!)![1]);
     expect(recoveryStep).toBeGreaterThanOrEqual(1);
     expect(recoveryStep).toBeLessThan(12); // 3 epochs × 4 batches of 8: the run is not over
+    mark('recovery checkpoint written');
     // leaving a running page asks first; the tab is closed mid-run and the studio opened again in a new tab
     const dialog = new Promise<string>((resolve) => page.once('dialog', (d) => (resolve(d.type()), void d.accept())));
     const closed = page.waitForEvent('close');
@@ -85,8 +90,12 @@ describe('JSONL drop', () => {
     assertNoConsoleErrors(s);
     const s2 = await openStudioIn(page.context(), `${inject('baseUrl')}/`);
     page = s2.page;
-    await openPanel(page, 'Model & data');
+    // SwiftShader runs WebGPU in the GPU process that also draws the page: the closed tab's queued training work
+    // delays the new tab's first frames, so the first click may wait longer than usual
+    await page.getByTestId('gpu-name').waitFor({ timeout: 180_000 });
+    await page.getByRole('tab', { name: 'Model & data' }).click({ timeout: 180_000 });
 
+    mark('reopened');
     // after the reload: the import is still there with its split and is still the chosen data
     await page.getByTestId('stored-import').waitFor({ timeout: 30_000 });
     await expect(page.getByTestId('import-split').textContent()).resolves.toBe('train 32 · test 2 (test_size 2, seed 7)');
@@ -103,12 +112,14 @@ describe('JSONL drop', () => {
     await page.getByTestId('train-resume').click();
     await page.locator('[data-testid="train-state"][data-state="running"]').waitFor({ timeout: 60_000 });
     await expect(page.getByTestId('tokenized-status').textContent()).resolves.toBe('train: 32 pairs tokenized (cached) · test: 2 pairs tokenized (cached)');
+    mark('resumed');
     // the charts start from the checkpoint's history, then the steps after it
     await page.getByTestId('train-progress').waitFor({ timeout: 60_000 });
     await page.getByTestId('train-stop').click();
     await page.locator('[data-testid="train-state"][data-state="stopped"]').waitFor({ timeout: 60_000 });
     await assertNoErrorNotes(page);
 
+    mark('stopped');
     // another reload, another dataset chosen: Evaluate scores the run's own 2 test pairs and says so
     await page.reload();
     await openPanel(page, 'Model & data');
@@ -119,6 +130,7 @@ describe('JSONL drop', () => {
     await page.getByTestId('eval-result').waitFor({ timeout: 120_000 });
     await expect(page.getByTestId('eval-of').textContent()).resolves.toMatch(/^the demo model trained by run run-\w+ \(step \d+\) · my-prefs\.jsonl, test split \(2 pairs\)$/);
     await expect(page.getByTestId('eval-result').textContent()).resolves.toContain('eval_num_pairs2');
+    mark('evaluated');
     // Export's TRL script loads the run's split: the two files named after the import, written beside it
     await openPanel(page, 'Export');
     const script = (await page.getByTestId('export-trl-script').textContent())!;
@@ -148,6 +160,7 @@ describe('JSONL drop', () => {
     await openPanel(page, 'Train');
     await page.getByTestId('stored-runs').getByText('cannot continue: its imported data was deleted').waitFor({ timeout: 30_000 });
     await expect(page.getByTestId('run-resume').count()).resolves.toBe(0);
+    mark('import deleted');
     // a .json array file: one message and a one-click conversion, then it imports like a JSONL
     await openPanel(page, 'Model & data');
     await page.getByTestId('jsonl-input').setInputFiles({ name: 'more.json', mimeType: 'application/json', buffer: Buffer.from(`[${[40, 41, 42, 43].map(pair).join(',\n')}]`) });
@@ -156,5 +169,5 @@ describe('JSONL drop', () => {
     await page.getByTestId('stored-import').getByText('more.jsonl').waitFor({ timeout: 30_000 });
     await expect(page.getByTestId('json-array-note').count()).resolves.toBe(0);
     assertNoConsoleErrors(s2);
-  });
+  }, 600_000);
 });

@@ -58,7 +58,7 @@ function setup(gpuApi: GPU) {
     data.handlePort(e.data).then(({ reply, transfer }) => channel.port2.postMessage(reply, transfer));
   };
   const port = createDataPort(channel.port1);
-  const demoTokenizerFiles = async () => ({ tokenizerJson: readFileSync(path.join(TOK, 'tokenizer.json'), 'utf8'), tokenizerConfig: readFileSync(path.join(TOK, 'tokenizer_config.json'), 'utf8') });
+  const demoTokenizerFiles = async () => ['tokenizer.json', 'tokenizer_config.json'].map((name) => ({ name, data: new Uint8Array(readFileSync(path.join(TOK, name))) }));
   // recovery checkpoints after every step that has no save_steps checkpoint (interval 0)
   // every checkpoint written is also kept here (a test restores one the run later replaced)
   const openRuns = async () => {
@@ -85,6 +85,8 @@ const config = {
   logging_steps: 1,
   // no save_steps checkpoint before the end (as TRL's default 500 on a short run): only recovery checkpoints
   save_steps: 500,
+  eval_strategy: 'steps',
+  eval_steps: 3,
   max_length: 64,
   learning_rate: 1e-3,
   peft: { r: 4, lora_alpha: 8, lora_dropout: 0, target_modules: ['q_proj', 'v_proj'], use_rslora: false, modules_to_save: null },
@@ -111,8 +113,8 @@ describe('train handler with the engine', () => {
   it('trains on a stored import, scores, evaluates and exports', async () => {
     gpuApi = await dawnGpu();
     const s = setup(gpuApi);
-    // one small imported file split 8 train / 6 test keeps SwiftShader's work small (the engine evaluates the test
-    // split at the end)
+    // one small imported file split 8 train / 6 test keeps SwiftShader's work small (eval_steps 3: the test split is
+    // evaluated once, at the end)
     const msg = (q: string, a: string) => [{ role: 'user', content: q }, { role: 'assistant', content: a }];
     const jsonl = Array.from({ length: 14 }, (_, i) => JSON.stringify({ chosen: msg(`Question ${i}?`, 'Sure! Yes.'), rejected: msg(`Question ${i}?`, 'Ugh. No.') })).join('\n');
     await s.data.handle({ type: 'import-jsonl', rid: 100, file: new File([jsonl], 'prefs.jsonl'), split: { kind: 'seeded', test_size: 6, seed: 42 } });
@@ -127,7 +129,7 @@ describe('train handler with the engine', () => {
     expect(s.of('checkpoint').map((e) => e.name)).toEqual(['recovery-1', 'recovery-2', 'checkpoint-3']);
     // the final checkpoint replaced the recovery ones
     expect(await (await RunStore.open(RUNS_DB)).checkpoints(s.of('train-state')[0].runId!).list()).toEqual(['checkpoint-3']);
-    // the engine evaluates the test split at the end of training
+    // eval_strategy "steps" with eval_steps 3: the test split is evaluated at step 3
     expect(s.of('eval').map((e) => e.metrics.eval_num_pairs)).toEqual([6]);
     expect(s.events.some((e) => e.type === 'done')).toBe(true);
     expect(s.of('train-state').map((e) => e.state)).toEqual(['loading', 'running', 'done']);

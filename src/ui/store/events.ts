@@ -209,7 +209,7 @@ export function applyEvent(
     case 'eval-report':
       return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, report: { ...ev.report, source: ev.source } } };
     case 'export-files':
-      return { ...withoutPending(s, ev.rid), exports: { ...s.exports, [ev.what]: ev.files } };
+      return { ...withoutPending(s, ev.rid), exports: { ...s.exports, [ev.what]: ev.files }, ...(ev.what === 'onnx' ? { onnxVerify: ev.verify ?? null } : {}) };
     case 'error': {
       const req = ev.rid !== undefined ? s.pending[ev.rid] : undefined;
       const patch: Partial<StudioState> = {

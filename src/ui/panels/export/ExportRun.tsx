@@ -56,6 +56,7 @@ export function ExportRun() {
     // the folders' READMEs (written by the engine) load them by these folder names
     if (exports.adapter) files.push(...withFolder(ADAPTER_DIR, exports.adapter));
     if (exports.model) files.push(...withFolder(MODEL_DIR, exports.model));
+    if (exports.onnx) files.push(...withFolder('onnx', exports.onnx));
     saveFile('reward-studio-run.zip', zipFiles(files), 'application/zip');
   };
   return (

@@ -70,18 +70,20 @@ describe('JSONL drop', () => {
     // train on it with the defaults; hiding the page asks for a recovery checkpoint after the step in progress
     await openPanel(page, 'Train');
     await page.getByTestId('train-start').click();
-    await page.locator('[data-testid="train-state"][data-state="running"]').waitFor({ timeout: 120_000 });
-    // hidden while the first step runs: the recovery checkpoint comes right after it
+    await page.getByTestId('train-progress').waitFor({ timeout: 240_000 });
+    // paused (no GPU work in flight when the tab goes), then hidden: the worker writes a recovery checkpoint
+    await page.getByTestId('train-pause').click();
+    await page.locator('[data-testid="train-state"][data-state="paused"]').waitFor({ timeout: 120_000 });
     await page.evaluate(() => {
       Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
       document.dispatchEvent(new Event('visibilitychange'));
     });
-    await page.getByTestId('train-checkpoint').getByText('(recovery)').waitFor({ timeout: 240_000 });
+    await page.getByTestId('train-checkpoint').getByText('(recovery)').waitFor({ timeout: 120_000 });
     const recoveryStep = Number(/step (\d+)/.exec((await page.getByTestId('train-checkpoint').textContent())!)![1]);
     expect(recoveryStep).toBeGreaterThanOrEqual(1);
     expect(recoveryStep).toBeLessThan(12); // 3 epochs × 4 batches of 8: the run is not over
     mark('recovery checkpoint written');
-    // leaving a running page asks first; the tab is closed mid-run and the studio opened again in a new tab
+    // leaving a page with a run in progress asks first; the tab is closed and the studio opened again in a new tab
     const dialog = new Promise<string>((resolve) => page.once('dialog', (d) => (resolve(d.type()), void d.accept())));
     const closed = page.waitForEvent('close');
     await page.close({ runBeforeUnload: true });
@@ -90,10 +92,8 @@ describe('JSONL drop', () => {
     assertNoConsoleErrors(s);
     const s2 = await openStudioIn(page.context(), `${inject('baseUrl')}/`);
     page = s2.page;
-    // SwiftShader runs WebGPU in the GPU process that also draws the page: the closed tab's queued training work
-    // delays the new tab's first frames, so the first click may wait longer than usual
-    await page.getByTestId('gpu-name').waitFor({ timeout: 180_000 });
-    await page.getByRole('tab', { name: 'Model & data' }).click({ timeout: 180_000 });
+    await page.getByTestId('gpu-name').waitFor({ timeout: 60_000 });
+    await openPanel(page, 'Model & data');
 
     mark('reopened');
     // after the reload: the import is still there with its split and is still the chosen data

@@ -6,6 +6,7 @@
 // mirror src/train/session.ts's TrainEvent one for one, so the worker forwards them unchanged.
 // Everything here is structured-cloneable (File, Uint8Array, plain objects); tokens are never logged or stored.
 import type { DatasetReport } from '../data/inspect.ts';
+import type { StepResult } from '../bench/step_bench.ts';
 import type { GpuInfo } from '../gpu/device.ts';
 
 export type { DatasetReport };
@@ -286,7 +287,9 @@ export type Request =
   /** onnx: model.onnx (+ model.onnx_data) with config/tokenizer/README, verified with onnxruntime-web; dtype f32 or f16. */
   | { type: 'export'; rid: number; what: ExportWhat; dtype?: 'bf16' | 'f32' | 'f16'; runId?: string }
   /** A run's data as the JSONL files its TRL script loads (an import's or the demo set's train/test splits). */
-  | { type: 'export-data'; rid: number; dataset: DatasetRef };
+  | { type: 'export-data'; rid: number; dataset: DatasetRef }
+  /** "Benchmark this GPU": the step benchmark of `npm run bench` (src/bench/step_bench.ts), tiny or real dims. */
+  | { type: 'benchmark'; rid: number; size: 'tiny' | 'real' };
 
 export type RequestType = Request['type'];
 
@@ -321,6 +324,7 @@ export const REQUEST_WORKER: Record<RequestType, 'data' | 'train'> = {
   'score-batch': 'train',
   evaluate: 'train',
   export: 'train',
+  benchmark: 'train',
 };
 
 /** The panel a request belongs to: errors answering it are shown there. */
@@ -354,6 +358,7 @@ export const REQUEST_AREA: Record<RequestType, Area> = {
   'score-batch': 'evaluate',
   evaluate: 'evaluate',
   export: 'export',
+  benchmark: 'gpu',
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -435,6 +440,9 @@ export type WorkerEvent =
   | { type: 'eval-report'; rid: number; report: EvalReport; source: EvalSource }
   /** verify: for an ONNX export, onnxruntime-web's rewards against the engine's. */
   | { type: 'export-files'; rid: number; what: ExportWhat | 'data'; files: OutFile[]; verify?: OnnxVerify }
+  /** One configuration of the step benchmark measured; `done` after the last (or on error). */
+  | { type: 'benchmark-row'; rid: number; adapter: string; row: StepResult }
+  | { type: 'benchmark-done'; rid: number }
   | {
       type: 'error';
       /** The request this answers, when there is one (training errors after start carry the start's rid). */

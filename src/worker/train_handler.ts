@@ -4,7 +4,8 @@
 // resumes), opening a stored run's last checkpoint, and export on the session's weights. Evaluate & compare (the
 // run's model or a loaded adapter/model folder) is eval_handler.ts. Token ids come from the data worker over the
 // port (data_port.ts).
-import { requestGpu, type Gpu } from '../gpu/device.ts';
+import { describeGpu, requestGpu, type Gpu } from '../gpu/device.ts';
+import { benchStep, stepConfigs, QWEN3_0_6B_DIMS, TINY_DIMS } from '../bench/step_bench.ts';
 import { ConfigError } from '../formats/fields.ts';
 import { modelDims, parseQwen3Config, withPadTokenId } from '../model/config.ts';
 import { hubFileKey, hubRepoPrefix, openStoredFile, type FileStore } from '../data/storage.ts';
@@ -428,6 +429,21 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       case 'score-batch':
       case 'evaluate':
         return evaluation.handle(req);
+      case 'benchmark':
+        try {
+          if (busy() || run.state === 'paused') throw new UserError('A run is in progress in this tab.', 'Stop it first, then benchmark the GPU.');
+          const gpu = await getGpu();
+          const adapter = describeGpu(gpu);
+          const tiny = req.size === 'tiny';
+          for (const c of stepConfigs(tiny)) {
+            const row = await benchStep(gpu, tiny ? TINY_DIMS : QWEN3_0_6B_DIMS, c, tiny ? 1 : 3);
+            post({ type: 'benchmark-row', rid: req.rid, adapter, row });
+          }
+          post({ type: 'benchmark-done', rid: req.rid });
+        } catch (e) {
+          fail(req.rid, 'gpu', e);
+        }
+        return;
       case 'export': {
         if (req.what === 'metrics') {
           const history = run.session?.trainer.state.log_history ?? [];

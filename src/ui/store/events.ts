@@ -208,6 +208,10 @@ export function applyEvent(
       };
     case 'eval-report':
       return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, report: { ...ev.report, source: ev.source } } };
+    case 'benchmark-row':
+      return { benchmark: { rid: ev.rid, running: true, adapter: ev.adapter, rows: [...(s.benchmark.rid === ev.rid ? s.benchmark.rows : []), ev.row] } };
+    case 'benchmark-done':
+      return { ...withoutPending(s, ev.rid), benchmark: { ...s.benchmark, running: false } };
     case 'export-files':
       return { ...withoutPending(s, ev.rid), exports: { ...s.exports, [ev.what]: ev.files }, ...(ev.what === 'onnx' ? { onnxVerify: ev.verify ?? null } : {}) };
     case 'error': {
@@ -221,6 +225,7 @@ export function applyEvent(
       }
       if (ev.where === 'train') patch.train = { ...s.train, state: 'error', message: ev.message };
       if (req?.type === 'inspect') patch.inspect = { ...s.inspect, running: false };
+      if (req?.type === 'benchmark') patch.benchmark = { ...s.benchmark, running: false };
       return patch;
     }
   }

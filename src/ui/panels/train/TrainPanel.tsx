@@ -1,11 +1,12 @@
 // Panel 4, Train: controls, progress (step/epoch, ETA, tokens/s), live charts with train and eval on the same axes,
-// the metrics table and its CSV/JSONL export.
+// the metrics table and its CSV/JSONL export, and "Benchmark this GPU".
 import { ErrorNote } from '../../components/ErrorNote.tsx';
 import { MetricCharts } from './MetricCharts.tsx';
 import { MetricsTable } from './MetricsTable.tsx';
 import { ProgressLine } from './ProgressLine.tsx';
 import { StoredRuns } from './StoredRuns.tsx';
 import { TrainControls } from './TrainControls.tsx';
+import { BenchmarkGpu } from './BenchmarkGpu.tsx';
 
 export function TrainPanel() {
   return (
@@ -18,6 +19,7 @@ export function TrainPanel() {
       <StoredRuns />
       <MetricCharts />
       <MetricsTable />
+      <BenchmarkGpu />
     </div>
   );
 }

@@ -2,11 +2,11 @@
 // (<out>/adapter for LoRA, <out>/model for full fine-tuning).
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs, required, optional } from './args.ts';
-import { closeModelFiles, modelFolderFiles, folderTokenizer, tokenizePreferenceFile } from './files.ts';
+import { parseArgs, required, optional, UsageError } from './args.ts';
+import { closeModelFiles, modelFolderFiles, folderTokenizer, readModelLimits, tokenizePreferenceFile } from './files.ts';
 import { cliGpu, readRunConfig, writeFiles, copyTokenizerFiles, gpuMemoryBytes } from './common.ts';
 import { FsCheckpointStore } from './checkpoint-fs.ts';
-import { createSession } from '../train/session.ts';
+import { checkEvalData, createSession } from '../train/session.ts';
 import { rewardConfigToJson } from '../train/config.ts';
 import { formatBytes } from '../model/plan.ts';
 import type { TrainEvent } from '../train/trainer.ts';
@@ -25,13 +25,15 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const out = required(a, 'out');
   const config = await readRunConfig(optional(a, 'config'));
   const exportDtype = (optional(a, 'export-dtype') ?? (config.bf16 ? 'bfloat16' : 'float32')) as 'bfloat16' | 'float32';
-  if (exportDtype !== 'bfloat16' && exportDtype !== 'float32') throw new Error(`--export-dtype ${exportDtype}: use bfloat16 or float32`);
+  if (exportDtype !== 'bfloat16' && exportDtype !== 'float32') throw new UsageError(`--export-dtype ${exportDtype}: use bfloat16 or float32`);
 
+  const evalFile = optional(a, 'eval');
+  checkEvalData(config, evalFile !== undefined, '--eval FILE');
+  const limits = await readModelLimits(modelDir);
   const tok = await folderTokenizer(modelDir);
   const maxLength = config.max_length ?? Number.MAX_SAFE_INTEGER;
-  const train = await tokenizePreferenceFile(required(a, 'train'), tok, maxLength);
-  const evalFile = optional(a, 'eval');
-  const evalSet = evalFile ? await tokenizePreferenceFile(evalFile, tok, maxLength) : undefined;
+  const train = await tokenizePreferenceFile(required(a, 'train'), tok, maxLength, limits);
+  const evalSet = evalFile ? await tokenizePreferenceFile(evalFile, tok, maxLength, limits) : undefined;
   console.error(`[data] train: ${train.pairs.length} pairs (${train.filteredIndices.length} filtered by max_length ${config.max_length})` +
     (evalSet ? `; eval: ${evalSet.pairs.length} pairs (${evalSet.filteredIndices.length} filtered)` : ''));
 
@@ -60,6 +62,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     budgetBytes: gpuMemoryBytes(optional(a, 'gpu-memory')), baseModel: path.resolve(modelDir), onEvent,
   });
   await closeModelFiles(files);
+  for (const w of session.loaded.warnings) console.error(`warning: ${w}`);
   maxSteps = session.trainer.maxSteps;
   console.error(`[plan] micro-batch ${session.microPairs} pairs, ${formatBytes(session.plan.total)} of GPU memory planned; ${maxSteps} optimizer steps`);
   if (a.options.has('resume')) {

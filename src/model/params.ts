@@ -5,6 +5,8 @@
 // Legend: B sequences, T tokens, C hidden, H query heads, Hkv kv heads, D head dim, F ffn dim, V vocab,
 // R LoRA rank, L layers.
 
+import { UserError } from '../util/user_error.ts';
+
 export interface ModelDims {
   C: number; // hidden_size
   F: number; // intermediate_size
@@ -164,7 +166,7 @@ export function buildParamTable(dims: ModelDims, opts: TableOptions): ParamTable
     for (const e of list) {
       const bytes = storageBytes(e.shape, e.dtype);
       if (bytes > opts.maxBlockBytes) {
-        throw new Error(`${e.name} needs ${bytes} bytes, more than the GPU's largest storage buffer (${opts.maxBlockBytes} bytes)`);
+        throw new UserError(`${e.name} needs ${bytes} bytes, more than the GPU's largest storage buffer (${opts.maxBlockBytes} bytes); check config.json's sizes, or use a GPU with larger buffers`);
       }
       if (blocks.length === 0 || align(cur) + bytes > opts.maxBlockBytes) {
         blocks.push(0);

@@ -8,6 +8,7 @@ import { type Buf, destroyKernels, runKernels } from '../gpu/kernel.ts';
 import { bf16ToF32, f16ToF32 } from '../ops/convert.ts';
 import { Rng } from '../util/random.ts';
 import type { ParamEntry, ParamTable } from './params.ts';
+import { UserError } from '../util/user_error.ts';
 
 export interface ModelWeights {
   table: ParamTable;
@@ -90,12 +91,15 @@ export async function loadWeights(gpu: Gpu, w: ModelWeights, sources: Map<string
       const src = sources.get(e.name);
       if (!src) {
         if (e.kind === 'score' || e.kind === 'lora_A' || e.kind === 'lora_B') missing.push(e.name);
-        else throw new Error(`${e.name} is missing from the checkpoint (${[...new Set([...sources.values()].map((s) => s.file))].join(', ')}). Is this a Qwen3 model folder?`);
+        else {
+          const files = [...new Set([...sources.values()].map((s) => s.file))];
+          throw new UserError(`${e.name} is missing from the checkpoint (${files.length ? files.join(', ') : 'its safetensors files hold no tensors at all'}). Is this a Qwen3 model folder?`);
+        }
         continue;
       }
       const want = e.kind === 'score' ? [[1, e.shape[1]]] : [e.shape];
       if (!want.some((s) => s.length === src.shape.length && s.every((d, i) => d === src.shape[i]))) {
-        throw new Error(`${e.name} in ${src.file} has shape [${src.shape}] but config.json implies [${e.shape}]; the config and the weights do not belong together`);
+        throw new UserError(`${e.name} in ${src.file} has shape [${src.shape}] but config.json implies [${e.shape}]; the config and the weights do not belong together`);
       }
       await uploadTensor(gpu, w, e, src);
       done += e.bytes;
@@ -112,7 +116,7 @@ async function uploadTensor(gpu: Gpu, w: ModelWeights, e: ParamEntry, src: Tenso
   const K = e.shape[e.shape.length - 1];
   const srcElem = src.dtype === 'F32' ? 4 : 2;
   const numel = e.numel;
-  if (src.byteLength !== numel * srcElem) throw new Error(`${e.name} in ${src.file}: ${src.byteLength} bytes for ${numel} ${src.dtype} values; the file is corrupt or truncated`);
+  if (src.byteLength !== numel * srcElem) throw new UserError(`${e.name} in ${src.file}: ${src.byteLength} bytes for ${numel} ${src.dtype} values; the file is corrupt or truncated`);
 
   const sameLayout =
     (e.dtype === 'f32' && src.dtype === 'F32') ||

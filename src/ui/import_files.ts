@@ -17,7 +17,7 @@ export async function importFiles(store: StoreApi<StudioState>, files: Iterable<
       store.setState({ jsonArrays: [...s.jsonArrays.filter((f) => f.name !== file.name), file] });
       continue;
     }
-    s.request({ type: 'import-jsonl', file, split: importSplitFor(file.name, s.importSplit) });
+    s.request({ type: 'import-jsonl', file, split: importSplitFor(file.name, s.importSplit), model: s.selection.model });
   }
 }
 
@@ -28,7 +28,7 @@ export async function convertJsonArray(store: StoreApi<StudioState>, file: File)
   try {
     const { jsonl } = jsonArrayToJsonl(await file.text(), file.name);
     const converted = new File([jsonl], jsonlName(file.name), { type: 'application/jsonl' });
-    s.request({ type: 'import-jsonl', file: converted, split: importSplitFor(converted.name, s.importSplit) });
+    s.request({ type: 'import-jsonl', file: converted, split: importSplitFor(converted.name, s.importSplit), model: s.selection.model });
   } catch (e) {
     s.showError('model-data', (e as Error).message, 'Fix the file (one JSON array of {"chosen": …, "rejected": …} objects), then choose it again.');
   }

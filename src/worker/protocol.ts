@@ -236,7 +236,7 @@ export type Request =
   | { type: 'storage-delete'; rid: number; keys: string[] }
   // Data (data worker)
   /** Validates a file; a file with no bad line is stored at once (IndexedDB) with its split. */
-  | { type: 'import-jsonl'; rid: number; file: File; split: ImportSplit }
+  | { type: 'import-jsonl'; rid: number; file: File; split: ImportSplit; /** The selected model: its vocab_size checks token ids. */ model?: ModelRef }
   /** Imports the valid lines of a file whose summary listed errors (never a silent partial import). */
   | { type: 'import-accept'; rid: number; id: string; split?: ImportSplit }
   /** Changes the split of a stored import (the pairs stay; cached token ids of the old split no longer apply). */
@@ -404,6 +404,9 @@ export type WorkerEvent =
       /** Whitespace-only lines skipped (not errors) and valid lines repeating an earlier one. */
       blankLines: number;
       duplicates: number;
+      /** Rows TRL trains on that look like mistakes (identical pair, last turn not the assistant's, …): per kind, the
+       *  count and the first few 1-based lines. They are imported. */
+      warnings: { text: string; count: number; lines: number[] }[];
       /** True when every line was valid: the import is usable at once. Otherwise send import-accept. */
       accepted: boolean;
     }

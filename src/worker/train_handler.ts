@@ -7,7 +7,7 @@
 import { describeGpu, requestGpu, type Gpu } from '../gpu/device.ts';
 import { benchStep, stepConfigs, QWEN3_0_6B_DIMS, TINY_DIMS } from '../bench/step_bench.ts';
 import { ConfigError } from '../formats/fields.ts';
-import { modelDims, parseQwen3Config, withPadTokenId } from '../model/config.ts';
+import { modelDims, parseModelConfigText, withPadTokenId } from '../model/config.ts';
 import { hubFileKey, hubRepoPrefix, openStoredFile, type FileStore } from '../data/storage.ts';
 import { exportOnnxFiles } from './onnx_export.ts';
 import { parseRewardConfig, type RewardConfig } from '../train/config.ts';
@@ -175,7 +175,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
     // without WebGPU the plan still works, with a typical desktop GPU's buffer limit instead of this one's
     const gpu = await getGpu().catch(() => null);
     const files = await modelFiles(req.model, await getStore());
-    const dims = modelDims(withPadTokenId(parseQwen3Config(JSON.parse(files.configText))));
+    const dims = modelDims(withPadTokenId(parseModelConfigText(files.configText, files.configSource)));
     const maxBufferBytes = gpu ? Math.min(gpu.device.limits.maxBufferSize, gpu.device.limits.maxStorageBufferBindingSize) : NO_GPU_MAX_BUFFER_BYTES;
     try {
       const { microPairs, plan: p } = planRun({ dims, config, maxLength: config.max_length ?? 1024, budgetBytes: budget, maxBufferBytes, frozenDtype: 'bf16' });

@@ -104,6 +104,7 @@ export function applyEvent(
         errorCount: ev.errorCount,
         blankLines: ev.blankLines,
         duplicates: ev.duplicates,
+        warnings: ev.warnings,
         accepted: ev.accepted,
         pairs: ev.accepted ? ev.valid : null,
       };

@@ -74,11 +74,12 @@ export function groupLinears(slots: LinearSlot[], xa: (parts: number, R: number)
   if (slots.length === 1) return [single(slots[0])];
   const s0 = slots[0];
   const same = slots.every((s) => s.K === s0.K && s.dtype === s0.dtype && !!s.dW === !!s0.dW && !!s.lora === !!s0.lora && s.lora?.R === s0.lora?.R && s.lora?.scale === s0.lora?.scale);
-  const W = same ? adjacentSpan(slots.map((s) => s.W)) : null;
+  if (!same) return slots.map(single); // e.g. LoRA on q and v but not k: one product per linear
+  const W = adjacentSpan(slots.map((s) => s.W));
   const dW = s0.dW ? adjacentSpan(slots.map((s) => s.dW!)) : null;
   const l = s0.lora;
   const spans = l ? (['A', 'B', 'dA', 'dB'] as const).map((k) => adjacentSpan(slots.map((s) => s.lora![k]))) : [];
-  if (!same || !W || (s0.dW && !dW) || spans.some((x) => !x) || (s0.dtype !== 'f32' && s0.K % 2 !== 0)) return slots.map(single);
+  if (!W || (s0.dW && !dW) || spans.some((x) => !x) || (s0.dtype !== 'f32' && s0.K % 2 !== 0)) return slots.map(single);
   return [{
     parts: slots, N: slots.reduce((a, s) => a + s.N, 0), K: s0.K, dtype: s0.dtype, W, dW,
     lora: l ? { A: spans[0]!, B: spans[1]!, dA: spans[2]!, dB: spans[3]!, R: l.R, scale: l.scale, dropout: !!l.dropout } : null,

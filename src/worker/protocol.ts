@@ -60,7 +60,10 @@ export type EvalSource = 'run' | 'loaded';
 
 /** A model folder loaded for evaluation (no training): a PEFT adapter on a base model, or a full reward model. */
 export interface LoadedModelInfo {
-  kind: 'adapter' | 'model';
+  /** onnx: an ONNX reward model folder (model.onnx …), scored with onnxruntime-web. */
+  kind: 'adapter' | 'model' | 'onnx';
+  /** For an ONNX folder: the onnxruntime-web execution provider in use. */
+  provider?: 'wasm' | 'webgpu';
   /** The folder's name (or the first file's). */
   name: string;
   /** For an adapter: the base model it was loaded on. */
@@ -84,6 +87,18 @@ export interface Message {
  * src/train/config.ts's parser; the page never trusts its own copy to be valid.
  */
 export type ConfigJson = Record<string, unknown>;
+
+export type ExportWhat = 'adapter' | 'model' | 'metrics' | 'onnx';
+
+/** The check of an ONNX export (src/formats/onnx/session.ts VerifyResult). */
+export interface OnnxVerify {
+  maxAbsDiff: number;
+  maxRelDiff: number;
+  sequences: number;
+  provider: 'wasm' | 'webgpu';
+  tolerance: number;
+  ok: boolean;
+}
 
 /** A file produced by the worker (export, batch scores). `data` is transferred, not copied. */
 export interface OutFile {
@@ -241,7 +256,8 @@ export type Request =
   /** maxLength: pairs longer than this are not scored (a loaded model; a run uses its own max_length). */
   | { type: 'evaluate'; rid: number; dataset: DatasetRef; split: Split; source?: EvalSource; maxLength?: number }
   // Export (train worker)
-  | { type: 'export'; rid: number; what: 'adapter' | 'model' | 'metrics'; dtype?: 'bf16' | 'f32' }
+  /** onnx: model.onnx (+ model.onnx_data) with config/tokenizer/README, verified with onnxruntime-web; dtype f32 or f16. */
+  | { type: 'export'; rid: number; what: ExportWhat; dtype?: 'bf16' | 'f32' | 'f16' }
   /** "Benchmark this GPU": the step benchmark of `npm run bench` (src/bench/step_bench.ts), tiny or real dims. */
   | { type: 'benchmark'; rid: number; size: 'tiny' | 'real' };
 
@@ -382,7 +398,8 @@ export type WorkerEvent =
   | { type: 'score-pair-result'; rid: number; score: PairScore; source: EvalSource }
   | { type: 'score-batch-result'; rid: number; rows: number; file: OutFile; errors: ImportError[] }
   | { type: 'eval-report'; rid: number; report: EvalReport; source: EvalSource }
-  | { type: 'export-files'; rid: number; what: 'adapter' | 'model' | 'metrics'; files: OutFile[] }
+  /** verify: for an ONNX export, onnxruntime-web's rewards against the engine's. */
+  | { type: 'export-files'; rid: number; what: ExportWhat; files: OutFile[]; verify?: OnnxVerify }
   /** One configuration of the step benchmark measured; `done` after the last (or on error). */
   | { type: 'benchmark-row'; rid: number; adapter: string; row: StepResult }
   | { type: 'benchmark-done'; rid: number }

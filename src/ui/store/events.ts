@@ -208,7 +208,7 @@ export function applyEvent(
     case 'benchmark-done':
       return { ...withoutPending(s, ev.rid), benchmark: { ...s.benchmark, running: false } };
     case 'export-files':
-      return { ...withoutPending(s, ev.rid), exports: { ...s.exports, [ev.what]: ev.files } };
+      return { ...withoutPending(s, ev.rid), exports: { ...s.exports, [ev.what]: ev.files }, ...(ev.what === 'onnx' ? { onnxVerify: ev.verify ?? null } : {}) };
     case 'error': {
       const req = ev.rid !== undefined ? s.pending[ev.rid] : undefined;
       const patch: Partial<StudioState> = {

@@ -1,7 +1,7 @@
 // Training slice: the run's state and progress (per-step metrics go to the MetricsBuffer, not here), the
 // evaluation and scoring results, and the exported files.
 import type { StateCreator } from 'zustand/vanilla';
-import type { EvalReport, EvalSource, LoadedModelInfo, OutFile, PairScore, RunSummary, TrainState } from '../../../worker/protocol.ts';
+import type { EvalReport, EvalSource, ExportWhat, LoadedModelInfo, OnnxVerify, OutFile, PairScore, RunSummary, TrainState } from '../../../worker/protocol.ts';
 import type { StudioState } from '../store.ts';
 
 export interface Progress {
@@ -36,7 +36,9 @@ export interface TrainingSlice {
     report: (EvalReport & { source: EvalSource }) | null;
     batch: { rows: number; file: OutFile; errorCount: number } | null;
   };
-  exports: Partial<Record<'adapter' | 'model' | 'metrics', OutFile[]>>;
+  exports: Partial<Record<ExportWhat, OutFile[]>>;
+  /** The last ONNX export's verification (onnxruntime-web vs the engine). */
+  onnxVerify: OnnxVerify | null;
   setEvalSource: (source: EvalSource) => void;
 }
 
@@ -45,5 +47,6 @@ export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlic
   runs: [],
   evaluation: { source: 'run', loaded: null, pair: null, report: null, batch: null },
   exports: {},
+  onnxVerify: null,
   setEvalSource: (source) => set((s) => ({ evaluation: { ...s.evaluation, source } })),
 });

@@ -11,6 +11,8 @@ import { contentSecurityPolicy } from './tools/csp.ts';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 export const MIRROR_PREFIX = '/hub-mirror';
+/** What Vite's dependency scan starts from: the page and every worker entry. */
+export const OPTIMIZE_ENTRIES = ['index.html', 'src/worker/*.worker.ts'];
 
 type MirrorHandler = (req: Connect.IncomingMessage, res: import('node:http').ServerResponse, next: Connect.NextFunction) => void;
 
@@ -74,6 +76,8 @@ export default defineConfig({
   server: { host: 'localhost', port: 5173, strictPort: false },
   preview: { host: 'localhost', port: 4173, strictPort: false, headers: { 'X-Content-Type-Options': 'nosniff' } },
   build: { outDir: 'dist', target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 4096 },
+  // Dependency pre-bundling scans the page and both workers up front (the workers are not reachable from index.html
+  // by import), so the first visit does not find new dependencies in a worker and reload itself.
   // Node-only modules must never reach the bundle (the `webgpu` Dawn binding, src/gpu/node.ts).
-  optimizeDeps: { exclude: ['webgpu'] },
+  optimizeDeps: { entries: OPTIMIZE_ENTRIES, exclude: ['webgpu'] },
 });

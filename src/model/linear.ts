@@ -74,7 +74,8 @@ export function groupLinears(slots: LinearSlot[], xa: (parts: number, R: number)
   if (slots.length === 1) return [single(slots[0])];
   const s0 = slots[0];
   const same = slots.every((s) => s.K === s0.K && s.dtype === s0.dtype && !!s.dW === !!s0.dW && !!s.lora === !!s0.lora && s.lora?.R === s0.lora?.R && s.lora?.scale === s0.lora?.scale);
-  const W = same ? adjacentSpan(slots.map((s) => s.W)) : null;
+  if (!same) return slots.map(single); // e.g. LoRA on q and v but not k: one product per linear
+  const W = adjacentSpan(slots.map((s) => s.W));
   const dW = s0.dW ? adjacentSpan(slots.map((s) => s.dW!)) : null;
   const l = s0.lora;
   // only when every part has LoRA (same): a part without it (e.g. q_proj targeted, k_proj not) has no A/B to span

@@ -29,7 +29,7 @@ export interface MemoryPlan {
   max_length: number;
 }
 
-const WORKSPACE_NAMES = new Set(['wsNorm', 'wsAttn', 'wsLora', 'dres', 'dC', 'dF', 'dHD', 'dHkvD', 'tmpC', 'ids']);
+const WORKSPACE_NAMES = new Set(['wsNorm', 'wsAttn', 'wsLora', 'dres', 'dC', 'dh', 'dgu', 'datt', 'dqkv3', 'dqkv', 'tmpC', 'ids', 'positions']);
 
 export function memoryPlan(i: MemoryPlanInput): MemoryPlan {
   const table = buildParamTable(i.dims, { lora: i.lora, frozenDtype: i.frozenDtype, maxBlockBytes: i.maxBlockBytes });

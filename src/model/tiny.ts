@@ -8,6 +8,9 @@ import { f32ToBf16, type TensorToWrite } from '../formats/safetensors.ts';
 import { Rng } from '../util/random.ts';
 
 /** Qwen/Qwen3-0.6B config.json with the tiny dimensions; keys in the file's (sorted) order. */
+/** The name the studio's demo model (this model, seed 0) goes by in exports' metadata: it is not on the Hub. */
+export const DEMO_MODEL_NAME = 'reward-studio/demo-tiny-qwen3';
+
 export function tinyQwen3Config(vocabSize = 151936): Record<string, unknown> {
   return {
     architectures: ['Qwen3ForCausalLM'],

@@ -99,7 +99,7 @@ export function resumeMismatches(saved: TrainerState, config: object, dataset: s
   return out;
 }
 
-export const checkpointName = (step: number) => `checkpoint-${step}`;
+export { checkpointName, RECOVERY_PREFIX } from './checkpoint_names.ts';
 
 /** Reads trainable params and moments back and serializes a checkpoint. */
 export async function makeCheckpoint(gpu: Gpu, w: ModelWeights, state: TrainerState): Promise<CheckpointFile[]> {

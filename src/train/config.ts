@@ -350,8 +350,8 @@ export const REWARD_PRESETS: readonly RewardPreset[] = [
   },
   {
     id: 'seed_pipeline',
-    label: 'Original Python pipeline',
-    description: 'The seed pipeline\'s values: lr 1.41e-5, batch 32, 3 epochs, 100 warmup steps, adamw_torch, bf16, no gradient checkpointing.',
+    label: 'Original Python recipe',
+    description: 'The settings of the original Python training recipe: lr 1.41e-5, batch 32, 3 epochs, 100 warmup steps, adamw_torch, bf16, no gradient checkpointing.',
     config: () => ({
       ...defaultRewardConfig(),
       learning_rate: 1.41e-5,

@@ -1,7 +1,7 @@
 // Export what was trained in the formats the Hugging Face stack loads: a PEFT adapter folder
 // (adapter_config.json + adapter_model.safetensors + README.md) or a full model folder for
 // AutoModelForSequenceClassification (config.json + model.safetensors in f32 or bf16; LoRA merged in:
-// W' = W + scale·B·A). Tokenizer files are copied by the caller (they are files, not tensors).
+// W' = W + scale·B·A) + README.md (readme.ts). Tokenizer files are copied by the caller (they are files, not tensors).
 import type { Gpu } from '../gpu/device.ts';
 import { readBytes } from '../gpu/buffers.ts';
 import { serializeSafetensors, concatParts } from '../formats/safetensors.ts';
@@ -10,6 +10,11 @@ import { hfTensorList, rewardModelConfigJson, exportSafetensorsDtype, type Expor
 import type { Qwen3Config } from '../model/config.ts';
 import { loraScale, type ParamEntry } from '../model/params.ts';
 import { readParam, type ModelWeights } from '../model/weights.ts';
+import { adapterReadme, modelReadme } from './readme.ts';
+import { DEMO_MODEL_NAME } from '../model/tiny.ts';
+
+/** The base model as the READMEs name it: the demo model is not on the Hub (null: they say so). */
+const hubBase = (name: string | null) => (name === DEMO_MODEL_NAME ? null : name);
 
 export interface ExportedFile {
   name: string;
@@ -24,35 +29,8 @@ export async function exportAdapter(gpu: Gpu, w: ModelWeights, settings: LoraSet
   return [
     { name: 'adapter_config.json', data: enc.encode(buildAdapterConfig(settings, { base_model_name_or_path: baseModel })) },
     { name: 'adapter_model.safetensors', data: concatParts(serializeAdapter(tensors)) },
-    { name: 'README.md', data: enc.encode(adapterReadme(settings, baseModel)) },
+    { name: 'README.md', data: enc.encode(adapterReadme({ baseModel: hubBase(baseModel), lora: settings })) },
   ];
-}
-
-function adapterReadme(s: LoraSettings, base: string | null): string {
-  const b = base ?? '<base model>';
-  return `---
-library_name: peft
-base_model: ${b}
-tags: [reward-model, trl, lora, reward-studio]
----
-# Reward model LoRA adapter
-
-Trained with Reward Studio (TRL RewardTrainer semantics) on top of \`${b}\`.
-LoRA r=${s.r}, lora_alpha=${s.lora_alpha}, target_modules=${JSON.stringify(s.target_modules)}; the \`score\` head is trained in full.
-
-\`\`\`python
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
-from peft import PeftModel
-
-base = AutoModelForSequenceClassification.from_pretrained("${b}", num_labels=1)
-model = PeftModel.from_pretrained(base, "path/to/this/folder")
-tok = AutoTokenizer.from_pretrained("${b}")
-model.config.pad_token_id = tok.pad_token_id
-messages = [{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "4"}]
-ids = tok.apply_chat_template(messages, return_tensors="pt")
-print(model(ids).logits[0, 0].item())  # the reward
-\`\`\`
-`;
 }
 
 /** Reads a stored tensor as f32 values, whatever its storage dtype. */
@@ -129,7 +107,7 @@ export async function mergedTensorF32(gpu: Gpu, w: ModelWeights, name: string): 
 }
 
 /** The full model (LoRA merged) as a HF folder's config.json + model.safetensors. */
-export async function exportModel(gpu: Gpu, w: ModelWeights, config: Qwen3Config, dtype: ExportDtype): Promise<ExportedFile[]> {
+export async function exportModel(gpu: Gpu, w: ModelWeights, config: Qwen3Config, dtype: ExportDtype, baseModel: string | null = null): Promise<ExportedFile[]> {
   const list = hfTensorList(config);
   const tensors = [];
   for (const { name, shape } of list) {
@@ -141,5 +119,6 @@ export async function exportModel(gpu: Gpu, w: ModelWeights, config: Qwen3Config
   return [
     { name: 'config.json', data: enc.encode(rewardModelConfigJson(config.raw, { pad_token_id: config.pad_token_id ?? 151643, torch_dtype: dtype })) },
     { name: 'model.safetensors', data: concatParts(serializeSafetensors(tensors, { format: 'pt' })) },
+    { name: 'README.md', data: enc.encode(modelReadme({ baseModel: hubBase(baseModel) })) },
   ];
 }

@@ -95,6 +95,8 @@ export interface SessionOptions {
   checkpoints?: CheckpointStore;
   budgetBytes?: number;
   baseModel?: string | null;
+  /** Recovery checkpoints at most this often (ms) and on request (the studio); undefined: none. */
+  recoveryEveryMs?: number;
   /** The tokenizer's pad token id, which TRL writes into config.pad_token_id (default: config.json's, else Qwen3's). */
   padTokenId?: number;
   onEvent: (e: TrainEvent) => void;
@@ -153,7 +155,7 @@ export async function createSession(o: SessionOptions): Promise<TrainSession> {
   await autotuneGemm(o.gpu, modelGemmShapes(dims, 2 * microPairs * maxT, c.peft ? frozen : null), { store: o.gemmTuneStore });
   const trainer = new Trainer({
     gpu: o.gpu, model: loaded.model, weights: loaded.weights, train: train.kept, eval: evalSet.kept, config: c,
-    microPairs, checkpoints: o.checkpoints, onEvent: o.onEvent,
+    microPairs, checkpoints: o.checkpoints, recoveryEveryMs: o.recoveryEveryMs, onEvent: o.onEvent,
   });
   return {
     loaded, trainer, microPairs, plan,
@@ -163,7 +165,7 @@ export async function createSession(o: SessionOptions): Promise<TrainSession> {
       if (!c.peft) throw new Error('this run is a full fine-tune: export the model instead of an adapter');
       return exportAdapter(o.gpu, loaded.weights, c.peft, o.baseModel ?? null);
     },
-    exportModel: (dtype) => exportModel(o.gpu, loaded.weights, loaded.config, dtype),
+    exportModel: (dtype) => exportModel(o.gpu, loaded.weights, loaded.config, dtype, o.baseModel ?? null),
     exportOnnx: (x) => exportOnnx(o.gpu, loaded.weights, loaded.config, { ...x, baseModel: o.baseModel ?? null }),
     verifyPairs: (evalSet.kept.length ? evalSet.kept : train.kept).slice(0, 16),
     destroy: () => {

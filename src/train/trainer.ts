@@ -12,7 +12,7 @@ import type { ModelWeights } from '../model/weights.ts';
 import { Optimizer } from './optimizer.ts';
 import { MetricsRing, evalMetrics } from './metrics.ts';
 import { epochBatches, packMicroBatch, packSequences, splitBatch, type TokenizedPair } from './batches.ts';
-import { makeCheckpoint, restoreCheckpoint, checkpointName, resumeMismatches, datasetFingerprint, type CheckpointStore, type TrainerState } from './checkpoint.ts';
+import { makeCheckpoint, restoreCheckpoint, checkpointName, resumeMismatches, datasetFingerprint, RECOVERY_PREFIX, type CheckpointStore, type TrainerState } from './checkpoint.ts';
 import { learningRateAt, trainingPlan, isIntervalStep, type TrainingPlan } from './schedule.ts';
 import type { RewardConfig } from './config.ts';
 
@@ -63,6 +63,15 @@ export interface TrainerOptions {
   /** Pairs per micro-batch (≤ per_device_train_batch_size); from the memory plan. */
   microPairs: number;
   checkpoints?: CheckpointStore;
+  /**
+   * Recovery checkpoints (the studio: a reload must not lose a run whose save_steps never came): written through
+   * `checkpoints` as `recovery-<step>` between optimizer steps at most every `recoveryEveryMs` of training, and
+   * when requestRecovery() asks. Not a save_steps checkpoint: the checkpoint store keeps only the newest one and
+   * drops it when a regular checkpoint is saved. Undefined: none (the CLI).
+   */
+  recoveryEveryMs?: number;
+  /** Clock for the recovery interval (tests). */
+  now?: () => number;
   onEvent: (e: TrainEvent) => void;
   /** How micro-steps are cut into submissions (default: ≤ 250 ms each, from the measured speed). */
   submit?: SubmitOptions;
@@ -84,6 +93,10 @@ export class Trainer {
   private paused: Promise<void> | null = null;
   private unpause: (() => void) | null = null;
   private stopRequested = false;
+  private recoveryRequested = false;
+  private lastSaveAt = 0;
+  private wake: (() => void) | null = null;
+  private lastTps = 0;
   private windowTokens = 0;
   private windowStart = 0;
   /** The newest checkpoint written or resumed from (what a resume after a failure continues from). */
@@ -117,6 +130,12 @@ export class Trainer {
     this.unpause?.();
     this.paused = null;
     this.unpause = null;
+  }
+
+  /** Asks for a recovery checkpoint after the step in progress (the page is being hidden or closed). */
+  requestRecovery(): void {
+    this.recoveryRequested = true;
+    this.wake?.();
   }
 
   stop(): void {
@@ -162,6 +181,8 @@ export class Trainer {
     const c = o.config;
     const accum = c.gradient_accumulation_steps;
     this.windowStart = performance.now();
+    const now = o.now ?? (() => performance.now());
+    this.lastSaveAt = now();
     while (this.state.global_step < this.maxSteps && !this.stopRequested) {
       // one optimizer step: up to `accum` per_device batches
       const step = this.state.global_step + 1;
@@ -192,13 +213,33 @@ export class Trainer {
       // HF logs only at logging steps; the studio also logs the last step's window so the charts end at the end (HF
       // folds those metrics into its final train summary entry instead).
       if (isIntervalStep(step, p.loggingSteps) || last) await this.log(step).catch((e) => this.orLost(e, step));
+      // progress every step (no readback: tokens/s as of the last log), so the page moves between logging_steps
+      else o.onEvent({ type: 'progress', step, max_steps: this.maxSteps, epoch: this.state.epoch, tokens_per_second: this.lastTps });
       // HF DefaultFlowCallback: eval/save on their interval (or at each epoch's end); at the last step a "steps"
       // strategy also evaluates / saves. "no" means no eval and no checkpoint, including at the end.
       const evalNow = c.eval_strategy === 'epoch' ? epochEnd : c.eval_strategy === 'steps' && (isIntervalStep(step, p.evalSteps) || last);
       if (o.eval && o.eval.length && evalNow) await this.evaluate(step);
       const saveNow = c.save_strategy === 'epoch' ? epochEnd : c.save_strategy === 'steps' && (isIntervalStep(step, p.saveSteps) || last);
-      if (o.checkpoints && saveNow) await this.saveCheckpoint().catch((e) => this.orLost(e, step));
-      if (this.paused) await this.paused;
+      if (o.checkpoints && saveNow) {
+        await this.saveCheckpoint().catch((e) => this.orLost(e, step));
+        this.lastSaveAt = now();
+        this.recoveryRequested = false;
+      } else if (o.checkpoints && o.recoveryEveryMs !== undefined && (this.recoveryRequested || now() - this.lastSaveAt >= o.recoveryEveryMs)) {
+        // the studio's recovery checkpoint (also with save_strategy "no": it only serves a reload)
+        this.recoveryRequested = false;
+        await this.saveCheckpoint(RECOVERY_PREFIX).catch((e) => this.orLost(e, step));
+        this.lastSaveAt = now();
+      }
+      // a paused page may be hidden or closed too: a recovery request wakes the pause, saves, and waits again
+      while (this.paused) {
+        const wake = new Promise<void>((r) => (this.wake = r));
+        await Promise.race([this.paused, wake]);
+        this.wake = null;
+        if (this.recoveryRequested && o.checkpoints && o.recoveryEveryMs !== undefined) {
+          this.recoveryRequested = false;
+          await this.saveCheckpoint(RECOVERY_PREFIX).catch((e) => this.orLost(e, step));
+        }
+      }
     }
     if (this.ring.pending) await this.log(this.state.global_step);
     if (this.stopRequested && o.checkpoints) await this.saveCheckpoint();
@@ -311,6 +352,7 @@ export class Trainer {
     };
     this.state.log_history.push(entry);
     this.o.onEvent({ type: 'log', step, metrics: entry });
+    this.lastTps = tps;
     this.o.onEvent({ type: 'progress', step, max_steps: this.maxSteps, epoch: this.state.epoch, tokens_per_second: tps });
   }
 
@@ -327,10 +369,11 @@ export class Trainer {
     return metrics;
   }
 
-  async saveCheckpoint(): Promise<void> {
+  /** A save_steps checkpoint (`checkpoint-<step>`), or a recovery one with prefix RECOVERY_PREFIX. */
+  async saveCheckpoint(prefix?: string): Promise<void> {
     const store = this.o.checkpoints;
     if (!store) return;
-    const name = checkpointName(this.state.global_step);
+    const name = prefix ? `${prefix}${this.state.global_step}` : checkpointName(this.state.global_step);
     await store.save(name, await makeCheckpoint(this.o.gpu, this.o.weights, this.state));
     this.lastCheckpoint = name;
     this.o.onEvent({ type: 'checkpoint', step: this.state.global_step, name });

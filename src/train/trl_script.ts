@@ -22,6 +22,8 @@ export interface TrlScriptOptions {
   evalSplit?: string | null;
   /** output_dir when the config has none; default "<model name>-Reward". */
   outputDir?: string;
+  /** Lines for the docstring saying where the data and the model come from (e.g. how the studio split a file). */
+  notes?: string[];
 }
 
 /** Python literal for a JSON-like value (numbers as ints when integral unless `float`). */
@@ -71,6 +73,7 @@ export function renderTrlScript(c: RewardConfig, o: TrlScriptOptions): string {
   out('"""Train a reward model with TRL\'s RewardTrainer: exported from Reward Studio with the same configuration.');
   out('');
   out(`Model: ${o.modelId}. Data: ${o.datasetId ?? [o.dataFiles?.train, o.dataFiles?.eval].filter(Boolean).join(', ')}.`);
+  for (const n of o.notes ?? []) out(n);
   out(lora ? `LoRA r=${lora.r}, lora_alpha=${lora.lora_alpha} on ${lora.target_modules.join(', ')}; the score head trains in full.` : 'Full fine-tuning of every weight.');
   out('');
   out(`Install: pip install trl${lora ? ' peft' : ''} datasets transformers accelerate`);
@@ -100,6 +103,10 @@ export function renderTrlScript(c: RewardConfig, o: TrlScriptOptions): string {
   }
   out('');
 
+  const hasEval = evalSplit !== null && (!o.dataFiles || Boolean(o.dataFiles.eval));
+  // without evaluation data the studio does not evaluate whatever eval_strategy says; the script must not either
+  // (RewardTrainer refuses eval_strategy != "no" without an eval_dataset)
+  const noEvalOverride = !hasEval && c.eval_strategy !== 'no';
   out('training_args = RewardConfig(');
   const outputDir = typeof c.ignored.output_dir === 'string' ? c.ignored.output_dir : (o.outputDir ?? defaultOutputDir(o.modelId));
   out(`    output_dir=${py(outputDir)},`);
@@ -107,6 +114,10 @@ export function renderTrlScript(c: RewardConfig, o: TrlScriptOptions): string {
     out(`    # ${g.title}`);
     for (const [key, kind] of g.fields) {
       if (key === 'eval_steps' && c.eval_steps === null) continue; // None → logging_steps, as HF
+      if (key === 'eval_strategy' && noEvalOverride) {
+        out(`    eval_strategy="no",  # the run's config says ${py(c.eval_strategy)}, but its data has no evaluation split`);
+        continue;
+      }
       out(`    ${key}=${fieldValue(c, key, kind)},`);
     }
   }
@@ -148,10 +159,6 @@ export function renderTrlScript(c: RewardConfig, o: TrlScriptOptions): string {
     out(`dataset = load_dataset(${py(kind)}, data_files=${py(files)})`);
   } else {
     out('dataset = load_dataset(DATASET_ID)');
-  }
-  const hasEval = evalSplit !== null && (!o.dataFiles || Boolean(o.dataFiles.eval));
-  if (!hasEval && c.eval_strategy !== 'no') {
-    throw new Error(`eval_strategy is "${c.eval_strategy}" but the script has no evaluation data: give an evalSplit (or dataFiles.eval), or set eval_strategy "no"`);
   }
   out('');
   out('trainer = RewardTrainer(');

@@ -32,3 +32,15 @@ export function formatMetric(v: number | undefined): string {
 export function percent(done: number, total: number | null): number | null {
   return total && total > 0 ? Math.min(100, (100 * done) / total) : null;
 }
+
+/**
+ * A probability as a percentage with one decimal, and in exponent form near 0 and 1 so that 1e-4 does not read
+ * "0.0%" nor 1 − 1e-4 "100.0%": 1e-4 → "1.0e-2%", 0.9999 → "100% − 1.0e-2%".
+ */
+export function formatProbability(p: number): string {
+  if (!Number.isFinite(p)) return String(p);
+  if (p === 0 || p === 1) return `${100 * p}%`;
+  if (p < 1e-3) return `${(100 * p).toExponential(1)}%`;
+  if (p > 1 - 1e-3) return `100% − ${(100 * (1 - p)).toExponential(1)}%`;
+  return `${(100 * p).toFixed(1)}%`;
+}

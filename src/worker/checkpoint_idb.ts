@@ -1,13 +1,15 @@
 // Runs and their checkpoints in IndexedDB, so a reload or a crashed tab resumes a run from its last checkpoint.
 //   runs         one record per run: its config, model, dataset, last checkpoint and state
 //   checkpoints  [runId, name] → the checkpoint's files, written in one transaction (all or nothing)
-// Only the newest KEEP checkpoints of a run are kept. A full store (QuotaExceededError) aborts the transaction: the
-// previous checkpoint and the run's lastCheckpoint stay as they were, and the error gives the sizes. Fault point
-// `checkpoint` (flags.ts `quota@checkpoint:N`) injects that error inside the transaction.
+// Only the newest KEEP save_steps checkpoints of a run are kept, plus at most one recovery checkpoint
+// (`recovery-<step>`, written on a time interval and when the page is hidden) newer than them. A full store
+// (QuotaExceededError) aborts the transaction: the previous checkpoint and the run's lastCheckpoint stay as they were,
+// and the error gives the sizes. Fault point `checkpoint` (flags.ts `quota@checkpoint:N`) injects that error inside
+// the transaction.
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import { faultAt } from '../gpu/flags.ts';
 import { formatBytes, isQuotaError } from '../data/storage.ts';
-import type { CheckpointFile, CheckpointStore } from '../train/checkpoint.ts';
+import { RECOVERY_PREFIX, type CheckpointFile, type CheckpointStore } from '../train/checkpoint.ts';
 import type { ConfigJson, DatasetRef, ModelRef } from './protocol.ts';
 
 export const RUNS_DB = 'reward-studio-runs';
@@ -19,8 +21,14 @@ export interface RunRecord {
   config: ConfigJson;
   model: ModelRef;
   dataset: DatasetRef;
+  /** The user's name for it (rename in Train). */
+  name?: string;
   /** Step of the newest complete checkpoint (null before the first). */
   lastCheckpoint: number | null;
+  /** True when that checkpoint is a recovery one (`recovery-<step>`). */
+  lastCheckpointRecovery?: boolean;
+  /** The log history of that checkpoint (its trainer_state.json's), so the charts load without the checkpoint. */
+  logHistory?: Record<string, number>[];
   maxSteps: number | null;
   state: 'running' | 'stopped' | 'done' | 'error';
   /** The GPU memory budget the run was planned with (its micro-batch size); absent in records before it was kept. */
@@ -30,6 +38,17 @@ export interface RunRecord {
 interface RunsDb extends DBSchema {
   runs: { key: string; value: RunRecord };
   checkpoints: { key: [string, string]; value: { files: CheckpointFile[]; step: number } };
+}
+
+/** log_history of a checkpoint's trainer_state.json (empty when absent). */
+function logHistoryOf(files: CheckpointFile[]): Record<string, number>[] {
+  const f = files.find((x) => x.name === 'trainer_state.json');
+  if (!f) return [];
+  try {
+    return (JSON.parse(new TextDecoder().decode(f.data)) as { log_history?: Record<string, number>[] }).log_history ?? [];
+  } catch {
+    return [];
+  }
 }
 
 export class RunStore {
@@ -84,15 +103,18 @@ export class RunStore {
     return {
       async save(name, files) {
         const step = stepOf(name);
-        const old = (await names()).filter((n) => n !== name);
+        const others = (await names()).filter((n) => n !== name);
+        // the newest KEEP save_steps checkpoints stay; a recovery checkpoint is replaced by any newer checkpoint
+        const regular = others.filter((n) => !n.startsWith(RECOVERY_PREFIX));
+        const drop = [...(name.startsWith(RECOVERY_PREFIX) ? [] : regular.slice(0, Math.max(0, regular.length - (KEEP - 1)))), ...others.filter((n) => n.startsWith(RECOVERY_PREFIX))];
         const fault = faultAt('checkpoint');
         const tx = db.transaction(['checkpoints', 'runs'], 'readwrite');
         try {
           await tx.objectStore('checkpoints').put({ files, step }, [runId, name]);
           if (fault === 'quota') throw new DOMException(`injected at checkpoint write ${name}`, 'QuotaExceededError');
-          for (const n of old.slice(0, Math.max(0, old.length - (KEEP - 1)))) await tx.objectStore('checkpoints').delete([runId, n]);
+          for (const n of drop) await tx.objectStore('checkpoints').delete([runId, n]);
           const run = await tx.objectStore('runs').get(runId);
-          if (run) await tx.objectStore('runs').put({ ...run, lastCheckpoint: step });
+          if (run) await tx.objectStore('runs').put({ ...run, lastCheckpoint: step, lastCheckpointRecovery: name.startsWith(RECOVERY_PREFIX), logHistory: logHistoryOf(files) });
           await tx.done;
         } catch (e) {
           try {
@@ -102,7 +124,7 @@ export class RunStore {
           }
           await tx.done.catch(() => undefined);
           if (!isQuotaError(e) && !isQuotaError(tx.error)) throw e;
-          throw await checkpointQuotaError(name, files, old.at(-1) ?? null);
+          throw await checkpointQuotaError(name, files, others.at(-1) ?? null);
         }
       },
       async load(name) {

@@ -18,6 +18,22 @@ import {
   errorEvent, type Area, type ImportError, type ImportSplit, type PortReply, type PortRequest, type Request, type StoredFile, type WorkerEvent,
 } from './protocol.ts';
 import { cacheDatasetId, cacheKeysOfDataset } from './tokenized_idb.ts';
+import { runDataNames } from './run_data_files.ts';
+import type { ByteSource } from '../data/jsonl.ts';
+
+/** All bytes of a stream (a run's split, for export). */
+async function collectBytes(src: ByteSource): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  const enc = new TextEncoder();
+  for await (const c of src as AsyncIterable<Uint8Array | string>) parts.push(typeof c === 'string' ? enc.encode(c) : c);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
 
 export { refKey };
 
@@ -57,7 +73,7 @@ function toImportError(issue: DataIssue): ImportError {
     line,
     ...(issue.field !== undefined ? { field: issue.field } : {}),
     message: issue.column !== undefined ? `${issue.message} (column ${issue.column})` : issue.message,
-    fix: `Fix line ${line} of the file and drop it again, or import only the valid lines.`,
+    fix: 'Fix the lines named and drop the file again, or import only the valid lines.',
   };
 }
 
@@ -230,6 +246,7 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
       lines: s.rows,
       valid: s.valid,
       format: s.shape ? (s.shape.format === 'tokenized' ? 'unknown' : s.shape.format) : 'unknown',
+      explicitPrompt: !!s.shape?.explicitPrompt,
       errors: s.errors.map(toImportError),
       errorCount: s.invalid,
       blankLines: s.blankLines,
@@ -276,6 +293,23 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
           await storageReport(req.rid);
         } catch (e) {
           fail(req.rid, 'model-data', e, 'Reload the page and try again.');
+        }
+        return;
+      case 'export-data':
+        try {
+          const store = await getStore();
+          const meta = req.dataset.kind === 'import' ? await readImportMeta(store, req.dataset.id) : null;
+          const names = runDataNames(req.dataset, meta?.name, meta?.split ?? null);
+          if (!names) throw new DataSourceError('A Hub dataset is loaded by its id in the TRL script: there is no file to write.', 'Use the script as it is.');
+          const files = [];
+          for (const src of await datasetSplits(req.dataset, store)) {
+            if (src.kind !== 'jsonl') continue;
+            const name = src.split === 'train' ? names.train : names.eval;
+            if (name) files.push({ name, data: await collectBytes(src.open()) });
+          }
+          post({ type: 'export-files', rid: req.rid, what: 'data', files });
+        } catch (e) {
+          fail(req.rid, 'export', e, 'Check that the run\'s data is still stored (Model & data), then export again.');
         }
         return;
       case 'storage-list':

@@ -5,9 +5,9 @@
 import { bytesSource } from '../formats/bytes.ts';
 import { concatParts, serializeSafetensors } from '../formats/safetensors.ts';
 import type { ModelFiles } from '../model/load.ts';
-import { tinyQwen3Config, tinyQwen3Tensors } from '../model/tiny.ts';
+import { DEMO_MODEL_NAME, tinyQwen3Config, tinyQwen3Tensors } from '../model/tiny.ts';
 
-export const DEMO_MODEL_NAME = 'reward-studio/demo-tiny-qwen3';
+export { DEMO_MODEL_NAME };
 
 /** config.json and model.safetensors of the demo model, in memory. Same seed → same bytes. */
 export function demoModelFiles(seed = 0): ModelFiles {

@@ -10,7 +10,7 @@ import { pairMetrics, scorePairs, scoreSequences } from '../train/trainer.ts';
 import type { DataPort } from './data_port.ts';
 import { loadModelFolder, type EvalModel } from './eval_model.ts';
 import { modelFiles } from './model_files.ts';
-import { pairScore, type Area, type EvalSource, type ModelRef, type Request, type TokenizerRef, type WorkerEvent } from './protocol.ts';
+import { pairScore, type Area, type DatasetRef, type EvalSource, type ModelRef, type Request, type TokenizerRef, type WorkerEvent } from './protocol.ts';
 
 /** A user-facing problem with what was asked (message says what, fix says what to do). */
 export class EvalUserError extends Error {
@@ -31,14 +31,33 @@ export interface EvalContext {
   getStore: () => Promise<FileStore | null>;
   port: () => DataPort;
   fail: (rid: number | undefined, where: Area, e: unknown) => void;
-  /** This tab's run session and the model it trained, or null (and the reason posted) when none is usable now. */
-  needSession: (rid: number, where: Area) => { session: TrainSession; model: ModelRef } | null;
+  /**
+   * The run's session (runId: that stored run, opened from its last checkpoint when another or none is loaded),
+   * or null (and the reason posted) when none is usable now.
+   */
+  needSession: (rid: number, where: Area, runId?: string) => Promise<RunSessionInfo | null>;
+  /** The data in words (an import's file name, a Hub repo, the demo set). */
+  describeData: (ref: DatasetRef) => Promise<string>;
+}
+
+/** The session of a run with what it was trained on. */
+export interface RunSessionInfo {
+  session: TrainSession;
+  model: ModelRef;
+  dataset: DatasetRef;
+  runId: string;
+  /** "demo model, run my-run (step 30)". */
+  modelName: string;
 }
 
 /** What scores: the run's session or the loaded folder, behind one shape. */
 interface Scorer {
   tokenizer: TokenizerRef;
   step: number | null;
+  /** The model in words, and (a run) its own data and id. */
+  modelName: string;
+  runDataset: DatasetRef | null;
+  runId: string | null;
   /** Longest sequence accepted (the run's max_length bucket, or the loaded model's positions). */
   maxT: number;
   score(seqs: ArrayLike<number>[]): Promise<Float32Array>;
@@ -58,7 +77,7 @@ export function createEvalHandler(ctx: EvalContext): { handle(req: EvalRequest):
   let evalModel: EvalModel | null = null;
   let loads = 0;
 
-  const scorerOf = async (rid: number, source: EvalSource): Promise<Scorer | null> => {
+  const scorerOf = async (rid: number, source: EvalSource, runId?: string): Promise<Scorer | null> => {
     const gpu = await ctx.getGpu();
     if (source === 'loaded') {
       const m = evalModel;
@@ -70,6 +89,7 @@ export function createEvalHandler(ctx: EvalContext): { handle(req: EvalRequest):
       if (onnx) {
         return {
           tokenizer: m.tokenizer, step: null, maxT: m.maxPositions,
+          modelName: `ONNX folder ${m.info.name}`, runDataset: null, runId: null,
           score: (seqs) => onnx.score(seqs, 8),
           scorePairs: async (pairs) => {
             const r = await onnx.score(pairs.flatMap((p) => [p.chosen_ids, p.rejected_ids]), 8);
@@ -80,17 +100,23 @@ export function createEvalHandler(ctx: EvalContext): { handle(req: EvalRequest):
       return {
         tokenizer: m.tokenizer,
         step: null,
+        modelName: `${m.info.kind === 'adapter' ? 'adapter' : 'model'} folder ${m.info.name}`,
+        runDataset: null,
+        runId: null,
         maxT: m.maxPositions,
         score: (seqs) => scoreSequences(gpu, m.modelFor(longestOf(seqs)), seqs),
         scorePairs: (pairs) => scorePairs(gpu, m.modelFor(longestOf(pairs.flatMap((p) => [p.chosen_ids, p.rejected_ids]))), pairs, m.microPairs),
       };
     }
-    const run = ctx.needSession(rid, 'evaluate');
+    const run = await ctx.needSession(rid, 'evaluate', runId);
     if (!run) return null;
     const { session } = run;
     return {
       tokenizer: run.model,
       step: session.trainer.state.global_step,
+      modelName: run.modelName,
+      runDataset: run.dataset,
+      runId: run.runId,
       maxT: session.loaded.model.opts.maxT,
       score: (seqs) => session.score(seqs),
       scorePairs: (pairs) => scorePairs(gpu, session.loaded.model, pairs, session.microPairs),
@@ -130,7 +156,7 @@ export function createEvalHandler(ctx: EvalContext): { handle(req: EvalRequest):
       case 'score-pair': {
         const source = req.source ?? 'run';
         try {
-          const s = await scorerOf(req.rid, source);
+          const s = await scorerOf(req.rid, source, req.runId);
           if (!s) return;
           const last = req.conversation[req.conversation.length - 1];
           if (!last || last.role === 'assistant') throw new EvalUserError('The conversation must end with a user (or system) turn.', 'Remove the final assistant turn: the two responses are what is compared.');
@@ -146,7 +172,7 @@ export function createEvalHandler(ctx: EvalContext): { handle(req: EvalRequest):
       }
       case 'score-batch':
         try {
-          const s = await scorerOf(req.rid, req.source ?? 'run');
+          const s = await scorerOf(req.rid, req.source ?? 'run', req.runId);
           if (!s) return;
           const reply = await ctx.port().request({ type: 'tokenize-score-file', model: s.tokenizer, file: req.file }, 'token-ids');
           if (reply.ids.length === 0) throw new EvalUserError(`${req.file.name}: no record to score (${reply.errorCount ?? 0} invalid lines).`, 'Each line must be {"messages": [...]}, {"text": "..."} or {"input_ids": [...]}.');
@@ -162,11 +188,13 @@ export function createEvalHandler(ctx: EvalContext): { handle(req: EvalRequest):
       case 'evaluate': {
         const source = req.source ?? 'run';
         try {
-          const s = await scorerOf(req.rid, source);
+          const s = await scorerOf(req.rid, source, req.runId);
           if (!s) return;
+          // a run evaluates its own data (whatever is selected in Model & data now)
+          const dataset = s.runDataset ?? req.dataset;
           // a run evaluates what its max_length allowed it to train on; a loaded model what the request asks
           const maxLength = source === 'run' ? s.maxT : Math.min(s.maxT, req.maxLength ?? DEFAULT_EVAL_MAX_LENGTH);
-          const t = await ctx.port().request({ type: 'get-tokenized', dataset: req.dataset, model: s.tokenizer, maxLength, split: req.split }, 'tokenized');
+          const t = await ctx.port().request({ type: 'get-tokenized', dataset, model: s.tokenizer, maxLength, split: req.split }, 'tokenized');
           if (t.pairs.length === 0) throw new EvalUserError(`No "${req.split}" pair fits in ${maxLength} tokens.`, 'Evaluate on shorter data, or raise max_length in Configure.');
           const pairs = t.pairs as TokenizedPair[];
           const { chosen, rejected } = await s.scorePairs(pairs);
@@ -174,7 +202,7 @@ export function createEvalHandler(ctx: EvalContext): { handle(req: EvalRequest):
           const metrics: Record<string, number> = {};
           for (const [k, v] of Object.entries(m)) metrics[`eval_${k}`] = v;
           if (t.filtered) post({ type: 'warning', where: 'evaluate', message: `${t.filtered} of ${t.total} pairs are longer than ${maxLength} tokens and were not scored.` });
-          post({ type: 'eval-report', rid: req.rid, source, report: { step: s.step, split: req.split, metrics, chosenRewards: [...chosen], rejectedRewards: [...rejected] } });
+          post({ type: 'eval-report', rid: req.rid, source, report: { step: s.step, split: req.split, data: `${await ctx.describeData(dataset)}, ${req.split} split (${pairs.length} pairs)`, model: s.modelName, runId: s.runId, metrics, chosenRewards: [...chosen], rejectedRewards: [...rejected] } });
         } catch (e) {
           ctx.fail(req.rid, 'evaluate', e);
         }

@@ -28,6 +28,8 @@ export interface ImportMeta {
   name: string;
   createdAt: number;
   format: StoredImport['format'];
+  /** True when the rows had an explicit prompt column (absent in imports stored before it was kept). */
+  explicitPrompt?: boolean;
   pairs: number;
   /** sha256 (hex) of pairs.jsonl: the import's revision in the tokenized-dataset cache key. */
   sha256: string;
@@ -123,7 +125,7 @@ export async function describeImport(store: FileStore, meta: ImportMeta): Promis
     const f = await store.stat(key);
     if (f) files.push({ key, path, bytes: f.storedBytes });
   }
-  return { id: meta.id, name: meta.name, createdAt: meta.createdAt, format: meta.format, pairs: meta.pairs, split: meta.split, splits: splitCounts(meta.pairs, meta.split), files };
+  return { id: meta.id, name: meta.name, createdAt: meta.createdAt, format: meta.format, ...(meta.explicitPrompt ? { explicitPrompt: true } : {}), pairs: meta.pairs, split: meta.split, splits: splitCounts(meta.pairs, meta.split), files };
 }
 
 /** Stores the accepted pairs of a file with its split; returns what the page shows. */
@@ -152,7 +154,7 @@ export async function storeImport(
   }
   const sha256 = await sha256Hex(all);
   await putStoredBytes(store, importKey(o.id, PAIRS_FILE), [all], `import:${sha256}`);
-  const meta: ImportMeta = { version: 1, id: o.id, name: o.name, createdAt: o.createdAt ?? Date.now(), format: o.records[0].format, pairs: o.records.length, sha256, split: o.split };
+  const meta: ImportMeta = { version: 1, id: o.id, name: o.name, createdAt: o.createdAt ?? Date.now(), format: o.records[0].format, ...('prompt' in o.records[0] && o.records[0].prompt !== undefined ? { explicitPrompt: true } : {}), pairs: o.records.length, sha256, split: o.split };
   await writeMeta(store, meta);
   return describeImport(store, meta);
 }

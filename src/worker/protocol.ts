@@ -41,6 +41,8 @@ export interface StoredImport {
   name: string;
   createdAt: number;
   format: 'conversational' | 'standard' | 'tokenized';
+  /** The rows have an explicit `prompt` column (TRL's explicit-prompt format). */
+  explicitPrompt?: boolean;
   pairs: number;
   split: ImportSplit;
   /** Pairs in each split under `split`. */
@@ -149,11 +151,22 @@ export interface DownloadOverall {
 export interface RunSummary {
   id: string;
   createdAt: number;
+  /** The user's name for the run (rename in Train), if any. */
+  name?: string;
   model: ModelRef;
   dataset: DatasetRef;
+  /** The run's own config (TRL names): what Export's TRL script and the run list show. */
+  config: ConfigJson;
+  /** The data in words: the imported file's name with its split, a Hub repo, or the demo set. */
+  dataName: string;
+  /** How the run's data is split (an import's seeded split or whole file); null for Hub and demo data. */
+  split: ImportSplit | null;
   lastCheckpoint: number | null;
+  /** True when lastCheckpoint is a recovery checkpoint (time interval / page hidden), not a save_steps one. */
+  lastCheckpointRecovery?: boolean;
   maxSteps: number | null;
-  state: 'running' | 'stopped' | 'done' | 'error';
+  /** 'interrupted': it was running when its tab died (reload, crash); it resumes from its last checkpoint. */
+  state: 'running' | 'stopped' | 'done' | 'error' | 'interrupted';
   /** True when it can continue from its last checkpoint: not finished, and its model and data are still stored. */
   resumable: boolean;
   /** True when its last checkpoint can be opened for evaluation and export (its model and data are still stored). */
@@ -187,6 +200,11 @@ export interface PairScore {
 export interface EvalReport {
   /** The run's global step, or null for a loaded adapter/model folder. */
   step: number | null;
+  /** What was scored, in words: the data (file or repo, split) and the model (run and step, or folder). */
+  data: string;
+  model: string;
+  /** The run that was scored (source 'run'). */
+  runId: string | null;
   split: Split;
   /** eval_* metrics (TRL names with the eval_ prefix). */
   metrics: Record<string, number>;
@@ -243,6 +261,12 @@ export type Request =
   | { type: 'train-pause'; rid: number }
   | { type: 'train-resume'; rid: number }
   | { type: 'train-stop'; rid: number }
+  /** Write a recovery checkpoint after the step in progress (the page is hidden or closing). */
+  | { type: 'train-snapshot'; rid: number }
+  /** A stored run's charts (its last checkpoint's log history) and progress, without loading it. */
+  | { type: 'run-history'; rid: number; runId: string }
+  /** Renames a stored run. */
+  | { type: 'run-rename'; rid: number; runId: string; name: string }
   // Scoring and evaluation (train worker)
   /**
    * A model folder for Evaluate & compare: a PEFT adapter (adapter_config.json + adapter_model.safetensors) on
@@ -251,13 +275,19 @@ export type Request =
    */
   | { type: 'load-model'; rid: number; files: File[]; name: string; base: ModelRef }
   | { type: 'unload-model'; rid: number }
-  | { type: 'score-pair'; rid: number; conversation: Message[]; responseA: string; responseB: string; source?: EvalSource }
-  | { type: 'score-batch'; rid: number; file: File; source?: EvalSource }
-  /** maxLength: pairs longer than this are not scored (a loaded model; a run uses its own max_length). */
-  | { type: 'evaluate'; rid: number; dataset: DatasetRef; split: Split; source?: EvalSource; maxLength?: number }
-  // Export (train worker)
+  /** runId (source 'run'): the stored run to score with; its last checkpoint is opened first when another is loaded. */
+  | { type: 'score-pair'; rid: number; conversation: Message[]; responseA: string; responseB: string; source?: EvalSource; runId?: string }
+  | { type: 'score-batch'; rid: number; file: File; source?: EvalSource; runId?: string }
+  /**
+   * maxLength: pairs longer than this are not scored (a loaded model; a run uses its own max_length). With source
+   * 'run' the run's own dataset is scored, whatever `dataset` says.
+   */
+  | { type: 'evaluate'; rid: number; dataset: DatasetRef; split: Split; source?: EvalSource; maxLength?: number; runId?: string }
+  // Export (train worker; 'export-data' the data worker)
   /** onnx: model.onnx (+ model.onnx_data) with config/tokenizer/README, verified with onnxruntime-web; dtype f32 or f16. */
-  | { type: 'export'; rid: number; what: ExportWhat; dtype?: 'bf16' | 'f32' | 'f16' }
+  | { type: 'export'; rid: number; what: ExportWhat; dtype?: 'bf16' | 'f32' | 'f16'; runId?: string }
+  /** A run's data as the JSONL files its TRL script loads (an import's or the demo set's train/test splits). */
+  | { type: 'export-data'; rid: number; dataset: DatasetRef }
   /** "Benchmark this GPU": the step benchmark of `npm run bench` (src/bench/step_bench.ts), tiny or real dims. */
   | { type: 'benchmark'; rid: number; size: 'tiny' | 'real' };
 
@@ -286,6 +316,10 @@ export const REQUEST_WORKER: Record<RequestType, 'data' | 'train'> = {
   'train-pause': 'train',
   'train-resume': 'train',
   'train-stop': 'train',
+  'train-snapshot': 'train',
+  'run-rename': 'train',
+  'run-history': 'train',
+  'export-data': 'data',
   'score-pair': 'train',
   'score-batch': 'train',
   evaluate: 'train',
@@ -316,6 +350,10 @@ export const REQUEST_AREA: Record<RequestType, Area> = {
   'train-pause': 'train',
   'train-resume': 'train',
   'train-stop': 'train',
+  'train-snapshot': 'train',
+  'run-rename': 'train',
+  'run-history': 'train',
+  'export-data': 'export',
   'score-pair': 'evaluate',
   'score-batch': 'evaluate',
   evaluate: 'evaluate',
@@ -358,6 +396,8 @@ export type WorkerEvent =
       lines: number;
       valid: number;
       format: 'conversational' | 'standard' | 'unknown';
+      /** The rows have an explicit `prompt` column. */
+      explicitPrompt: boolean;
       /** The first errors (at most 100); `errorCount` is the full count. */
       errors: ImportError[];
       errorCount: number;
@@ -402,7 +442,7 @@ export type WorkerEvent =
   | { type: 'score-batch-result'; rid: number; rows: number; file: OutFile; errors: ImportError[] }
   | { type: 'eval-report'; rid: number; report: EvalReport; source: EvalSource }
   /** verify: for an ONNX export, onnxruntime-web's rewards against the engine's. */
-  | { type: 'export-files'; rid: number; what: ExportWhat; files: OutFile[]; verify?: OnnxVerify }
+  | { type: 'export-files'; rid: number; what: ExportWhat | 'data'; files: OutFile[]; verify?: OnnxVerify }
   /** One configuration of the step benchmark measured; `done` after the last (or on error). */
   | { type: 'benchmark-row'; rid: number; adapter: string; row: StepResult }
   | { type: 'benchmark-done'; rid: number }

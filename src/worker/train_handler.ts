@@ -17,10 +17,10 @@ import type { TrainEvent } from '../train/trainer.ts';
 import type { TokenizedPair } from '../train/batches.ts';
 import type { RunRecord, RunStore } from './checkpoint_idb.ts';
 import type { DataPort } from './data_port.ts';
-import { DEMO_MODEL_NAME } from './demo_model.ts';
-import { createEvalHandler } from './eval_handler.ts';
+import { createEvalHandler, type RunSessionInfo } from './eval_handler.ts';
 import { readImportMeta } from './imports.ts';
 import { modelFiles } from './model_files.ts';
+import { DEMO_MODEL_NAME } from './demo_model.ts';
 import {
   errorEvent, type Area, type DatasetRef, type MemoryPlan, type ModelRef, type OutFile, type Request, type RunSummary, type TrainState, type WorkerEvent,
 } from './protocol.ts';
@@ -35,12 +35,20 @@ export interface TrainHandlerDeps {
   dataPort?: () => DataPort | null;
   /** GPU memory the plan may use when a request names none (WebGPU cannot query VRAM). */
   budgetBytes?: number;
+  /** Recovery checkpoints at most this often while training (default RECOVERY_INTERVAL_MS), and on train-snapshot. */
+  recoveryIntervalMs?: number;
   /** The demo model's tokenizer files (tokenizer.json, tokenizer_config.json), for an ONNX export's folder. */
   demoTokenizerFiles?: () => Promise<OutFile[]>;
 }
 
 /** Tokenizer files an exported model folder carries (those the model has). */
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja', 'vocab.json', 'merges.txt', 'special_tokens_map.json', 'added_tokens.json', 'generation_config.json'];
+
+/** The largest buffer a plan assumes without WebGPU (a typical desktop GPU's maxStorageBufferBindingSize). */
+const NO_GPU_MAX_BUFFER_BYTES = 2 ** 30;
+
+/** A run's recovery checkpoint interval: a reload loses at most this much training when save_steps did not come. */
+export const RECOVERY_INTERVAL_MS = 60_000;
 
 /** A user-facing problem with what was asked (message says what, fix says what to do). */
 class UserError extends Error {
@@ -78,7 +86,9 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
   let gpuPromise: Promise<Gpu> | null = null;
   let storePromise: Promise<FileStore> | null = null;
   let runsPromise: Promise<RunStore> | null = null;
-  const run: { session: TrainSession | null; state: TrainState; runId: string | null; model: ModelRef | null; rid: number } = { session: null, state: 'idle', runId: null, model: null, rid: 0 };
+  const run: { session: TrainSession | null; state: TrainState; runId: string | null; name: string | null; model: ModelRef | null; dataset: DatasetRef | null; rid: number } = {
+    session: null, state: 'idle', runId: null, name: null, model: null, dataset: null, rid: 0,
+  };
 
   const getGpu = () => {
     if (!gpuPromise) {
@@ -112,7 +122,22 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
   };
   const busy = () => run.state === 'running' || run.state === 'loading' || run.state === 'stopping';
 
-  const needSession = (rid: number, where: Area): { session: TrainSession; model: ModelRef } | null => {
+  /** The data in words: the imported file's name, a Hub repo, or the demo set. */
+  const describeData = async (ref: DatasetRef): Promise<string> => {
+    if (ref.kind === 'demo') return 'the demo preference set';
+    if (ref.kind === 'hub') return `${ref.repo}@${ref.revision}`;
+    const store = await getStore();
+    const meta = store ? await readImportMeta(store, ref.id) : null;
+    return meta ? meta.name : 'an imported file (deleted)';
+  };
+  const describeModel = (m: ModelRef) => (m.kind === 'hub' ? m.repo : 'the demo model');
+
+  const needSession = async (rid: number, where: Area, runId?: string): Promise<RunSessionInfo | null> => {
+    // another stored run was asked for (the run selected in Train): open its last checkpoint first
+    if (runId && runId !== run.runId && !busy() && run.state !== 'paused') {
+      const found = await (await getRuns())?.getRun(runId);
+      if (found && found.lastCheckpoint !== null) await openRun({ type: 'run-open', rid, runId });
+    }
     if (!run.session || !run.model) {
       post({ type: 'error', rid, where, message: 'No model is loaded in this tab yet.', fix: 'Start a run in Train, or open a stored run there (or load an adapter/model folder in Evaluate & compare).' });
       return null;
@@ -121,7 +146,11 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       post({ type: 'error', rid, where, message: 'The model is busy training.', fix: 'Pause the run (or wait until it finishes), then try again.' });
       return null;
     }
-    return { session: run.session, model: run.model };
+    const step = run.session.trainer.state.global_step;
+    return {
+      session: run.session, model: run.model, dataset: run.dataset!, runId: run.runId!,
+      modelName: `${describeModel(run.model)} trained by run ${run.name ?? run.runId} (step ${step})`,
+    };
   };
   const tokenizerFilesOf = async (model: ModelRef): Promise<OutFile[]> => {
     if (model.kind === 'demo') return (await deps.demoTokenizerFiles?.()) ?? [];
@@ -135,7 +164,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
     }
     return out;
   };
-  const evaluation = createEvalHandler({ post, getGpu, getStore, port, fail, needSession });
+  const evaluation = createEvalHandler({ post, getGpu, getStore, port, fail, needSession, describeData });
 
   /** The splits to train and evaluate on: 'train' (or the first), and 'test' / 'validation' when present. */
   const splitsOf = async (dataset: DatasetRef) => {
@@ -151,11 +180,11 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
   const plan = async (req: Extract<Request, { type: 'plan' }>): Promise<MemoryPlan> => {
     const config = parseConfigOrExplain(req.config);
     const budget = checkBudget(req.budgetBytes, defaultBudget);
-    const gpu = await getGpu();
+    // without WebGPU the plan still works, with a typical desktop GPU's buffer limit instead of this one's
+    const gpu = await getGpu().catch(() => null);
     const files = await modelFiles(req.model, await getStore());
     const dims = modelDims(withPadTokenId(parseModelConfigText(files.configText, files.configSource)));
-    const limits = gpu.device.limits;
-    const maxBufferBytes = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
+    const maxBufferBytes = gpu ? Math.min(gpu.device.limits.maxBufferSize, gpu.device.limits.maxStorageBufferBindingSize) : NO_GPU_MAX_BUFFER_BYTES;
     try {
       const { microPairs, plan: p } = planRun({ dims, config, maxLength: config.max_length ?? 1024, budgetBytes: budget, maxBufferBytes, frozenDtype: 'bf16' });
       const advice: string[] = [];
@@ -166,7 +195,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
         parts: { 'frozen weights': p.weights_frozen, 'trainable weights': p.weights_trainable, gradients: p.gradients, 'AdamW moments': p.optimizer, activations: p.activations, workspace: p.workspace },
         totalBytes: p.total,
         limitBytes: budget,
-        advice: [...advice, `Budget: ${(budget / 2 ** 30).toFixed(budget % 2 ** 30 ? 1 : 0)} GiB (your setting: WebGPU cannot read the GPU's memory size); largest buffer ${(p.largest_buffer / 2 ** 20).toFixed(0)} MiB of ${(maxBufferBytes / 2 ** 20).toFixed(0)} MiB allowed.`],
+        advice: [...advice, `Budget: ${(budget / 2 ** 30).toFixed(budget % 2 ** 30 ? 1 : 0)} GiB (your setting: WebGPU cannot read the GPU's memory size); largest buffer ${(p.largest_buffer / 2 ** 20).toFixed(0)} MiB of ${(maxBufferBytes / 2 ** 20).toFixed(0)} MiB allowed${gpu ? '' : ' (no WebGPU here: a typical desktop GPU\'s limit)'}.`],
       };
     } catch (e) {
       return { fits: false, microPairs: 0, parts: {}, totalBytes: 0, limitBytes: budget, advice: [(e as Error).message] };
@@ -193,6 +222,8 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
     run.session?.destroy();
     run.session = null;
     run.model = record.model;
+    run.dataset = record.dataset;
+    run.name = record.name ?? null;
     const onEvent = (e: TrainEvent) => {
       if (e.type === 'warning') post({ type: 'warning', where: 'train', message: e.message });
       else post(e);
@@ -207,6 +238,8 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       budgetBytes: record.budgetBytes ?? defaultBudget,
       gemmTuneStore: typeof indexedDB !== 'undefined' ? idbTuneStore() : undefined,
       baseModel: record.model.kind === 'hub' ? record.model.repo : DEMO_MODEL_NAME,
+      // 'open' only evaluates and exports: no recovery checkpoints
+      recoveryEveryMs: mode === 'open' ? undefined : (deps.recoveryIntervalMs ?? RECOVERY_INTERVAL_MS),
       onEvent,
     });
     run.session = session;
@@ -289,11 +322,15 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
     const out: RunSummary[] = [];
     for (const r of await runs.listRuns()) {
       const missing = await missingOf(r, keys);
-      // a tab that crashed mid-run leaves 'running': it is resumable like a stopped one
-      const state = r.id === run.runId ? (run.state === 'done' ? 'done' : r.state) : r.state;
+      // a tab that died mid-run (reload, crash) leaves 'running': interrupted, resumable from its last checkpoint
+      const mine = r.id === run.runId;
+      const state: RunSummary['state'] = mine && run.state === 'done' ? 'done' : r.state === 'running' && !(mine && (busy() || run.state === 'paused')) ? 'interrupted' : r.state;
+      const split = r.dataset.kind === 'import' && store ? ((await readImportMeta(store, r.dataset.id))?.split ?? null) : null;
       out.push({
-        id: r.id, createdAt: r.createdAt, model: r.model, dataset: r.dataset, lastCheckpoint: r.lastCheckpoint, maxSteps: r.maxSteps, state,
-        resumable: missing === null && r.lastCheckpoint !== null && state !== 'done',
+        id: r.id, createdAt: r.createdAt, ...(r.name ? { name: r.name } : {}), model: r.model, dataset: r.dataset, config: r.config,
+        dataName: await describeData(r.dataset), split,
+        lastCheckpoint: r.lastCheckpoint, ...(r.lastCheckpointRecovery ? { lastCheckpointRecovery: true } : {}), maxSteps: r.maxSteps, state,
+        resumable: missing === null && state !== 'done' && state !== 'running',
         openable: missing === null && r.lastCheckpoint !== null,
         ...(missing ? { missing } : {}),
       });
@@ -353,6 +390,33 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
           setState('stopping');
         }
         return;
+      case 'train-snapshot':
+        if (run.session && (run.state === 'running' || run.state === 'paused')) run.session.trainer.requestRecovery();
+        return;
+      case 'run-history':
+        try {
+          // this tab's own run already streams its metrics
+          if (req.runId === run.runId && run.session) return;
+          const found = await (await getRuns())?.getRun(req.runId);
+          if (!found) return;
+          post({ type: 'metrics-history', rows: historyRows(found.logHistory ?? []) });
+          if (found.lastCheckpoint !== null && found.maxSteps) {
+            const last = [...(found.logHistory ?? [])].reverse().find((h) => typeof h.epoch === 'number');
+            post({ type: 'progress', step: found.lastCheckpoint, max_steps: found.maxSteps, epoch: last?.epoch ?? 0, tokens_per_second: 0 });
+          }
+        } catch (e) {
+          fail(req.rid, 'train', e);
+        }
+        return;
+      case 'run-rename':
+        try {
+          await (await getRuns())?.updateRun(req.runId, { name: req.name.trim() || undefined });
+          if (req.runId === run.runId) run.name = req.name.trim() || null;
+          post({ type: 'runs', rid: req.rid, runs: await summaries() });
+        } catch (e) {
+          fail(req.rid, 'train', e);
+        }
+        return;
       case 'runs-list':
         try {
           post({ type: 'runs', rid: req.rid, runs: await summaries() });
@@ -396,7 +460,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
           post({ type: 'export-files', rid: req.rid, what: 'metrics', files: [{ name: 'metrics.jsonl', data: new TextEncoder().encode(text) }] });
           return;
         }
-        const s = needSession(req.rid, 'export');
+        const s = await needSession(req.rid, 'export', req.runId);
         if (!s) return;
         if (req.what === 'onnx') {
           try {
@@ -412,7 +476,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
           return;
         }
         try {
-          const files = req.what === 'adapter' ? await s.session.exportAdapter() : await s.session.exportModel(req.dtype === 'f32' ? 'float32' : 'bfloat16');
+          const files = req.what === 'adapter' ? await s.session.exportAdapter() : [...(await s.session.exportModel(req.dtype === 'f32' ? 'float32' : 'bfloat16')), ...(await tokenizerFilesOf(s.model))];
           post({ type: 'export-files', rid: req.rid, what: req.what, files: files.map((f) => ({ name: f.name, data: f.data })) });
         } catch (e) {
           fail(req.rid, 'export', e);

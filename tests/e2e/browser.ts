@@ -4,7 +4,7 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SCREENSHOT_DIR = path.join(root, 'test-results', 'screenshots');
@@ -46,6 +46,11 @@ export interface StudioPage {
 /** Opens the studio at 1280×800 and starts collecting console errors. */
 export async function openStudio(browser: Browser, url: string): Promise<StudioPage> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+  return openStudioIn(context, url);
+}
+
+/** Opens the studio in a new tab of `context` (same browser storage: a tab opened again after one was closed). */
+export async function openStudioIn(context: BrowserContext, url: string): Promise<StudioPage> {
   const page = await context.newPage();
   const errors: string[] = [];
   const onConsole = (m: ConsoleMessage) => {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { bytesSource } from '../../src/formats/bytes.ts';
 import { readSafetensorsHeader } from '../../src/formats/safetensors.ts';
-import { assertNoConsoleErrors, assertNoErrorNotes, docScreenshot, launchBrowser, openPanel, openStudio, screenshot } from './browser.ts';
+import { assertNoConsoleErrors, assertNoErrorNotes, docScreenshot, launchBrowser, openPanel, openStudio, openStudioIn, screenshot } from './browser.ts';
 
 const CONFIG = {
   max_steps: 6,
@@ -40,8 +40,8 @@ describe('demo run in the browser', () => {
 
   it('trains, resumes after a reload, compares, evaluates and exports', async () => {
     const url = `${inject('baseUrl')}/#tab=train&config=${encodeURIComponent(JSON.stringify(CONFIG))}`;
-    const s = await openStudio(browser, url);
-    const { page } = s;
+    let s = await openStudio(browser, url);
+    let { page } = s;
     await page.getByTestId('gpu-name').waitFor({ timeout: 60_000 });
     // the memory plan for this config on this GPU
     await openPanel(page, 'Configure');
@@ -59,10 +59,19 @@ describe('demo run in the browser', () => {
     // wait for the step-2 checkpoint, then reload mid-run
     await page.getByTestId('train-progress').getByText('step 2').waitFor({ timeout: 120_000 });
     await screenshot(page, 'train-running');
-    await page.reload();
+    // close the tab mid-run (leaving a running page asks first) and open the studio again in a new tab
+    page.once('dialog', (d) => void d.accept());
+    const closed = page.waitForEvent('close');
+    await page.close({ runBeforeUnload: true });
+    await closed;
+    assertNoConsoleErrors(s);
+    s = await openStudioIn(page.context(), url);
+    page = s.page;
     await page.getByTestId('gpu-name').waitFor({ timeout: 60_000 });
     await openPanel(page, 'Train');
-    const resume = page.getByTestId('run-resume').first();
+    // the run the page followed is interrupted; Train's one Resume button continues it
+    await page.locator('[data-testid="train-state"][data-state="interrupted"]').waitFor({ timeout: 30_000 });
+    const resume = page.getByTestId('train-resume');
     await resume.waitFor({ timeout: 30_000 });
     expect(await resume.textContent()).toMatch(/Resume from step [2-6]/);
     await resume.click();

@@ -4,6 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { renderTrlScript } from '../../src/train/trl_script.ts';
 import { REWARD_CONFIG_FIELDS, parseRewardConfig, rewardPreset, IGNORED_FIELDS } from '../../src/train/config.ts';
+import { renderTrlScript as renderUiScript } from '../../src/ui/panels/configure/trl_script.ts';
+import { defaultConfigJson } from '../../src/ui/config_fields.ts';
 
 const OPTS = { modelId: 'Qwen/Qwen3-0.6B', datasetId: 'trl-lib/ultrafeedback_binarized' };
 
@@ -132,10 +134,37 @@ describe('renderTrlScript', () => {
     expectWellFormedPython(src);
   });
 
-  it('refuses an evaluation strategy without evaluation data, and a missing dataset', () => {
-    const c = parseRewardConfig({ eval_strategy: 'steps' });
-    expect(() => renderTrlScript(c, { ...OPTS, evalSplit: null })).toThrow(/eval_strategy is "steps"/);
-    expect(() => renderTrlScript(c, { modelId: 'm', datasetId: null })).toThrow(/datasetId/);
+  it('without evaluation data writes eval_strategy "no" (saying why) for every strategy; refuses a missing dataset', () => {
+    for (const strategy of ['steps', 'epoch']) {
+      const src = renderTrlScript(parseRewardConfig({ eval_strategy: strategy }), { ...OPTS, evalSplit: null });
+      expect(kwargs(src, 'training_args = RewardConfig').get('eval_strategy')).toBe('"no"');
+      expect(src).toContain(`the run's config says "${strategy}", but its data has no evaluation split`);
+      expect(src).not.toContain('eval_dataset');
+      expectWellFormedPython(src);
+    }
+    expect(() => renderTrlScript(parseRewardConfig({}), { modelId: 'm', datasetId: null })).toThrow(/datasetId/);
+  });
+
+  it("an imported JSONL: the run's two split files under the import's name, for every eval_strategy, with the split in words", () => {
+    const dataset = { kind: 'import' as const, id: 'import-x-1' };
+    for (const eval_strategy of ['no', 'steps', 'epoch']) {
+      const src = renderUiScript({ config: { ...defaultConfigJson(), eval_strategy }, model: { kind: 'hub', repo: 'Qwen/Qwen3-0.6B', revision: 'main' }, dataset, importName: 'my-prefs.jsonl', split: { kind: 'seeded', test_size: 2, seed: 7 } });
+      expect(src).toContain('load_dataset("json", data_files={"train": "my-prefs.train.jsonl", "test": "my-prefs.test.jsonl"})');
+      expect(src).toContain('    eval_dataset=dataset["test"],');
+      expect(kwargs(src, 'training_args = RewardConfig').get('eval_strategy')).toBe(`"${eval_strategy}"`);
+      expect(src).toContain('my-prefs.jsonl as the studio split it (test_size 2, seed 7)');
+      expect(src).not.toContain('ultrafeedback');
+      expectWellFormedPython(src);
+    }
+    // kept whole (no test split): the file's own name, no evaluation
+    const whole = renderUiScript({ config: { ...defaultConfigJson(), eval_strategy: 'steps' }, model: { kind: 'demo' }, dataset, importName: 'prefs.jsonl', split: { kind: 'whole', split: 'train' } });
+    expect(whole).toContain('load_dataset("json", data_files={"train": "prefs.jsonl"})');
+    expect(kwargs(whole, 'training_args = RewardConfig').get('eval_strategy')).toBe('"no"');
+    // the demo model is named as what it is, and the demo set ships as files (never trl-lib/ultrafeedback_binarized)
+    expect(whole).toContain('The studio trained its tiny demo model (random weights, not on the Hub)');
+    const demo = renderUiScript({ config: defaultConfigJson(), model: { kind: 'demo' }, dataset: { kind: 'demo' } });
+    expect(demo).toContain('data_files={"train": "demo-preferences.train.jsonl", "test": "demo-preferences.test.jsonl"}');
+    expect(demo).not.toContain('ultrafeedback');
   });
 
   it('escapes strings as valid Python literals', () => {

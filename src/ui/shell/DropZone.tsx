@@ -3,7 +3,7 @@
 // data-drop-target handles its own drops (batch scoring), so this one ignores those.
 import { useEffect, useState } from 'react';
 import { useActions, useStudioApi } from '../context.ts';
-import { importSplitFor } from '../store/slices/hub.ts';
+import { importFiles } from '../import_files.ts';
 
 export function isJsonl(file: File): boolean {
   return /\.jsonl?$/i.test(file.name) || file.type === 'application/jsonl' || file.type === 'application/x-ndjson';
@@ -11,7 +11,7 @@ export function isJsonl(file: File): boolean {
 
 export function GlobalDropZone() {
   const [over, setOver] = useState(false);
-  const { request, setTab, showError } = useActions();
+  const { setTab } = useActions();
   const api = useStudioApi();
   useEffect(() => {
     let depth = 0;
@@ -36,14 +36,8 @@ export function GlobalDropZone() {
       setOver(false);
       if (!hasFiles(e) || inTarget(e)) return;
       e.preventDefault();
-      for (const file of e.dataTransfer!.files) {
-        if (!isJsonl(file)) {
-          showError('model-data', `${file.name}: not a JSONL file.`, 'Drop a .jsonl file with one preference pair per line (chosen/rejected, optionally prompt and margin).');
-          continue;
-        }
-        setTab('model-data');
-        request({ type: 'import-jsonl', file, split: importSplitFor(file.name, api.getState().importSplit), model: api.getState().selection.model });
-      }
+      setTab('model-data');
+      void importFiles(api, [...e.dataTransfer!.files]);
     };
     window.addEventListener('dragenter', enter);
     window.addEventListener('dragleave', leave);
@@ -55,7 +49,7 @@ export function GlobalDropZone() {
       window.removeEventListener('dragover', overFn);
       window.removeEventListener('drop', drop);
     };
-  }, [request, setTab, showError, api]);
+  }, [setTab, api]);
   return over ? (
     <div className="drop-overlay" aria-hidden>
       <div>Drop a JSONL preference file to import it</div>

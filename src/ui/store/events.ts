@@ -2,6 +2,7 @@
 // metrics buffer for `log` / `eval` (which leave the store untouched, so a training step re-renders nothing but
 // the charts and the progress line).
 import type { WorkerEvent } from '../../worker/protocol.ts';
+import { RECOVERY_PREFIX } from '../../train/checkpoint_names.ts';
 import type { MetricsBuffer } from './metrics.ts';
 import type { DownloadState, ImportSummary } from './slices/hub.ts';
 import type { Progress } from './slices/training.ts';
@@ -98,6 +99,7 @@ export function applyEvent(
         lines: ev.lines,
         valid: ev.valid,
         format: ev.format,
+        explicitPrompt: ev.explicitPrompt,
         errors: ev.errors,
         errorCount: ev.errorCount,
         blankLines: ev.blankLines,
@@ -154,8 +156,11 @@ export function applyEvent(
           ...(ev.state === 'loading' ? { tokenized: [] } : {}),
         },
       };
-    case 'runs':
-      return { ...withoutPending(s, ev.rid), runs: ev.runs };
+    case 'runs': {
+      // the run the results follow is forgotten when it was deleted
+      const gone = s.train.runId !== null && !ev.runs.some((r) => r.id === s.train.runId) && s.train.state === 'idle';
+      return { ...withoutPending(s, ev.rid), runs: ev.runs, ...(gone ? { train: { ...s.train, runId: null } } : {}) };
+    }
     case 'metrics-history':
       metrics.reset(ev.rows);
       return null;
@@ -183,7 +188,7 @@ export function applyEvent(
       return { train: { ...s.train, progress } };
     }
     case 'checkpoint':
-      return { train: { ...s.train, lastCheckpoint: ev.step } };
+      return { train: { ...s.train, lastCheckpoint: ev.step, lastCheckpointRecovery: !!ev.name?.startsWith(RECOVERY_PREFIX) } };
     case 'done':
       return { train: { ...s.train, state: ev.reason === 'stopped' ? 'stopped' : 'done', message: null } };
     case 'warning':

@@ -78,6 +78,8 @@ export function seriesOf(rows: readonly MetricsRow[], metric: string): { step: n
 export function metricColumns(rows: readonly MetricsRow[]): string[] {
   const seen = new Set<string>();
   for (const r of rows) for (const k of Object.keys(r.metrics)) seen.add(k);
+  // the step is the row's own column (a resumed run's log_history rows also carry it as a metric)
+  seen.delete('step');
   return [...seen];
 }
 

@@ -1,5 +1,5 @@
 // What survives a reload: the open panel and the config in the URL hash (so a link reproduces a run's settings),
-// the config, the Hub settings, the GPU memory budget and the split for new imports in localStorage, and the Hub
+// the config, the chosen model and dataset, the run the results follow (Train, Evaluate, Export), the Hub settings, the GPU memory budget and the split for new imports in localStorage, and the Hub
 // token in sessionStorage only when the user ticked "remember for this tab" (otherwise it lives in memory only).
 // Hash: #tab=<panel>&config=<JSON of the fields that differ from the defaults>&hub=<Hub base URL>
 import type { StoreApi } from 'zustand/vanilla';
@@ -12,7 +12,19 @@ const LS_CONFIG = 'reward-studio:config';
 const LS_HUB = 'reward-studio:hub';
 const LS_GPU_BUDGET = 'reward-studio:gpu-budget-gib';
 const LS_IMPORT_SPLIT = 'reward-studio:import-split';
+const LS_SELECTION = 'reward-studio:selection';
+const LS_RUN = 'reward-studio:run';
 const SS_TOKEN = 'reward-studio:hf-token';
+
+/** A ModelRef / DatasetRef read back from storage, or null when it is not one. */
+function validRef(v: unknown, kinds: string[]): boolean {
+  if (!v || typeof v !== 'object') return false;
+  const r = v as Record<string, unknown>;
+  if (r.kind === 'demo') return true;
+  if (r.kind === 'hub') return kinds.includes('hub') && typeof r.repo === 'string' && typeof r.revision === 'string';
+  if (r.kind === 'import') return kinds.includes('import') && typeof r.id === 'string';
+  return false;
+}
 
 export interface HashState {
   tab?: PanelId;
@@ -78,6 +90,14 @@ export function persistStudio(store: StoreApi<StudioState>): void {
   const savedSplit = readJson(localStorage, LS_IMPORT_SPLIT) as { test_size?: unknown; seed?: unknown } | null;
   if (savedSplit && typeof savedSplit.test_size === 'number' && typeof savedSplit.seed === 'number') s.setImportSplit({ test_size: savedSplit.test_size, seed: savedSplit.seed });
 
+  // the model and data chosen for the next run (an import that is gone falls back to the demo set when the data
+  // worker lists the stored imports), and the run whose results Evaluate and Export show
+  const savedSel = readJson(localStorage, LS_SELECTION) as { model?: unknown; dataset?: unknown } | null;
+  if (savedSel && validRef(savedSel.model, ['hub'])) s.setSelection({ model: savedSel.model as StudioState['selection']['model'] });
+  if (savedSel && validRef(savedSel.dataset, ['hub', 'import'])) s.setSelection({ dataset: savedSel.dataset as StudioState['selection']['dataset'] });
+  const savedRun = readJson(localStorage, LS_RUN);
+  if (typeof savedRun === 'string') store.setState({ train: { ...store.getState().train, runId: savedRun } });
+
   const savedConfig = readJson(localStorage, LS_CONFIG);
   const config = fromHash.config ?? (savedConfig && typeof savedConfig === 'object' ? { ...defaultConfigJson(), ...(savedConfig as ConfigJson) } : null);
   if (config) {
@@ -92,6 +112,8 @@ export function persistStudio(store: StoreApi<StudioState>): void {
   store.subscribe((next, prev) => {
     if (next.config !== prev.config) localStorage.setItem(LS_CONFIG, JSON.stringify(configDiff(next.config)));
     if (next.gpuBudgetGiB !== prev.gpuBudgetGiB) localStorage.setItem(LS_GPU_BUDGET, JSON.stringify(next.gpuBudgetGiB));
+    if (next.selection !== prev.selection) localStorage.setItem(LS_SELECTION, JSON.stringify(next.selection));
+    if (next.train.runId !== prev.train.runId) localStorage.setItem(LS_RUN, JSON.stringify(next.train.runId));
     if (next.importSplit !== prev.importSplit) localStorage.setItem(LS_IMPORT_SPLIT, JSON.stringify(next.importSplit));
     if (next.hub !== prev.hub) {
       const { token: _t, rememberToken: _r, ...rest } = next.hub;

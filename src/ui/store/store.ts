@@ -22,7 +22,7 @@ export interface Transport {
 }
 
 /** Requests no event answers by rid (their effect arrives as train-state / download-cancelled): not tracked. */
-const FIRE_AND_FORGET = new Set<Request['type']>(['cancel', 'train-pause', 'train-resume', 'train-stop']);
+const FIRE_AND_FORGET = new Set<Request['type']>(['cancel', 'train-pause', 'train-resume', 'train-stop', 'train-snapshot', 'run-history']);
 
 export interface ActionsSlice {
   /** Sends a request to the worker that serves it; returns its rid. Clears the old error of its area. */

@@ -4,11 +4,13 @@ import { useStudio, useStudioHandle } from '../../context.ts';
 import { startTraining } from '../../actions.ts';
 import { refKey } from '../model_data/SelectionPicker.tsx';
 import { ConfigProblems } from './ConfigProblems.tsx';
+import { dataLabel } from '../../run_context.ts';
 import { useConfigCheck } from './useConfigCheck.ts';
 
 export function BasicConfig() {
   const model = useStudio((s) => s.selection.model);
-  const dataset = useStudio((s) => s.selection.dataset);
+  // the file's name (or the repo), never an internal import id
+  const dataName = useStudio((s) => (s.selection.dataset.kind === 'demo' ? 'the bundled demo preferences' : dataLabel(s, s.selection.dataset)));
   const trainState = useStudio((s) => s.train.state);
   const studio = useStudioHandle();
   const { config, issues } = useConfigCheck();
@@ -18,7 +20,7 @@ export function BasicConfig() {
       {config && (
         <p>
           Trains <strong>{model.kind === 'demo' ? 'the tiny demo model' : refKey(model).slice(4)}</strong> as a reward model on{' '}
-          <strong>{dataset.kind === 'demo' ? 'the bundled demo preferences' : refKey(dataset).replace(/^\w+:/, '')}</strong> with learning rate {config.learning_rate}, batch {config.per_device_train_batch_size},{' '}
+          <strong data-testid="basic-data">{dataName}</strong> with learning rate {config.learning_rate}, batch {config.per_device_train_batch_size},{' '}
           {config.max_steps > 0 ? `${config.max_steps} steps` : `${config.num_train_epochs} epoch(s)`}, {config.peft ? `LoRA r ${config.peft.r}` : 'full fine-tuning'}, max_length {config.max_length ?? 'none'}.
         </p>
       )}

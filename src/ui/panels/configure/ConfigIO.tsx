@@ -6,6 +6,7 @@ import { checkConfig, defaultConfigJson } from '../../config_fields.ts';
 import { saveFile } from '../../save_file.ts';
 import type { ConfigJson } from '../../../worker/protocol.ts';
 import { renderTrlScript } from './trl_script.ts';
+import { importInfo } from '../../run_context.ts';
 
 export function ConfigIO() {
   const api = useStudioApi();
@@ -39,9 +40,9 @@ export function ConfigIO() {
   const exportScript = () => {
     const s = api.getState();
     try {
-      const ds = s.selection.dataset;
-      const importName = ds.kind === 'import' ? s.imports.find((i) => i.id === ds.id)?.name : undefined;
-      const text = renderTrlScript({ config: s.config, model: s.selection.model, dataset: ds, importName });
+      // Configure's script is the next run's: the current config and selection
+      const info = importInfo(s, s.selection.dataset);
+      const text = renderTrlScript({ config: s.config, model: s.selection.model, dataset: s.selection.dataset, importName: info.name, split: info.split });
       setScript(text);
       saveFile('train_reward_model.py', text, 'text/x-python');
     } catch (e) {

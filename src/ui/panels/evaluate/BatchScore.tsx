@@ -1,6 +1,7 @@
 // Batch scoring: drop (or choose) a JSONL of records (messages | text per line), get a JSONL with a reward per line.
 import { useId, useState } from 'react';
 import { Section } from '../../components/Section.tsx';
+import { evalTarget } from '../../run_context.ts';
 import { useActions, useStudio, useStudioApi } from '../../context.ts';
 import { saveFile } from '../../save_file.ts';
 import { isJsonl } from '../../shell/DropZone.tsx';
@@ -15,7 +16,7 @@ export function BatchScore() {
   const score = (file: File | undefined) => {
     if (!file) return;
     if (!isJsonl(file)) return showError('evaluate', `${file.name}: not a JSONL file.`, 'Use a .jsonl file with one {"messages": [...]} or {"text": "..."} per line.');
-    request({ type: 'score-batch', file, source: api.getState().evaluation.source });
+    request({ type: 'score-batch', file, ...evalTarget(api.getState()) });
   };
   return (
     <Section title="Score a JSONL file" id="batch">

@@ -2,8 +2,9 @@
 // P(A ≻ B) = σ(r_A − r_B) and the margin.
 import { useId, useState } from 'react';
 import { Section } from '../../components/Section.tsx';
+import { evalTarget } from '../../run_context.ts';
 import { useActions, useStudio, useStudioApi } from '../../context.ts';
-import { formatMetric } from '../../format.ts';
+import { formatMetric, formatProbability } from '../../format.ts';
 import { parseConversation } from './conversation.ts';
 
 function TextArea({ label, value, onChange, rows = 3, hint }: { label: string; value: string; onChange: (v: string) => void; rows?: number; hint?: string }) {
@@ -35,7 +36,7 @@ export function ComparePair() {
     if (!conv.ok) return setFormError(conv.error);
     if (!a.trim() || !b.trim()) return setFormError('Both responses need some text.');
     setFormError(null);
-    request({ type: 'score-pair', conversation: conv.messages, responseA: a, responseB: b, source: api.getState().evaluation.source });
+    request({ type: 'score-pair', conversation: conv.messages, responseA: a, responseB: b, ...evalTarget(api.getState()) });
   };
   return (
     <Section title="Compare two responses" id="compare">
@@ -71,7 +72,7 @@ export function ComparePair() {
           </div>
           <div>
             <dt>P(A ≻ B)</dt>
-            <dd data-testid="p-ab">{(100 * score.pAB).toFixed(1)}%</dd>
+            <dd data-testid="p-ab">{formatProbability(score.pAB)}</dd>
           </div>
           <div>
             <dt>margin r_A − r_B</dt>

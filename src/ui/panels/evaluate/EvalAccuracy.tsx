@@ -4,6 +4,7 @@ import { HistogramChart, sharedHistograms } from '../../components/HistogramChar
 import { Section } from '../../components/Section.tsx';
 import { useActions, useStudio, useStudioApi } from '../../context.ts';
 import { formatMetric } from '../../format.ts';
+import { evalTarget, runContext } from '../../run_context.ts';
 
 export function EvalAccuracy() {
   const report = useStudio((s) => s.evaluation.report);
@@ -13,7 +14,9 @@ export function EvalAccuracy() {
   const evaluate = () => {
     const s = api.getState();
     const maxLength = typeof s.config.max_length === 'number' ? s.config.max_length : undefined;
-    request({ type: 'evaluate', dataset: s.selection.dataset, split: 'test', source: s.evaluation.source, ...(maxLength ? { maxLength } : {}) });
+    // a run scores its own test pairs (the worker uses the run's dataset); a loaded folder the selected data
+    const dataset = s.evaluation.source === 'run' ? runContext(s).dataset : s.selection.dataset;
+    request({ type: 'evaluate', dataset, split: 'test', ...evalTarget(s), ...(maxLength ? { maxLength } : {}) });
   };
   const hists = report ? sharedHistograms([report.chosenRewards, report.rejectedRewards], 24) : null;
   return (
@@ -30,6 +33,9 @@ export function EvalAccuracy() {
         <p className="muted">Scores every test pair with the current model: accuracy is the share of pairs where r_chosen &gt; r_rejected.</p>
       ) : (
         <>
+          <p className="small" data-testid="eval-of">
+            {report.model} · {report.data}
+          </p>
           <dl className="stats" data-testid="eval-result" data-source={report.source}>
             {Object.entries(report.metrics).map(([k, v]) => (
               <div key={k}>

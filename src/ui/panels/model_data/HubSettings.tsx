@@ -13,7 +13,7 @@ export function HubSettings() {
   return (
     <Section title="Hugging Face Hub" id="hub-settings">
       <div className="row">
-        <TextField label="Hub base URL" name="hubUrl" type="url" value={hubUrl} onChange={(v) => setHub({ hubUrl: v.trim() })} hint={hubUrl === DEFAULT_HUB_URL ? 'huggingface.co, or a mirror that serves /resolve/ and /api/ the same way.' : 'A mirror of the Hub (the tests use the local one at /hub-mirror).'} />
+        <TextField label="Hub base URL" name="hubUrl" type="url" value={hubUrl} onChange={(v) => setHub({ hubUrl: v.trim() })} hint={hubUrl === DEFAULT_HUB_URL ? 'huggingface.co, or a mirror that serves /resolve/ and /api/ the same way.' : 'A mirror of the Hub (`npm run mirror -- <folder>` serves one; the dev server mounts it at /hub-mirror).'} />
       </div>
       <div className="row">
         <TextField label="Access token (for gated or private repos)" name="token" type="password" value={token} placeholder="hf_…" onChange={(v) => setHub({ token: v.trim() })} hint="Kept in memory only; sent to the Hub base URL above with downloads." />

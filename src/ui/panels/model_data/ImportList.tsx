@@ -5,8 +5,8 @@ import { useId } from 'react';
 import { NumberField } from '../../components/fields.tsx';
 import { Section } from '../../components/Section.tsx';
 import { useActions, useStudio, useStudioApi } from '../../context.ts';
-import { isJsonl } from '../../shell/DropZone.tsx';
-import { importSplitFor } from '../../store/slices/hub.ts';
+import { importFiles } from '../../import_files.ts';
+import { JsonArrayNote } from './JsonArrayNote.tsx';
 import { PendingImport } from './PendingImport.tsx';
 import { StoredImportItem } from './StoredImportItem.tsx';
 
@@ -14,18 +14,10 @@ export function ImportList() {
   const imports = useStudio((s) => s.imports);
   const stored = useStudio((s) => s.storedImports);
   const setting = useStudio((s) => s.importSplit);
-  const { request, showError, setImportSplit } = useActions();
+  const { setImportSplit } = useActions();
   const api = useStudioApi();
   const inputId = useId();
-  const pick = (files: FileList | null) => {
-    for (const file of files ?? []) {
-      if (!isJsonl(file)) {
-        showError('model-data', `${file.name}: not a JSONL file.`, 'Choose a .jsonl file with one preference pair per line.');
-        continue;
-      }
-      request({ type: 'import-jsonl', file, split: importSplitFor(file.name, api.getState().importSplit), model: api.getState().selection.model });
-    }
-  };
+  const pick = (files: FileList | null) => void importFiles(api, [...(files ?? [])]);
   const pendingOnes = imports.filter((i) => !stored.some((s) => s.id === i.id) && i.pairs === null);
   return (
     <Section
@@ -50,6 +42,7 @@ export function ImportList() {
         />
         <NumberField label="Split seed" name="import_seed" value={setting.seed} onChange={(v) => v !== null && setImportSplit({ seed: v })} hint="Same seed, same split." />
       </div>
+      <JsonArrayNote />
       {pendingOnes.length === 0 && stored.length === 0 ? (
         <p className="muted">
           Drop a <code>.jsonl</code> file anywhere on this page: one pair per line with <code>chosen</code> and <code>rejected</code> (message lists or strings), optional <code>prompt</code> and <code>margin</code>. It is stored in this browser with a seeded train/test split; a name containing “test” or “eval” imports as a test split.

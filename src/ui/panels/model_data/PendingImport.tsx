@@ -3,12 +3,12 @@
 import { useActions, useStudio } from '../../context.ts';
 import type { ImportSummary } from '../../store/slices/hub.ts';
 import { importSplitFor } from '../../store/slices/hub.ts';
-import { splitText } from './import_split.ts';
+import { formatLabel, splitText } from './import_split.ts';
 
 export function ImportSummaryLine({ imp }: { imp: ImportSummary }) {
   return (
     <span className="muted">
-      {imp.format} · {imp.valid} valid of {imp.lines} lines
+      {formatLabel(imp.format, imp.explicitPrompt)} · {imp.valid} valid of {imp.lines} lines
       {imp.blankLines ? ` · ${imp.blankLines} blank skipped` : ''}
       {imp.duplicates ? ` · ${imp.duplicates} duplicates` : ''}
     </span>
@@ -42,10 +42,12 @@ export function ImportErrors({ imp }: { imp: ImportSummary }) {
         {imp.errors.map((e, i) => (
           <li key={i}>
             <span className="mono">line {e.line}</span>
-            {e.field ? <span className="mono"> {e.field}</span> : null}: {e.message} <span className="muted">— {e.fix}</span>
+            {e.field ? <span className="mono"> {e.field}</span> : null}: {e.message}
           </li>
         ))}
       </ul>
+      {/* the fix is the same for every line: said once */}
+      {imp.errors[0] && <p className="muted small" data-testid="import-errors-fix">{imp.errors[0].fix}</p>}
     </div>
   );
 }

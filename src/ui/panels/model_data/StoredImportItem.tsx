@@ -7,7 +7,7 @@ import { useActions, useStudio } from '../../context.ts';
 import { formatBytes } from '../../format.ts';
 import type { StoredImport } from '../../../worker/protocol.ts';
 import { ImportErrors, ImportSummaryLine, ImportWarnings } from './PendingImport.tsx';
-import { splitCountsText } from './import_split.ts';
+import { formatLabel, splitCountsText } from './import_split.ts';
 
 function SplitForm({ imp, onDone }: { imp: StoredImport; onDone: () => void }) {
   const { request } = useActions();
@@ -46,7 +46,7 @@ export function StoredImportItem({ imp }: { imp: StoredImport }) {
     <li className="import" data-testid="stored-import" data-import-id={imp.id}>
       <div className="import-head">
         <strong className="mono">{imp.name}</strong>
-        {summary ? <ImportSummaryLine imp={summary} /> : <span className="muted">{imp.format} · stored {new Date(imp.createdAt).toLocaleString()}</span>}
+        {summary ? <ImportSummaryLine imp={summary} /> : <span className="muted">{formatLabel(imp.format, imp.explicitPrompt)} · stored {new Date(imp.createdAt).toLocaleString()}</span>}
       </div>
       {summary && <ImportErrors imp={summary} />}
       {summary && <ImportWarnings imp={summary} />}

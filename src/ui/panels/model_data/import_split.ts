@@ -9,3 +9,8 @@ export function splitCountsText(s: Pick<StoredImport, 'splits' | 'split'>): stri
   const parts = (['train', 'test'] as const).filter((k) => s.splits[k] > 0 || s.split.kind === 'seeded').map((k) => `${k} ${s.splits[k]}`);
   return `${parts.join(' · ')} (${splitText(s.split)})`;
 }
+
+/** TRL's format name of a file, with "+ prompt" for the explicit-prompt variant (as Inspect shows it). */
+export function formatLabel(format: string, explicitPrompt?: boolean): string {
+  return explicitPrompt ? `${format} + explicit prompt` : format;
+}

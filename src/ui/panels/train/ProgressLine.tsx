@@ -8,6 +8,7 @@ export function ProgressLine() {
   const p = useStudio((s) => s.train.progress);
   const tok = useStudio((s) => s.train.tokenize);
   const ckpt = useStudio((s) => s.train.lastCheckpoint);
+  const recovery = useStudio((s) => s.train.lastCheckpointRecovery);
   const tokenized = useStudio((s) => s.train.tokenized);
   return (
     <section className="card progress-card" aria-label="Training progress" aria-live="off">
@@ -35,7 +36,9 @@ export function ProgressLine() {
             </div>
             <div>
               <dt>checkpoint</dt>
-              <dd>{ckpt === null ? '–' : `step ${ckpt}`}</dd>
+              <dd data-testid="train-checkpoint" title={recovery ? 'A recovery checkpoint (kept in this browser every minute and when the page is hidden, so a reload resumes from it); save_steps checkpoints are separate.' : undefined}>
+                {ckpt === null ? '–' : `step ${ckpt}${recovery ? ' (recovery)' : ''}`}
+              </dd>
             </div>
           </dl>
         </>

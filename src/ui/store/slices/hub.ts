@@ -60,6 +60,8 @@ export interface HubSlice {
   storedImports: StoredImport[];
   /** The split new imports get. */
   importSplit: ImportSplitSetting;
+  /** .json files holding a JSON array, waiting for "convert to JSONL" (import_files.ts). */
+  jsonArrays: File[];
   setHub: (patch: Partial<HubSlice['hub']>) => void;
   setImportSplit: (patch: Partial<ImportSplitSetting>) => void;
 }
@@ -79,6 +81,7 @@ export const createHubSlice: StateCreator<StudioState, [], [], HubSlice> = (set)
   imports: [],
   storedImports: [],
   importSplit: { ...DEFAULT_IMPORT_SPLIT },
+  jsonArrays: [],
   setHub: (patch) => set((s) => ({ hub: { ...s.hub, ...patch } })),
   setImportSplit: (patch) => set((s) => ({ importSplit: { ...s.importSplit, ...patch } })),
 });

@@ -19,6 +19,8 @@ export interface TrainingSlice {
     message: string | null;
     progress: Progress | null;
     lastCheckpoint: number | null;
+    /** True when lastCheckpoint is a recovery checkpoint (time interval / page hidden), not a save_steps one. */
+    lastCheckpointRecovery: boolean;
     tokenize: { split: string; done: number; total: number | null; filtered: number } | null;
     /** The splits whose token ids are ready for this run; cached: read from IndexedDB, not tokenized again. */
     tokenized: { split: string; pairs: number; filtered: number; cached: boolean }[];
@@ -36,14 +38,14 @@ export interface TrainingSlice {
     report: (EvalReport & { source: EvalSource }) | null;
     batch: { rows: number; file: OutFile; errorCount: number } | null;
   };
-  exports: Partial<Record<ExportWhat, OutFile[]>>;
+  exports: Partial<Record<ExportWhat | 'data', OutFile[]>>;
   /** The last ONNX export's verification (onnxruntime-web vs the engine). */
   onnxVerify: OnnxVerify | null;
   setEvalSource: (source: EvalSource) => void;
 }
 
 export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlice> = (set) => ({
-  train: { state: 'idle', message: null, progress: null, lastCheckpoint: null, tokenize: null, tokenized: [], runId: null },
+  train: { state: 'idle', message: null, progress: null, lastCheckpoint: null, lastCheckpointRecovery: false, tokenize: null, tokenized: [], runId: null },
   runs: [],
   evaluation: { source: 'run', loaded: null, pair: null, report: null, batch: null },
   exports: {},

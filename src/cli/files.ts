@@ -76,8 +76,8 @@ export async function tokenizePreferenceFile(file: string, tok: ChatTokenizer, m
 
 export type ScoreInput = { kind: 'pair'; chosen: Int32Array; rejected: Int32Array } | { kind: 'single'; ids: Int32Array };
 
-/** Records of a scoring file in order: a preference pair (chosen/rejected) or a single conversation/text/ids. */
-export async function readScoreInputs(file: string, tok: ChatTokenizer): Promise<ScoreInput[]> {
+/** The raw rows of a .jsonl or .parquet file with their places (`line 3`, 1-based; `row 2`, 0-based). */
+export async function readRawRows(file: string): Promise<{ place: string; value: Record<string, unknown> }[]> {
   if (!existsSync(file)) throw new CliInputError(`${file} not found`);
   const ext = path.extname(file).toLowerCase();
   const rows: { place: string; value: Record<string, unknown> }[] = [];
@@ -102,6 +102,12 @@ export async function readScoreInputs(file: string, tok: ChatTokenizer): Promise
       rows.push({ place: `line ${i + 1}`, value: v as Record<string, unknown> });
     });
   } else throw new CliInputError(`${file}: unsupported data file type "${ext}"; use .jsonl or .parquet`);
+  return rows;
+}
+
+/** Records of a scoring file in order: a preference pair (chosen/rejected) or a single conversation/text/ids. */
+export async function readScoreInputs(file: string, tok: ChatTokenizer): Promise<ScoreInput[]> {
+  const rows = await readRawRows(file);
   const out: ScoreInput[] = [];
   const pairs: PreferencePair[] = [];
   for (const { place, value } of rows) {

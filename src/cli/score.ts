@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, required, optional } from './args.ts';
-import { CliInputError, closeModelFiles, folderTokenizer, modelFolderFiles, readScoreInputs, tokenizePreferenceFile } from './files.ts';
+import { CliInputError, closeModelFiles, folderTokenizer, modelFolderFiles, readRawRows, readScoreInputs, tokenizePreferenceFile } from './files.ts';
+import { bestOfNMetrics, BestOfNError, filterBestOfN, flattenBestOfN, isBestOfNRow, tokenizeBestOfN, validateBestOfNRow } from '../data/best_of_n.ts';
 import { cliGpu } from './common.ts';
 import { openFileSource } from '../formats/bytes-node.ts';
 import { parseAdapterConfig } from '../formats/peft.ts';
@@ -16,7 +17,8 @@ import { pairMetrics, scorePairs, scoreSequences } from '../train/trainer.ts';
 import type { Gpu } from '../gpu/device.ts';
 
 const SCORE_HELP = 'usage: npm run cli -- score --model DIR [--adapter DIR] --data FILE [--out FILE]';
-const EVAL_HELP = 'usage: npm run cli -- eval --model DIR [--adapter DIR] --data FILE [--max-length N]';
+const EVAL_HELP = 'usage: npm run cli -- eval --model DIR [--adapter DIR] --data FILE [--max-length N]\n' +
+  '  FILE holds preference pairs (accuracy, margin, loss) or best-of-N records (RewardBench 2: prompt, chosen, rejected as a list, optional subset → best-of-N accuracy per subset)';
 
 /** Loads base (+ adapter) for scoring sequences of up to maxT tokens, maxB at a time. */
 export async function loadForScoring(gpu: Gpu, modelDir: string, adapterDir: string | undefined, maxT: number, maxB = 16): Promise<LoadedModel> {
@@ -81,7 +83,10 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const maxLength = Number(optional(a, 'max-length') ?? 1024);
   if (!Number.isInteger(maxLength) || maxLength < 1) throw new CliInputError(`--max-length ${optional(a, 'max-length')}: expected an integer ≥ 1`);
   const tok = await folderTokenizer(modelDir);
-  const ds = await tokenizePreferenceFile(required(a, 'data'), tok, maxLength);
+  const dataFile = required(a, 'data');
+  const rows = await readRawRows(dataFile);
+  if (rows.length > 0 && isBestOfNRow(rows[0].value)) return evalBestOfN(dataFile, rows, modelDir, optional(a, 'adapter'), tok, maxLength);
+  const ds = await tokenizePreferenceFile(dataFile, tok, maxLength);
   if (ds.pairs.length === 0) throw new CliInputError(`${required(a, 'data')}: no pairs left after filtering by max_length ${maxLength}`);
   let longest = 1;
   for (const p of ds.pairs) longest = Math.max(longest, p.chosen_ids.length, p.rejected_ids.length);
@@ -92,4 +97,39 @@ export async function evalCommand(argv: string[]): Promise<number> {
   process.stdout.write(JSON.stringify({ accuracy: m.accuracy, margin: m.margin, mean_reward: m.mean_reward, loss: m.loss, num_pairs: ds.pairs.length, num_filtered: ds.filteredIndices.length }) + '\n');
   loaded.model.destroy();
   return 0;
+}
+
+/** RewardBench 2's format (`rejected` a list of responses): best-of-N accuracy overall and per subset. */
+async function evalBestOfN(
+  file: string,
+  rows: { place: string; value: Record<string, unknown> }[],
+  modelDir: string,
+  adapterDir: string | undefined,
+  tok: Awaited<ReturnType<typeof folderTokenizer>>,
+  maxLength: number,
+): Promise<number> {
+  let recs;
+  try {
+    recs = rows.map(({ place, value }) => validateBestOfNRow(value, `${file}: ${place}`));
+  } catch (e) {
+    if (e instanceof BestOfNError) throw new CliInputError(`${e.message}\n${e.fix}`);
+    throw e;
+  }
+  const { kept, filtered } = filterBestOfN(tokenizeBestOfN(tok, recs), maxLength);
+  if (kept.length === 0) throw new CliInputError(`${file}: no record left after filtering by max_length ${maxLength}`);
+  const seqs = flattenBestOfN(kept);
+  const gpu = await cliGpu();
+  const loaded = await loadForScoring(gpu, modelDir, adapterDir, bucketLength(longestOf(seqs), longestOf(seqs) + 16));
+  const rewards = await scoreSequences(gpu, loaded.model, seqs);
+  const r = bestOfNMetrics(kept, rewards, filtered);
+  const subsets = Object.fromEntries(r.subsets.map((s) => [s.subset, { accuracy: s.accuracy, records: s.records }]));
+  process.stdout.write(JSON.stringify({ best_of_n_accuracy: r.accuracy, subset_mean_accuracy: r.subset_mean_accuracy, num_records: r.records, num_filtered: filtered, subsets }) + '\n');
+  loaded.model.destroy();
+  return 0;
+}
+
+function longestOf(seqs: ArrayLike<number>[]): number {
+  let n = 1;
+  for (const s of seqs) n = Math.max(n, s.length);
+  return n;
 }

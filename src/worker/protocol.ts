@@ -176,6 +176,32 @@ export interface EvalReport {
   metrics: Record<string, number>;
   chosenRewards: number[];
   rejectedRewards: number[];
+  /** Token lengths of each scored pair's chosen and rejected sequence (same order as the rewards). */
+  chosenLengths: number[];
+  rejectedLengths: number[];
+  /** The data that was scored: the dataset and split, pairs scored and pairs longer than max_length left out. */
+  data: { dataset: DatasetRef; split: Split; scored: number; filtered: number };
+}
+
+/** Best-of-N accuracy of a RewardBench 2-style file (src/data/best_of_n.ts), with the model that scored it. */
+export interface BestOfNResult {
+  file: string;
+  step: number | null;
+  accuracy: number;
+  subset_mean_accuracy: number;
+  records: number;
+  filtered: number;
+  subsets: { subset: string; records: number; correct: number; accuracy: number }[];
+}
+
+/** Eval pairs whose correctness changed since the previous eval of the same run (src/train/insight.ts). */
+export interface EvalFlips {
+  /** Pairs compared (the eval set). */
+  pairs: number;
+  toCorrect: number;
+  toIncorrect: number;
+  /** The previous eval's step. */
+  since: number;
 }
 
 export type TrainState = 'idle' | 'loading' | 'running' | 'paused' | 'stopping' | 'stopped' | 'done' | 'error';
@@ -239,6 +265,10 @@ export type Request =
   | { type: 'score-batch'; rid: number; file: File; source?: EvalSource }
   /** maxLength: pairs longer than this are not scored (a loaded model; a run uses its own max_length). */
   | { type: 'evaluate'; rid: number; dataset: DatasetRef; split: Split; source?: EvalSource; maxLength?: number }
+  /** The text of pair `index` of the last eval report (decoded from the token ids that were scored). */
+  | { type: 'eval-pair-text'; rid: number; index: number }
+  /** Best-of-N accuracy of a JSONL in RewardBench 2's format (prompt, chosen, rejected as a list, optional subset). */
+  | { type: 'best-of-n'; rid: number; file: File; source?: EvalSource; maxLength?: number }
   // Export (train worker)
   | { type: 'export'; rid: number; what: 'adapter' | 'model' | 'metrics'; dtype?: 'bf16' | 'f32' };
 
@@ -270,6 +300,8 @@ export const REQUEST_WORKER: Record<RequestType, 'data' | 'train'> = {
   'score-pair': 'train',
   'score-batch': 'train',
   evaluate: 'train',
+  'eval-pair-text': 'train',
+  'best-of-n': 'train',
   export: 'train',
 };
 
@@ -299,6 +331,8 @@ export const REQUEST_AREA: Record<RequestType, Area> = {
   'score-pair': 'evaluate',
   'score-batch': 'evaluate',
   evaluate: 'evaluate',
+  'eval-pair-text': 'evaluate',
+  'best-of-n': 'evaluate',
   export: 'export',
 };
 
@@ -366,7 +400,7 @@ export type WorkerEvent =
   | { type: 'metrics-history'; rows: { kind: 'train' | 'eval'; step: number; metrics: Record<string, number> }[] }
   // the trainer's own events (src/train/session.ts TrainEvent), forwarded as they are
   | { type: 'log'; step: number; metrics: Record<string, number> }
-  | { type: 'eval'; step: number; metrics: Record<string, number> }
+  | { type: 'eval'; step: number; metrics: Record<string, number>; flipped?: EvalFlips }
   | { type: 'progress'; step: number; max_steps: number; epoch: number; tokens_per_second: number }
   | { type: 'checkpoint'; step: number; name?: string }
   | { type: 'done'; step: number; reason?: 'finished' | 'stopped' }
@@ -377,6 +411,8 @@ export type WorkerEvent =
   | { type: 'score-pair-result'; rid: number; score: PairScore; source: EvalSource }
   | { type: 'score-batch-result'; rid: number; rows: number; file: OutFile; errors: ImportError[] }
   | { type: 'eval-report'; rid: number; report: EvalReport; source: EvalSource }
+  | { type: 'eval-pair-text'; rid: number; index: number; chosen: string; rejected: string }
+  | { type: 'best-of-n-report'; rid: number; report: BestOfNResult; source: EvalSource }
   | { type: 'export-files'; rid: number; what: 'adapter' | 'model' | 'metrics'; files: OutFile[] }
   | {
       type: 'error';
@@ -415,7 +451,11 @@ export type PortRequest =
   /** Chat-template token ids of whole conversations (scoring: prompt + a response as the final assistant turn). */
   | { type: 'tokenize-chats'; id: number; model: TokenizerRef; chats: Message[][] }
   /** Token ids of every valid record of a score JSONL ({messages} | {text} | {input_ids} per line). */
-  | { type: 'tokenize-score-file'; id: number; model: TokenizerRef; file: File };
+  | { type: 'tokenize-score-file'; id: number; model: TokenizerRef; file: File }
+  /** A best-of-N JSONL: every response of every record tokenized (chosen first, then rejected, record by record). */
+  | { type: 'tokenize-best-of-n'; id: number; model: TokenizerRef; file: File }
+  /** Token ids back to text (special tokens kept: the text the model scored). */
+  | { type: 'decode'; id: number; model: TokenizerRef; ids: Int32Array[] };
 
 /** A port request without its id (the DataPort numbers them). */
 export type DistributiveOmitId<T> = T extends unknown ? Omit<T, 'id'> : never;
@@ -424,6 +464,8 @@ export type PortReply =
   | { type: 'tokenized'; id: number; pairs: TokenizedPairData[]; total: number; filtered: number; padTokenId: number; cached: boolean }
   | { type: 'splits'; id: number; splits: string[] }
   | { type: 'token-ids'; id: number; ids: Int32Array[]; padTokenId: number; lines?: number[]; errors?: ImportError[]; errorCount?: number }
+  | { type: 'best-of-n-ids'; id: number; records: { place: string; subset: string; chosen: number; rejected: number }[]; ids: Int32Array[] }
+  | { type: 'texts'; id: number; texts: string[] }
   | { type: 'port-error'; id: number; where: Area; message: string; fix: string };
 
 // ---------------------------------------------------------------------------------------------------------------

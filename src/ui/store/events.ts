@@ -150,7 +150,7 @@ export function applyEvent(
           message: ev.message ?? null,
           runId: ev.runId ?? s.train.runId,
           ...(ev.state === 'running' ? { tokenize: null } : {}),
-          ...(ev.state === 'loading' ? { tokenized: [] } : {}),
+          ...(ev.state === 'loading' ? { tokenized: [], flips: null } : {}),
         },
       };
     case 'runs':
@@ -163,7 +163,7 @@ export function applyEvent(
       return null;
     case 'eval':
       metrics.push({ kind: 'eval', step: ev.step, metrics: evalNames(ev.metrics) });
-      return null;
+      return ev.flipped ? { train: { ...s.train, flips: ev.flipped } } : null;
     case 'progress': {
       const last = lastProgress.get(metrics);
       let secondsPerStep = last?.secondsPerStep ?? null;
@@ -188,11 +188,11 @@ export function applyEvent(
     case 'warning':
       return { warnings: [...s.warnings.slice(-19), { where: ev.where, message: ev.message }] };
     case 'model-loaded':
-      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, loaded: ev.info, source: 'loaded', pair: null, report: null, batch: null } };
+      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, loaded: ev.info, source: 'loaded', pair: null, report: null, batch: null, bestOfN: null, pairText: null } };
     case 'model-unloaded':
       return {
         ...withoutPending(s, ev.rid),
-        evaluation: { ...s.evaluation, loaded: null, source: 'run', ...(s.evaluation.source === 'loaded' ? { pair: null, report: null, batch: null } : {}) },
+        evaluation: { ...s.evaluation, loaded: null, source: 'run', ...(s.evaluation.source === 'loaded' ? { pair: null, report: null, batch: null, bestOfN: null, pairText: null } : {}) },
       };
     case 'score-pair-result':
       return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, pair: { ...ev.score, source: ev.source } } };
@@ -202,7 +202,11 @@ export function applyEvent(
         evaluation: { ...s.evaluation, batch: { rows: ev.rows, file: ev.file, errorCount: ev.errors.length } },
       };
     case 'eval-report':
-      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, report: { ...ev.report, source: ev.source } } };
+      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, report: { ...ev.report, source: ev.source }, pairText: null } };
+    case 'eval-pair-text':
+      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, pairText: { index: ev.index, chosen: ev.chosen, rejected: ev.rejected } } };
+    case 'best-of-n-report':
+      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, bestOfN: { ...ev.report, source: ev.source } } };
     case 'export-files':
       return { ...withoutPending(s, ev.rid), exports: { ...s.exports, [ev.what]: ev.files } };
     case 'error': {

@@ -1,7 +1,7 @@
 // Training slice: the run's state and progress (per-step metrics go to the MetricsBuffer, not here), the
 // evaluation and scoring results, and the exported files.
 import type { StateCreator } from 'zustand/vanilla';
-import type { EvalReport, EvalSource, LoadedModelInfo, OutFile, PairScore, RunSummary, TrainState } from '../../../worker/protocol.ts';
+import type { BestOfNResult, EvalFlips, EvalReport, EvalSource, LoadedModelInfo, OutFile, PairScore, RunSummary, TrainState } from '../../../worker/protocol.ts';
 import type { StudioState } from '../store.ts';
 
 export interface Progress {
@@ -24,6 +24,8 @@ export interface TrainingSlice {
     tokenized: { split: string; pairs: number; filtered: number; cached: boolean }[];
     /** The run this tab trains (its id in the browser's run store). */
     runId: string | null;
+    /** Eval pairs that flipped between the last two evals of this run. */
+    flips: EvalFlips | null;
   };
   /** Runs stored in this browser, newest first (resumable after a reload). */
   runs: RunSummary[];
@@ -35,15 +37,19 @@ export interface TrainingSlice {
     pair: (PairScore & { source: EvalSource }) | null;
     report: (EvalReport & { source: EvalSource }) | null;
     batch: { rows: number; file: OutFile; errorCount: number } | null;
+    /** Best-of-N accuracy of a RewardBench 2-style file. */
+    bestOfN: (BestOfNResult & { source: EvalSource }) | null;
+    /** The text of one pair of the report (clicked in the per-pair table). */
+    pairText: { index: number; chosen: string; rejected: string } | null;
   };
   exports: Partial<Record<'adapter' | 'model' | 'metrics', OutFile[]>>;
   setEvalSource: (source: EvalSource) => void;
 }
 
 export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlice> = (set) => ({
-  train: { state: 'idle', message: null, progress: null, lastCheckpoint: null, tokenize: null, tokenized: [], runId: null },
+  train: { state: 'idle', message: null, progress: null, lastCheckpoint: null, tokenize: null, tokenized: [], runId: null, flips: null },
   runs: [],
-  evaluation: { source: 'run', loaded: null, pair: null, report: null, batch: null },
+  evaluation: { source: 'run', loaded: null, pair: null, report: null, batch: null, bestOfN: null, pairText: null },
   exports: {},
   setEvalSource: (source) => set((s) => ({ evaluation: { ...s.evaluation, source } })),
 });

@@ -1,6 +1,8 @@
 // One training session, shared by the CLI (Node) and the studio's worker: load the model for the config (full
 // fine-tuning or LoRA), size the micro-batch from the memory plan, build the Trainer, and offer scoring and
 // export on the same weights.
+import { checkContinued } from './continue.ts';
+import type { ByteSource } from '../formats/bytes.ts';
 import type { Gpu } from '../gpu/device.ts';
 import { loadRewardModel, type LoadedModel, type ModelFiles } from '../model/load.ts';
 import { fitMicroBatch, memoryPlan, type MemoryPlan } from '../model/plan.ts';
@@ -67,6 +69,8 @@ export interface SessionOptions {
   checkpoints?: CheckpointStore;
   budgetBytes?: number;
   baseModel?: string | null;
+  /** Tensors to start from instead of fresh initialization (a PEFT adapter's safetensors: continue training). */
+  init?: ByteSource[];
   onEvent: (e: TrainEvent) => void;
   onLoadProgress?: (done: number, total: number) => void;
 }
@@ -101,8 +105,16 @@ export async function createSession(o: SessionOptions): Promise<TrainSession> {
   });
   const loaded = await loadRewardModel(o.gpu, o.files, {
     lora: loraSpecOf(c), training: true, maxB: 2 * microPairs, maxT, gradientCheckpointing: c.gradient_checkpointing,
-    seed: c.seed, onProgress: o.onLoadProgress,
+    seed: c.seed, onProgress: o.onLoadProgress, ...(o.init?.length ? { extra: o.init } : {}),
   });
+  if (o.init?.length) {
+    try {
+      checkContinued(loaded.initialized, o.init.map((s) => s.name).join(', '));
+    } catch (e) {
+      loaded.model.destroy();
+      throw e;
+    }
+  }
   const trainer = new Trainer({
     gpu: o.gpu, model: loaded.model, weights: loaded.weights, train: train.kept, eval: evalSet.kept, config: c,
     microPairs, checkpoints: o.checkpoints, onEvent: o.onEvent,

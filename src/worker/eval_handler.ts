@@ -8,7 +8,7 @@ import type { TokenizedPair } from '../train/batches.ts';
 import type { TrainSession } from '../train/session.ts';
 import { pairMetrics, scorePairs, scoreSequences } from '../train/trainer.ts';
 import type { DataPort } from './data_port.ts';
-import { loadModelFolder, type EvalModel } from './eval_model.ts';
+import { loadBaseModel, loadModelFolder, type EvalModel } from './eval_model.ts';
 import { bestOfNMetrics, filterBestOfN, flattenBestOfN } from '../data/best_of_n.ts';
 import { modelFiles } from './model_files.ts';
 import { pairScore, type Area, type EvalSource, type ModelRef, type Request, type TokenizerRef, type WorkerEvent } from './protocol.ts';
@@ -52,7 +52,7 @@ function longestOf(seqs: ArrayLike<number>[]): number {
   return n;
 }
 
-export type EvalRequest = Extract<Request, { type: 'load-model' | 'unload-model' | 'score-pair' | 'score-batch' | 'evaluate' | 'eval-pair-text' | 'best-of-n' }>;
+export type EvalRequest = Extract<Request, { type: 'load-model' | 'load-base' | 'unload-model' | 'score-pair' | 'score-batch' | 'evaluate' | 'eval-pair-text' | 'best-of-n' }>;
 
 export function createEvalHandler(ctx: EvalContext): { handle(req: EvalRequest): Promise<void>; loaded(): EvalModel | null } {
   const { post } = ctx;
@@ -110,6 +110,21 @@ export function createEvalHandler(ctx: EvalContext): { handle(req: EvalRequest):
           evalModel = model;
           for (const w of warnings) post({ type: 'warning', where: 'evaluate', message: w });
           post({ type: 'model-loaded', rid: req.rid, info: model.info });
+        } catch (e) {
+          ctx.fail(req.rid, 'evaluate', e);
+        }
+        return;
+      case 'load-base':
+        try {
+          const gpu = await ctx.getGpu();
+          const store = await ctx.getStore();
+          if (evalModel) {
+            evalModel.destroy();
+            evalModel = null;
+            post({ type: 'model-unloaded', rid: 0 });
+          }
+          evalModel = await loadBaseModel(gpu, { base: req.model, baseFiles: () => modelFiles(req.model, store), seed: req.seed });
+          post({ type: 'model-loaded', rid: req.rid, info: evalModel.info });
         } catch (e) {
           ctx.fail(req.rid, 'evaluate', e);
         }

@@ -59,7 +59,8 @@ export type EvalSource = 'run' | 'loaded';
 
 /** A model folder loaded for evaluation (no training): a PEFT adapter on a base model, or a full reward model. */
 export interface LoadedModelInfo {
-  kind: 'adapter' | 'model';
+  /** base: the selected model with an untrained score head (Compare's baseline before any run). */
+  kind: 'adapter' | 'model' | 'base';
   /** The folder's name (or the first file's). */
   name: string;
   /** For an adapter: the base model it was loaded on. */
@@ -244,7 +245,12 @@ export type Request =
    * A new run, or (resume with runId) the stored run continued from its last checkpoint with its own config and
    * memory budget.
    */
-  | { type: 'train-start'; rid: number; config: ConfigJson; model: ModelRef; dataset: DatasetRef; resume: boolean; runId?: string; budgetBytes?: number }
+  | {
+      type: 'train-start'; rid: number; config: ConfigJson; model: ModelRef; dataset: DatasetRef; resume: boolean; runId?: string; budgetBytes?: number;
+      /** A new run continuing from a PEFT adapter folder's files (adapter_config.json + adapter_model.safetensors):
+       *  its weights are the starting point and its LoRA shape the run's. */
+      adapter?: { name: string; files: File[] };
+    }
   /** Loads a stored run's last checkpoint without training (to evaluate or export a finished run after a reload). */
   | { type: 'run-open'; rid: number; runId: string }
   /** The runs stored in this browser (to resume one after a reload). */
@@ -261,6 +267,8 @@ export type Request =
    */
   | { type: 'load-model'; rid: number; files: File[]; name: string; base: ModelRef }
   | { type: 'unload-model'; rid: number }
+  /** The selected base model with an untrained (seeded) score head, loaded as the "loaded" source: the baseline. */
+  | { type: 'load-base'; rid: number; model: ModelRef; seed: number }
   | { type: 'score-pair'; rid: number; conversation: Message[]; responseA: string; responseB: string; source?: EvalSource }
   | { type: 'score-batch'; rid: number; file: File; source?: EvalSource }
   /** maxLength: pairs longer than this are not scored (a loaded model; a run uses its own max_length). */
@@ -294,6 +302,7 @@ export const REQUEST_WORKER: Record<RequestType, 'data' | 'train'> = {
   'run-open': 'train',
   'load-model': 'train',
   'unload-model': 'train',
+  'load-base': 'train',
   'train-pause': 'train',
   'train-resume': 'train',
   'train-stop': 'train',
@@ -325,6 +334,7 @@ export const REQUEST_AREA: Record<RequestType, Area> = {
   'run-open': 'train',
   'load-model': 'evaluate',
   'unload-model': 'evaluate',
+  'load-base': 'evaluate',
   'train-pause': 'train',
   'train-resume': 'train',
   'train-stop': 'train',

@@ -4,6 +4,8 @@
 // resumes), opening a stored run's last checkpoint, and export on the session's weights. Evaluate & compare (the
 // run's model or a loaded adapter/model folder) is eval_handler.ts. Token ids come from the data worker over the
 // port (data_port.ts).
+import type { ByteSource } from '../formats/bytes.ts';
+import { adapterToContinue } from './continue_files.ts';
 import { requestGpu, type Gpu } from '../gpu/device.ts';
 import { ConfigError } from '../formats/fields.ts';
 import { modelDims, parseQwen3Config, withPadTokenId } from '../model/config.ts';
@@ -150,7 +152,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
    * Loads the run's model and data into a new session: fresh ('new'), continued from its last checkpoint
    * ('resume'), or its last checkpoint opened without training ('open').
    */
-  const openSession = async (record: RunRecord, mode: 'new' | 'resume' | 'open', rid: number): Promise<TrainSession> => {
+  const openSession = async (record: RunRecord, mode: 'new' | 'resume' | 'open', rid: number, init: ByteSource[] = []): Promise<TrainSession> => {
     const config = parseConfigOrExplain(record.config);
     run.runId = record.id;
     run.rid = rid;
@@ -180,6 +182,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       budgetBytes: record.budgetBytes ?? defaultBudget,
       baseModel: record.model.kind === 'hub' ? record.model.repo : DEMO_MODEL_NAME,
       onEvent,
+      ...(init.length ? { init } : {}),
     });
     run.session = session;
     post({ type: 'gpu-memory', bytes: session.plan.total });
@@ -215,7 +218,16 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
         lastCheckpoint: null, maxSteps: null, state: 'running', budgetBytes: checkBudget(req.budgetBytes, defaultBudget),
       };
     }
-    const session = await openSession(record, req.resume ? 'resume' : 'new', req.rid);
+    let init: ByteSource[] = [];
+    if (req.adapter && !req.resume) {
+      const c = await adapterToContinue(req.adapter.files, record.config);
+      record.config = c.config;
+      init = c.init;
+      record.continuedFrom = req.adapter.name;
+      const modelName = record.model.kind === 'hub' ? record.model.repo : DEMO_MODEL_NAME;
+      if (c.trainedOn && c.trainedOn !== modelName) post({ type: 'warning', where: 'train', message: `The adapter was trained on ${c.trainedOn}; this run continues it on ${modelName}.` });
+    }
+    const session = await openSession(record, req.resume ? 'resume' : 'new', req.rid, init);
     setState('running');
     try {
       await session.trainer.run();
@@ -341,10 +353,13 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
         }
         return;
       case 'load-model':
+      case 'load-base':
       case 'unload-model':
       case 'score-pair':
       case 'score-batch':
       case 'evaluate':
+      case 'eval-pair-text':
+      case 'best-of-n':
         return evaluation.handle(req);
       case 'export': {
         if (req.what === 'metrics') {

@@ -1,6 +1,7 @@
 // Panel 4, Train: controls, progress (step/epoch, ETA, tokens/s), live charts with train and eval on the same axes,
 // the metrics table and its CSV/JSONL export.
 import { ErrorNote } from '../../components/ErrorNote.tsx';
+import { ContinueFrom } from './ContinueFrom.tsx';
 import { MetricCharts } from './MetricCharts.tsx';
 import { MetricsTable } from './MetricsTable.tsx';
 import { ProgressLine } from './ProgressLine.tsx';
@@ -15,6 +16,7 @@ export function TrainPanel() {
         <TrainControls />
         <ProgressLine />
       </div>
+      <ContinueFrom />
       <StoredRuns />
       <MetricCharts />
       <MetricsTable />

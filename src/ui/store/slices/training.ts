@@ -43,7 +43,10 @@ export interface TrainingSlice {
     pairText: { index: number; chosen: string; rejected: string } | null;
   };
   exports: Partial<Record<'adapter' | 'model' | 'metrics', OutFile[]>>;
+  /** A PEFT adapter folder the next new run continues from (its weights are the starting point). */
+  continueFrom: { name: string; files: File[] } | null;
   setEvalSource: (source: EvalSource) => void;
+  setContinueFrom: (c: { name: string; files: File[] } | null) => void;
 }
 
 export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlice> = (set) => ({
@@ -51,5 +54,7 @@ export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlic
   runs: [],
   evaluation: { source: 'run', loaded: null, pair: null, report: null, batch: null, bestOfN: null, pairText: null },
   exports: {},
+  continueFrom: null,
   setEvalSource: (source) => set((s) => ({ evaluation: { ...s.evaluation, source } })),
+  setContinueFrom: (continueFrom) => set({ continueFrom }),
 });

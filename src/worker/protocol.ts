@@ -256,6 +256,8 @@ export type Request =
   /** The runs stored in this browser (to resume one after a reload). */
   | { type: 'runs-list'; rid: number }
   | { type: 'run-delete'; rid: number; runId: string }
+  /** The log histories and configs of stored runs (from their last checkpoints), to overlay their curves. */
+  | { type: 'runs-history'; rid: number; runIds: string[] }
   | { type: 'train-pause'; rid: number }
   | { type: 'train-resume'; rid: number }
   | { type: 'train-stop'; rid: number }
@@ -299,6 +301,7 @@ export const REQUEST_WORKER: Record<RequestType, 'data' | 'train'> = {
   'train-start': 'train',
   'runs-list': 'train',
   'run-delete': 'train',
+  'runs-history': 'train',
   'run-open': 'train',
   'load-model': 'train',
   'unload-model': 'train',
@@ -331,6 +334,7 @@ export const REQUEST_AREA: Record<RequestType, Area> = {
   'train-start': 'train',
   'runs-list': 'train',
   'run-delete': 'train',
+  'runs-history': 'train',
   'run-open': 'train',
   'load-model': 'evaluate',
   'unload-model': 'evaluate',
@@ -406,6 +410,8 @@ export type WorkerEvent =
   | { type: 'plan'; rid: number; plan: MemoryPlan }
   | { type: 'train-state'; state: TrainState; message?: string; runId?: string }
   | { type: 'runs'; rid: number; runs: RunSummary[] }
+  /** Stored runs' log histories (trainer_state.json of the last checkpoint; empty before one) and configs. */
+  | { type: 'runs-history'; rid: number; runs: { id: string; createdAt: number; config: ConfigJson; history: Record<string, number>[] }[] }
   /** Replaces the charts' rows (a resumed run's log history from its checkpoint). */
   | { type: 'metrics-history'; rows: { kind: 'train' | 'eval'; step: number; metrics: Record<string, number> }[] }
   // the trainer's own events (src/train/session.ts TrainEvent), forwarded as they are

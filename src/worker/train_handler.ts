@@ -344,6 +344,25 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
           fail(req.rid, 'train', e);
         }
         return;
+      case 'runs-history':
+        try {
+          const runs = await getRuns();
+          const out = [];
+          for (const id of req.runIds) {
+            const r = await runs?.getRun(id);
+            if (!r || !runs) continue;
+            const store = runs.checkpoints(id);
+            const names = await store.list();
+            const files = names.length ? await store.load(names[names.length - 1]) : null;
+            const state = files?.get('trainer_state.json');
+            const history = state ? (JSON.parse(new TextDecoder().decode(state)) as { log_history: Record<string, number>[] }).log_history : [];
+            out.push({ id, createdAt: r.createdAt, config: r.config, history });
+          }
+          post({ type: 'runs-history', rid: req.rid, runs: out });
+        } catch (e) {
+          fail(req.rid, 'train', e);
+        }
+        return;
       case 'run-delete':
         try {
           await (await getRuns())?.deleteRun(req.runId);

@@ -155,6 +155,8 @@ export function applyEvent(
       };
     case 'runs':
       return { ...withoutPending(s, ev.rid), runs: ev.runs };
+    case 'runs-history':
+      return { ...withoutPending(s, ev.rid), runsCompare: ev.runs };
     case 'metrics-history':
       metrics.reset(ev.rows);
       return null;

@@ -5,6 +5,7 @@ import { ContinueFrom } from './ContinueFrom.tsx';
 import { MetricCharts } from './MetricCharts.tsx';
 import { MetricsTable } from './MetricsTable.tsx';
 import { ProgressLine } from './ProgressLine.tsx';
+import { RunsCompare } from './RunsCompare.tsx';
 import { StoredRuns } from './StoredRuns.tsx';
 import { TrainControls } from './TrainControls.tsx';
 
@@ -20,6 +21,7 @@ export function TrainPanel() {
       <StoredRuns />
       <MetricCharts />
       <MetricsTable />
+      <RunsCompare />
     </div>
   );
 }

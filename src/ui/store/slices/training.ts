@@ -29,6 +29,8 @@ export interface TrainingSlice {
   };
   /** Runs stored in this browser, newest first (resumable after a reload). */
   runs: RunSummary[];
+  /** Stored runs' histories and configs, for the side-by-side view. */
+  runsCompare: { id: string; createdAt: number; config: Record<string, unknown>; history: Record<string, number>[] }[] | null;
   evaluation: {
     /** Which model scores: this tab's run, or the loaded adapter/model folder. */
     source: EvalSource;
@@ -52,6 +54,7 @@ export interface TrainingSlice {
 export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlice> = (set) => ({
   train: { state: 'idle', message: null, progress: null, lastCheckpoint: null, tokenize: null, tokenized: [], runId: null, flips: null },
   runs: [],
+  runsCompare: null,
   evaluation: { source: 'run', loaded: null, pair: null, report: null, batch: null, bestOfN: null, pairText: null },
   exports: {},
   continueFrom: null,

@@ -8,7 +8,7 @@ import { RunStore } from '../../src/worker/checkpoint_idb.ts';
 import { createTrainHandler } from '../../src/worker/train_handler.ts';
 import type { WorkerEvent } from '../../src/worker/protocol.ts';
 
-const history = [
+const history: Record<string, number>[] = [
   { step: 1, loss: 0.7, accuracy: 0.5, epoch: 0.1 },
   { step: 2, loss: 0.6, accuracy: 0.75, epoch: 0.2 },
   { step: 2, eval_loss: 0.65, eval_accuracy: 0.6, epoch: 0.2 },
@@ -38,7 +38,7 @@ describe('runs side by side', () => {
     await runs.checkpoints('run-a').save('checkpoint-1', state(history.slice(0, 1)));
     await runs.checkpoints('run-a').save('checkpoint-2', state(history));
     const events: WorkerEvent[] = [];
-    const handler = createTrainHandler({ post: (e) => events.push(e), gpuApi: null, openStore: async () => null as never, openRuns: async () => runs, dataPort: () => { throw new Error('no port'); } });
+    const handler = createTrainHandler({ post: (e) => events.push(e), gpuApi: undefined, openStore: async () => null as never, openRuns: async () => runs, dataPort: () => { throw new Error('no port'); } });
     await handler({ type: 'runs-history', rid: 1, runIds: ['run-a', 'run-b', 'gone'] });
     expect(events).toEqual([{ type: 'runs-history', rid: 1, runs: [
       { id: 'run-a', createdAt: 1, config: { learning_rate: 1e-4 }, history },

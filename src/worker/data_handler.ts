@@ -5,6 +5,7 @@
 // A file with bad lines is held in this tab until the user imports its valid lines (never a silent partial import).
 import { BestOfNError, flattenBestOfN, readBestOfNJsonl, tokenizeBestOfN } from '../data/best_of_n.ts';
 import { downloadHubRepo } from '../data/hub.ts';
+import { HubPushError, pushToHub } from '../data/hub_push.ts';
 import type { DownloadProgress } from '../data/hub-progress.ts';
 import { inspectJsonl, inspectParquet, type DatasetReport } from '../data/inspect.ts';
 import { readPreferenceJsonl, readScoreJsonl } from '../data/jsonl.ts';
@@ -83,7 +84,7 @@ export function describeKey(key: string): Pick<StoredFile, 'kind' | 'repo' | 're
 
 /** The fix for an error raised while reading data, by its kind. */
 function dataFix(e: unknown, fallback: string): string | undefined {
-  if (e instanceof DataSourceError || e instanceof ImportStoreError || e instanceof BestOfNError) return e.fix;
+  if (e instanceof DataSourceError || e instanceof ImportStoreError || e instanceof BestOfNError || e instanceof HubPushError) return e.fix;
   const name = (e as Error)?.name;
   if (name === 'StorageFullError') return 'Delete stored files you no longer need (Stored in this browser), then try again.';
   if (name === 'HubDownloadError') return 'Check the repo id, revision, Hub base URL and token above, then press Download again: it resumes.';
@@ -275,6 +276,14 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
           await storageReport(req.rid);
         } catch (e) {
           fail(req.rid, 'model-data', e, 'Reload the page and try again.');
+        }
+        return;
+      case 'push-to-hub':
+        try {
+          const r = await pushToHub({ hubUrl: req.hubUrl, token: req.token, repo: req.repo, files: req.files.map((f) => ({ path: f.name, data: f.data })) });
+          post({ type: 'push-done', rid: req.rid, repo: req.repo, commitUrl: r.commitUrl, created: r.created });
+        } catch (e) {
+          fail(req.rid, 'export', e, 'Check the repo id, the Hub base URL (Model & data) and that the token can write there, then push again.');
         }
         return;
       case 'storage-list':

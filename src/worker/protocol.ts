@@ -280,7 +280,9 @@ export type Request =
   /** Best-of-N accuracy of a JSONL in RewardBench 2's format (prompt, chosen, rejected as a list, optional subset). */
   | { type: 'best-of-n'; rid: number; file: File; source?: EvalSource; maxLength?: number }
   // Export (train worker)
-  | { type: 'export'; rid: number; what: 'adapter' | 'model' | 'metrics'; dtype?: 'bf16' | 'f32' };
+  | { type: 'export'; rid: number; what: 'adapter' | 'model' | 'metrics'; dtype?: 'bf16' | 'f32' }
+  /** Commits exported files to a Hub repo (created if missing) with @huggingface/hub; the token stays in memory. */
+  | { type: 'push-to-hub'; rid: number; hubUrl: string; token: string; repo: string; files: OutFile[] };
 
 export type RequestType = Request['type'];
 
@@ -315,6 +317,7 @@ export const REQUEST_WORKER: Record<RequestType, 'data' | 'train'> = {
   'eval-pair-text': 'train',
   'best-of-n': 'train',
   export: 'train',
+  'push-to-hub': 'data',
 };
 
 /** The panel a request belongs to: errors answering it are shown there. */
@@ -348,6 +351,7 @@ export const REQUEST_AREA: Record<RequestType, Area> = {
   'eval-pair-text': 'evaluate',
   'best-of-n': 'evaluate',
   export: 'export',
+  'push-to-hub': 'export',
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -430,6 +434,7 @@ export type WorkerEvent =
   | { type: 'eval-pair-text'; rid: number; index: number; chosen: string; rejected: string }
   | { type: 'best-of-n-report'; rid: number; report: BestOfNResult; source: EvalSource }
   | { type: 'export-files'; rid: number; what: 'adapter' | 'model' | 'metrics'; files: OutFile[] }
+  | { type: 'push-done'; rid: number; repo: string; commitUrl: string; created: boolean }
   | {
       type: 'error';
       /** The request this answers, when there is one (training errors after start carry the start's rid). */

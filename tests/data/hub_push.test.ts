@@ -9,6 +9,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMirrorHandler } from '../../src/data/mirror.ts';
 import { pushToHub } from '../../src/data/hub_push.ts';
+import { FsFileStore } from '../../src/data/storage-fs.ts';
+import { createDataHandler } from '../../src/worker/data_handler.ts';
+import { createStudio } from '../../src/ui/store/store.ts';
+import type { Request, WorkerEvent } from '../../src/worker/protocol.ts';
 
 let root: string;
 let server: Server;
@@ -73,5 +77,19 @@ describe('push to Hub (local mirror)', () => {
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toMatch(/w\.safetensors: LFS object f+ was not uploaded/);
     expect((await post('/api/models/bob/none/preupload/main', '{"files": []}')).status).toBe(404);
+  });
+
+  it('the data worker pushes exported files for the page; the store keeps no token', async () => {
+    const events: WorkerEvent[] = [];
+    const data = createDataHandler({ post: (e) => events.push(e), openStore: async () => new FsFileStore(mkdtempSync(path.join(tmpdir(), 'rs-push-store-'))), demoTokenizerFiles: async () => ({ tokenizerJson: '{}', tokenizerConfig: '{}' }) });
+    const sent: Request[] = [];
+    const { store } = createStudio({ post: (r) => sent.push(r) });
+    store.getState().request({ type: 'push-to-hub', hubUrl, token: 'hf_secret', repo: 'carol/rm', files: [{ name: 'README.md', data: enc('# hi\n') }] });
+    expect(JSON.stringify(store.getState().pending)).not.toContain('hf_secret');
+    await data.handle(sent[0]);
+    expect(events.at(-1)).toMatchObject({ type: 'push-done', repo: 'carol/rm', created: true, commitUrl: expect.stringContaining('/carol/rm/commit/') });
+    expect(readFileSync(path.join(root, 'models', 'carol', 'rm', 'README.md'), 'utf8')).toBe('# hi\n');
+    await data.handle({ ...(sent[0] as Extract<Request, { type: 'push-to-hub' }>), repo: 'bad id' });
+    expect(events.at(-1)).toMatchObject({ type: 'error', where: 'export', fix: expect.stringMatching(/<user or org>\/<name>/) });
   });
 });

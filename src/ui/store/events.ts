@@ -209,6 +209,8 @@ export function applyEvent(
       return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, pairText: { index: ev.index, chosen: ev.chosen, rejected: ev.rejected } } };
     case 'best-of-n-report':
       return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, bestOfN: { ...ev.report, source: ev.source } } };
+    case 'push-done':
+      return { ...withoutPending(s, ev.rid), pushed: { repo: ev.repo, commitUrl: ev.commitUrl, created: ev.created } };
     case 'export-files':
       return { ...withoutPending(s, ev.rid), exports: { ...s.exports, [ev.what]: ev.files } };
     case 'error': {

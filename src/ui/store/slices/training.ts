@@ -45,6 +45,8 @@ export interface TrainingSlice {
     pairText: { index: number; chosen: string; rejected: string } | null;
   };
   exports: Partial<Record<'adapter' | 'model' | 'metrics', OutFile[]>>;
+  /** The last push to the Hub. */
+  pushed: { repo: string; commitUrl: string; created: boolean } | null;
   /** A PEFT adapter folder the next new run continues from (its weights are the starting point). */
   continueFrom: { name: string; files: File[] } | null;
   setEvalSource: (source: EvalSource) => void;
@@ -57,6 +59,7 @@ export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlic
   runsCompare: null,
   evaluation: { source: 'run', loaded: null, pair: null, report: null, batch: null, bestOfN: null, pairText: null },
   exports: {},
+  pushed: null,
   continueFrom: null,
   setEvalSource: (source) => set((s) => ({ evaluation: { ...s.evaluation, source } })),
   setContinueFrom: (continueFrom) => set({ continueFrom }),

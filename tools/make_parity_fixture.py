@@ -272,11 +272,14 @@ def reward_loss(rewards, margins, variant):
 
 # ---------------------------------------------------------------------------------------------------------------------
 def hf_decays(name):
-    """HF Trainer.get_decay_parameter_names: get_parameter_names(model, [nn.LayerNorm], ["bias", "layernorm",
-    "rmsnorm"]) — regex search on the lower-cased full parameter name; Qwen3RMSNorm is not an nn.LayerNorm. So
-    input_layernorm / post_attention_layernorm are NOT decayed, but q_norm, k_norm and model.norm ARE."""
+    """HF Trainer.get_decay_parameter_names (current transformers): get_parameter_names(model, [nn.LayerNorm],
+    ["bias", "layernorm", "rmsnorm", r"(?:^|\.)norm(?:$|\.)", r"_norm(?:$|\.)"]) — regex search on the lower-cased
+    full parameter name; Qwen3RMSNorm is not an nn.LayerNorm. So no Qwen3 norm weight is decayed (input_layernorm,
+    post_attention_layernorm, q_norm, k_norm, model.norm); tools/make_trainer_fixture.py checks this against the real
+    Trainer."""
+    import re
     n = name.lower()
-    return not any(s in n for s in ("bias", "layernorm", "rmsnorm"))
+    return not any(re.search(p, n) for p in ("bias", "layernorm", "rmsnorm", r"(?:^|\.)norm(?:$|\.)", r"_norm(?:$|\.)"))
 
 
 def linear_lambda(step):
@@ -550,9 +553,10 @@ def main():
                                   "tensors; g *= min(1, max_grad_norm / (total + 1e-6))",
                          schedule="get_linear_schedule_with_warmup: lr(step) = lr0·step/max(1,warm) for step < warm, "
                                   "else lr0·max(0,(total-step)/max(1,total-warm)); step 0 uses lr 0",
-                         weight_decay_rule="HF Trainer.get_decay_parameter_names: decay unless the lower-cased name "
-                                           "contains 'bias', 'layernorm' or 'rmsnorm'. Qwen3: input_layernorm and "
-                                           "post_attention_layernorm are not decayed; q_norm, k_norm, model.norm, "
+                         weight_decay_rule="HF Trainer.get_decay_parameter_names (current transformers): decay "
+                                           "unless the lower-cased name matches bias, layernorm, rmsnorm, "
+                                           "(?:^|\\.)norm(?:$|\\.) or _norm(?:$|\\.). Qwen3: no norm weight is "
+                                           "decayed (input/post_attention_layernorm, q_norm, k_norm, model.norm); "
                                            "the embedding, every linear weight, score, lora_A/B are decayed.",
                          lora_start="lora_A from lora_init.safetensors, lora_B = 0, score = model score.weight"),
         "f32_vs_f64_observed": dev,

@@ -37,7 +37,7 @@ export async function writeFiles(dir: string, files: { name: string; data: Uint8
   for (const f of files) await writeFile(path.join(dir, f.name), f.data);
 }
 
-export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.json', 'merges.txt', 'special_tokens_map.json', 'added_tokens.json', 'generation_config.json'];
+export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja', 'vocab.json', 'merges.txt', 'special_tokens_map.json', 'added_tokens.json', 'generation_config.json'];
 
 export async function copyTokenizerFiles(fromDir: string, toDir: string): Promise<void> {
   await mkdir(toDir, { recursive: true });

@@ -1,7 +1,8 @@
 // `npm run cli -- <command>`: the headless studio on the same engine (Node + Dawn).
 //   train   --model <dir> --train <file> [--eval <file>] [--config <json>] --out <dir> [--resume] [--gpu-memory GB]
-//   score   --model <dir> [--adapter <dir>] --data <file> [--out <file>]
-//   eval    --model <dir> [--adapter <dir>] --data <file> [--max-length N]
+//   score   (--model <dir> [--adapter <dir>] | --onnx <dir>) --data <file> [--out <file>]
+//   eval    (--model <dir> [--adapter <dir>] | --onnx <dir>) --data <file> [--max-length N]
+//   export-onnx --model <dir> [--adapter <dir>] --out <dir> [--dtype float32|float16]
 //   plan    --model <dir-or-config.json> [--config <json>] [--micro-batch N] [--gpu-memory GB]
 //   inspect --data <file-or-dir> [...]
 // Exit codes: 0 ok, 2 bad usage or input (the message names the file, line and field), 1 anything else.
@@ -11,14 +12,16 @@ import { ConfigError } from '../formats/fields.ts';
 import { trainCommand } from './train.ts';
 import { scoreCommand, evalCommand } from './score.ts';
 import { planCommand } from './plan.ts';
+import { exportOnnxCommand } from './onnx.ts';
 import { inspectCommand } from './inspect.ts';
 import { WebGpuUnavailableError } from '../gpu/device.ts';
 import { flags } from '../gpu/flags.ts';
 
 const USAGE = `usage: npm run cli -- <command> [options]
   train    train a reward model (TRL RewardTrainer semantics): --model DIR --train FILE [--eval FILE] [--config JSON] --out DIR
-  score    score records: --model DIR [--adapter DIR] --data FILE [--out FILE]
-  eval     accuracy/margin/loss on pairs: --model DIR [--adapter DIR] --data FILE
+  score    score records: --model DIR [--adapter DIR] | --onnx DIR, --data FILE [--out FILE]
+  eval     accuracy/margin/loss on pairs: --model DIR [--adapter DIR] | --onnx DIR, --data FILE
+  export-onnx  the reward model as ONNX (verified with onnxruntime-web): --model DIR [--adapter DIR] --out DIR [--dtype float32|float16]
   plan     GPU memory a run needs: --model DIR|config.json [--config JSON]
   inspect  dataset inspection: --data FILE|DIR
 Each command takes --help.`;
@@ -29,6 +32,7 @@ async function main(argv: string[]): Promise<number> {
     case 'train': return trainCommand(rest);
     case 'score': return scoreCommand(rest);
     case 'eval': return evalCommand(rest);
+    case 'export-onnx': return exportOnnxCommand(rest);
     case 'plan': return planCommand(rest);
     case 'inspect': return inspectCommand(rest);
     case undefined: case '--help': case '-h': case 'help':
@@ -43,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: Error) => {
-    const user = e instanceof UsageError || e instanceof CliInputError || e instanceof ConfigError || e instanceof WebGpuUnavailableError || e.name === 'SafetensorsError' || e.name === 'DataImportError';
+    const user = e instanceof UsageError || e instanceof CliInputError || e instanceof ConfigError || e instanceof WebGpuUnavailableError || e.name === 'SafetensorsError' || e.name === 'DataImportError' || e.name === 'ResumeMismatchError';
     console.error(`error: ${e.message}`);
     if (!user && flags.stackTraces) console.error(e.stack);
     else if (!user) console.error('(set REWARD_STUDIO_FLAGS=stackTraces for the stack trace)');

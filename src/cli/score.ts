@@ -3,7 +3,8 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs, required, optional } from './args.ts';
+import { parseArgs, required, optional, UsageError, type ParsedArgs } from './args.ts';
+import { openOnnxFolder } from './onnx.ts';
 import { CliInputError, closeModelFiles, folderTokenizer, modelFolderFiles, readRawRows, readScoreInputs, tokenizePreferenceFile } from './files.ts';
 import { bestOfNMetrics, BestOfNError, filterBestOfN, flattenBestOfN, isBestOfNRow, tokenizeBestOfN, validateBestOfNRow } from '../data/best_of_n.ts';
 import { cliGpu } from './common.ts';
@@ -16,9 +17,46 @@ import { bucketLength } from '../train/batches.ts';
 import { pairMetrics, scorePairs, scoreSequences } from '../train/trainer.ts';
 import type { Gpu } from '../gpu/device.ts';
 
-const SCORE_HELP = 'usage: npm run cli -- score --model DIR [--adapter DIR] --data FILE [--out FILE]';
-const EVAL_HELP = 'usage: npm run cli -- eval --model DIR [--adapter DIR] --data FILE [--max-length N]\n' +
+const SCORE_HELP = 'usage: npm run cli -- score (--model DIR [--adapter DIR] | --onnx DIR) --data FILE [--out FILE]';
+const EVAL_HELP = 'usage: npm run cli -- eval (--model DIR [--adapter DIR] | --onnx DIR) --data FILE [--max-length N]\n' +
   '  FILE holds preference pairs (accuracy, margin, loss) or best-of-N records (RewardBench 2: prompt, chosen, rejected as a list, optional subset → best-of-N accuracy per subset)';
+
+/** --model (the WGSL engine on Dawn) or --onnx (onnxruntime-web, WASM): the folder that also holds the tokenizer. */
+function modelSource(a: ParsedArgs): { dir: string; onnx: boolean } {
+  const model = optional(a, 'model');
+  const onnx = optional(a, 'onnx');
+  if (model && onnx) throw new UsageError('give either --model (with --adapter) or --onnx, not both');
+  if (onnx && optional(a, 'adapter')) throw new UsageError('--adapter applies to --model; an ONNX export has its adapter merged in');
+  if (!model && !onnx) throw new UsageError('--model DIR or --onnx DIR is required');
+  return { dir: (model ?? onnx)!, onnx: !!onnx };
+}
+
+/** Rewards of sequences from either source. */
+async function rewardsOf(src: { dir: string; onnx: boolean }, adapter: string | undefined, seqs: ArrayLike<number>[], pairsPerBatch?: number): Promise<Float32Array> {
+  if (src.onnx) {
+    const s = await openOnnxFolder(src.dir, 'wasm');
+    try {
+      return await s.score(seqs, 8);
+    } finally {
+      await s.release();
+    }
+  }
+  let longest = 1;
+  for (const x of seqs) longest = Math.max(longest, x.length);
+  const gpu = await cliGpu();
+  const loaded = await loadForScoring(gpu, src.dir, adapter, bucketLength(longest, longest + 16));
+  try {
+    if (pairsPerBatch === undefined) return await scoreSequences(gpu, loaded.model, seqs);
+    const P = seqs.length / 2;
+    const pairs = Array.from({ length: P }, (_, i) => ({ chosen_ids: seqs[2 * i] as number[], rejected_ids: seqs[2 * i + 1] as number[] }));
+    const { chosen, rejected } = await scorePairs(gpu, loaded.model, pairs, loaded.model.opts.maxB / 2);
+    const out = new Float32Array(seqs.length);
+    for (let i = 0; i < P; i++) { out[2 * i] = chosen[i]; out[2 * i + 1] = rejected[i]; }
+    return out;
+  } finally {
+    loaded.model.destroy();
+  }
+}
 
 /** Loads base (+ adapter) for scoring sequences of up to maxT tokens, maxB at a time. */
 export async function loadForScoring(gpu: Gpu, modelDir: string, adapterDir: string | undefined, maxT: number, maxB = 16): Promise<LoadedModel> {
@@ -46,20 +84,16 @@ export async function loadForScoring(gpu: Gpu, modelDir: string, adapterDir: str
 
 export async function scoreCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help')) return (console.log(SCORE_HELP), 0);
-  const a = parseArgs(argv, { values: ['model', 'adapter', 'data', 'out'] });
-  const modelDir = required(a, 'model');
-  const tok = await folderTokenizer(modelDir);
+  const a = parseArgs(argv, { values: ['model', 'adapter', 'onnx', 'data', 'out'] });
+  const src = modelSource(a);
+  const tok = await folderTokenizer(src.dir);
   const inputs = await readScoreInputs(required(a, 'data'), tok);
-  let longest = 1;
-  for (const r of inputs) longest = Math.max(longest, ...(r.kind === 'pair' ? [r.chosen.length, r.rejected.length] : [r.ids.length]));
-  const gpu = await cliGpu();
-  const loaded = await loadForScoring(gpu, modelDir, optional(a, 'adapter'), bucketLength(longest, longest + 16));
   const seqs: ArrayLike<number>[] = [];
   for (const r of inputs) {
     if (r.kind === 'pair') seqs.push(r.chosen, r.rejected);
     else seqs.push(r.ids);
   }
-  const rewards = await scoreSequences(gpu, loaded.model, seqs);
+  const rewards = await rewardsOf(src, optional(a, 'adapter'), seqs);
   const lines: string[] = [];
   let i = 0;
   for (const r of inputs) {
@@ -72,30 +106,26 @@ export async function scoreCommand(argv: string[]): Promise<number> {
   const out = optional(a, 'out');
   if (out) await writeFile(out, text);
   else process.stdout.write(text);
-  loaded.model.destroy();
   return 0;
 }
 
 export async function evalCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help')) return (console.log(EVAL_HELP), 0);
-  const a = parseArgs(argv, { values: ['model', 'adapter', 'data', 'max-length'] });
-  const modelDir = required(a, 'model');
+  const a = parseArgs(argv, { values: ['model', 'adapter', 'onnx', 'data', 'max-length'] });
+  const src = modelSource(a);
   const maxLength = Number(optional(a, 'max-length') ?? 1024);
   if (!Number.isInteger(maxLength) || maxLength < 1) throw new CliInputError(`--max-length ${optional(a, 'max-length')}: expected an integer ≥ 1`);
-  const tok = await folderTokenizer(modelDir);
+  const tok = await folderTokenizer(src.dir);
   const dataFile = required(a, 'data');
   const rows = await readRawRows(dataFile);
-  if (rows.length > 0 && isBestOfNRow(rows[0].value)) return evalBestOfN(dataFile, rows, modelDir, optional(a, 'adapter'), tok, maxLength);
+  if (rows.length > 0 && isBestOfNRow(rows[0].value)) return evalBestOfN(dataFile, rows, src, optional(a, 'adapter'), tok, maxLength);
   const ds = await tokenizePreferenceFile(dataFile, tok, maxLength);
   if (ds.pairs.length === 0) throw new CliInputError(`${required(a, 'data')}: no pairs left after filtering by max_length ${maxLength}`);
-  let longest = 1;
-  for (const p of ds.pairs) longest = Math.max(longest, p.chosen_ids.length, p.rejected_ids.length);
-  const gpu = await cliGpu();
-  const loaded = await loadForScoring(gpu, modelDir, optional(a, 'adapter'), bucketLength(longest, longest + 16));
-  const { chosen, rejected } = await scorePairs(gpu, loaded.model, ds.pairs, loaded.model.opts.maxB / 2);
+  const r = await rewardsOf(src, optional(a, 'adapter'), ds.pairs.flatMap((p) => [p.chosen_ids, p.rejected_ids]), 0);
+  const chosen = r.filter((_, i) => i % 2 === 0);
+  const rejected = r.filter((_, i) => i % 2 === 1);
   const m = pairMetrics(chosen, rejected, ds.pairs.map((p) => p.margin ?? 0));
   process.stdout.write(JSON.stringify({ accuracy: m.accuracy, margin: m.margin, mean_reward: m.mean_reward, loss: m.loss, num_pairs: ds.pairs.length, num_filtered: ds.filteredIndices.length }) + '\n');
-  loaded.model.destroy();
   return 0;
 }
 
@@ -103,7 +133,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
 async function evalBestOfN(
   file: string,
   rows: { place: string; value: Record<string, unknown> }[],
-  modelDir: string,
+  src: { dir: string; onnx: boolean },
   adapterDir: string | undefined,
   tok: Awaited<ReturnType<typeof folderTokenizer>>,
   maxLength: number,
@@ -117,19 +147,9 @@ async function evalBestOfN(
   }
   const { kept, filtered } = filterBestOfN(tokenizeBestOfN(tok, recs), maxLength);
   if (kept.length === 0) throw new CliInputError(`${file}: no record left after filtering by max_length ${maxLength}`);
-  const seqs = flattenBestOfN(kept);
-  const gpu = await cliGpu();
-  const loaded = await loadForScoring(gpu, modelDir, adapterDir, bucketLength(longestOf(seqs), longestOf(seqs) + 16));
-  const rewards = await scoreSequences(gpu, loaded.model, seqs);
+  const rewards = await rewardsOf(src, adapterDir, flattenBestOfN(kept));
   const r = bestOfNMetrics(kept, rewards, filtered);
   const subsets = Object.fromEntries(r.subsets.map((s) => [s.subset, { accuracy: s.accuracy, records: s.records }]));
   process.stdout.write(JSON.stringify({ best_of_n_accuracy: r.accuracy, subset_mean_accuracy: r.subset_mean_accuracy, num_records: r.records, num_filtered: filtered, subsets }) + '\n');
-  loaded.model.destroy();
   return 0;
-}
-
-function longestOf(seqs: ArrayLike<number>[]): number {
-  let n = 1;
-  for (const s of seqs) n = Math.max(n, s.length);
-  return n;
 }

@@ -16,16 +16,18 @@ import { formatBytes } from '../model/plan.ts';
 import type { TrainEvent } from '../train/trainer.ts';
 
 const HELP = `usage: npm run cli -- train --model DIR --train FILE [--eval FILE] [--config JSON|FILE] --out DIR
-  [--adapter DIR] [--resume] [--gpu-memory GiB] [--export-dtype bfloat16|float32]
+  [--adapter DIR] [--resume [--override-resume-check]] [--gpu-memory GiB] [--export-dtype bfloat16|float32]
   --adapter continues training from a PEFT adapter (adapter_config.json + adapter_model.safetensors) trained on
   --model: its LoRA and score weights are the starting point and its r / lora_alpha / target_modules are the run's.
   To continue from a trained model folder, pass it as --model.
   --config holds RewardConfig / TrainingArguments fields at the top level and, for LoRA, a "peft" object with
-  LoraConfig's fields; no "peft" means full fine-tuning.`;
+  LoraConfig's fields; no "peft" means full fine-tuning.
+  --resume continues from the last checkpoint in <out>/checkpoints; it is refused when the config or the training data
+  differ from the checkpoint's, unless --override-resume-check is given (the run then continues with the new values).`;
 
 export async function trainCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help')) return (console.log(HELP), 0);
-  const a = parseArgs(argv, { values: ['model', 'train', 'eval', 'config', 'out', 'gpu-memory', 'export-dtype', 'adapter'], flags: ['resume'] });
+  const a = parseArgs(argv, { values: ['model', 'train', 'eval', 'config', 'out', 'gpu-memory', 'export-dtype', 'adapter'], flags: ['resume', 'override-resume-check'] });
   const modelDir = required(a, 'model');
   const out = required(a, 'out');
   const config = await readRunConfig(optional(a, 'config'));
@@ -60,6 +62,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         process.stderr.write(`[eval] step ${e.step} loss ${m.eval_loss.toFixed(4)} accuracy ${m.eval_accuracy.toFixed(3)} margin ${m.eval_margin.toFixed(3)}\n`);
       }
     } else if (e.type === 'checkpoint') process.stderr.write(`[checkpoint] ${e.name}\n`);
+    else if (e.type === 'warning') process.stderr.write(`[warning] ${e.message}\n`);
   };
   const files = await modelFolderFiles(modelDir);
   const session = await createSession({
@@ -75,7 +78,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const names = await store.list();
     if (names.length === 0) console.error('[resume] no checkpoint yet: starting from step 0');
     else {
-      await session.trainer.resumeFrom(names[names.length - 1]);
+      await session.trainer.resumeFrom(names[names.length - 1], { allowConfigChange: a.options.has('override-resume-check') });
       console.error(`[resume] from ${names[names.length - 1]}`);
     }
   }

@@ -51,6 +51,8 @@ function frozenDtypeOf(dtypes: Set<string>): StoreDtype {
 
 export async function loadRewardModel(gpu: Gpu, files: ModelFiles, o: LoadOptions): Promise<LoadedModel> {
   let config = parseQwen3Config(JSON.parse(files.configText), 'config.json');
+  // nn.Embedding(padding_idx=config.pad_token_id) as Qwen3Model builds it from config.json, before TRL's pad id
+  const paddingIdx = config.pad_token_id;
   // TRL: model.config.pad_token_id = tokenizer.pad_token_id (Qwen3: <|endoftext|>)
   if (config.pad_token_id === null || o.padId !== undefined) config = withPadTokenId(config, o.padId ?? QWEN3_PAD_TOKEN_ID);
   const dims = modelDims(config);
@@ -79,6 +81,6 @@ export async function loadRewardModel(gpu: Gpu, files: ModelFiles, o: LoadOption
   }
   const missing = await loadWeights(gpu, weights, sources, o.onProgress);
   initNewParams(gpu, weights, missing, o.seed);
-  const model = new Qwen3RewardModel(gpu, weights, { maxB: o.maxB, maxT: o.maxT, gradientCheckpointing: o.gradientCheckpointing, training: o.training });
+  const model = new Qwen3RewardModel(gpu, weights, { maxB: o.maxB, maxT: o.maxT, gradientCheckpointing: o.gradientCheckpointing, training: o.training, paddingIdx });
   return { config, dims, weights, model, initialized: missing };
 }

@@ -87,6 +87,21 @@ export const layerPrefix = (i: number) => `model.layers.${i}`;
 export const linearWeightName = (i: number, n: LinearName) => `${layerPrefix(i)}.${linearModule(n)}.${n}.weight`;
 export const loraName = (i: number, n: LinearName, ab: 'A' | 'B') => `${layerPrefix(i)}.${linearModule(n)}.${n}.lora_${ab}.weight`;
 
+/**
+ * HF Trainer's weight-decay grouping (transformers `Trainer.get_decay_parameter_names`, current versions): no decay
+ * for parameters whose lower-cased name matches any of `bias`, `layernorm`, `rmsnorm`, `(?:^|\.)norm(?:$|\.)`,
+ * `_norm(?:$|\.)` (nn.LayerNorm modules are excluded too; Qwen3 has none). For Qwen3 every norm weight —
+ * input_layernorm, post_attention_layernorm, self_attn.q_norm, self_attn.k_norm and model.norm — is NOT decayed;
+ * the embedding, every linear weight, score and LoRA's lora_A / lora_B are. The one source of this rule: the
+ * parameter table (and so the optimizer, checkpoints and export) reads it.
+ */
+export const NO_DECAY_PATTERNS: readonly RegExp[] = [/bias/, /layernorm/, /rmsnorm/, /(?:^|\.)norm(?:$|\.)/, /_norm(?:$|\.)/];
+
+export function weightDecayApplies(hfName: string): boolean {
+  const n = hfName.toLowerCase();
+  return !NO_DECAY_PATTERNS.some((re) => re.test(n));
+}
+
 /** Bytes a tensor takes in storage: 16-bit dtypes pack two per u32 along the last dim (rows padded to even). */
 export function storageBytes(shape: number[], dtype: StoreDtype): number {
   const K = shape[shape.length - 1];
@@ -112,7 +127,7 @@ export function buildParamTable(dims: ModelDims, opts: TableOptions): ParamTable
   const add = (name: string, kind: ParamKind, shape: number[], trainable: boolean) => {
     const big = kind === 'linear' || kind === 'embed';
     const dtype: StoreDtype = trainable || !big ? 'f32' : opts.frozenDtype;
-    const decay = !/bias|layernorm|rmsnorm/.test(name.toLowerCase());
+    const decay = weightDecayApplies(name);
     entries.push({ name, kind, shape, trainable, dtype, decay, numel: shape.reduce((a, b) => a * b, 1) });
   };
   add('model.embed_tokens.weight', 'embed', [dims.V, dims.C], full);

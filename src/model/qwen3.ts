@@ -27,6 +27,12 @@ export interface ModelOptions {
   maxT: number; // tokens per sequence (max_length, bucketed)
   gradientCheckpointing: boolean;
   training: boolean;
+  /**
+   * nn.Embedding's padding_idx: config.json's pad_token_id *as loaded* (Qwen3Model builds the embedding from it, before
+   * TRL sets the tokenizer's pad id), or null when config.json names none. That row gets no gradient in full
+   * fine-tuning (weight decay still applies).
+   */
+  paddingIdx?: number | null;
 }
 
 /** The kernels of one (B,T) shape. */
@@ -239,7 +245,7 @@ export class Qwen3RewardModel {
     writeBuffer(this.gpu, this.acts.lengths, lengths);
     if (margins) writeBuffer(this.gpu, this.acts.margins, margins);
     writeBuffer(this.gpu, this.acts.dropoutSeed, new Uint32Array([dropoutSeed >>> 0]));
-    if (this.embedPlanBufs) writeEmbeddingPlan(this.gpu, this.embedPlanBufs, embeddingBackwardPlan(ids, this.dims.V));
+    if (this.embedPlanBufs) writeEmbeddingPlan(this.gpu, this.embedPlanBufs, embeddingBackwardPlan(ids, this.dims.V, this.opts.paddingIdx ?? null));
   }
 
   /** Forward kernels in order (embedding, layers, head). */

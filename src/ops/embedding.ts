@@ -44,14 +44,19 @@ export interface EmbeddingPlan {
   positions: Uint32Array; // (n,)   row indices 0..n−1 of dout grouped by id, ascending within an id
 }
 
-/** CSR plan of `ids` (n,) for embeddingBackward. With `V`, throws on an id ≥ V, naming its position. */
-export function embeddingBackwardPlan(ids: Uint32Array, V?: number): EmbeddingPlan {
-  const n = ids.length;
+/**
+ * CSR plan of `ids` (n,) for embeddingBackward. With `V`, throws on an id ≥ V, naming its position. With
+ * `paddingIdx` (torch nn.Embedding(padding_idx=…)), the positions holding that id are left out: its row gets no
+ * gradient.
+ */
+export function embeddingBackwardPlan(ids: Uint32Array, V?: number, paddingIdx: number | null = null): EmbeddingPlan {
   if (V !== undefined)
-    for (let i = 0; i < n; i++)
+    for (let i = 0; i < ids.length; i++)
       if (ids[i] >= V) throw new Error(`embeddingBackwardPlan: token id ${ids[i]} at position ${i} is outside the vocabulary (V=${V}); check the tokenizer matches the model`);
-  const positions = new Uint32Array(n);
-  for (let i = 0; i < n; i++) positions[i] = i;
+  const kept: number[] = [];
+  for (let i = 0; i < ids.length; i++) if (ids[i] !== paddingIdx) kept.push(i);
+  const n = kept.length;
+  const positions = Uint32Array.from(kept);
   positions.sort((a, b) => ids[a] - ids[b] || a - b);
   const uniq: number[] = [];
   const offsets: number[] = [];

@@ -7,6 +7,7 @@ import { readBytes, writeBuffer } from '../gpu/buffers.ts';
 import { bytesSource } from '../formats/bytes.ts';
 import { readSafetensorsHeader, readTensorBytes, serializeSafetensors, concatParts } from '../formats/safetensors.ts';
 import type { ModelWeights } from '../model/weights.ts';
+import type { TokenizedPair } from './batches.ts';
 
 export interface CheckpointFile {
   name: string;
@@ -33,8 +34,69 @@ export interface TrainerState {
   seed: number;
   max_steps: number;
   log_history: Record<string, number>[];
-  config: unknown; // the RewardConfig the run uses (checked on resume)
+  config: unknown; // the RewardConfig the run uses (checked on resume: resumeMismatches)
   table: { name: string; shape: number[] }[]; // trainable tensors (checked on resume)
+  /** Fingerprint of the training pairs (datasetFingerprint), checked on resume; absent in older checkpoints. */
+  dataset?: string;
+}
+
+/** RewardConfig fields a resume may change without changing what the remaining steps compute. */
+const RESUME_FREE_FIELDS = new Set([
+  'logging_steps', 'eval_strategy', 'eval_steps', 'per_device_eval_batch_size', 'save_strategy', 'save_steps',
+  'gradient_checkpointing', 'bf16', 'ignored',
+]);
+
+/**
+ * A fingerprint of the training pairs in order (token ids of chosen and rejected, margin): two 32-bit
+ * multiply-xorshift lanes over every number, with the pair count. Equal data ⇒ equal fingerprint; a changed file,
+ * split, filter or tokenizer changes it (collisions ~2^-64).
+ */
+export function datasetFingerprint(pairs: readonly TokenizedPair[]): string {
+  let h1 = 0x9e3779b9 ^ pairs.length;
+  let h2 = 0x85ebca6b ^ pairs.length;
+  const mix = (x: number) => {
+    h1 = Math.imul(h1 ^ x, 2654435761);
+    h2 = Math.imul(h2 ^ x, 1597334677);
+    h1 ^= h1 >>> 15;
+    h2 ^= h2 >>> 13;
+  };
+  const f = new Float32Array(1);
+  const u = new Uint32Array(f.buffer);
+  for (const p of pairs) {
+    for (const ids of [p.chosen_ids, p.rejected_ids]) {
+      mix(ids.length);
+      for (let i = 0; i < ids.length; i++) mix(ids[i]);
+    }
+    f[0] = p.margin ?? NaN;
+    mix(p.margin === undefined ? 0x7fc00001 : u[0]);
+  }
+  const hex = (h: number) => (h >>> 0).toString(16).padStart(8, '0');
+  return `${pairs.length} pairs:${hex(h1)}${hex(h2)}`;
+}
+
+export interface ResumeMismatch {
+  field: string;
+  checkpoint: string;
+  now: string;
+}
+
+/**
+ * The differences between a checkpoint and the run that wants to resume it: every RewardConfig field that changes the
+ * math (all but RESUME_FREE_FIELDS; `peft` compared as a whole) and the training data's fingerprint.
+ */
+export function resumeMismatches(saved: TrainerState, config: object, dataset: string): ResumeMismatch[] {
+  const out: ResumeMismatch[] = [];
+  const before = (saved.config ?? {}) as Record<string, unknown>;
+  const now = config as Record<string, unknown>;
+  const show = (v: unknown) => (v === undefined ? '(not set)' : JSON.stringify(v));
+  for (const key of new Set([...Object.keys(before), ...Object.keys(now)])) {
+    if (RESUME_FREE_FIELDS.has(key)) continue;
+    // a field added to RewardConfig after the checkpoint was written counts as equal when it has its default
+    if (!(key in before) && key === 'train_sampling_strategy' && now[key] === 'random') continue;
+    if (JSON.stringify(before[key]) !== JSON.stringify(now[key])) out.push({ field: key, checkpoint: show(before[key]), now: show(now[key]) });
+  }
+  if (saved.dataset !== undefined && saved.dataset !== dataset) out.push({ field: 'training data', checkpoint: saved.dataset, now: dataset });
+  return out;
 }
 
 export const checkpointName = (step: number) => `checkpoint-${step}`;
@@ -53,8 +115,11 @@ export async function makeCheckpoint(gpu: Gpu, w: ModelWeights, state: TrainerSt
   return files;
 }
 
-/** Restores params and moments from checkpoint files; returns the trainer state. */
-export async function restoreCheckpoint(gpu: Gpu, w: ModelWeights, files: Map<string, Uint8Array>, where: string): Promise<TrainerState> {
+/**
+ * Restores params and moments from checkpoint files; returns the trainer state. `check` sees the saved state first and
+ * may throw to refuse the checkpoint before any weight is touched.
+ */
+export async function restoreCheckpoint(gpu: Gpu, w: ModelWeights, files: Map<string, Uint8Array>, where: string, check?: (saved: TrainerState) => void): Promise<TrainerState> {
   const stateBytes = files.get('trainer_state.json');
   if (!stateBytes) throw new Error(`${where}: trainer_state.json is missing; this is not a complete checkpoint`);
   const state = JSON.parse(new TextDecoder().decode(stateBytes)) as TrainerState;
@@ -62,6 +127,7 @@ export async function restoreCheckpoint(gpu: Gpu, w: ModelWeights, files: Map<st
   const want = w.table.trainable.map((e) => `${e.name}[${e.shape}]`).join(',');
   const have = state.table.map((e) => `${e.name}[${e.shape}]`).join(',');
   if (want !== have) throw new Error(`${where}: the checkpoint's trainable tensors differ from this run's (model or LoRA settings changed); resume with the same model and peft config, or start a new run`);
+  check?.(state);
   for (const [which, file] of [['params', 'trainable.safetensors'], ['m', 'optimizer_m.safetensors'], ['v', 'optimizer_v.safetensors']] as const) {
     const data = files.get(file);
     if (!data) throw new Error(`${where}: ${file} is missing`);

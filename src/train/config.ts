@@ -19,6 +19,9 @@ export type IntervalStrategy = (typeof INTERVAL_STRATEGIES)[number];
 export const OPTIMIZERS = ['adamw_torch', 'adamw_torch_fused'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 
+export const SAMPLING_STRATEGIES = ['random', 'sequential'] as const;
+export type SamplingStrategy = (typeof SAMPLING_STRATEGIES)[number];
+
 export interface RewardConfig {
   // --- length and batch
   num_train_epochs: number;
@@ -58,6 +61,12 @@ export interface RewardConfig {
   save_steps: number;
   // --- reproducibility, memory, precision
   seed: number;
+  /**
+   * TrainingArguments.train_sampling_strategy (transformers 5): "random" (default) shuffles each epoch with the
+   * studio's own seeded order (not torch's RandomSampler, so per-step batches differ from a Python run); "sequential"
+   * takes the pairs in file order, exactly like Python's SequentialSampler.
+   */
+  train_sampling_strategy: SamplingStrategy;
   gradient_checkpointing: boolean;
   /** Recorded and passed to the TRL script; the WebGPU engine computes in f32 either way. */
   bf16: boolean;
@@ -93,6 +102,7 @@ export function defaultRewardConfig(): RewardConfig {
     save_strategy: 'steps',
     save_steps: 500,
     seed: 42,
+    train_sampling_strategy: 'random',
     gradient_checkpointing: true,
     bf16: true,
     peft: null,
@@ -223,6 +233,7 @@ export function parseRewardConfig(json: unknown, source = 'config'): RewardConfi
     save_strategy: f.oneOf('save_strategy', d.save_strategy, INTERVAL_STRATEGIES),
     save_steps: readInterval(f, 'save_steps', d.save_steps),
     seed: f.integer('seed', d.seed, { min: 0, max: 2 ** 32 - 1 }),
+    train_sampling_strategy: f.oneOf('train_sampling_strategy', d.train_sampling_strategy, SAMPLING_STRATEGIES),
     gradient_checkpointing: f.boolean('gradient_checkpointing', d.gradient_checkpointing),
     bf16: f.boolean('bf16', d.bf16),
     peft: null,
@@ -298,17 +309,8 @@ export function rewardConfigToText(c: RewardConfig, opts: { onlyNonDefault?: boo
 
 // ---------------------------------------------------------------------------------------------- derived settings
 
-/**
- * HF Trainer's weight-decay grouping (get_decay_parameter_names): decay unless the lower-cased parameter name
- * contains "bias", "layernorm" or "rmsnorm" (nn.LayerNorm modules are excluded too; Qwen3 has none). For Qwen3 this
- * means input_layernorm / post_attention_layernorm are NOT decayed, while self_attn.q_norm, self_attn.k_norm and
- * model.norm ARE (their names contain "norm" but not "layernorm"), as are the embedding, every linear weight, score,
- * and LoRA's lora_A / lora_B. Pass the HF name (model.layers.0.input_layernorm.weight).
- */
-export function weightDecayApplies(hfName: string): boolean {
-  const n = hfName.toLowerCase();
-  return !(n.includes('bias') || n.includes('layernorm') || n.includes('rmsnorm'));
-}
+/** HF Trainer's weight-decay grouping; the rule lives with the parameter table (src/model/params.ts). */
+export { weightDecayApplies } from '../model/params.ts';
 
 /** The LoRA dropout the trainer applies: 0 when disable_dropout (TRL zeroes every dropout after get_peft_model). */
 export function effectiveLoraDropout(c: RewardConfig): number {

@@ -98,32 +98,41 @@ function halfToFloat(h: number): number {
   return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
+/**
+ * One tensor of the full model as f32 in the checkpoint's layout, with a LoRA adapter merged into the linears it
+ * targets as PEFT's merge_and_unload does: W (N,K) += scale · B (N,R) · A (R,K). Shared by the safetensors and
+ * ONNX exports.
+ */
+export async function mergedTensorF32(gpu: Gpu, w: ModelWeights, name: string): Promise<Float32Array> {
+  const e = w.table.byName.get(name);
+  if (!e) throw new Error(`export: ${name} is not in the model`);
+  let v = await tensorF32(gpu, w, e);
+  const lora = w.table.lora;
+  const m = /^model\.layers\.(\d+)\.(self_attn|mlp)\.(\w+_proj)\.weight$/.exec(name);
+  if (lora && m && lora.targets.includes(m[3] as never)) {
+    const base = name.slice(0, -'.weight'.length);
+    const A = await readParam(gpu, w, `${base}.lora_A.weight`);
+    const B = await readParam(gpu, w, `${base}.lora_B.weight`);
+    const [N, K] = e.shape;
+    const R = lora.r;
+    const s = loraScale(lora);
+    v = Float32Array.from(v);
+    for (let n = 0; n < N; n++)
+      for (let r = 0; r < R; r++) {
+        const b = s * B[n * R + r];
+        if (b === 0) continue;
+        for (let k = 0; k < K; k++) v[n * K + k] += b * A[r * K + k];
+      }
+  }
+  return v;
+}
+
 /** The full model (LoRA merged) as a HF folder's config.json + model.safetensors. */
 export async function exportModel(gpu: Gpu, w: ModelWeights, config: Qwen3Config, dtype: ExportDtype): Promise<ExportedFile[]> {
-  const lora = w.table.lora;
   const list = hfTensorList(config);
   const tensors = [];
   for (const { name, shape } of list) {
-    const e = w.table.byName.get(name);
-    if (!e) throw new Error(`export: ${name} is not in the model`);
-    let v = await tensorF32(gpu, w, e);
-    const m = /^model\.layers\.(\d+)\.(self_attn|mlp)\.(\w+_proj)\.weight$/.exec(name);
-    if (lora && m && lora.targets.includes(m[3] as never)) {
-      // merge: W (N,K) += scale · B (N,R) · A (R,K), as PEFT's merge_and_unload
-      const base = name.slice(0, -'.weight'.length);
-      const A = await readParam(gpu, w, `${base}.lora_A.weight`);
-      const B = await readParam(gpu, w, `${base}.lora_B.weight`);
-      const [N, K] = e.shape;
-      const R = lora.r;
-      const s = loraScale(lora);
-      v = Float32Array.from(v);
-      for (let n = 0; n < N; n++)
-        for (let r = 0; r < R; r++) {
-          const b = s * B[n * R + r];
-          if (b === 0) continue;
-          for (let k = 0; k < K; k++) v[n * K + k] += b * A[r * K + k];
-        }
-    }
+    const v = await mergedTensorF32(gpu, w, name);
     const data = dtype === 'float32' ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : new Uint8Array(f32ToBf16(v).buffer);
     tensors.push({ name, dtype: exportSafetensorsDtype(dtype), shape, data });
   }

@@ -7,13 +7,14 @@ import type { Gpu } from '../gpu/device.ts';
 import { loadRewardModel, type LoadedModel, type ModelFiles } from '../model/load.ts';
 import { fitMicroBatch, memoryPlan, type MemoryPlan } from '../model/plan.ts';
 import { LINEAR_NAMES, type LoraSpec, type ModelDims } from '../model/params.ts';
-import { parseQwen3Config, modelDims, withPadTokenId } from '../model/config.ts';
+import { parseQwen3Config, modelDims, withPadTokenId, QWEN3_PAD_TOKEN_ID } from '../model/config.ts';
 import { effectiveLoraDropout, type RewardConfig } from './config.ts';
 import { bucketLength, filterByLength, type TokenizedPair } from './batches.ts';
 import { Trainer, scoreSequences, type TrainEvent } from './trainer.ts';
 import type { CheckpointStore } from './checkpoint.ts';
 import { exportAdapter, exportModel, type ExportedFile } from './export.ts';
 import type { ExportDtype } from '../formats/hf_model.ts';
+import { exportOnnx, type OnnxExportOptions, type OnnxExportResult } from './export_onnx.ts';
 import type { AdapterConfig } from '../formats/peft.ts';
 
 /** Default GPU memory budget when the user gives none: WebGPU cannot query VRAM. */
@@ -71,6 +72,8 @@ export interface SessionOptions {
   baseModel?: string | null;
   /** Tensors to start from instead of fresh initialization (a PEFT adapter's safetensors: continue training). */
   init?: ByteSource[];
+  /** The tokenizer's pad token id, which TRL writes into config.pad_token_id (default: config.json's, else Qwen3's). */
+  padTokenId?: number;
   onEvent: (e: TrainEvent) => void;
   onLoadProgress?: (done: number, total: number) => void;
 }
@@ -84,6 +87,10 @@ export interface TrainSession {
   score(seqs: ArrayLike<number>[]): Promise<Float32Array>;
   exportAdapter(): Promise<ExportedFile[]>;
   exportModel(dtype: ExportDtype): Promise<ExportedFile[]>;
+  /** The ONNX graph of the model (LoRA merged) into `o.sink`; config.json text in the result. */
+  exportOnnx(o: Omit<OnnxExportOptions, 'baseModel'>): Promise<OnnxExportResult>;
+  /** Pairs to verify an export on: the first eval pairs (else train pairs), at most 16. */
+  verifyPairs: TokenizedPair[];
   destroy(): void;
 }
 
@@ -96,7 +103,8 @@ export async function createSession(o: SessionOptions): Promise<TrainSession> {
   for (const p of [...train.kept, ...evalSet.kept]) longest = Math.max(longest, p.chosen_ids.length, p.rejected_ids.length);
   const maxT = bucketLength(longest, Number.isFinite(maxLength) ? Math.max(longest, maxLength) : longest);
 
-  const cfg = withPadTokenId(parseQwen3Config(JSON.parse(o.files.configText)));
+  const parsed = parseQwen3Config(JSON.parse(o.files.configText));
+  const cfg = withPadTokenId(parsed, o.padTokenId ?? parsed.pad_token_id ?? QWEN3_PAD_TOKEN_ID);
   const dims = modelDims(cfg);
   const limits = o.gpu.device.limits;
   const { microPairs, plan } = planRun({
@@ -105,7 +113,7 @@ export async function createSession(o: SessionOptions): Promise<TrainSession> {
   });
   const loaded = await loadRewardModel(o.gpu, o.files, {
     lora: loraSpecOf(c), training: true, maxB: 2 * microPairs, maxT, gradientCheckpointing: c.gradient_checkpointing,
-    seed: c.seed, onProgress: o.onLoadProgress, ...(o.init?.length ? { extra: o.init } : {}),
+    seed: c.seed, padId: o.padTokenId, onProgress: o.onLoadProgress, ...(o.init?.length ? { extra: o.init } : {}),
   });
   if (o.init?.length) {
     try {
@@ -128,6 +136,8 @@ export async function createSession(o: SessionOptions): Promise<TrainSession> {
       return exportAdapter(o.gpu, loaded.weights, c.peft, o.baseModel ?? null);
     },
     exportModel: (dtype) => exportModel(o.gpu, loaded.weights, loaded.config, dtype),
+    exportOnnx: (x) => exportOnnx(o.gpu, loaded.weights, loaded.config, { ...x, baseModel: o.baseModel ?? null }),
+    verifyPairs: (evalSet.kept.length ? evalSet.kept : train.kept).slice(0, 16),
     destroy: () => {
       trainer.destroy();
       loaded.model.destroy();

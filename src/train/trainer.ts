@@ -9,9 +9,9 @@ import { readBytes } from '../gpu/buffers.ts';
 import type { Qwen3RewardModel } from '../model/qwen3.ts';
 import type { ModelWeights } from '../model/weights.ts';
 import { Optimizer } from './optimizer.ts';
-import { MetricsRing } from './metrics.ts';
+import { MetricsRing, evalMetrics } from './metrics.ts';
 import { epochBatches, packMicroBatch, packSequences, splitBatch, type TokenizedPair } from './batches.ts';
-import { makeCheckpoint, restoreCheckpoint, checkpointName, type CheckpointStore, type TrainerState } from './checkpoint.ts';
+import { makeCheckpoint, restoreCheckpoint, checkpointName, resumeMismatches, datasetFingerprint, type CheckpointStore, type TrainerState } from './checkpoint.ts';
 import { learningRateAt, trainingPlan, isIntervalStep, type TrainingPlan } from './schedule.ts';
 import type { RewardConfig } from './config.ts';
 import { countFlips, pairCorrect } from './insight.ts';
@@ -28,6 +28,14 @@ export class NonFiniteError extends Error {
   override name = 'NonFiniteError';
 }
 
+/** A resume refused because the checkpoint's config or data differ from this run's (`fields` names them). */
+export class ResumeMismatchError extends Error {
+  override name = 'ResumeMismatchError';
+  constructor(message: string, readonly fields: string[]) {
+    super(message);
+  }
+}
+
 export interface TrainerOptions {
   gpu: Gpu;
   model: Qwen3RewardModel;
@@ -39,6 +47,11 @@ export interface TrainerOptions {
   microPairs: number;
   checkpoints?: CheckpointStore;
   onEvent: (e: TrainEvent) => void;
+}
+
+export interface ResumeOptions {
+  /** Resume even when the config or the training data differ from the checkpoint's (the differences are warned). */
+  allowConfigChange?: boolean;
 }
 
 export class Trainer {
@@ -71,6 +84,7 @@ export class Trainer {
       format: 'reward-studio-checkpoint/1', global_step: 0, epoch: 0, epoch_index: 0, batch_in_epoch: 0, num_tokens: 0,
       seed: c.seed, max_steps: this.maxSteps, log_history: [], config: c,
       table: o.weights.table.trainable.map((e) => ({ name: e.name, shape: e.shape })),
+      dataset: datasetFingerprint(o.train),
     };
   }
 
@@ -89,11 +103,30 @@ export class Trainer {
     this.resume();
   }
 
-  /** Restores a checkpoint (weights, moments, position) before run(). */
-  async resumeFrom(name: string): Promise<void> {
+  /**
+   * Restores a checkpoint (weights, moments, position) before run(). Refuses a checkpoint written with another config
+   * or other training data (naming the fields) unless `allowConfigChange`; then the run continues with this run's
+   * config and the differences are reported as a warning.
+   */
+  async resumeFrom(name: string, opts: ResumeOptions = {}): Promise<void> {
     const files = await this.o.checkpoints?.load(name);
     if (!files) throw new Error(`checkpoint ${name} not found`);
-    this.state = await restoreCheckpoint(this.o.gpu, this.o.weights, files, name);
+    const state = await restoreCheckpoint(this.o.gpu, this.o.weights, files, name, (saved) => {
+      const diffs = resumeMismatches(saved, this.o.config, this.state.dataset!);
+      if (diffs.length === 0) return;
+      const list = diffs.map((d) => `  ${d.field}: checkpoint ${d.checkpoint}, now ${d.now}`).join('\n');
+      if (!opts.allowConfigChange) {
+        throw new ResumeMismatchError(
+          `${name} was written by a run with a different configuration or training data:\n${list}\n` +
+            'Resume with the same settings and data, or start a new run. To continue anyway with the new values, pass ' +
+            '--override-resume-check to `npm run cli -- train --resume`.',
+          diffs.map((d) => d.field),
+        );
+      }
+      this.o.onEvent({ type: 'warning', message: `resuming ${name} with changed settings:\n${list}` });
+    });
+    // The run goes on under this run's config (an override keeps the new values); the position comes from the checkpoint.
+    this.state = { ...state, config: this.o.config, max_steps: this.maxSteps, dataset: this.state.dataset };
   }
 
   async run(): Promise<void> {
@@ -113,19 +146,22 @@ export class Trainer {
         }
         batches.push(this.epochList(this.state.epoch_index)[this.state.batch_in_epoch++]);
       }
-      await this.trainStep(step, batches, accum);
+      await this.trainStep(step, batches);
       this.state.global_step = step;
       this.state.epoch = this.state.epoch_index + this.state.batch_in_epoch / this.batchesPerEpoch;
 
       const last = step === this.maxSteps;
       const p = this.plan;
       const epochEnd = this.state.batch_in_epoch >= this.batchesPerEpoch;
+      // HF logs only at logging steps; the studio also logs the last step's window so the charts end at the end (HF
+      // folds those metrics into its final train summary entry instead).
       if (isIntervalStep(step, p.loggingSteps) || last) await this.log(step);
-      const evalNow = c.eval_strategy === 'epoch' ? epochEnd : isIntervalStep(step, p.evalSteps);
-      // An eval set with eval_strategy "no" is still evaluated once, at the end (the user gave it for a reason).
-      if (o.eval && o.eval.length && ((c.eval_strategy !== 'no' && evalNow) || last)) await this.evaluate(step);
-      const saveNow = c.save_strategy === 'epoch' ? epochEnd : isIntervalStep(step, p.saveSteps);
-      if (o.checkpoints && (saveNow || last)) await this.saveCheckpoint();
+      // HF DefaultFlowCallback: eval/save on their interval (or at each epoch's end); at the last step a "steps"
+      // strategy also evaluates / saves. "no" means no eval and no checkpoint, including at the end.
+      const evalNow = c.eval_strategy === 'epoch' ? epochEnd : c.eval_strategy === 'steps' && (isIntervalStep(step, p.evalSteps) || last);
+      if (o.eval && o.eval.length && evalNow) await this.evaluate(step);
+      const saveNow = c.save_strategy === 'epoch' ? epochEnd : c.save_strategy === 'steps' && (isIntervalStep(step, p.saveSteps) || last);
+      if (o.checkpoints && saveNow) await this.saveCheckpoint();
       if (this.paused) await this.paused;
     }
     if (this.ring.pending) await this.log(this.state.global_step);
@@ -138,7 +174,9 @@ export class Trainer {
   /** The batches of `epoch` (seeded shuffle), computed once per epoch. */
   private epochList(epoch: number): number[][] {
     if (this.cachedEpoch?.epoch !== epoch) {
-      this.cachedEpoch = { epoch, batches: epochBatches(this.o.train.length, this.o.config.per_device_train_batch_size, this.o.config.seed, epoch) };
+      const c = this.o.config;
+      const shuffle = c.train_sampling_strategy !== 'sequential';
+      this.cachedEpoch = { epoch, batches: epochBatches(this.o.train.length, c.per_device_train_batch_size, c.seed, epoch, shuffle) };
     }
     return this.cachedEpoch.batches;
   }
@@ -146,7 +184,7 @@ export class Trainer {
   /** Records and submits every micro-batch of one optimizer step, then the optimizer. */
   private readonly checkedShapes = new Set<string>();
 
-  private async trainStep(step: number, batches: number[][], accum: number): Promise<void> {
+  private async trainStep(step: number, batches: number[][]): Promise<void> {
     const { o } = this;
     const { gpu, model, config: c } = o;
     for (const [bi, batch] of batches.entries()) {
@@ -155,10 +193,12 @@ export class Trainer {
         const mb = packMicroBatch(idx.map((i) => o.train[i]), model.dims.padId, model.opts.maxT, this.withMargins);
         model.writeInputs(mb.ids, mb.lengths, mb.margins, (c.seed * 2654435761 + step * 97 + bi * 13 + mi) >>> 0);
         const plan = model.plan(mb.B, mb.T);
-        const loss = model.lossKernel(plan, mb.P, this.withMargins, mb.P / (batch.length * accum), c.center_rewards_coefficient ?? 0);
+        // HF: each batch's mean loss / current_gradient_accumulation_steps (the batches actually in this update), so
+        // the update's gradient is the mean over its batches, also for an epoch's last, partial group.
+        const loss = model.lossKernel(plan, mb.P, this.withMargins, mb.P / (batch.length * batches.length), c.center_rewards_coefficient ?? 0);
         const enc = gpu.device.createCommandEncoder({ label: `step ${step} batch ${bi} micro ${mi}` });
         recordKernels(enc, [...model.forwardKernels(plan), loss, ...model.backwardKernels(plan)], 'micro-step');
-        this.ring.recordMicro(enc, model.acts.metrics, { step, batch: bi, P: mb.P, batchP: batch.length });
+        this.ring.recordMicro(enc, model.acts.metrics, { step, batch: bi, P: mb.P, batchP: batch.length, batches: batches.length });
         const shape = `${mb.B}x${mb.T}`;
         if (this.checkedShapes.has(shape) && !flags.checkEveryStep) gpu.device.queue.submit([enc.finish()]);
         else {
@@ -183,7 +223,7 @@ export class Trainer {
 
   private async log(step: number): Promise<void> {
     const c = this.o.config;
-    const { metrics, nonFinite } = await this.ring.flush(c.gradient_accumulation_steps);
+    const { metrics, nonFinite } = await this.ring.flush();
     const now = performance.now();
     const tps = this.windowTokens / Math.max(1e-9, (now - this.windowStart) / 1000);
     this.windowTokens = 0;
@@ -197,8 +237,9 @@ export class Trainer {
     }
     const entry: Record<string, number> = {
       ...metrics,
-      // HF logs lr_scheduler.get_last_lr() after this step's scheduler.step(): the lr of the next update.
-      learning_rate: learningRateAt(step, this.maxSteps, c),
+      // transformers 5.x reads the lr before lr_scheduler.step(): the rate this step's update used (0.0 at the first
+      // warmup step). 4.x logged the next update's rate.
+      learning_rate: learningRateAt(step - 1, this.maxSteps, c),
       num_tokens: this.state.num_tokens,
       epoch: this.state.epoch,
       step,
@@ -218,6 +259,8 @@ export class Trainer {
     const m = pairMetrics(chosen, rejected, pairs.map((p) => p.margin ?? 0), o.config.center_rewards_coefficient ?? 0);
     const metrics: Record<string, number> = { step, epoch: this.state.epoch };
     for (const [k, v] of Object.entries(m)) metrics[`eval_${k}`] = v;
+    // TRL logs the cumulative train token count in eval too (its num_tokens metric is the running total).
+    metrics.eval_num_tokens = this.state.num_tokens;
     this.state.log_history.push(metrics);
     const correct = pairCorrect(chosen, rejected);
     const prev = this.lastEval;
@@ -242,12 +285,13 @@ export class Trainer {
 }
 
 /**
- * Forward-only evaluation: rewards of every pair in batches, then TRL's metrics (loss, accuracy, margin,
- * min/mean/max reward) over all pairs, plus num_pairs. Also returns the rewards for histograms.
+ * Forward-only evaluation as TRL's trainer.evaluate(): rewards of every pair, then TRL's metrics per eval batch of
+ * `batchSize` pairs averaged over the batches (evalMetrics), with num_pairs and the global min/max beside them.
  */
 export async function evaluatePairs(gpu: Gpu, model: Qwen3RewardModel, pairs: TokenizedPair[], batchSize: number, microPairs: number, center = 0): Promise<Record<string, number>> {
   const { chosen, rejected } = await scorePairs(gpu, model, pairs, Math.min(batchSize, microPairs));
-  return pairMetrics(chosen, rejected, pairs.map((p) => p.margin ?? 0), center);
+  const withMargins = pairs.some((p) => p.margin !== undefined);
+  return evalMetrics(chosen, rejected, withMargins ? pairs.map((p) => p.margin ?? 0) : null, batchSize, center);
 }
 
 /** Rewards of chosen and rejected for every pair. */

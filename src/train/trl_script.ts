@@ -44,7 +44,7 @@ const GROUPS: { title: string; fields: [keyof RewardConfig, 'i' | 'f' | 'b' | 's
   { title: 'Schedule', fields: [['lr_scheduler_type', 's']] },
   { title: 'Loss and data', fields: [['center_rewards_coefficient', 'o'], ['max_length', 'o'], ['disable_dropout', 'b']] },
   { title: 'Logging, evaluation, checkpoints', fields: [['logging_steps', 'o'], ['eval_strategy', 's'], ['eval_steps', 'o'], ['save_strategy', 's'], ['save_steps', 'o']] },
-  { title: 'Reproducibility, memory, precision', fields: [['seed', 'i'], ['gradient_checkpointing', 'b'], ['bf16', 'b']] },
+  { title: 'Reproducibility, memory, precision', fields: [['seed', 'i'], ['train_sampling_strategy', 's'], ['gradient_checkpointing', 'b'], ['bf16', 'b']] },
 ];
 
 function fieldValue(c: RewardConfig, key: keyof RewardConfig, kind: 'i' | 'f' | 'b' | 's' | 'o'): string {

@@ -69,6 +69,17 @@ export function createEvalHandler(ctx: EvalContext): { handle(req: EvalRequest):
         post({ type: 'error', rid, where: 'evaluate', message: 'No model folder is loaded.', fix: 'Load an adapter or model folder under "Model to evaluate", or choose this tab\'s run.' });
         return null;
       }
+      const onnx = m.onnx;
+      if (onnx) {
+        return {
+          tokenizer: m.tokenizer, step: null, maxT: m.maxPositions,
+          score: (seqs) => onnx.score(seqs, 8),
+          scorePairs: async (pairs) => {
+            const r = await onnx.score(pairs.flatMap((p) => [p.chosen_ids, p.rejected_ids]), 8);
+            return { chosen: r.filter((_, i) => i % 2 === 0), rejected: r.filter((_, i) => i % 2 === 1) };
+          },
+        };
+      }
       return {
         tokenizer: m.tokenizer,
         step: null,

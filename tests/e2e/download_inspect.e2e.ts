@@ -58,11 +58,13 @@ describe('download and inspect (local Hub mirror)', () => {
     await docScreenshot(page, '2-inspect');
 
     // train on what was downloaded (the mirror's model and parquet dataset): TRL defaults (full fine-tuning) cut to
-    // two optimizer steps of two pairs; the run ends with an evaluation on the dataset's test split
+    // two optimizer steps of two pairs, evaluated on the dataset's test split at step 2 (eval_strategy steps)
     await openPanel(page, 'Configure');
     await page.getByRole('radio', { name: 'Advanced', exact: true }).check();
     await page.getByLabel('max_steps', { exact: true }).fill('2');
     await page.getByLabel('per_device_train_batch_size', { exact: true }).fill('2');
+    await page.getByLabel('eval_strategy', { exact: true }).selectOption('steps');
+    await page.getByLabel('eval_steps', { exact: true }).fill('2');
     await openPanel(page, 'Train');
     await page.getByTestId('train-start').click();
     await page.locator('[data-testid="train-state"][data-state="done"]').waitFor({ timeout: 240_000 });

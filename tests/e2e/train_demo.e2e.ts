@@ -1,8 +1,11 @@
 // The demo path with no download: train the built-in tiny Qwen3 on the bundled preferences (LoRA, a few steps),
 // see the charts and the metrics table fill, reload mid-run and resume from the checkpoint (the token ids come from
 // the browser's cache), compare two responses, evaluate, export the adapter (the zip holds a valid PEFT adapter with
-// the right keys), then load that adapter folder in Evaluate & compare: it scores like the run.
-import { readFile } from 'node:fs/promises';
+// the right keys), then load that adapter folder in Evaluate & compare: it scores like the run; export ONNX (the
+// verification line appears) and load that folder in Evaluate & compare: onnxruntime-web scores like the run.
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -15,6 +18,8 @@ const CONFIG = {
   per_device_train_batch_size: 2,
   logging_steps: 1,
   save_steps: 2,
+  eval_strategy: 'steps',
+  eval_steps: 6,
   max_length: 64,
   learning_rate: 0.001,
   peft: { r: 4, lora_alpha: 8, lora_dropout: 0, target_modules: ['q_proj', 'v_proj'], use_rslora: false, modules_to_save: null },
@@ -67,7 +72,7 @@ describe('demo run in the browser', () => {
     await page.locator('[data-testid="train-state"][data-state="done"]').waitFor({ timeout: 150_000 });
     // the charts hold the history from the checkpoint plus the steps trained after the reload: 6 steps in all
     expect(await points(page, 'loss')).toBe(6);
-    // one train row per step (1–6), and the engine's final evaluation on the test split
+    // one train row per step (1–6), and the evaluation on the test split at eval_steps 6
     const rows = await page.getByTestId('metrics-table').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.children[0].textContent, Number(tr.children[1].textContent)] as const));
     expect(rows.filter(([k]) => k === 'train').map(([, s]) => s).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(rows.filter(([k]) => k === 'eval').map(([, s]) => s)).toEqual([6]);
@@ -127,7 +132,41 @@ describe('demo run in the browser', () => {
     expect(Number(await page.getByTestId('reward-a').textContent())).toBe(ra);
     expect(Number(await page.getByTestId('reward-b').textContent())).toBe(rb);
     await screenshot(page, 'evaluate-loaded-adapter');
+    const exact = async (id: string) => Number(await page.getByTestId(id).getAttribute('data-value'));
+    const runA = await exact('reward-a');
+    const runB = await exact('reward-b');
+
+    // export ONNX: verified by onnxruntime-web in the worker before it is offered; load that folder in Evaluate
+    await openPanel(page, 'Export');
+    await page.getByTestId('export-onnx').click();
+    const verify = page.getByTestId('export-onnx-verify');
+    await verify.waitFor({ timeout: 180_000 });
+    await expect(verify.getAttribute('data-ok')).resolves.toBe('true');
+    expect(await verify.textContent()).toMatch(/^Verified: onnxruntime-web \((WebGPU|WASM)\) vs this engine on \d+ sequences — max \|Δ reward\| /);
+    expect(Number(await verify.getAttribute('data-max-diff'))).toBeLessThan(1e-3);
+    const [onnxZip] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-onnx-zip').click()]);
+    const oz = unzipSync(new Uint8Array(await readFile((await onnxZip.path())!)));
+    expect(Object.keys(oz).sort()).toEqual(['onnx/README.md', 'onnx/config.json', 'onnx/model.onnx', 'onnx/tokenizer.json', 'onnx/tokenizer_config.json']);
+    expect(new TextDecoder().decode(oz['onnx/README.md'])).toMatch(/Verification: verified: onnxruntime-web/);
+    await screenshot(page, 'export-onnx');
+    await openPanel(page, 'Evaluate & compare');
+    // ~50 MB of files: handed over as paths (Playwright's in-memory buffers stop at 50 MB)
+    const onnxDir = await mkdtemp(path.join(tmpdir(), 'rs-e2e-onnx-'));
+    const onnxPaths = await Promise.all(Object.keys(oz).map(async (k) => {
+      const p = path.join(onnxDir, k.slice('onnx/'.length));
+      await writeFile(p, oz[k]);
+      return p;
+    }));
+    await page.getByTestId('model-files-input').setInputFiles(onnxPaths, { timeout: 120_000 });
+    await page.getByTestId('loaded-model').getByText('ONNX reward model', { exact: false }).waitFor({ timeout: 120_000 });
+    await expect(page.getByTestId('loaded-model').getAttribute('data-kind')).resolves.toBe('onnx');
+    await page.getByTestId('compare-run').click();
+    await page.locator('[data-testid="compare-result"][data-source="loaded"]').waitFor({ timeout: 60_000 });
+    const scale = Math.max(Math.abs(runA), Math.abs(runB));
+    expect(Math.abs((await exact('reward-a')) - runA)).toBeLessThanOrEqual(1e-3 * scale);
+    expect(Math.abs((await exact('reward-b')) - runB)).toBeLessThanOrEqual(1e-3 * scale);
+    await screenshot(page, 'evaluate-loaded-onnx');
     await assertNoErrorNotes(page);
     assertNoConsoleErrors(s);
-  });
+  }, 420_000); // SwiftShader on a shared CPU: training, evaluation and the ONNX export + onnxruntime-web check
 });

@@ -6,6 +6,7 @@ import {
   rewardPreset, weightDecayApplies,
 } from '../../src/train/config.ts';
 import { ConfigError } from '../../src/formats/fields.ts';
+import { buildParamTable, LINEAR_NAMES } from '../../src/model/params.ts';
 
 function issuesOf(json: unknown): Record<string, string> {
   try {
@@ -27,7 +28,7 @@ describe('defaults', () => {
       lr_scheduler_type: 'linear', warmup_steps: 0, warmup_ratio: 0,
       center_rewards_coefficient: null, max_length: 1024, disable_dropout: true,
       logging_steps: 10, eval_strategy: 'no', eval_steps: null, save_strategy: 'steps', save_steps: 500,
-      seed: 42, gradient_checkpointing: true, bf16: true,
+      seed: 42, train_sampling_strategy: 'random', gradient_checkpointing: true, bf16: true,
       peft: null, ignored: {},
     });
   });
@@ -152,14 +153,31 @@ describe('round trip and presets', () => {
 describe('derived settings', () => {
   it('groups weight decay as HF Trainer.get_decay_parameter_names does for Qwen3', () => {
     const decayed = [
-      'model.embed_tokens.weight', 'model.layers.0.self_attn.q_proj.weight', 'model.layers.0.self_attn.q_norm.weight',
-      'model.layers.0.self_attn.k_norm.weight', 'model.layers.5.mlp.down_proj.weight', 'model.norm.weight', 'score.weight',
+      'model.embed_tokens.weight', 'model.layers.0.self_attn.q_proj.weight', 'model.layers.5.mlp.down_proj.weight', 'score.weight',
+      'model.normalizer.weight', 'model.layers.0.mlp.abnorm.weight', // "norm" inside a word is not a norm module
       'base_model.model.model.layers.0.self_attn.q_proj.lora_A.default.weight', 'model.layers.0.self_attn.q_proj.lora_B.weight',
       'base_model.model.score.modules_to_save.default.weight',
     ];
-    const notDecayed = ['model.layers.0.input_layernorm.weight', 'model.layers.27.post_attention_layernorm.weight', 'model.layers.0.self_attn.q_proj.bias', 'x.RMSNorm.weight'];
+    const notDecayed = [
+      'model.layers.0.input_layernorm.weight', 'model.layers.27.post_attention_layernorm.weight', 'model.layers.0.self_attn.q_proj.bias', 'x.RMSNorm.weight',
+      // current transformers' patterns (?:^|\.)norm(?:$|\.) and _norm(?:$|\.): q_norm, k_norm and the final norm
+      'model.layers.0.self_attn.q_norm.weight', 'model.layers.0.self_attn.k_norm.weight', 'model.norm.weight', 'norm.weight',
+    ];
     for (const n of decayed) expect(weightDecayApplies(n), n).toBe(true);
     for (const n of notDecayed) expect(weightDecayApplies(n), n).toBe(false);
+  });
+
+  it('the parameter table (what the optimizer reads) uses the same rule', () => {
+    const dims = { V: 10, C: 8, F: 16, L: 1, H: 2, Hkv: 1, D: 4, eps: 1e-6, theta: 1e4, padId: 0, initializerRange: 0.02 };
+    for (const lora of [null, { r: 2, alpha: 4, dropout: 0, targets: [...LINEAR_NAMES], useRslora: false }]) {
+      const t = buildParamTable(dims, { lora, frozenDtype: 'f32', maxBlockBytes: 1 << 20 });
+      expect(t.trainable.length).toBeGreaterThan(0);
+      for (const e of t.trainable) expect(e.decay, e.name).toBe(weightDecayApplies(e.name));
+      if (!lora) expect(t.trainable.filter((e) => !e.decay).map((e) => e.name).sort()).toEqual([
+        'model.layers.0.input_layernorm.weight', 'model.layers.0.post_attention_layernorm.weight',
+        'model.layers.0.self_attn.k_norm.weight', 'model.layers.0.self_attn.q_norm.weight', 'model.norm.weight',
+      ]);
+    }
   });
 
   it('turns LoRA dropout off under disable_dropout (TRL zeroes every dropout after get_peft_model)', () => {

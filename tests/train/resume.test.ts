@@ -10,7 +10,8 @@ import { closeModelFiles, folderTokenizer, modelFolderFiles, tokenizePreferenceF
 import { FsCheckpointStore } from '../../src/cli/checkpoint-fs.ts';
 import { createSession } from '../../src/train/session.ts';
 import { parseRewardConfig } from '../../src/train/config.ts';
-import type { TrainEvent } from '../../src/train/trainer.ts';
+import { ResumeMismatchError, type TrainEvent } from '../../src/train/trainer.ts';
+import { datasetFingerprint, resumeMismatches } from '../../src/train/checkpoint.ts';
 
 const CONFIG = {
   learning_rate: 2e-3, max_steps: 4, logging_steps: 1, save_steps: 2, per_device_train_batch_size: 2, gradient_accumulation_steps: 2,
@@ -63,5 +64,68 @@ describe('checkpoint and resume', () => {
     await expect(store.save('checkpoint-1', [{ name: 'a.bin', data: new Uint8Array([9]) }, bad as never])).rejects.toThrow(/simulated/);
     expect([...(await store.load('checkpoint-1'))!.get('a.bin')!]).toEqual([1, 2, 3]);
     expect(await store.list()).toEqual(['checkpoint-1']);
+  });
+
+  it('refuses a resume whose config or data differ, naming the fields; an explicit override continues', async () => {
+    const gpu = await getTestGpu();
+    const { modelDir, datasetDir } = await testFixtures();
+    const tok = await folderTokenizer(modelDir);
+    const data = await tokenizePreferenceFile(path.join(datasetDir, 'jsonl', 'train.jsonl'), tok, 48);
+    const dir = mkdtempSync(path.join(tmpdir(), 'rs-mismatch-'));
+    const store = new FsCheckpointStore(dir);
+    const open = async (config: Record<string, unknown>, pairs = data.pairs.slice(0, 8), onEvent: (e: TrainEvent) => void = () => {}) => {
+      const files = await modelFolderFiles(modelDir);
+      const s = await createSession({ gpu, files, config: parseRewardConfig(config), train: pairs, checkpoints: store, onEvent });
+      await closeModelFiles(files);
+      return s;
+    };
+    const base = { ...CONFIG, max_steps: 2, save_steps: 1 };
+    const first = await open(base);
+    await first.trainer.run();
+    first.destroy();
+    const last = (await store.list()).at(-1)!;
+
+    const changed = await open({ ...base, learning_rate: 1e-3 });
+    const err = await changed.trainer.resumeFrom(last).then(() => null, (e: Error) => e);
+    expect(err).toBeInstanceOf(ResumeMismatchError);
+    expect((err as ResumeMismatchError).fields).toEqual(['learning_rate']);
+    expect(err!.message).toMatch(/learning_rate: checkpoint 0\.002, now 0\.001/);
+    expect(err!.message).toMatch(/--override-resume-check/);
+    expect(changed.trainer.state.global_step).toBe(0); // nothing restored
+    changed.destroy();
+
+    const otherData = await open(base, data.pairs.slice(1, 9));
+    await expect(otherData.trainer.resumeFrom(last)).rejects.toThrow(/training data: checkpoint 8 pairs:[0-9a-f]{16}, now 8 pairs:/);
+    otherData.destroy();
+
+    // logging/eval/save cadence may change freely
+    const cadence = await open({ ...base, logging_steps: 2, save_steps: 5 });
+    await cadence.trainer.resumeFrom(last);
+    expect(cadence.trainer.state.global_step).toBe(2);
+    cadence.destroy();
+
+    const warnings: string[] = [];
+    const forced = await open({ ...base, learning_rate: 1e-3, max_steps: 3 }, undefined, (e) => e.type === 'warning' && warnings.push(e.message));
+    await forced.trainer.resumeFrom(last, { allowConfigChange: true });
+    expect(warnings.join('\n')).toMatch(/learning_rate: checkpoint 0.002, now 0.001/);
+    expect(warnings.join('\n')).toMatch(/max_steps: checkpoint 2, now 3/);
+    expect(forced.trainer.state.global_step).toBe(2);
+    await forced.trainer.run();
+    expect(forced.trainer.state.global_step).toBe(3);
+    forced.destroy();
+  });
+
+  it('resumeMismatches: every math field counts, the fingerprint follows the data', () => {
+    const saved = { config: parseRewardConfig(CONFIG), dataset: 'x' } as never;
+    expect(resumeMismatches(saved, parseRewardConfig(CONFIG), 'x')).toEqual([]);
+    const peft = resumeMismatches(saved, parseRewardConfig({ ...CONFIG, peft: { ...CONFIG.peft, lora_alpha: 16 } }), 'x');
+    expect(peft.map((d) => d.field)).toEqual(['peft']);
+    const many = resumeMismatches(saved, parseRewardConfig({ ...CONFIG, per_device_train_batch_size: 4, lr_scheduler_type: 'cosine', seed: 8 }), 'y');
+    expect(many.map((d) => d.field).sort()).toEqual(['lr_scheduler_type', 'per_device_train_batch_size', 'seed', 'training data']);
+    const a = [{ chosen_ids: [1, 2], rejected_ids: [3] }];
+    expect(datasetFingerprint(a)).toBe(datasetFingerprint([{ chosen_ids: [1, 2], rejected_ids: [3] }]));
+    expect(datasetFingerprint(a)).not.toBe(datasetFingerprint([{ chosen_ids: [1, 2], rejected_ids: [4] }]));
+    expect(datasetFingerprint(a)).not.toBe(datasetFingerprint([{ chosen_ids: [1, 2], rejected_ids: [3], margin: 0.5 }]));
+    expect(datasetFingerprint(a)).not.toBe(datasetFingerprint([{ chosen_ids: [1], rejected_ids: [2, 3] }]));
   });
 });

@@ -70,6 +70,8 @@ const config = {
   per_device_train_batch_size: 2,
   logging_steps: 1,
   save_steps: 2,
+  eval_strategy: 'steps',
+  eval_steps: 3,
   max_length: 64,
   learning_rate: 1e-3,
   peft: { r: 4, lora_alpha: 8, lora_dropout: 0, target_modules: ['q_proj', 'v_proj'], use_rslora: false, modules_to_save: null },
@@ -96,8 +98,8 @@ describe('train handler with the engine', () => {
   it('trains on a stored import, scores, evaluates and exports', async () => {
     gpuApi = await dawnGpu();
     const s = setup(gpuApi);
-    // one small imported file split 8 train / 6 test keeps SwiftShader's work small (the engine evaluates the test
-    // split at the end)
+    // one small imported file split 8 train / 6 test keeps SwiftShader's work small (eval_steps 3: the test split is
+    // evaluated once, at the end)
     const msg = (q: string, a: string) => [{ role: 'user', content: q }, { role: 'assistant', content: a }];
     const jsonl = Array.from({ length: 14 }, (_, i) => JSON.stringify({ chosen: msg(`Question ${i}?`, 'Sure! Yes.'), rejected: msg(`Question ${i}?`, 'Ugh. No.') })).join('\n');
     await s.data.handle({ type: 'import-jsonl', rid: 100, file: new File([jsonl], 'prefs.jsonl'), split: { kind: 'seeded', test_size: 6, seed: 42 } });
@@ -109,7 +111,7 @@ describe('train handler with the engine', () => {
     expect(s.of('log').map((e) => e.step)).toEqual([1, 2, 3]);
     for (const l of s.of('log')) for (const k of ['loss', 'accuracy', 'margin', 'learning_rate', 'grad_norm']) expect(Number.isFinite(l.metrics[k]), k).toBe(true);
     expect(s.of('checkpoint').map((e) => e.step)).toEqual([2, 3]);
-    // the engine evaluates the test split at the end of training
+    // eval_strategy "steps" with eval_steps 3: the test split is evaluated at step 3
     expect(s.of('eval').map((e) => e.metrics.eval_num_pairs)).toEqual([6]);
     expect(s.events.some((e) => e.type === 'done')).toBe(true);
     expect(s.of('train-state').map((e) => e.state)).toEqual(['loading', 'running', 'done']);

@@ -212,7 +212,7 @@ export function applyEvent(
     case 'push-done':
       return { ...withoutPending(s, ev.rid), pushed: { repo: ev.repo, commitUrl: ev.commitUrl, created: ev.created } };
     case 'export-files':
-      return { ...withoutPending(s, ev.rid), exports: { ...s.exports, [ev.what]: ev.files } };
+      return { ...withoutPending(s, ev.rid), exports: { ...s.exports, [ev.what]: ev.files }, ...(ev.what === 'onnx' ? { onnxVerify: ev.verify ?? null } : {}) };
     case 'error': {
       const req = ev.rid !== undefined ? s.pending[ev.rid] : undefined;
       const patch: Partial<StudioState> = {

@@ -63,11 +63,11 @@ export function ComparePair() {
         <dl className="stats result" data-testid="compare-result" data-source={score.source}>
           <div>
             <dt>reward A</dt>
-            <dd data-testid="reward-a">{formatMetric(score.rewardA)}</dd>
+            <dd data-testid="reward-a" data-value={score.rewardA}>{formatMetric(score.rewardA)}</dd>
           </div>
           <div>
             <dt>reward B</dt>
-            <dd data-testid="reward-b">{formatMetric(score.rewardB)}</dd>
+            <dd data-testid="reward-b" data-value={score.rewardB}>{formatMetric(score.rewardB)}</dd>
           </div>
           <div>
             <dt>P(A ≻ B)</dt>

@@ -18,6 +18,7 @@ function modelName(m: ModelRef | null): string {
 function describe(info: LoadedModelInfo): string {
   if (info.kind === 'base') return `Base model ${info.name} with an untrained score head (seeded as a new run): the baseline before training.`;
   const tok = info.tokenizer === 'folder' ? "the folder's tokenizer" : `the tokenizer of ${modelName(info.base) || 'the selected model'}`;
+  if (info.kind === 'onnx') return `ONNX reward model from ${info.name}, scored with onnxruntime-web (${info.provider === 'webgpu' ? 'WebGPU' : 'WASM'}); ${tok}.`;
   if (info.kind === 'adapter' && info.lora) return `PEFT adapter from ${info.name}: LoRA r=${info.lora.r}, lora_alpha ${info.lora.lora_alpha} on ${info.lora.target_modules.join(', ')}, loaded on ${modelName(info.base)}; ${tok}.`;
   return `Reward model from ${info.name}; ${tok}.`;
 }
@@ -53,7 +54,7 @@ export function ModelSource() {
         </label>
       </div>
       <p className="small muted">
-        Load a PEFT adapter folder (adapter_config.json + adapter_model.safetensors; it goes on {modelName(base)}, the model selected in Model & data) or a reward-model folder (config.json + model.safetensors).
+        Load a PEFT adapter folder (adapter_config.json + adapter_model.safetensors; it goes on {modelName(base)}, the model selected in Model & data) a reward-model folder (config.json + model.safetensors), or an ONNX folder (model.onnx [+ model.onnx_data], config.json, tokenizer files) scored with onnxruntime-web.
       </p>
       <div className="actions">
         <label htmlFor={folderId} className="button">

@@ -1,4 +1,4 @@
-// Panel 6, Export: the PEFT adapter (+ README), the merged model, metrics and config — as files or one zip.
+// Panel 6, Export: the PEFT adapter (+ README), the merged model, the ONNX model (verified), metrics and config — as files or one zip.
 import { ErrorNote } from '../../components/ErrorNote.tsx';
 import { ExportArtifact } from './ExportArtifact.tsx';
 import { ExportRun } from './ExportRun.tsx';
@@ -12,6 +12,7 @@ export function ExportPanel() {
         <div className="col">
           <ExportArtifact what="adapter" />
           <ExportArtifact what="model" />
+          <ExportArtifact what="onnx" />
         </div>
         <div className="col">
           <ExportRun />

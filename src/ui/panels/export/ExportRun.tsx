@@ -32,6 +32,7 @@ export function ExportRun() {
     const withReadme = (f: { name: string; data: Uint8Array }[], text: string) => (f.some((x) => x.name === 'README.md') ? f : [...f, { name: 'README.md', data: new TextEncoder().encode(text) }]);
     if (exports.adapter) files.push(...withFolder('adapter', withReadme(exports.adapter, adapterReadme(base, s.config))));
     if (exports.model) files.push(...withFolder('model', withReadme(exports.model, modelReadme(base))));
+    if (exports.onnx) files.push(...withFolder('onnx', exports.onnx));
     saveFile('reward-studio-run.zip', zipFiles(files), 'application/zip');
   };
   return (

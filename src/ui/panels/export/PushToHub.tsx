@@ -12,12 +12,12 @@ export function PushToHub() {
   const { request, showError } = useActions();
   const api = useStudioApi();
   const [repo, setRepo] = useState('');
-  const [what, setWhat] = useState<'adapter' | 'model'>('adapter');
+  const [what, setWhat] = useState<'adapter' | 'model' | 'onnx'>('adapter');
   const repoId = useId();
   const push = () => {
     const s = api.getState();
     const files = s.exports[what];
-    if (!files?.length) return showError('export', `No ${what === 'adapter' ? 'adapter' : 'merged model'} exported yet.`, `Press Export ${what === 'adapter' ? 'adapter' : 'merged model'} above first, then push.`);
+    if (!files?.length) return showError('export', `No ${what} export yet.`, `Export the ${what === 'model' ? 'merged model' : what} above first, then push.`);
     if (!s.hub.token) return showError('export', 'No Hugging Face token.', 'Paste a token with write access in Model & data → Hub settings; it stays in this tab.');
     request({ type: 'push-to-hub', hubUrl: s.hub.hubUrl, token: s.hub.token, repo: repo.trim(), files });
   };
@@ -29,9 +29,10 @@ export function PushToHub() {
           repo
         </label>
         <input id={repoId} value={repo} placeholder="user/qwen3-reward-lora" onChange={(e) => setRepo(e.target.value)} data-testid="push-repo" />
-        <select value={what} onChange={(e) => setWhat(e.target.value as 'adapter' | 'model')} aria-label="What to push">
+        <select value={what} onChange={(e) => setWhat(e.target.value as 'adapter' | 'model' | 'onnx')} aria-label="What to push">
           <option value="adapter">adapter{exports.adapter ? '' : ' (not exported)'}</option>
           <option value="model">merged model{exports.model ? '' : ' (not exported)'}</option>
+          <option value="onnx">ONNX model{exports.onnx ? '' : ' (not exported)'}</option>
         </select>
         <button type="button" disabled={pending || repo.trim() === ''} onClick={push} data-testid="push-run">
           {pending ? 'Pushing…' : 'Push'}

@@ -1,7 +1,7 @@
 // Training slice: the run's state and progress (per-step metrics go to the MetricsBuffer, not here), the
 // evaluation and scoring results, and the exported files.
 import type { StateCreator } from 'zustand/vanilla';
-import type { BestOfNResult, EvalFlips, EvalReport, EvalSource, LoadedModelInfo, OutFile, PairScore, RunSummary, TrainState } from '../../../worker/protocol.ts';
+import type { BestOfNResult, EvalFlips, EvalReport, EvalSource, ExportWhat, LoadedModelInfo, OnnxVerify, OutFile, PairScore, RunSummary, TrainState } from '../../../worker/protocol.ts';
 import type { StudioState } from '../store.ts';
 
 export interface Progress {
@@ -44,7 +44,9 @@ export interface TrainingSlice {
     /** The text of one pair of the report (clicked in the per-pair table). */
     pairText: { index: number; chosen: string; rejected: string } | null;
   };
-  exports: Partial<Record<'adapter' | 'model' | 'metrics', OutFile[]>>;
+  exports: Partial<Record<ExportWhat, OutFile[]>>;
+  /** The last ONNX export's verification (onnxruntime-web vs the engine). */
+  onnxVerify: OnnxVerify | null;
   /** The last push to the Hub. */
   pushed: { repo: string; commitUrl: string; created: boolean } | null;
   /** A PEFT adapter folder the next new run continues from (its weights are the starting point). */
@@ -59,6 +61,7 @@ export const createTrainingSlice: StateCreator<StudioState, [], [], TrainingSlic
   runsCompare: null,
   evaluation: { source: 'run', loaded: null, pair: null, report: null, batch: null, bestOfN: null, pairText: null },
   exports: {},
+  onnxVerify: null,
   pushed: null,
   continueFrom: null,
   setEvalSource: (source) => set((s) => ({ evaluation: { ...s.evaluation, source } })),

@@ -1,7 +1,8 @@
 // Push to Hub: the exported files (a PEFT adapter, or a merged model) committed to a repo the user names, with their
 // token (held in memory by the caller, never stored), through @huggingface/hub's createRepo + commit — regular files
-// inline, *.safetensors through LFS. Works against the Hub or the local mirror (`npm run mirror`, hubUrl). The
-// library is imported on first use, so it stays out of the first page's bundle.
+// inline, *.safetensors through LFS (useXet false: plain LFS, which the Hub and the local mirror both accept). Works
+// against the Hub or the local mirror (`npm run mirror`, hubUrl). Runs in the data worker, which already holds the
+// library for downloads.
 
 export interface PushFile {
   path: string;

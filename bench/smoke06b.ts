@@ -17,8 +17,9 @@ function fillRandom(w: ModelWeights): void {
   const bf16 = (v: number) => (new Uint32Array(new Float32Array([v]).buffer)[0] >>> 16) & 0xffff;
   for (const e of [...w.table.frozen, ...w.table.trainable]) {
     if (e.kind === 'lora_A' || e.kind === 'lora_B' || e.kind === 'score') continue;
-    const dst = w.frozen.get(e.name) ?? w.params[e.block];
-    const base = w.frozen.has(e.name) ? 0 : e.offset;
+    const fr = w.frozen.get(e.name);
+    const dst = fr?.buffer ?? w.params[e.block];
+    const base = fr ? (fr.offset ?? 0) : e.offset;
     const words = e.bytes / 4;
     for (let start = 0; start < words; start += 1 << 22) {
       const n = Math.min(1 << 22, words - start);

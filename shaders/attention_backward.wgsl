@@ -1,17 +1,18 @@
 // Causal self-attention backward, flash style (FlashAttention-2): probabilities are recomputed tile by tile from
 // the saved lse, never stored as a T×T matrix. Three entry points, run in this order:
-//   backward_prep  ws[b,h,i] = (lse_i, Δ_i) with Δ_i = Σ_d dout_i·out_i
+//   backward_prep  ws[row,h] = (lse, Δ) with Δ = Σ_d dout·out, one thread per packed row and head
 //   backward_dkdv  one workgroup per (b, kv head g, key tile): loops over the query heads of g's group and the
 //                  query tiles at or below the diagonal, accumulating dk, dv in registers: no atomics, fixed
 //                  order, deterministic.
 //   backward_dq    one workgroup per (b, query head h, query tile): loops over key tiles up to the diagonal.
-// B sequences, T tokens, H query heads, Hkv kv heads, D head dim; kv head of h is g = h / (H / Hkv).
-//   q, out, dout, dq are (B,T,H,D); k, v, dk, dv are (B,T,Hkv,D); lse is (B,H,T); ws is (B,H,T,2); lengths (B,).
-//   P_ij = exp(s_ij − lse_i) for visible (i, j) (j ≤ i, j < len, i < len), else 0; s_ij = scale · q_i·k_j
+// Padding-free (packed) layout: B sequences end to end in M rows, sequence b at rows [cu[b], cu[b+1]) (cu_seqlens);
+// T ≥ the longest sequence (sizes the grid); H query heads, Hkv kv heads, D head dim; kv head of h is
+// g = h / (H / Hkv).
+//   q, out, dout, dq are (M,H,D); k, v, dk, dv are (M,Hkv,D); lse is (M,H); ws is (M,H,2); cu (B+1,).
+//   P_ij = exp(s_ij − lse_i) for visible (i, j) (j ≤ i < len, same sequence), else 0; s_ij = scale · q_i·k_j
 //   dP_ij = dout_i·v_j        dS_ij = P_ij (dP_ij − Δ_i)
 //   dv_j = Σ_{h in group, i} P_ij dout_i    dk_j = scale Σ_{h, i} dS_ij q_i    dq_i = scale Σ_j dS_ij k_j
-// Padding query rows (i ≥ len) get dq = 0 and contribute nothing to dk, dv; keys j ≥ len get dk = dv = 0.
-// All three gradients are assigned (=).
+// Every row of every sequence gets all three gradients assigned (=).
 // Rows are read as vec4 (D % 4 == 0; D4 = D / 4). Threads: WG = ROWS·TPR where ROWS = BK (dkdv) or BQ (dq);
 // TPR threads share one row, thread t owning the vec4s d4 = t + TPR·c (c < DPT).
 
@@ -26,7 +27,7 @@ override DS: u32 = D4 + 1u;   // row stride (vec4) in workgroup memory: the pad 
 
 const MAX_DPT: u32 = 4u;
 
-struct Params { B: u32, T: u32, H: u32, Hkv: u32, scale: f32 }
+struct Params { B: u32, T: u32, H: u32, Hkv: u32, scale: f32, M: u32 }
 
 // Each entry point binds only what it uses (layout 'auto'): prep 0, 5, 9, 10, 12; dkdv 2, 3, 4..8, 11, 12;
 // dq 1, 4..8, 11, 12 (at most 8 storage buffers each).
@@ -41,7 +42,7 @@ struct Params { B: u32, T: u32, H: u32, Hkv: u32, scale: f32 }
 @group(0) @binding(8) var<storage, read> v: array<vec4<f32>>;
 @group(0) @binding(9) var<storage, read> out: array<vec4<f32>>;
 @group(0) @binding(10) var<storage, read> lse: array<f32>;
-@group(0) @binding(11) var<storage, read> lengths: array<u32>;
+@group(0) @binding(11) var<storage, read> cu: array<u32>;      // (B+1,) sequence starts
 @group(0) @binding(12) var<uniform> p: Params;
 
 var<workgroup> qs: array<vec4<f32>, BQ * DS>;    // (BQ, D) q tile
@@ -57,25 +58,18 @@ var<workgroup> delta_s: array<f32, BQ>;
 
 @compute @workgroup_size(WG)
 fn backward_prep(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let n = gid.x + gid.y * nwg.x * WG;  // flat (b, i, h)
-  let T = p.T;
-  let H = p.H;
-  if (n >= p.B * T * H) { return; }
-  let h = n % H;
-  let i = (n / H) % T;
-  let b = n / (H * T);
+  let n = gid.x + gid.y * nwg.x * WG;  // flat (row, h)
+  if (n >= p.M * p.H) { return; }
   var delta = 0.0;
   for (var d = 0u; d < D4; d++) { delta += dot(dout[n * D4 + d], out[n * D4 + d]); }
-  let w = ((b * H + h) * T + i) * 2u;
-  ws[w] = lse[(b * H + h) * T + i];
-  ws[w + 1u] = delta;
+  ws[n * 2u] = lse[n];
+  ws[n * 2u + 1u] = delta;
 }
 
 // ---- shared tile steps ----
 
-// Loads q, dout rows q0.. of head h (zeros past len), and their (lse, Δ).
-fn loadQueryTile(lid: u32, b: u32, h: u32, q0: u32, len: u32) {
-  let T = p.T;
+// Loads q, dout rows q0.. of head h of the sequence starting at row s0 (zeros past len), and their (lse, Δ).
+fn loadQueryTile(lid: u32, s0: u32, h: u32, q0: u32, len: u32) {
   let H = p.H;
   for (var e = lid; e < BQ * D4; e += WG) {
     let rr = e / D4;
@@ -84,7 +78,7 @@ fn loadQueryTile(lid: u32, b: u32, h: u32, q0: u32, len: u32) {
     var qx = vec4(0.0);
     var dx = vec4(0.0);
     if (i < len) {
-      let o = ((b * T + i) * H + h) * D4 + d;
+      let o = ((s0 + i) * H + h) * D4 + d;
       qx = q[o];
       dx = dout[o];
     }
@@ -96,7 +90,7 @@ fn loadQueryTile(lid: u32, b: u32, h: u32, q0: u32, len: u32) {
     var l = 0.0;
     var dl = 0.0;
     if (i < len) {
-      let w = ((b * H + h) * T + i) * 2u;
+      let w = ((s0 + i) * H + h) * 2u;
       l = ws_r[w];
       dl = ws_r[w + 1u];
     }
@@ -106,8 +100,7 @@ fn loadQueryTile(lid: u32, b: u32, h: u32, q0: u32, len: u32) {
 }
 
 // Loads k, v rows k0.. of kv head g (zeros past len).
-fn loadKeyTile(lid: u32, b: u32, g: u32, k0: u32, len: u32) {
-  let T = p.T;
+fn loadKeyTile(lid: u32, s0: u32, g: u32, k0: u32, len: u32) {
   let Hkv = p.Hkv;
   for (var e = lid; e < BK * D4; e += WG) {
     let jj = e / D4;
@@ -116,7 +109,7 @@ fn loadKeyTile(lid: u32, b: u32, g: u32, k0: u32, len: u32) {
     var kx = vec4(0.0);
     var vx = vec4(0.0);
     if (j < len) {
-      let o = ((b * T + j) * Hkv + g) * D4 + d;
+      let o = ((s0 + j) * Hkv + g) * D4 + d;
       kx = k[o];
       vx = v[o];
     }
@@ -154,10 +147,10 @@ fn backward_dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
   let b = wid.z;
   let g = wid.y;
   let k0 = wid.x * BK;
-  let T = p.T;
   let Hkv = p.Hkv;
   let group = p.H / Hkv;
-  let len = min(lengths[b], T);
+  let s0 = cu[b];
+  let len = cu[b + 1u] - s0;
   let jj = lid / TPR;
   let t = lid % TPR;
   let j = k0 + jj;
@@ -167,13 +160,13 @@ fn backward_dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
   for (var c = 0u; c < DPT; c++) { dka[c] = vec4(0.0); dva[c] = vec4(0.0); }
 
   if (k0 < len) {             // uniform: keys ≥ len are seen by no query
-    loadKeyTile(lid, b, g, k0, len);
+    loadKeyTile(lid, s0, g, k0, len);
     let qStart = (k0 / BQ) * BQ;  // earlier query tiles see none of these keys (causal)
     for (var hh = 0u; hh < group; hh++) {
       let h = g * group + hh;
       for (var q0 = qStart; q0 < len; q0 += BQ) {
         workgroupBarrier();   // previous tile pair consumed
-        loadQueryTile(lid, b, h, q0, len);
+        loadQueryTile(lid, s0, h, q0, len);
         workgroupBarrier();
         tileProbabilities(lid, q0, k0, len);
         workgroupBarrier();
@@ -190,11 +183,11 @@ fn backward_dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
     }
   }
 
-  if (j >= T) { return; }
+  if (j >= len) { return; }
   for (var c = 0u; c < DPT; c++) {
     let d = t + TPR * c;
     if (d < D4) {
-      let o = ((b * T + j) * Hkv + g) * D4 + d;
+      let o = ((s0 + j) * Hkv + g) * D4 + d;
       dk[o] = dka[c] * p.scale;
       dv[o] = dva[c];
     }
@@ -208,10 +201,10 @@ fn backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
   let b = wid.z;
   let h = wid.y;
   let q0 = wid.x * BQ;
-  let T = p.T;
   let H = p.H;
   let g = h / (H / p.Hkv);
-  let len = min(lengths[b], T);
+  let s0 = cu[b];
+  let len = cu[b + 1u] - s0;
   let rr = lid / TPR;
   let t = lid % TPR;
   let i = q0 + rr;
@@ -219,12 +212,12 @@ fn backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
   var acc: array<vec4<f32>, MAX_DPT>;
   for (var c = 0u; c < DPT; c++) { acc[c] = vec4(0.0); }
 
-  if (q0 < len) {             // uniform: padding rows get dq = 0
-    loadQueryTile(lid, b, h, q0, len);
+  if (q0 < len) {             // uniform
+    loadQueryTile(lid, s0, h, q0, len);
     let kEnd = min(q0 + BQ, len);
     for (var k0 = 0u; k0 < kEnd; k0 += BK) {
       workgroupBarrier();
-      loadKeyTile(lid, b, g, k0, len);
+      loadKeyTile(lid, s0, g, k0, len);
       workgroupBarrier();
       tileProbabilities(lid, q0, k0, len);
       workgroupBarrier();
@@ -239,9 +232,9 @@ fn backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     }
   }
 
-  if (i >= T) { return; }
+  if (i >= len) { return; }
   for (var c = 0u; c < DPT; c++) {
     let d = t + TPR * c;
-    if (d < D4) { dq[((b * T + i) * H + h) * D4 + d] = acc[c] * p.scale; }
+    if (d < D4) { dq[((s0 + i) * H + h) * D4 + d] = acc[c] * p.scale; }
   }
 }

@@ -1,11 +1,12 @@
 // Causal self-attention forward, flash style (FlashAttention-2 loop order): one workgroup owns BQ query rows of one
 // (sequence b, query head h) and streams key/value tiles of BK rows through workgroup memory with an online
 // softmax, so nothing of size T×T is ever stored.
-// B sequences, T tokens, H query heads, Hkv kv heads, D head dim. GQA: head h reads kv head g = h / (H / Hkv).
-//   q, out are (B,T,H,D); k, v are (B,T,Hkv,D); lse is (B,H,T); lengths is (B,) u32.
-//   s_ij = scale · q_i·k_j, visible iff j ≤ i and j < len (len = lengths[b]); out_i = Σ_j softmax_j(s_i)_j v_j;
+// Padding-free (packed) layout: B sequences laid end to end in M rows, sequence b at rows [cu[b], cu[b+1])
+// (cu_seqlens, (B+1,) u32); T ≥ the longest sequence (sizes the grid). H query heads, Hkv kv heads, D head dim.
+// GQA: head h reads kv head g = h / (H / Hkv).
+//   q, out are (M,H,D); k, v are (M,Hkv,D); lse is (M,H).
+//   s_ij = scale · q_i·k_j, visible iff j ≤ i (both in sequence b); out_i = Σ_j softmax_j(s_i)_j v_j;
 //   lse_i = log Σ_j exp(s_ij) (saved for the backward pass).
-// Query rows i ≥ len are padding: out = 0 and lse = 0 (see src/ops/attention.ts).
 // Rows are read as vec4 (D % 4 == 0; D4 = D / 4). Threads: WG = BQ·TPR; TPR threads share one query row, thread t
 // owning the vec4s d4 = t + TPR·c (c < DPT). Key tiles past the diagonal or past len are never loaded.
 
@@ -21,14 +22,14 @@ override DS: u32 = D4 + 1u;   // row stride (vec4) in workgroup memory: the pad 
 const MAX_DPT: u32 = 4u;
 const MASKED: f32 = -1.0e30;  // running max before any visible key; exp(MASKED - finite) = 0
 
-struct Params { B: u32, T: u32, H: u32, Hkv: u32, scale: f32 }
+struct Params { B: u32, T: u32, H: u32, Hkv: u32, scale: f32, M: u32 }
 
 @group(0) @binding(0) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(2) var<storage, read> q: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> k: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> v: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read> lengths: array<u32>;
+@group(0) @binding(5) var<storage, read> cu: array<u32>;    // (B+1,) sequence starts
 @group(0) @binding(6) var<uniform> p: Params;
 
 var<workgroup> qs: array<vec4<f32>, BQ * DS>;   // (BQ, D) query tile
@@ -45,28 +46,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let H = p.H;
   let Hkv = p.Hkv;
   let g = h / (H / Hkv);
-  let len = min(lengths[b], T);
+  let s0 = cu[b];
+  let len = cu[b + 1u] - s0;
   let r = lid / TPR;          // this thread's query row in the tile
   let t = lid % TPR;
   let i = q0 + r;
 
-  if (q0 >= len) {            // whole tile is padding (uniform across the workgroup)
-    if (i < T) {
-      for (var c = 0u; c < DPT; c++) {
-        let d = t + TPR * c;
-        if (d < D4) { out[((b * T + i) * H + h) * D4 + d] = vec4(0.0); }
-      }
-      if (t == 0u) { lse[(b * H + h) * T + i] = 0.0; }
-    }
-    return;
-  }
+  if (q0 >= len) { return; }  // past the end of this sequence (uniform across the workgroup)
 
   for (var e = lid; e < BQ * D4; e += WG) {
     let rr = e / D4;
     let d = e % D4;
     let ii = q0 + rr;
     var x = vec4(0.0);
-    if (ii < len) { x = q[((b * T + ii) * H + h) * D4 + d]; }
+    if (ii < len) { x = q[((s0 + ii) * H + h) * D4 + d]; }
     qs[rr * DS + d] = x;
   }
 
@@ -85,7 +78,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       var kx = vec4(0.0);
       var vx = vec4(0.0);
       if (j < len) {
-        let o2 = ((b * T + j) * Hkv + g) * D4 + d;
+        let o2 = ((s0 + j) * Hkv + g) * D4 + d;
         kx = k[o2];
         vx = v[o2];
       }
@@ -126,11 +119,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     m = mNew;
   }
 
-  if (i >= T) { return; }
-  let valid = i < len;        // valid rows saw key 0, so l ≥ 1
+  if (i >= len) { return; }   // rows of the sequence saw key 0, so l ≥ 1
   for (var c = 0u; c < DPT; c++) {
     let d = t + TPR * c;
-    if (d < D4) { out[((b * T + i) * H + h) * D4 + d] = select(vec4(0.0), o[c] / l, valid); }
+    if (d < D4) { out[((s0 + i) * H + h) * D4 + d] = o[c] / l; }
   }
-  if (t == 0u) { lse[(b * H + h) * T + i] = select(0.0, m + log(l), valid); }
+  if (t == 0u) { lse[(s0 + i) * H + h] = m + log(l); }
 }

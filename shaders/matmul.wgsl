@@ -21,6 +21,7 @@ override TM: u32 = 4;           // rows per thread (≤ 8)
 override TN: u32 = 4;           // columns per thread (≤ 8)
 override BK: u32 = 16;          // contraction slice per workgroup-memory tile
 override DROP_ON: u32 = 0;      // 0 none, 1 A, 2 B, 3 C (the result, before accumulation); *_dropout entries
+override EPI: u32 = 0;          // epilogue bits (see epilogue()): 1 low-rank (LoRA) term, 2 residual add
 // Layouts, B's dtype and accumulate are uniforms, not overrides: they only steer the few tile-loading and store
 // instructions (uniform branches), and keeping them out of the pipeline key keeps the pipeline count to
 // tiles × entry points (each pipeline is a separate driver compile; 0.4–2 s each on SwiftShader).
@@ -41,6 +42,12 @@ struct Params {
   bKContig: u32,                      // 1: B(j,c) at j·ldb + c; 0: at c·ldb + j
   bDtype: u32,                        // 0 f32, 1 f16 packed, 2 bf16 packed
   accumulate: u32,                    // 1: C += result
+  // epilogue (EPI ≠ 0): C(i,j) = alpha·Σ A·B [+ lrScale·Σ_r X(i, g(j)·lrR + r)·Y(j, r)] [+ res(i,j)]
+  lrR: u32, lrScale: f32,
+  ldX: u32, offX: u32,                // X(i, c) at offX + i·ldX + c
+  yJ: u32, yR: u32, offY: u32,        // Y(j, r) at offY + j·yJ + r·yR
+  grp1: u32, grp2: u32,               // column groups: g(j) = (j ≥ grp1) + (j ≥ grp2)
+  ldRes: u32, offRes: u32,            // res(i, j) at offRes + i·ldRes + j
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;          // reduce: the split-K scratch
@@ -48,6 +55,9 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<storage, read> seed: array<u32>;       // u32[1], *_dropout entries only
 @group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(5) var<storage, read> epiX: array<f32>;       // epilogue operands (a 4-byte dummy when EPI = 0)
+@group(0) @binding(6) var<storage, read> epiY: array<f32>;
+@group(0) @binding(7) var<storage, read> epiRes: array<f32>;
 
 var<workgroup> As: array<f32, BK * (WG_M * TM + PAD)>;   // As[cc·(BM+PAD) + ii]
 var<workgroup> Bs: array<f32, BK * (WG_N * TN + PAD)>;   // Bs[cc·(BN+PAD) + jj]
@@ -181,10 +191,30 @@ fn storeRow(o: vec3<u32>, r: u32, z: u32, key: u32, lo: vec4<f32>, hi: vec4<f32>
       let e = p.offC + o.z * p.batchC + gi * p.ldc + gj;
       var v = p.alpha * acc;
       if (DROP_ON == 3u) { v *= dropMul(key, e); }
+      if (EPI != 0u) { v = epilogue(gi, gj, v); }
       if (p.accumulate == 1u) { v += c[e]; }
       c[e] = v;
     }
   }
+}
+
+// ---- epilogue (fusion): applied to each finished element before the store (and before accumulate) ----
+// EPI & 1: the low-rank term of LoRA, v + lrScale·Σ_r X(i, g(j)·lrR + r)·Y(j, r) (fma over r in order, like a
+//          separate product added afterwards: bit-identical to it). Forward: X = xa, Y = lora_B; grouped q/k/v or
+//          gate/up outputs pick their own xa columns through g(j). Backward dinp: X = dout·B, Y = lora_A read (k, r).
+// EPI & 2: the residual add, v + res(i, j) (x_{l+1} = x2 + down_proj(h) written by the down_proj product).
+fn epilogue(i: u32, j: u32, v: f32) -> f32 {
+  var r = v;
+  if ((EPI & 1u) != 0u) {
+    let g = select(0u, 1u, j >= p.grp1) + select(0u, 1u, j >= p.grp2);
+    let xo = p.offX + i * p.ldX + g * p.lrR;
+    let yo = p.offY + j * p.yJ;
+    var t = 0.0;
+    for (var k = 0u; k < p.lrR; k++) { t = fma(epiX[xo + k], epiY[yo + k * p.yR], t); }
+    r += p.lrScale * t;
+  }
+  if ((EPI & 2u) != 0u) { r += epiRes[p.offRes + i * p.ldRes + j]; }
+  return r;
 }
 
 @compute @workgroup_size(WG_N, WG_M)
@@ -209,6 +239,7 @@ fn reduceOne(gid: vec3<u32>, key: u32) {
   let e = p.offC + bz * p.batchC + i * p.ldc + j;
   var v = p.alpha * sum;
   if (DROP_ON == 3u) { v *= dropMul(key, e); }
+  if (EPI != 0u) { v = epilogue(i, j, v); }
   if (p.accumulate == 1u) { v += c[e]; }
   c[e] = v;
 }

@@ -1,16 +1,18 @@
 // Reward head of Qwen3ForSequenceClassification (transformers GenericForSequenceClassification, num_labels = 1):
 // pool the hidden state of the rightmost non-pad token of each sequence and project it with score (C -> 1, no bias).
-//   p_b        = argmax_t(t * (ids[b,t] != pad))  — rightmost non-pad position; a row of only pad tokens → 0
-//   rewards[b] = Σ_c hidden[b,p_b,c] * scoreW[c]
+// Rows are packed (padding-free): sequence b is rows [cu[b], cu[b+1]) of hidden and ids (cu_seqlens; a right-padded
+// (B,T) batch is the case cu[b] = b·T).
+//   p_b        = cu[b] + argmax_t(t * (ids[cu[b]+t] != pad))  — the row of the rightmost non-pad token; only pad → cu[b]
+//   rewards[b] = Σ_c hidden[p_b,c] * scoreW[c]
 // Backward:
-//   dhidden[b,t,c] = (t == p_b) ? drewards[b] * scoreW[c] : 0        (assigned, zeros written too)
-//   dscoreW[c]    += Σ_b drewards[b] * hidden[b,p_b,c]               (b in increasing order, one thread per c)
-// Legend: B sequences, T tokens, C hidden. hidden (B,T,C) f32, ids (B,T) u32, scoreW (C,), rewards (B,),
-// poolIdx (B,) u32. All reductions are fixed-shape (deterministic): sequential per thread, then a tree.
+//   dhidden[m,c] = (m == p_b for the sequence b holding row m) ? drewards[b] * scoreW[c] : 0   (assigned, zeros too)
+//   dscoreW[c]  += Σ_b drewards[b] * hidden[p_b,c]                   (b in increasing order, one thread per c)
+// Legend: B sequences, M rows, C hidden. hidden (M,C) f32, ids (M,) u32, cu (B+1,) u32, scoreW (C,), rewards (B,),
+// poolIdx (B,) u32 (absolute rows). All reductions are fixed-shape (deterministic): sequential per thread, then a tree.
 
 override WG: u32 = 256;   // power of two (tree reductions)
 
-struct Params { B: u32, T: u32, C: u32, pad_id: u32 }
+struct Params { B: u32, M: u32, C: u32, pad_id: u32 }
 
 @group(0) @binding(0) var<storage, read_write> rewards: array<f32>;     // (B,)        forward out
 @group(0) @binding(1) var<storage, read_write> pool_out: array<u32>;    // (B,)        forward saved
@@ -22,6 +24,7 @@ struct Params { B: u32, T: u32, C: u32, pad_id: u32 }
 @group(0) @binding(7) var<storage, read> drewards: array<f32>;          // (B,)
 @group(0) @binding(8) var<storage, read> pool_in: array<u32>;           // (B,)       saved by forward
 @group(0) @binding(9) var<uniform> p: Params;
+@group(0) @binding(10) var<storage, read> cu: array<u32>;              // (B+1,)      sequence starts
 
 var<workgroup> red_u: array<u32, WG>;
 var<workgroup> red_f: array<f32, WG>;
@@ -31,9 +34,11 @@ var<workgroup> red_f: array<f32, WG>;
 fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let b = wid.x;   // uniform per workgroup; B ≤ 65535 is checked on the host
   // 1) rightmost non-pad position: max over t of (ids != pad ? t : 0).
+  let s0 = cu[b];
+  let len = cu[b + 1u] - s0;
   var best = 0u;
-  for (var t = tid; t < p.T; t += WG) {
-    if (ids[b * p.T + t] != p.pad_id) { best = max(best, t); }
+  for (var t = tid; t < len; t += WG) {
+    if (ids[s0 + t] != p.pad_id) { best = max(best, t); }
   }
   red_u[tid] = best;
   workgroupBarrier();
@@ -41,9 +46,9 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
     if (tid < s) { red_u[tid] = max(red_u[tid], red_u[tid + s]); }
     workgroupBarrier();
   }
-  let pb = red_u[0];
-  // 2) dot(hidden[b,pb,:], scoreW): thread-strided partial sums, then a tree.
-  let row = (b * p.T + pb) * p.C;
+  let pb = s0 + red_u[0];
+  // 2) dot(hidden[pb,:], scoreW): thread-strided partial sums, then a tree.
+  let row = pb * p.C;
   var acc = 0.0;
   for (var c = tid; c < p.C; c += WG) { acc += hidden[row + c] * score_w[c]; }
   red_f[tid] = acc;
@@ -58,17 +63,21 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   }
 }
 
-// Elementwise over B*T*C: writes every element of dhidden.
+// Elementwise over M*C: writes every element of dhidden. The row's sequence: binary search of cu.
 @compute @workgroup_size(WG)
 fn backward_dhidden(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
-  let TC = p.T * p.C;
-  if (i >= p.B * TC) { return; }
-  let b = i / TC;
-  let t = (i % TC) / p.C;
+  if (i >= p.M * p.C) { return; }
+  let m = i / p.C;
   let c = i % p.C;
+  var lo = 0u;                 // last b with cu[b] ≤ m
+  var hi = p.B;
+  while (hi - lo > 1u) {
+    let mid = (lo + hi) / 2u;
+    if (cu[mid] <= m) { lo = mid; } else { hi = mid; }
+  }
   var d = 0.0;
-  if (t == pool_in[b]) { d = drewards[b] * score_w[c]; }
+  if (lo < p.B && m == pool_in[lo]) { d = drewards[lo] * score_w[c]; }
   dhidden[i] = d;
 }
 
@@ -79,7 +88,7 @@ fn backward_dscore(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (c >= p.C) { return; }
   var acc = 0.0;
   for (var b = 0u; b < p.B; b++) {
-    acc += drewards[b] * hidden[(b * p.T + pool_in[b]) * p.C + c];
+    acc += drewards[b] * hidden[pool_in[b] * p.C + c];
   }
   dscore_w[c] += acc;
 }

@@ -4,9 +4,11 @@
 //   out[j] = x1 * c − x2 * s,  out[j + D/2] = x2 * c + x1 * s.
 // sgn = +1 is the forward rotation, sgn = −1 its inverse (= transpose), which is the backward: dinp = Rᵀ dout.
 // x is (B,T,nH,D), cos/sin are (T, D/2) f32 tables computed on the CPU (the GPU never evaluates cos).
+// With POSITIONS = 1 (packed, padding-free rows) x is (M,nH,D) and row m's position is positions[m].
 // One invocation per pair; it reads both elements before writing, so in place (rotate_inplace) is safe.
 
 override WG: u32 = 256;
+override POSITIONS: u32 = 0;
 
 struct Params {
   n_pairs: u32,   // B*T*nH*(D/2)
@@ -21,13 +23,15 @@ struct Params {
 @group(0) @binding(2) var<storage, read> cos_t: array<f32>;       // (T, D/2)
 @group(0) @binding(3) var<storage, read> sin_t: array<f32>;       // (T, D/2)
 @group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(5) var<storage, read> positions: array<u32>;  // (M,) with POSITIONS = 1
 
 struct Pair { i1: u32, i2: u32, c: f32, s: f32 }
 
 fn pair_of(i: u32) -> Pair {
   let j = i % p.half;
   let row = i / p.half;              // over (B,T,nH)
-  let t = (row / p.nH) % p.T;
+  var t = (row / p.nH) % p.T;
+  if (POSITIONS == 1u) { t = positions[row / p.nH]; }
   let base = row * 2u * p.half;
   let k = t * p.half + j;
   return Pair(base + j, base + j + p.half, cos_t[k], p.sgn * sin_t[k]);

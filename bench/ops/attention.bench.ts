@@ -38,17 +38,17 @@ export async function benchAttention(gpu: Gpu, report: Report, opts: { tiny?: bo
   for (const { B, T, H, Hkv, D } of shapes) {
     const rng = new Rng(B * 1000 + T);
     const nq = B * T * H * D, nkv = B * T * Hkv * D;
-    // q (B,T,H,D), k v (B,T,Hkv,D), dout (B,T,H,D), lengths (B,) = T: scores of order 1, like normed q, k.
+    // q (B,T,H,D), k v (B,T,Hkv,D), dout (B,T,H,D), cu_seqlens of B full sequences: scores of order 1, like normed q, k.
     const q = uploadBuffer(gpu, 'bench.q', randomF32(rng, nq, 1));
     const k = uploadBuffer(gpu, 'bench.k', randomF32(rng, nkv, 1));
     const v = uploadBuffer(gpu, 'bench.v', randomF32(rng, nkv, 1));
     const dout = uploadBuffer(gpu, 'bench.dout', randomF32(rng, nq, 1));
-    const lengths = uploadBuffer(gpu, 'bench.lengths', new Uint32Array(B).fill(T));
+    const cu = uploadBuffer(gpu, 'bench.cu', Uint32Array.from({ length: B + 1 }, (_, b) => b * T)); // packed: B sequences of T
     const out = createStorage(gpu, 'bench.out', nq * 4), lse = createStorage(gpu, 'bench.lse', B * H * T * 4);
     const dq = createStorage(gpu, 'bench.dq', nq * 4), dk = createStorage(gpu, 'bench.dk', nkv * 4), dv = createStorage(gpu, 'bench.dv', nkv * 4);
-    const ws = createStorage(gpu, 'bench.ws', attentionBackwardWorkspaceBytes(B, T, H));
-    const fwd = attentionForward(gpu, out, lse, q, k, v, lengths, B, T, H, Hkv, D);
-    const bwd = attentionBackward(gpu, dq, dk, dv, ws, dout, q, k, v, out, lse, lengths, B, T, H, Hkv, D);
+    const ws = createStorage(gpu, 'bench.ws', attentionBackwardWorkspaceBytes(B * T, H));
+    const fwd = attentionForward(gpu, out, lse, q, k, v, cu, B, T, B * T, H, Hkv, D);
+    const bwd = attentionBackward(gpu, dq, dk, dv, ws, dout, q, k, v, out, lse, cu, B, T, B * T, H, Hkv, D);
 
     const pairs = (B * H * T * (T + 1)) / 2;
     const shape = `B=${B} T=${T} H=${H} Hkv=${Hkv} D=${D}`;
@@ -58,7 +58,7 @@ export async function benchAttention(gpu: Gpu, report: Report, opts: { tiny?: bo
     report(`attention_backward ${shape}`, await timeKernels(gpu, bwd, reps), 10 * D * pairs, bwdBytes);
 
     destroyKernels([fwd, bwd]);
-    for (const b of [q, k, v, dout, lengths, out, lse, dq, dk, dv, ws]) b.destroy();
+    for (const b of [q, k, v, dout, cu, out, lse, dq, dk, dv, ws]) b.destroy();
   }
 }
 

@@ -6,7 +6,9 @@ export interface ParsedArgs {
   options: Map<string, string | true>;
 }
 
-export class UsageError extends Error {
+import { UserError } from '../util/user_error.ts';
+
+export class UsageError extends UserError {
   override name = 'UsageError';
 }
 

@@ -6,6 +6,7 @@ import { requestNodeGpu } from '../gpu/node.ts';
 import { describeGpu, type Gpu } from '../gpu/device.ts';
 import { parseRewardConfig, defaultRewardConfig, type RewardConfig } from '../train/config.ts';
 import { CliInputError } from './files.ts';
+import { parseJsonText } from '../formats/json_text.ts';
 
 export async function cliGpu(): Promise<Gpu> {
   const gpu = await requestNodeGpu({ swiftShaderFallback: true });
@@ -23,13 +24,9 @@ export async function readRunConfig(arg: string | undefined): Promise<RewardConf
     text = await readFile(arg, 'utf8');
     source = arg;
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new CliInputError(`${source}: not valid JSON (${(e as Error).message})`);
-  }
-  return parseRewardConfig(json, source);
+  // file:line:column for syntax errors, and a depth limit before the fields are walked (a 10,000-deep value overflowed
+  // the stack of the field checks)
+  return parseRewardConfig(parseJsonText(text, source), source);
 }
 
 export async function writeFiles(dir: string, files: { name: string; data: Uint8Array }[]): Promise<void> {

@@ -11,6 +11,7 @@ import { type DatasetReport, type InspectOptions, type SplitReport, compareSplit
 import { formatReport } from '../data/inspect-text.ts';
 import { DEFAULT_MAX_LENGTH } from '../data/tokenize.ts';
 import { loadTokenizerFromFolder } from '../data/tokenizer.ts';
+import { isUserError } from '../util/user_error.ts';
 
 const USAGE = `usage: npm run cli -- inspect --data <file-or-dir> [options]
   --data PATH         a .parquet or .jsonl file, or a dataset folder (data/<split>-00000-of-00001.parquet or *.jsonl)
@@ -128,6 +129,13 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     const args = parseArgs(argv);
     const report = await inspectPath(args);
     process.stdout.write(args.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
+    // Nothing usable: a script must not mistake the report for success.
+    const valid = report.splits.reduce((n, s) => n + s.valid, 0);
+    if (valid === 0) {
+      const rows = report.splits.reduce((n, s) => n + s.rows, 0);
+      console.error(`inspect: ${args.data}: no valid preference pair in ${rows} row(s)${rows ? '; see the errors above' : ''}`);
+      return 2;
+    }
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {
@@ -135,6 +143,6 @@ export async function inspectCommand(argv: string[]): Promise<number> {
       return 2;
     }
     console.error(`inspect: ${(e as Error).message}`);
-    return e instanceof InputError ? 2 : 1;
+    return e instanceof InputError || isUserError(e) ? 2 : 1;
   }
 }

@@ -6,15 +6,12 @@
 //   plan    --model <dir-or-config.json> [--config <json>] [--micro-batch N] [--gpu-memory GB]
 //   inspect --data <file-or-dir> [...]
 // Exit codes: 0 ok, 2 bad usage or input (the message names the file, line and field), 1 anything else.
-import { UsageError } from './args.ts';
-import { CliInputError } from './files.ts';
-import { ConfigError } from '../formats/fields.ts';
+import { isUserError } from '../util/user_error.ts';
 import { trainCommand } from './train.ts';
 import { scoreCommand, evalCommand } from './score.ts';
 import { planCommand } from './plan.ts';
 import { exportOnnxCommand } from './onnx.ts';
 import { inspectCommand } from './inspect.ts';
-import { WebGpuUnavailableError } from '../gpu/device.ts';
 import { flags } from '../gpu/flags.ts';
 
 const USAGE = `usage: npm run cli -- <command> [options]
@@ -47,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: Error) => {
-    const user = e instanceof UsageError || e instanceof CliInputError || e instanceof ConfigError || e instanceof WebGpuUnavailableError || e.name === 'SafetensorsError' || e.name === 'DataImportError' || e.name === 'ResumeMismatchError';
+    const user = isUserError(e);
     console.error(`error: ${e.message}`);
     if (!user && flags.stackTraces) console.error(e.stack);
     else if (!user) console.error('(set REWARD_STUDIO_FLAGS=stackTraces for the stack trace)');

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, required, optional, UsageError } from './args.ts';
-import { CliInputError, folderTokenizer, readScoreInputs } from './files.ts';
+import { CliInputError, folderTokenizer, readModelLimits, readScoreInputs } from './files.ts';
 import { cliGpu, copyTokenizerFiles } from './common.ts';
 import { loadForScoring } from './score.ts';
 import { exportOnnx, onnxReadme } from '../train/export_onnx.ts';
@@ -64,7 +64,7 @@ export async function exportOnnxCommand(argv: string[]): Promise<number> {
   const data = optional(a, 'data');
   if (data) {
     seqs = [];
-    for (const r of await readScoreInputs(data, tok)) {
+    for (const r of await readScoreInputs(data, tok, await readModelLimits(modelDir))) {
       if (r.kind === 'pair') seqs.push([...r.chosen], [...r.rejected]);
       else seqs.push([...r.ids]);
     }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parseArgs, required, optional } from './args.ts';
 import { CliInputError } from './files.ts';
 import { readRunConfig, gpuMemoryBytes } from './common.ts';
-import { parseQwen3Config, modelDims, withPadTokenId } from '../model/config.ts';
+import { parseModelConfigText, modelDims, withPadTokenId } from '../model/config.ts';
 import { memoryPlan, formatBytes } from '../model/plan.ts';
 import { loraSpecOf, planRun, DEFAULT_GPU_MEMORY_BYTES } from '../train/session.ts';
 
@@ -19,7 +19,7 @@ export async function planCommand(argv: string[]): Promise<number> {
   const m = required(a, 'model');
   const cfgPath = m.endsWith('.json') ? m : path.join(m, 'config.json');
   if (!existsSync(cfgPath)) throw new CliInputError(`${cfgPath} not found: --model takes a model folder or its config.json`);
-  const cfg = withPadTokenId(parseQwen3Config(JSON.parse(await readFile(cfgPath, 'utf8')), cfgPath));
+  const cfg = withPadTokenId(parseModelConfigText(await readFile(cfgPath, 'utf8'), cfgPath));
   const config = await readRunConfig(optional(a, 'config'));
   const dims = modelDims(cfg);
   const maxLength = config.max_length ?? 1024;

@@ -5,8 +5,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, required, optional, UsageError, type ParsedArgs } from './args.ts';
 import { openOnnxFolder } from './onnx.ts';
-import { CliInputError, closeModelFiles, folderTokenizer, modelFolderFiles, readRawRows, readScoreInputs, tokenizePreferenceFile } from './files.ts';
+import { CliInputError, closeModelFiles, folderTokenizer, modelFolderFiles, readModelLimits, readRawRows, readScoreInputs, tokenizePreferenceFile } from './files.ts';
 import { bestOfNMetrics, BestOfNError, filterBestOfN, flattenBestOfN, isBestOfNRow, tokenizeBestOfN, validateBestOfNRow } from '../data/best_of_n.ts';
+import { parseJsonText } from '../formats/json_text.ts';
 import { cliGpu } from './common.ts';
 import { openFileSource } from '../formats/bytes-node.ts';
 import { parseAdapterConfig } from '../formats/peft.ts';
@@ -17,7 +18,8 @@ import { bucketLength } from '../train/batches.ts';
 import { pairMetrics, scorePairs, scoreSequences } from '../train/trainer.ts';
 import type { Gpu } from '../gpu/device.ts';
 
-const SCORE_HELP = 'usage: npm run cli -- score (--model DIR [--adapter DIR] | --onnx DIR) --data FILE [--out FILE]';
+const SCORE_HELP = 'usage: npm run cli -- score (--model DIR [--adapter DIR] | --onnx DIR) --data FILE [--out FILE] [--max-length N]\n' +
+  '  --max-length N   refuse records longer than N tokens (default and upper bound: the model\'s max_position_embeddings)';
 const EVAL_HELP = 'usage: npm run cli -- eval (--model DIR [--adapter DIR] | --onnx DIR) --data FILE [--max-length N]\n' +
   '  FILE holds preference pairs (accuracy, margin, loss) or best-of-N records (RewardBench 2: prompt, chosen, rejected as a list, optional subset → best-of-N accuracy per subset)';
 
@@ -66,7 +68,7 @@ export async function loadForScoring(gpu: Gpu, modelDir: string, adapterDir: str
     const cfgPath = path.join(adapterDir, 'adapter_config.json');
     const wPath = path.join(adapterDir, 'adapter_model.safetensors');
     if (!existsSync(cfgPath) || !existsSync(wPath)) throw new CliInputError(`${adapterDir}: a PEFT adapter folder needs adapter_config.json and adapter_model.safetensors`);
-    const ac = parseAdapterConfig(JSON.parse(await readFile(cfgPath, 'utf8')), cfgPath);
+    const ac = parseAdapterConfig(parseJsonText(await readFile(cfgPath, 'utf8'), cfgPath), cfgPath);
     lora = loraSpecOfAdapter(ac);
     extra.push(await openFileSource(wPath));
   }
@@ -74,6 +76,7 @@ export async function loadForScoring(gpu: Gpu, modelDir: string, adapterDir: str
   const loaded = await loadRewardModel(gpu, files, { lora, training: false, maxB, maxT, gradientCheckpointing: false, seed: 0, extra });
   await closeModelFiles(files);
   for (const e of extra) await e.close();
+  for (const w of loaded.warnings) console.error(`warning: ${w}`);
   const missing = loaded.initialized;
   if (missing.length) {
     throw new CliInputError(`${adapterDir ?? modelDir} lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}: this is not a trained reward model. ` +
@@ -82,12 +85,23 @@ export async function loadForScoring(gpu: Gpu, modelDir: string, adapterDir: str
   return loaded;
 }
 
+/** An integer option ≥ 1, or `def` when absent. */
+function intOption(a: ReturnType<typeof parseArgs>, name: string, def: number): number {
+  const s = optional(a, name);
+  if (s === undefined) return def;
+  const n = Number(s);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} ${s}: expected an integer ≥ 1`);
+  return n;
+}
+
 export async function scoreCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help')) return (console.log(SCORE_HELP), 0);
-  const a = parseArgs(argv, { values: ['model', 'adapter', 'onnx', 'data', 'out'] });
+  const a = parseArgs(argv, { values: ['model', 'adapter', 'onnx', 'data', 'out', 'max-length'] });
   const src = modelSource(a);
+  const limits = await readModelLimits(src.dir);
+  const maxLength = intOption(a, 'max-length', limits.maxPositions);
   const tok = await folderTokenizer(src.dir);
-  const inputs = await readScoreInputs(required(a, 'data'), tok);
+  const inputs = await readScoreInputs(required(a, 'data'), tok, limits, maxLength);
   const seqs: ArrayLike<number>[] = [];
   for (const r of inputs) {
     if (r.kind === 'pair') seqs.push(r.chosen, r.rejected);
@@ -113,14 +127,14 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help')) return (console.log(EVAL_HELP), 0);
   const a = parseArgs(argv, { values: ['model', 'adapter', 'onnx', 'data', 'max-length'] });
   const src = modelSource(a);
-  const maxLength = Number(optional(a, 'max-length') ?? 1024);
-  if (!Number.isInteger(maxLength) || maxLength < 1) throw new CliInputError(`--max-length ${optional(a, 'max-length')}: expected an integer ≥ 1`);
+  const maxLength = intOption(a, 'max-length', 1024);
+  const limits = await readModelLimits(src.dir);
   const tok = await folderTokenizer(src.dir);
   const dataFile = required(a, 'data');
   const rows = await readRawRows(dataFile);
   if (rows.length > 0 && isBestOfNRow(rows[0].value)) return evalBestOfN(dataFile, rows, src, optional(a, 'adapter'), tok, maxLength);
-  const ds = await tokenizePreferenceFile(dataFile, tok, maxLength);
-  if (ds.pairs.length === 0) throw new CliInputError(`${required(a, 'data')}: no pairs left after filtering by max_length ${maxLength}`);
+  const ds = await tokenizePreferenceFile(dataFile, tok, maxLength, limits);
+  if (ds.pairs.length === 0) throw new CliInputError(`${required(a, 'data')}: all ${ds.total} pairs are longer than max_length ${maxLength} tokens; raise --max-length`);
   const r = await rewardsOf(src, optional(a, 'adapter'), ds.pairs.flatMap((p) => [p.chosen_ids, p.rejected_ids]), 0);
   const chosen = r.filter((_, i) => i % 2 === 0);
   const rejected = r.filter((_, i) => i % 2 === 1);

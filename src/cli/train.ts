@@ -3,14 +3,15 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs, required, optional } from './args.ts';
-import { CliInputError, closeModelFiles, modelFolderFiles, folderTokenizer, tokenizePreferenceFile } from './files.ts';
+import { parseArgs, required, optional, UsageError } from './args.ts';
+import { CliInputError, closeModelFiles, modelFolderFiles, folderTokenizer, readModelLimits, tokenizePreferenceFile } from './files.ts';
 import { openFileSource } from '../formats/bytes-node.ts';
 import { parseAdapterConfig } from '../formats/peft.ts';
+import { parseJsonText } from '../formats/json_text.ts';
 import { peftForContinue } from '../train/continue.ts';
 import { cliGpu, readRunConfig, writeFiles, copyTokenizerFiles, gpuMemoryBytes } from './common.ts';
 import { FsCheckpointStore } from './checkpoint-fs.ts';
-import { createSession } from '../train/session.ts';
+import { checkEvalData, createSession } from '../train/session.ts';
 import { rewardConfigToJson, type RewardConfig } from '../train/config.ts';
 import { formatBytes } from '../model/plan.ts';
 import type { TrainEvent } from '../train/trainer.ts';
@@ -35,13 +36,15 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const configArg = optional(a, 'config');
   const init = adapterDir ? await openAdapterForContinue(adapterDir, config, configArg && !configArg.trim().startsWith('{') ? configArg : '--config') : [];
   const exportDtype = (optional(a, 'export-dtype') ?? (config.bf16 ? 'bfloat16' : 'float32')) as 'bfloat16' | 'float32';
-  if (exportDtype !== 'bfloat16' && exportDtype !== 'float32') throw new Error(`--export-dtype ${exportDtype}: use bfloat16 or float32`);
+  if (exportDtype !== 'bfloat16' && exportDtype !== 'float32') throw new UsageError(`--export-dtype ${exportDtype}: use bfloat16 or float32`);
 
+  const evalFile = optional(a, 'eval');
+  checkEvalData(config, evalFile !== undefined, '--eval FILE');
+  const limits = await readModelLimits(modelDir);
   const tok = await folderTokenizer(modelDir);
   const maxLength = config.max_length ?? Number.MAX_SAFE_INTEGER;
-  const train = await tokenizePreferenceFile(required(a, 'train'), tok, maxLength);
-  const evalFile = optional(a, 'eval');
-  const evalSet = evalFile ? await tokenizePreferenceFile(evalFile, tok, maxLength) : undefined;
+  const train = await tokenizePreferenceFile(required(a, 'train'), tok, maxLength, limits);
+  const evalSet = evalFile ? await tokenizePreferenceFile(evalFile, tok, maxLength, limits) : undefined;
   console.error(`[data] train: ${train.pairs.length} pairs (${train.filteredIndices.length} filtered by max_length ${config.max_length})` +
     (evalSet ? `; eval: ${evalSet.pairs.length} pairs (${evalSet.filteredIndices.length} filtered)` : ''));
 
@@ -72,6 +75,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     await closeModelFiles(files);
     for (const s of init) await s.close();
   });
+  for (const w of session.loaded.warnings) console.error(`warning: ${w}`);
   maxSteps = session.trainer.maxSteps;
   console.error(`[plan] micro-batch ${session.microPairs} pairs, ${formatBytes(session.plan.total)} of GPU memory planned; ${maxSteps} optimizer steps`);
   if (a.options.has('resume')) {
@@ -106,7 +110,7 @@ async function openAdapterForContinue(dir: string, config: RewardConfig, source:
   const cfgPath = path.join(dir, 'adapter_config.json');
   const wPath = path.join(dir, 'adapter_model.safetensors');
   if (!existsSync(cfgPath) || !existsSync(wPath)) throw new CliInputError(`${dir}: --adapter needs a PEFT adapter folder with adapter_config.json and adapter_model.safetensors`);
-  const ac = parseAdapterConfig(JSON.parse(await readFile(cfgPath, 'utf8')), cfgPath);
+  const ac = parseAdapterConfig(parseJsonText(await readFile(cfgPath, 'utf8'), cfgPath), cfgPath);
   config.peft = peftForContinue(ac, config.peft, source);
   console.error(`[adapter] continuing from ${dir} (r ${ac.lora.r}, lora_alpha ${ac.lora.lora_alpha}, ${ac.lora.target_modules.join(',')}; trained on ${ac.base_model_name_or_path ?? 'an unnamed base'})`);
   return [await openFileSource(wPath)];

@@ -15,9 +15,10 @@ import {
   DataImportError,
   formatIssue,
 } from './records.ts';
-import { fullSequences, validatePreferenceRow } from './validate.ts';
+import { ROW_WARNING_TEXT, fullSequences, validatePreferenceRow, type RowOptions } from './validate.ts';
+import { WARNING_PLACES } from './records.ts';
 
-export interface CollectOptions {
+export interface CollectOptions extends RowOptions {
   /** How many issues the summary keeps (all are counted). Default 20. */
   maxErrors?: number;
   /** Keep the valid records for import (false: summary only, e.g. a first validation pass). Default true. */
@@ -47,8 +48,10 @@ export function pairKey(pair: PreferencePair): string {
 export class PreferenceCollector {
   private readonly maxErrors: number;
   private readonly keepRecords: boolean;
+  private readonly rowOptions: RowOptions;
   private readonly seen = new Set<string>();
   private readonly records: PreferencePair[] = [];
+  private readonly places: RowPlace[] = [];
   private shapePlace: RowPlace | null = null;
   readonly summary: ValidationSummary = {
     rows: 0,
@@ -58,6 +61,7 @@ export class PreferenceCollector {
     blankLines: 0,
     duplicates: 0,
     identicalPairs: 0,
+    warnings: [],
     shape: null,
     bom: false,
     crlf: false,
@@ -66,6 +70,7 @@ export class PreferenceCollector {
   constructor(opts: CollectOptions = {}) {
     this.maxErrors = opts.maxErrors ?? 20;
     this.keepRecords = opts.keepRecords ?? true;
+    this.rowOptions = opts.vocabSize !== undefined ? { vocabSize: opts.vocabSize } : {};
   }
 
   /** A row that could not even be parsed (bad JSON, oversize line, bad UTF-8): counted as a row and invalid. */
@@ -81,9 +86,8 @@ export class PreferenceCollector {
 
   /** Validate one parsed row; returns the pair when it is valid. */
   addRow(place: RowPlace, row: unknown): PreferencePair | null {
-    const r = validatePreferenceRow(row);
+    const r = validatePreferenceRow(row, this.rowOptions);
     if (!r.ok) {
-      if (r.issue.identical) this.summary.identicalPairs++;
       this.addIssue({ place, ...(r.issue.field !== undefined ? { field: r.issue.field } : {}), message: r.issue.message });
       return null;
     }
@@ -112,10 +116,20 @@ export class PreferenceCollector {
     }
     this.summary.rows++;
     this.summary.valid++;
+    for (const w of r.warnings) {
+      let s = this.summary.warnings.find((x) => x.kind === w.kind);
+      if (!s) this.summary.warnings.push((s = { kind: w.kind, text: ROW_WARNING_TEXT[w.kind], count: 0, first: [] }));
+      s.count++;
+      if (w.kind === 'identical') this.summary.identicalPairs++;
+      if (s.first.length < WARNING_PLACES) s.first.push({ place, ...(w.field !== undefined ? { field: w.field } : {}), message: w.message });
+    }
     const key = pairKey(pair);
     if (this.seen.has(key)) this.summary.duplicates++;
     else this.seen.add(key);
-    if (this.keepRecords) this.records.push(pair);
+    if (this.keepRecords) {
+      this.records.push(pair);
+      this.places.push(place);
+    }
     return pair;
   }
 
@@ -126,6 +140,7 @@ export class PreferenceCollector {
     const keep = this.keepRecords;
     return {
       summary,
+      recordPlaces: this.places,
       importRecords(choice: ImportChoice): PreferencePair[] {
         if (!keep) throw new Error('importRecords: this read was a validation pass (keepRecords: false); read again to import');
         if (choice === 'all-or-nothing' && summary.invalid > 0) {

@@ -61,6 +61,7 @@ function renderSplit(s: SplitReport): string[] {
   if (s.shape) out.push(`  format: ${s.shape.format}${s.shape.explicitPrompt ? ', explicit prompt' : ''}${s.shape.margin ? ', margin' : ''}`);
   out.push(`  valid ${s.valid}, invalid ${s.invalid}, duplicates ${s.duplicates}, identical pairs ${s.identicalPairs}${s.blankLines ? `, blank lines skipped ${s.blankLines}` : ''}`);
   for (const e of s.errors) out.push(`  error: ${e}`);
+  for (const w of s.warnings ?? []) out.push(`  warning: ${w}`);
   if (s.invalid > s.errors.length) out.push(`  ... and ${s.invalid - s.errors.length} more invalid rows`);
   if (s.examples.length) {
     out.push('  examples:');

@@ -9,7 +9,7 @@ import { type Histogram, histogram } from './histogram.ts';
 import { renderExample } from './inspect-text.ts';
 import { type ByteSource, type JsonlOptions, readJsonlLines } from './jsonl.ts';
 import { type AsyncBuffer, type ParquetColumn, parquetInfo, readParquetRowGroups } from './parquet.ts';
-import { type PreferencePair, type RowPlace, type RowShape, formatIssue } from './records.ts';
+import { type PreferencePair, type RowPlace, type RowShape, formatIssue, formatWarning } from './records.ts';
 import { DEFAULT_MAX_LENGTH, tokenizePair } from './tokenize.ts';
 import type { ChatTokenizer } from './tokenizer.ts';
 import { splitPrompt } from './validate.ts';
@@ -64,6 +64,8 @@ export interface SplitReport {
   blankLines: number;
   duplicates: number;
   identicalPairs: number;
+  /** Rows TRL trains on that look like mistakes, one formatted line per kind (`3 rows: … — lines 2, 7, 9`). */
+  warnings: string[];
   examples: string[];
   tokens: TokenStats | null;
   scores: ScoreStats | null;
@@ -192,6 +194,7 @@ function finish(split: string, files: string[], columns: ParquetColumn[], c: Pre
     blankLines: s.blankLines,
     duplicates: s.duplicates,
     identicalPairs: s.identicalPairs,
+    warnings: s.warnings.map(formatWarning),
     examples: ins.examples,
     tokens: ins.tokens(),
     scores: ins.scores(),
@@ -223,9 +226,9 @@ export async function inspectParquet(split: string, shards: { name: string; file
   let columns: ParquetColumn[] = [];
   let offset = 0;
   for (const [i, shard] of shards.entries()) {
-    const info = await parquetInfo(shard.file);
+    const info = await parquetInfo(shard.file, shard.name);
     if (i === 0) columns = info.columns;
-    for await (const { rowStart, rows } of readParquetRowGroups(shard.file, { metadata: info.metadata, signal: opts.signal })) {
+    for await (const { rowStart, rows } of readParquetRowGroups(shard.file, { metadata: info.metadata, signal: opts.signal, name: shard.name })) {
       rows.forEach((row, k) => {
         const place: RowPlace = { kind: 'row', row: offset + rowStart + k };
         const pair = c.addRow(place, row);

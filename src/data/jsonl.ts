@@ -9,12 +9,15 @@
 //     read_json(lines=True) and pyarrow's JSON reader, which `datasets` uses;
 //   - the last line may lack a newline;
 //   - a line longer than maxLineBytes (default 16 MiB) is an error; its bytes are dropped as they arrive;
+//   - a line nesting arrays/objects deeper than MAX_JSON_DEPTH (100) is an error naming its column, checked before
+//     the value is walked (validators, JSON.stringify and inspection all recurse);
 //   - line numbers are physical 1-based line numbers, as an editor shows them.
 
 import { PreferenceCollector, type CollectOptions } from './collect.ts';
 import { locateJsonError } from './json-error.ts';
+import { excessiveNesting, MAX_JSON_DEPTH } from '../formats/json_text.ts';
 import type { DataIssue, PreferenceImport, ScoreRecord } from './records.ts';
-import { validateScoreRow } from './validate.ts';
+import { validateScoreRow, type RowOptions } from './validate.ts';
 
 export type ByteSource = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
 
@@ -140,6 +143,10 @@ export async function* readJsonlLines(source: ByteSource, opts: JsonlOptions = {
       };
     }
     if (text.trim() === '') return { kind: 'blank', line };
+    const deep = excessiveNesting(text);
+    if (deep >= 0) {
+      return { kind: 'issue', issue: { place: { kind: 'line', line }, column: deep + 1, message: `arrays/objects nested deeper than ${MAX_JSON_DEPTH} levels; a preference record needs a few levels at most` } };
+    }
     try {
       return { kind: 'value', line, value: JSON.parse(text) };
     } catch (e) {
@@ -199,7 +206,7 @@ export async function readPreferenceJsonl(source: ByteSource, opts: JsonlOptions
 /** Read a JSONL file of records to score (`messages` | `text` | `input_ids` per line). */
 export async function readScoreJsonl(
   source: ByteSource,
-  opts: JsonlOptions & { maxErrors?: number } = {},
+  opts: JsonlOptions & RowOptions & { maxErrors?: number } = {},
 ): Promise<{ records: ScoreRecord[]; invalid: number; errors: DataIssue[]; blankLines: number }> {
   const maxErrors = opts.maxErrors ?? 20;
   const out = { records: [] as ScoreRecord[], invalid: 0, errors: [] as DataIssue[], blankLines: 0 };
@@ -211,7 +218,7 @@ export async function readScoreJsonl(
     if (ev.kind === 'blank') out.blankLines++;
     else if (ev.kind === 'issue') addIssue(ev.issue);
     else {
-      const r = validateScoreRow(ev.value);
+      const r = validateScoreRow(ev.value, opts.vocabSize !== undefined ? { vocabSize: opts.vocabSize } : {});
       if (r.ok) out.records.push(r.value);
       else addIssue({ place: { kind: 'line', line: ev.line }, ...(r.issue.field !== undefined ? { field: r.issue.field } : {}), message: r.issue.message });
     }

@@ -8,6 +8,7 @@ import { type AsyncBuffer, type FileMetaData, type SchemaTree, parquetMetadataAs
 import { compressors } from 'hyparquet-compressors';
 import { PreferenceCollector, type CollectOptions } from './collect.ts';
 import type { PreferenceImport } from './records.ts';
+import { UserError } from '../util/user_error.ts';
 
 export type { AsyncBuffer } from 'hyparquet';
 
@@ -29,11 +30,51 @@ export interface ParquetReadOptions {
   signal?: AbortSignal;
   /** Metadata already read (parquetMetadataAsync), to avoid reading the footer twice. */
   metadata?: FileMetaData;
+  /** The file's name, for messages. */
+  name?: string;
+}
+
+/** A parquet file that cannot be read (damaged footer, lying sizes, bad pages): names the file and the row group. */
+export class ParquetFileError extends UserError {
+  override name = 'ParquetFileError';
+}
+
+/** Rows per row group and per file beyond which a footer is taken to be lying (a row needs at least a bit per column
+ *  in the file, and no preference dataset shard comes near 2^31 rows). */
+const MAX_ROWS = 2 ** 31 - 1;
+
+async function readFooter(file: AsyncBuffer, name: string): Promise<FileMetaData> {
+  let metadata: FileMetaData;
+  try {
+    metadata = await parquetMetadataAsync(file);
+  } catch (e) {
+    throw new ParquetFileError(`${name}: not a readable parquet file (${(e as Error).message}); download it again or re-export it`);
+  }
+  const rows = Number(metadata.num_rows);
+  const sum = metadata.row_groups.reduce((n, rg) => n + Number(rg.num_rows), 0);
+  if (!(rows >= 0 && rows <= MAX_ROWS) || metadata.row_groups.some((rg) => !(Number(rg.num_rows) >= 0)) || sum !== rows) {
+    throw new ParquetFileError(`${name}: the footer's row counts are inconsistent (num_rows ${rows}, row groups sum to ${sum}); the file is damaged — download it again`);
+  }
+  // Every column chunk must lie inside the file: a lying offset or size made the page reader spin (found by npm run fuzz).
+  const size = file.byteLength;
+  for (const [g, rg] of metadata.row_groups.entries()) {
+    for (const cc of rg.columns) {
+      const m = cc.meta_data;
+      if (!m) continue;
+      const start = Number(m.dictionary_page_offset ?? m.data_page_offset);
+      const end = Math.max(start, Number(m.data_page_offset)) + Number(m.total_compressed_size);
+      const offsets = [Number(cc.file_offset), Number(m.data_page_offset), start];
+      if (offsets.some((x) => !(x >= 0 && x <= size)) || !(Number(m.total_compressed_size) >= 0) || !(Number(m.data_page_offset) + Number(m.total_compressed_size) <= size) || !(end <= size + Number(m.total_compressed_size))) {
+        throw new ParquetFileError(`${name}: row group ${g}, column ${m.path_in_schema.join('.')}: its pages lie outside the file (offset ${Number(m.data_page_offset)}, ${Number(m.total_compressed_size)} bytes, file ${size} bytes); the file is damaged — download it again`);
+      }
+    }
+  }
+  return metadata;
 }
 
 /** Number of rows and row groups of a parquet file, from its footer. */
-export async function parquetInfo(file: AsyncBuffer): Promise<{ metadata: FileMetaData; numRows: number; rowGroups: number; columns: ParquetColumn[] }> {
-  const metadata = await parquetMetadataAsync(file);
+export async function parquetInfo(file: AsyncBuffer, name = 'parquet file'): Promise<{ metadata: FileMetaData; numRows: number; rowGroups: number; columns: ParquetColumn[] }> {
+  const metadata = await readFooter(file, name);
   return { metadata, numRows: Number(metadata.num_rows), rowGroups: metadata.row_groups.length, columns: parquetColumns(metadata) };
 }
 
@@ -107,21 +148,31 @@ export async function* readParquetRowGroups(
   file: AsyncBuffer,
   opts: ParquetReadOptions = {},
 ): AsyncGenerator<{ rowStart: number; rows: Record<string, unknown>[] }> {
-  const metadata = opts.metadata ?? (await parquetMetadataAsync(file));
+  const name = opts.name ?? 'parquet file';
+  const metadata = opts.metadata ?? (await readFooter(file, name));
   const totalRows = Number(metadata.num_rows);
   let rowStart = 0;
-  for (const rg of metadata.row_groups) {
+  for (const [g, rg] of metadata.row_groups.entries()) {
     opts.signal?.throwIfAborted();
     const n = Number(rg.num_rows);
     if (n === 0) continue;
-    const rows = await parquetReadObjects({
-      file,
-      metadata,
-      rowStart,
-      rowEnd: rowStart + n,
-      compressors,
-      ...(opts.columns ? { columns: opts.columns } : {}),
-    });
+    let rows: Record<string, unknown>[];
+    try {
+      rows = await parquetReadObjects({
+        file,
+        metadata,
+        rowStart,
+        rowEnd: rowStart + n,
+        compressors,
+        ...(opts.columns ? { columns: opts.columns } : {}),
+      });
+    } catch (e) {
+      if (opts.signal?.aborted) throw e;
+      throw new ParquetFileError(`${name}: row group ${g} (rows ${rowStart}–${rowStart + n - 1}, 0-based) cannot be read (${(e as Error).message}); the file is damaged — download it again`);
+    }
+    if (rows.length !== n) {
+      throw new ParquetFileError(`${name}: row group ${g} holds ${rows.length} rows but the footer says ${n}; the file is damaged — download it again`);
+    }
     yield { rowStart, rows: rows.map((r) => jsonLike(r) as Record<string, unknown>) };
     rowStart += n;
     opts.onProgress?.({ rowsRead: rowStart, totalRows });

@@ -98,14 +98,36 @@ export interface ValidationSummary {
   blankLines: number;
   /** Valid rows whose prompt + chosen + rejected repeat an earlier valid row. */
   duplicates: number;
-  /** Rows rejected because chosen equals rejected (also counted in `invalid`). */
+  /** Valid rows whose chosen equals rejected (TRL trains on them; also listed in `warnings`). */
   identicalPairs: number;
+  /** Rows TRL trains on that are probably mistakes, by kind, with the first few places (validate.ts RowWarning). */
+  warnings: WarningSummary[];
   /** The shape fixed by the first valid row (null when there is none). */
   shape: RowShape | null;
   /** JSONL only: the file started with a UTF-8 byte order mark (stripped). */
   bom: boolean;
   /** JSONL only: some lines ended with CRLF (the CR is stripped). */
   crlf: boolean;
+}
+
+/** One kind of row warning in a file: how many rows, and the first few (place, field, detail). */
+export interface WarningSummary {
+  kind: string;
+  /** What the rows have in common, e.g. "chosen is identical to rejected (…)". */
+  text: string;
+  count: number;
+  first: DataIssue[];
+}
+
+/** How many places a warning keeps. */
+export const WARNING_PLACES = 5;
+
+/** `3 rows: chosen is identical to rejected (…) — lines 2, 7, 9` */
+export function formatWarning(w: WarningSummary): string {
+  const places = w.first.map((i) => (i.place.kind === 'line' ? `${i.place.line}` : `${i.place.row}`));
+  const unit = w.first[0]?.place.kind === 'row' ? 'rows (0-based)' : 'lines';
+  const more = w.count > w.first.length ? ', …' : '';
+  return `${w.count} row${w.count === 1 ? '' : 's'}: ${w.text} — ${unit} ${places.join(', ')}${more}`;
 }
 
 /** Thrown when a caller asks for an all-or-nothing import of data that has invalid rows. */
@@ -127,4 +149,6 @@ export interface PreferenceImport {
   summary: ValidationSummary;
   /** 'all-or-nothing' throws DataImportError if any row is invalid; 'valid-only' returns the valid rows. */
   importRecords(choice: ImportChoice): PreferencePair[];
+  /** Where each valid record came from (parallel to importRecords' result). */
+  recordPlaces: RowPlace[];
 }

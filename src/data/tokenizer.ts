@@ -10,6 +10,8 @@ import { AutoTokenizer, PreTrainedTokenizer, env } from '@huggingface/transforme
 import * as transformers from '@huggingface/transformers';
 import { sha256Hex } from './hash.ts';
 import type { Message } from './records.ts';
+import { UserError } from '../util/user_error.ts';
+import { parseJsonText } from '../formats/json_text.ts';
 
 export interface ChatTokenizer {
   /** The transformers.js tokenizer (for anything not wrapped here). */
@@ -43,15 +45,22 @@ async function wrap(tokenizer: PreTrainedTokenizer): Promise<ChatTokenizer> {
   const t = tokenizer as PreTrainedTokenizer & { _tokenizerJSON: object; _tokenizerConfig: Config };
   const { chat_template, ...configRest } = t._tokenizerConfig;
   if (typeof chat_template !== 'string') {
-    throw new Error('tokenizer_config.json has no chat_template string; a Qwen3 tokenizer_config.json carries one (check that the right file was given)');
+    throw new UserError('tokenizer_config.json has no chat_template string; a Qwen3 tokenizer_config.json carries one (check that the right file was given)');
   }
   if (t.eos_token === null || t.eos_token_id === undefined) {
-    throw new Error('tokenizer_config.json names no eos_token; TRL needs it (Qwen3: "<|im_end|>")');
+    throw new UserError('tokenizer_config.json names no eos_token; TRL needs it (Qwen3: "<|im_end|>")');
   }
   const tokenizerHash = await sha256Hex(JSON.stringify(t._tokenizerJSON) + '\n' + JSON.stringify(configRest));
   const templateHash = await sha256Hex(chat_template);
-  const chat = (messages: Message[], tokenize: boolean) =>
-    tokenizer.apply_chat_template(messages, { tokenize, add_generation_prompt: false, return_tensor: false, return_dict: false });
+  const chat = (messages: Message[], tokenize: boolean) => {
+    try {
+      return tokenizer.apply_chat_template(messages, { tokenize, add_generation_prompt: false, return_tensor: false, return_dict: false });
+    } catch (e) {
+      throw new UserError(`tokenizer_config.json's chat_template failed on this conversation (${(e as Error).message}); use the model's own tokenizer_config.json`, { cause: e });
+    }
+  };
+  // A template that cannot render a plain exchange is refused when the files are loaded, not at the first row.
+  chat([{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }], false);
   return {
     tokenizer,
     eosToken: t.eos_token,
@@ -68,9 +77,11 @@ async function wrap(tokenizer: PreTrainedTokenizer): Promise<ChatTokenizer> {
 function parse(x: string | object, name: string): Config {
   if (typeof x !== 'string') return x as Config;
   try {
-    return JSON.parse(x) as Config;
+    const v = parseJsonText(x, name);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new UserError(`${name}: expected a JSON object`);
+    return v as Config;
   } catch (e) {
-    throw new Error(`${name} is not valid JSON (${(e as Error).message}); the stored copy may be truncated — download it again`, { cause: e });
+    throw new UserError(`${(e as Error).message}; the stored copy may be truncated — download it again`, { cause: e });
   }
 }
 
@@ -82,7 +93,13 @@ export async function loadTokenizerFromFiles(files: TokenizerFiles): Promise<Cha
   const cls = (transformers as unknown as Record<string, unknown>)[name];
   const Ctor = (typeof cls === 'function' && (cls === PreTrainedTokenizer || cls.prototype instanceof PreTrainedTokenizer) ? cls : PreTrainedTokenizer) as
     new (json: object, config: object) => PreTrainedTokenizer;
-  return wrap(new Ctor(json, config));
+  let tok: PreTrainedTokenizer;
+  try {
+    tok = new Ctor(json, config);
+  } catch (e) {
+    throw new UserError(`tokenizer.json / tokenizer_config.json could not be loaded (${(e as Error).message}); use the tokenizer files of the model`, { cause: e });
+  }
+  return wrap(tok);
 }
 
 // transformers.js reads its settings from the global `env`; loads that change it run one at a time.
@@ -103,7 +120,7 @@ export function loadTokenizerFromFolder(folder: string): Promise<ChatTokenizer> 
     try {
       return await AutoTokenizer.from_pretrained(name, { local_files_only: true });
     } catch (e) {
-      throw new Error(`could not load the tokenizer from ${folder}: ${(e as Error).message}. The folder must hold tokenizer.json and tokenizer_config.json`, { cause: e });
+      throw new UserError(`could not load the tokenizer from ${folder}: ${(e as Error).message}. The folder must hold tokenizer.json and tokenizer_config.json`, { cause: e });
     } finally {
       Object.assign(env, saved);
     }

@@ -23,9 +23,19 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A number as the user wrote it, as far as a float64 can tell: JSON.parse turns 1e400 into Infinity (JSON.stringify
+ *  would print "null") and 18446744073709551615 into 18446744073709551616 (printed "18446744073709552000"). */
+export function describeNumber(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return `a number too large for a 64-bit float (read as ${v > 0 ? '' : '-'}Infinity)`;
+  if (Number.isInteger(v) && !Number.isSafeInteger(v)) return `a number beyond 2^53 (≈${v.toPrecision(4)}, not exact)`;
+  return String(v);
+}
+
 /** A short rendering of a value for "got …" in messages. */
 export function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
+  if (typeof v === 'number') return describeNumber(v);
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
   const s = JSON.stringify(v);
   return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 60)}…` : s;

@@ -6,6 +6,7 @@
 // alignment descending then name (UTF-8 bytes), header keys in that order after "__metadata__", JSON without
 // spaces, padded with spaces to a multiple of 8 bytes.
 import type { ByteSource } from './bytes.ts';
+import { excessiveNesting, MAX_JSON_DEPTH, parseJsonText, type JsonTextError } from './json_text.ts';
 
 /** safetensors dtypes in the Rust enum's order (increasing alignment); serialization sorts by it, descending. */
 export const DTYPES = ['BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'F64', 'I64', 'U64'] as const;
@@ -91,6 +92,7 @@ export function parseSafetensorsHeader(file: string, size: number, headerBytes: 
   } catch {
     throw new SafetensorsError(file, `header is not valid UTF-8; ${REDOWNLOAD}`);
   }
+  if (excessiveNesting(text) >= 0) throw new SafetensorsError(file, `header nests arrays/objects deeper than ${MAX_JSON_DEPTH} levels; this is not a safetensors file`);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -98,7 +100,7 @@ export function parseSafetensorsHeader(file: string, size: number, headerBytes: 
     throw new SafetensorsError(file, `header is not valid JSON (${(e as Error).message}); ${REDOWNLOAD}`);
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw new SafetensorsError(file, `header must be a JSON object of tensors, found ${Array.isArray(json) ? 'an array' : typeof json}; this is not a safetensors file`);
+    throw new SafetensorsError(file, `header must be a JSON object of tensors, found ${json === null ? 'null' : Array.isArray(json) ? 'an array' : typeof json}; this is not a safetensors file`);
   }
   let metadata: Record<string, string> | null = null;
   const infos: TensorInfo[] = [];
@@ -275,9 +277,9 @@ export interface SafetensorsIndex {
 export function parseSafetensorsIndex(text: string, file = SAFETENSORS_INDEX_FILE): SafetensorsIndex {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonText(text, file);
   } catch (e) {
-    throw new SafetensorsError(file, `not valid JSON (${(e as Error).message}); download it again`);
+    throw new SafetensorsError(file, `${(e as JsonTextError).reason ?? (e as Error).message}; download it again`);
   }
   const o = json as Record<string, unknown>;
   if (o === null || typeof o !== 'object' || o.weight_map === null || typeof o.weight_map !== 'object' || Array.isArray(o.weight_map)) {

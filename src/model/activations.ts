@@ -6,39 +6,38 @@ import type { Gpu } from '../gpu/device.ts';
 import { createStorage } from '../gpu/buffers.ts';
 import { rmsnormBackwardWorkspaceBytes } from '../ops/rmsnorm.ts';
 import { attentionBackwardWorkspaceBytes } from '../ops/attention.ts';
-import type { LinearName, ModelDims } from './params.ts';
+import { LINEAR_GROUPS, type LinearName, type ModelDims } from './params.ts';
+import { qkNormRopeWorkspaceBytes } from '../ops/qk_norm_rope.ts';
 
-/** What one decoder layer saves for its backward. M = B*T rows. */
+/** What one decoder layer saves for its backward. M packed rows. */
 export interface LayerActs {
   ln1: GPUBuffer; // (M,C) input_layernorm(x)
   rstd1: GPUBuffer; // (M,)
-  q: GPUBuffer; // (M,H*D) q_proj output, before q_norm
-  k: GPUBuffer; // (M,Hkv*D)
-  v: GPUBuffer; // (M,Hkv*D)
-  rstdq: GPUBuffer; // (M*H,)
-  rstdk: GPUBuffer; // (M*Hkv,)
+  qkv: GPUBuffer; // (M,(H+2Hkv)·D) the fused q|k|v projection, before q_norm / k_norm
+  v: GPUBuffer; // (M,Hkv·D) v heads copied out for attention
+  rstdqk: GPUBuffer; // (M,H+Hkv) q_norm / k_norm statistics
   qr: GPUBuffer; // (M,H*D) after q_norm and RoPE
   kr: GPUBuffer; // (M,Hkv*D)
   att: GPUBuffer; // (M,H*D) attention output
-  lse: GPUBuffer; // (B,H,T)
+  lse: GPUBuffer; // (M,H)
   x2: GPUBuffer; // (M,C) residual after attention
   ln2: GPUBuffer; // (M,C) post_attention_layernorm(x2)
   rstd2: GPUBuffer; // (M,)
-  gate: GPUBuffer; // (M,F)
-  up: GPUBuffer; // (M,F)
+  gu: GPUBuffer; // (M,2F) the fused gate|up projection
   h: GPUBuffer; // (M,F) silu(gate)*up
-  xa: Map<LinearName, GPUBuffer>; // (M,R) LoRA dropout(x)·Aᵀ per targeted linear
+  xa: GPUBuffer[]; // per fusion group with LoRA: (M, parts·R) dropout(x)·Aᵀ
 }
 
 export interface Activations {
   maxB: number;
   maxT: number;
-  ids: GPUBuffer; // (B,T) u32
-  lengths: GPUBuffer; // (B,) u32 real lengths (attention mask)
+  ids: GPUBuffer; // (M,) u32 packed real tokens (padding-free), then a tail of pad ids up to the row bucket
+  cu: GPUBuffer; // (B+2,) u32 sequence starts (cu_seqlens): B sequences, then the tail segment, then M
+  positions: GPUBuffer; // (M,) u32 position of each packed row within its sequence (RoPE)
   margins: GPUBuffer; // (P,) f32
   resid: GPUBuffer[]; // L+1 × (M,C): resid[l] enters layer l; resid[L] enters the final norm
   layers: LayerActs[]; // L sets, or 1 shared set with gradient checkpointing
-  tmpC: GPUBuffer; // (M,C) o_proj / down_proj output before the residual add
+  tmpC: GPUBuffer; // (M,C) o_proj output before the residual add
   xf: GPUBuffer; // (M,C) final norm output
   rstdf: GPUBuffer; // (M,)
   rewards: GPUBuffer; // (B,)
@@ -49,19 +48,18 @@ export interface Activations {
   dres: GPUBuffer; // (M,C) gradient of the residual stream
   dC: GPUBuffer; // (M,C) dln1 / dln2 / dxf
   dh: GPUBuffer; // (M,F)
-  dgate: GPUBuffer; // (M,F)
-  dup: GPUBuffer; // (M,F)
-  datt: GPUBuffer; // (M,H*D), later dq after rope backward
-  dqr: GPUBuffer; // (M,H*D), later dq
-  dkr: GPUBuffer; // (M,Hkv*D), later dk
-  dk: GPUBuffer; // (M,Hkv*D)
-  dv: GPUBuffer; // (M,Hkv*D)
-  wsNorm: GPUBuffer; // rmsnorm dweight workspace
+  dgu: GPUBuffer; // (M,2F)
+  datt: GPUBuffer; // (M,H*D)
+  dq: GPUBufferBinding; // (M,H*D)   dq | dk | dv: ranges of one buffer (attention backward → qk_norm_rope backward)
+  dk: GPUBufferBinding; // (M,Hkv*D)
+  dv: GPUBufferBinding; // (M,Hkv*D)
+  dqkv: GPUBuffer; // (M,(H+2Hkv)·D)
+  wsNorm: GPUBuffer; // rmsnorm / q,k-norm dweight workspace
   wsAttn: GPUBuffer; // attention backward workspace
-  wsLora: GPUBuffer; // (M,Rmax) LoRA backward workspace
+  wsLora: GPUBuffer; // (M, 3·R) LoRA backward workspace
   dropoutSeed: GPUBuffer; // u32[1], rewritten every micro-step
-  cos: GPUBuffer; // (maxT, D/2) RoPE tables
-  sin: GPUBuffer;
+  cos: GPUBufferBinding; // (maxT, D/2) RoPE tables: cos | sin, ranges of one buffer
+  sin: GPUBufferBinding;
   bytes: number; // total allocated, for the memory plan
 }
 
@@ -74,22 +72,29 @@ export interface ActivationOptions {
   training: boolean;
 }
 
+const align256 = (n: number) => Math.ceil(n / 256) * 256;
+
+/** xa buffers of one layer: one per fusion group with LoRA targets, (M, targeted parts·R). */
+export function loraGroupWidths(o: ActivationOptions): number[] {
+  return LINEAR_GROUPS.map((g) => g.filter((n) => o.loraTargets.includes(n)).length).filter((n) => n > 0).map((n) => n * o.loraR);
+}
+
 /** Bytes per buffer, as activationBytes() and allocateActivations() both see them (one source of truth). */
 export function activationLayout(d: ModelDims, o: ActivationOptions): { name: string; bytes: number; count: number }[] {
   const M = o.maxB * o.maxT;
   const { C, F, H, Hkv, D, L } = d;
   const f = 4;
   const sets = o.gradientCheckpointing ? 1 : L;
+  const NQKV = (H + 2 * Hkv) * D;
   const out: { name: string; bytes: number; count: number }[] = [
     { name: 'ids', bytes: M * 4, count: 1 },
+    { name: 'positions', bytes: M * 4, count: 1 },
     { name: 'resid', bytes: M * C * f, count: L + 1 },
     { name: 'layer.ln1', bytes: M * C * f, count: sets },
     { name: 'layer.rstd1', bytes: M * f, count: sets },
-    { name: 'layer.q', bytes: M * H * D * f, count: sets },
-    { name: 'layer.k', bytes: M * Hkv * D * f, count: sets },
+    { name: 'layer.qkv', bytes: M * NQKV * f, count: sets },
     { name: 'layer.v', bytes: M * Hkv * D * f, count: sets },
-    { name: 'layer.rstdq', bytes: M * H * f, count: sets },
-    { name: 'layer.rstdk', bytes: M * Hkv * f, count: sets },
+    { name: 'layer.rstdqk', bytes: M * (H + Hkv) * f, count: sets },
     { name: 'layer.qr', bytes: M * H * D * f, count: sets },
     { name: 'layer.kr', bytes: M * Hkv * D * f, count: sets },
     { name: 'layer.att', bytes: M * H * D * f, count: sets },
@@ -97,10 +102,9 @@ export function activationLayout(d: ModelDims, o: ActivationOptions): { name: st
     { name: 'layer.x2', bytes: M * C * f, count: sets },
     { name: 'layer.ln2', bytes: M * C * f, count: sets },
     { name: 'layer.rstd2', bytes: M * f, count: sets },
-    { name: 'layer.gate', bytes: M * F * f, count: sets },
-    { name: 'layer.up', bytes: M * F * f, count: sets },
+    { name: 'layer.gu', bytes: M * 2 * F * f, count: sets },
     { name: 'layer.h', bytes: M * F * f, count: sets },
-    { name: 'layer.lora_xa', bytes: M * o.loraR * f, count: sets * o.loraTargets.length },
+    ...loraGroupWidths(o).map((w, i) => ({ name: `layer.lora_xa${i}`, bytes: M * w * f, count: sets })),
     { name: 'tmpC', bytes: M * C * f, count: 1 },
     { name: 'xf', bytes: M * C * f, count: 1 },
   ];
@@ -108,12 +112,14 @@ export function activationLayout(d: ModelDims, o: ActivationOptions): { name: st
     out.push(
       { name: 'dres', bytes: M * C * f, count: 1 },
       { name: 'dC', bytes: M * C * f, count: 1 },
-      { name: 'dF', bytes: M * F * f, count: 3 },
-      { name: 'dHD', bytes: M * H * D * f, count: 2 },
-      { name: 'dHkvD', bytes: M * Hkv * D * f, count: 3 },
-      { name: 'wsNorm', bytes: Math.max(rmsnormBackwardWorkspaceBytes(M, C), rmsnormBackwardWorkspaceBytes(M * H, D)), count: 1 },
-      { name: 'wsAttn', bytes: attentionBackwardWorkspaceBytes(o.maxB, o.maxT, H), count: 1 },
-      { name: 'wsLora', bytes: M * Math.max(1, o.loraR) * f, count: 1 },
+      { name: 'dh', bytes: M * F * f, count: 1 },
+      { name: 'dgu', bytes: M * 2 * F * f, count: 1 },
+      { name: 'datt', bytes: M * H * D * f, count: 1 },
+      { name: 'dqkv3', bytes: align256(M * H * D * f) + 2 * align256(M * Hkv * D * f), count: 1 },
+      { name: 'dqkv', bytes: M * NQKV * f, count: 1 },
+      { name: 'wsNorm', bytes: Math.max(rmsnormBackwardWorkspaceBytes(M, C), qkNormRopeWorkspaceBytes(M, D)), count: 1 },
+      { name: 'wsAttn', bytes: attentionBackwardWorkspaceBytes(M, H), count: 1 },
+      { name: 'wsLora', bytes: M * Math.max(1, 3 * o.loraR) * f, count: 1 },
     );
   }
   return out;
@@ -134,27 +140,31 @@ export function allocateActivations(gpu: Gpu, d: ModelDims, o: ActivationOptions
   const f = 4;
   const layerSet = (i: number): LayerActs => {
     const p = `act.layer${o.gradientCheckpointing ? '*' : i}`;
-    const xa = new Map<LinearName, GPUBuffer>();
-    for (const t of o.loraTargets) xa.set(t, buf(`${p}.${t}.lora_xa`, M * o.loraR * f));
     return {
       ln1: buf(`${p}.ln1`, M * C * f), rstd1: buf(`${p}.rstd1`, M * f),
-      q: buf(`${p}.q`, M * H * D * f), k: buf(`${p}.k`, M * Hkv * D * f), v: buf(`${p}.v`, M * Hkv * D * f),
-      rstdq: buf(`${p}.rstdq`, M * H * f), rstdk: buf(`${p}.rstdk`, M * Hkv * f),
+      qkv: buf(`${p}.qkv`, M * (H + 2 * Hkv) * D * f), v: buf(`${p}.v`, M * Hkv * D * f), rstdqk: buf(`${p}.rstdqk`, M * (H + Hkv) * f),
       qr: buf(`${p}.qr`, M * H * D * f), kr: buf(`${p}.kr`, M * Hkv * D * f),
       att: buf(`${p}.att`, M * H * D * f), lse: buf(`${p}.lse`, M * H * f),
       x2: buf(`${p}.x2`, M * C * f), ln2: buf(`${p}.ln2`, M * C * f), rstd2: buf(`${p}.rstd2`, M * f),
-      gate: buf(`${p}.gate`, M * F * f), up: buf(`${p}.up`, M * F * f), h: buf(`${p}.h`, M * F * f),
-      xa,
+      gu: buf(`${p}.gu`, M * 2 * F * f), h: buf(`${p}.h`, M * F * f),
+      xa: loraGroupWidths(o).map((w, g) => buf(`${p}.lora_xa${g}`, M * w * f)),
     };
   };
   const sets = o.gradientCheckpointing ? 1 : L;
   const none = () => buf('unused', 4);
   const t = o.training;
+  const qB = align256(M * H * D * f), kvB = align256(M * Hkv * D * f);
+  const d3 = t ? buf('grad.dq|dk|dv', qB + 2 * kvB) : none();
+  const range = (b: GPUBuffer, offset: number, size: number): GPUBufferBinding => (t ? { buffer: b, offset, size } : { buffer: b, offset: 0, size: 4 });
+  const half = D / 2;
+  const tabB = align256(o.maxT * half * f);
+  const rope = buf('rope.cos|sin', 2 * tabB);
   return {
     maxB: o.maxB,
     maxT: o.maxT,
     ids: buf('act.ids', M * 4),
-    lengths: buf('act.lengths', o.maxB * 4),
+    cu: buf('act.cu', (o.maxB + 2) * 4),
+    positions: buf('act.positions', M * 4),
     margins: buf('act.margins', Math.ceil(o.maxB / 2) * f),
     resid: Array.from({ length: L + 1 }, (_, i) => buf(`act.resid${i}`, M * C * f)),
     layers: Array.from({ length: sets }, (_, i) => layerSet(i)),
@@ -168,19 +178,18 @@ export function allocateActivations(gpu: Gpu, d: ModelDims, o: ActivationOptions
     dres: t ? buf('grad.dres', M * C * f) : none(),
     dC: t ? buf('grad.dC', M * C * f) : none(),
     dh: t ? buf('grad.dh', M * F * f) : none(),
-    dgate: t ? buf('grad.dgate', M * F * f) : none(),
-    dup: t ? buf('grad.dup', M * F * f) : none(),
+    dgu: t ? buf('grad.dgu', M * 2 * F * f) : none(),
     datt: t ? buf('grad.datt', M * H * D * f) : none(),
-    dqr: t ? buf('grad.dqr', M * H * D * f) : none(),
-    dkr: t ? buf('grad.dkr', M * Hkv * D * f) : none(),
-    dk: t ? buf('grad.dk', M * Hkv * D * f) : none(),
-    dv: t ? buf('grad.dv', M * Hkv * D * f) : none(),
-    wsNorm: t ? buf('ws.norm', Math.max(rmsnormBackwardWorkspaceBytes(M, C), rmsnormBackwardWorkspaceBytes(M * H, D))) : none(),
-    wsAttn: t ? buf('ws.attn', attentionBackwardWorkspaceBytes(o.maxB, o.maxT, H)) : none(),
-    wsLora: t ? buf('ws.lora', M * Math.max(1, o.loraR) * f) : none(),
+    dq: range(d3, 0, M * H * D * f),
+    dk: range(d3, qB, M * Hkv * D * f),
+    dv: range(d3, qB + kvB, M * Hkv * D * f),
+    dqkv: t ? buf('grad.dqkv', M * (H + 2 * Hkv) * D * f) : none(),
+    wsNorm: t ? buf('ws.norm', Math.max(rmsnormBackwardWorkspaceBytes(M, C), qkNormRopeWorkspaceBytes(M, D))) : none(),
+    wsAttn: t ? buf('ws.attn', attentionBackwardWorkspaceBytes(M, H)) : none(),
+    wsLora: t ? buf('ws.lora', M * Math.max(1, 3 * o.loraR) * f) : none(),
     dropoutSeed: buf('act.dropoutSeed', 4),
-    cos: buf('rope.cos', o.maxT * (D / 2) * f),
-    sin: buf('rope.sin', o.maxT * (D / 2) * f),
+    cos: { buffer: rope, offset: 0, size: o.maxT * half * f },
+    sin: { buffer: rope, offset: tabB, size: o.maxT * half * f },
     get bytes() {
       return bytes;
     },
@@ -192,6 +201,7 @@ export function destroyActivations(a: Activations): void {
   const visit = (v: unknown) => {
     if (Array.isArray(v)) v.forEach(visit);
     else if (v instanceof Map) v.forEach(visit);
+    else if (v && typeof v === 'object' && 'buffer' in v && !('mapAsync' in v)) visit((v as GPUBufferBinding).buffer);
     else if (v && typeof v === 'object' && 'destroy' in v && 'mapAsync' in v) {
       if (!seen.has(v as GPUBuffer)) (v as GPUBuffer).destroy();
       seen.add(v as GPUBuffer);

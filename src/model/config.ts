@@ -13,6 +13,7 @@
 //
 // Legend: C hidden, F ffn dim, H query heads, Hkv kv heads, D head dim, V vocab, L layers.
 import { ConfigError, Fields, describe, isPlainObject } from '../formats/fields.ts';
+import { parseJsonText } from '../formats/json_text.ts';
 import type { ModelDims } from './params.ts';
 import type { HfModelShape } from '../formats/hf_model.ts';
 
@@ -53,6 +54,23 @@ export const QWEN3_DEFAULTS = {
 /** Qwen3's tokenizer pad token `<|endoftext|>`, which TRL writes into config.pad_token_id. */
 export const QWEN3_PAD_TOKEN_ID = 151643;
 
+/**
+ * Upper bounds on config.json's sizes, checked before anything is sized or allocated from them (a lying
+ * `num_hidden_layers: 1e12` must be a refusal, not a loop that runs the process out of memory). Each is far above any
+ * released checkpoint (Qwen3-235B: hidden 4096, 94 layers, vocab 151936, 40960 positions; Llama-3.1-405B: hidden
+ * 16384, ffn 53248, 126 layers) and keeps every id and index inside a signed 32-bit integer, as the kernels need.
+ */
+export const MODEL_LIMITS = {
+  hidden_size: 65536,
+  intermediate_size: 262144,
+  num_hidden_layers: 1024,
+  num_attention_heads: 1024,
+  num_key_value_heads: 1024,
+  head_dim: 1024,
+  vocab_size: 1 << 24,
+  max_position_embeddings: 1 << 24,
+} as const;
+
 const REQUIRED = ['hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'vocab_size'] as const;
 const REQUIRED_EXAMPLE: Record<(typeof REQUIRED)[number], number> = {
   hidden_size: 1024, intermediate_size: 3072, num_hidden_layers: 28, num_attention_heads: 16, vocab_size: 151936,
@@ -80,12 +98,12 @@ export function parseQwen3Config(json: unknown, file = 'config.json'): Qwen3Conf
   const core = {} as Record<(typeof REQUIRED)[number], number>;
   for (const key of REQUIRED) {
     if (!f.has(key)) f.fail(key, `is missing; config.json must give it (Qwen3-0.6B: ${REQUIRED_EXAMPLE[key]})`);
-    core[key] = f.integer(key, 0, { min: 1 });
+    core[key] = f.integer(key, 0, { min: 1, max: MODEL_LIMITS[key] });
   }
   let num_key_value_heads: number = QWEN3_DEFAULTS.num_key_value_heads;
   if (f.has('num_key_value_heads') && json.num_key_value_heads === null) num_key_value_heads = core.num_attention_heads;
-  else num_key_value_heads = f.integer('num_key_value_heads', num_key_value_heads, { min: 1 });
-  const head_dim = f.integer('head_dim', QWEN3_DEFAULTS.head_dim, { min: 2 });
+  else num_key_value_heads = f.integer('num_key_value_heads', num_key_value_heads, { min: 1, max: MODEL_LIMITS.num_key_value_heads });
+  const head_dim = f.integer('head_dim', QWEN3_DEFAULTS.head_dim, { min: 2, max: MODEL_LIMITS.head_dim });
   if (head_dim % 2 !== 0) f.fail('head_dim', `must be even for the half-split RoPE, got ${head_dim}`);
   if (core.num_attention_heads > 0 && num_key_value_heads > 0 && core.num_attention_heads % num_key_value_heads !== 0) {
     f.fail('num_key_value_heads', `must divide num_attention_heads (${core.num_attention_heads}) for grouped-query attention, got ${num_key_value_heads}`);
@@ -93,7 +111,7 @@ export function parseQwen3Config(json: unknown, file = 'config.json'): Qwen3Conf
 
   const rms_norm_eps = f.number('rms_norm_eps', QWEN3_DEFAULTS.rms_norm_eps, { min: 0, minExclusive: true, max: 1 });
   const rope_theta = readRopeTheta(f);
-  const max_position_embeddings = f.integer('max_position_embeddings', QWEN3_DEFAULTS.max_position_embeddings, { min: 1 });
+  const max_position_embeddings = f.integer('max_position_embeddings', QWEN3_DEFAULTS.max_position_embeddings, { min: 1, max: MODEL_LIMITS.max_position_embeddings });
   const initializer_range = f.number('initializer_range', QWEN3_DEFAULTS.initializer_range, { min: 0 });
   const tie_word_embeddings = f.boolean('tie_word_embeddings', QWEN3_DEFAULTS.tie_word_embeddings);
 
@@ -121,7 +139,7 @@ export function parseQwen3Config(json: unknown, file = 'config.json'): Qwen3Conf
     if (id !== null && core.vocab_size > 0 && id >= core.vocab_size) f.fail(key, `${id} is outside the vocabulary (vocab_size ${core.vocab_size})`);
   }
 
-  let num_labels: number | null = f.nullableNumber('num_labels', null, { integer: true, min: 1 });
+  let num_labels: number | null = f.nullableNumber('num_labels', null, { integer: true, min: 1, max: 65536 });
   if (f.has('id2label') && json.id2label !== null) {
     if (!isPlainObject(json.id2label)) f.fail('id2label', `expected an object like {"0": "LABEL_0"}, got ${describe(json.id2label)}`);
     else {
@@ -178,6 +196,12 @@ function readRopeTheta(f: Fields): number {
     f.fail('rope_theta', `is ${top} but rope_parameters.rope_theta is ${nested}; keep one, or make them equal`);
   }
   return nested ?? top ?? QWEN3_DEFAULTS.rope_theta;
+}
+
+/** config.json's text (BOM, empty, truncated and over-deep files are refused with file:line:column) → a bounded,
+ *  validated config. The one entry every loader uses (CLI score/eval/train/plan, the studio's workers). */
+export function parseModelConfigText(text: string, file = 'config.json'): Qwen3Config {
+  return parseQwen3Config(parseJsonText(text, file, { what: 'a model config.json object' }), file);
 }
 
 /** A copy with pad_token_id set (TRL: the tokenizer's pad token; Qwen3: 151643). */

@@ -5,6 +5,8 @@
 // Legend: B sequences, T tokens, C hidden, H query heads, Hkv kv heads, D head dim, F ffn dim, V vocab,
 // R LoRA rank, L layers.
 
+import { UserError } from '../util/user_error.ts';
+
 export interface ModelDims {
   C: number; // hidden_size
   F: number; // intermediate_size
@@ -22,6 +24,8 @@ export interface ModelDims {
 /** The seven linear layers LoRA can target, with PEFT's names. */
 export const LINEAR_NAMES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 export type LinearName = (typeof LINEAR_NAMES)[number];
+/** Linears that read the same input and run as one product when their tensors are adjacent. */
+export const LINEAR_GROUPS: readonly (readonly LinearName[])[] = [['q_proj', 'k_proj', 'v_proj'], ['o_proj'], ['gate_proj', 'up_proj'], ['down_proj']];
 
 export interface LoraSpec {
   r: number;
@@ -144,12 +148,13 @@ export function buildParamTable(dims: ModelDims, opts: TableOptions): ParamTable
   add('score.weight', 'score', [1, dims.C], true);
   if (opts.lora) {
     const R = opts.lora.r;
+    // Per layer and fusion group (q|k|v, o, gate|up, down): the group's A's, then its B's, so a fused product reads
+    // them as one (ΣR, K) and one (ΣN, R) matrix in place.
     for (let i = 0; i < dims.L; i++) {
-      for (const n of LINEAR_NAMES) {
-        if (!opts.lora.targets.includes(n)) continue;
-        const [out, inp] = linearShape(dims, n);
-        add(loraName(i, n, 'A'), 'lora_A', [R, inp], true);
-        add(loraName(i, n, 'B'), 'lora_B', [out, R], true);
+      for (const group of LINEAR_GROUPS) {
+        const targeted = group.filter((n) => opts.lora!.targets.includes(n));
+        for (const n of targeted) add(loraName(i, n, 'A'), 'lora_A', [R, linearShape(dims, n)[1]], true);
+        for (const n of targeted) add(loraName(i, n, 'B'), 'lora_B', [linearShape(dims, n)[0], R], true);
       }
     }
   }
@@ -161,7 +166,7 @@ export function buildParamTable(dims: ModelDims, opts: TableOptions): ParamTable
     for (const e of list) {
       const bytes = storageBytes(e.shape, e.dtype);
       if (bytes > opts.maxBlockBytes) {
-        throw new Error(`${e.name} needs ${bytes} bytes, more than the GPU's largest storage buffer (${opts.maxBlockBytes} bytes)`);
+        throw new UserError(`${e.name} needs ${bytes} bytes, more than the GPU's largest storage buffer (${opts.maxBlockBytes} bytes); check config.json's sizes, or use a GPU with larger buffers`);
       }
       if (blocks.length === 0 || align(cur) + bytes > opts.maxBlockBytes) {
         blocks.push(0);

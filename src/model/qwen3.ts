@@ -3,22 +3,28 @@
 // in reverse, straight-line. Kernels are planned once per (B,T) shape and recorded into one command encoder per
 // micro-step; nothing is allocated or read back inside a step.
 //
-// Legend: B sequences (2P: chosen rows [0,P), rejected [P,2P)), T tokens, M = B*T rows, C hidden, H query heads,
+// Padding-free: the real tokens of the B sequences are packed end to end (cu_seqlens), so every token-parallel op
+// (embedding, norms, linears, RoPE, SwiGLU, residuals) runs on M = Σ lengths rows rounded up to a row bucket
+// (bucketRows: ≤ ~3% more, so few plans exist); the rows past the real tokens form one extra pad-only sequence
+// that attention keeps to itself and nothing pools (its gradient is exactly 0). Attention reads sequence offsets;
+// the reward head pools each sequence's rightmost non-pad row.
+// Legend: B sequences (2P: chosen [0,P), rejected [P,2P)), T the longest (bucketed), M packed rows, C hidden, H query heads,
 // Hkv kv heads, D head dim, F ffn dim, V vocab, R LoRA rank, L layers.
 import type { Gpu } from '../gpu/device.ts';
 import { type Kernel, destroyKernels } from '../gpu/kernel.ts';
 import { writeBuffer } from '../gpu/buffers.ts';
 import { embeddingForward, embeddingBackward, createEmbeddingPlanBuffers, writeEmbeddingPlan, embeddingBackwardPlan, type EmbeddingPlanBuffers } from '../ops/embedding.ts';
 import { rmsnormForward, rmsnormBackward, residualRmsnormForward } from '../ops/rmsnorm.ts';
-import { residualForward } from '../ops/residual.ts';
-import { ropeForward, ropeBackward, ropeTable } from '../ops/rope.ts';
+import { ropeTable } from '../ops/rope.ts';
+import { qkNormRopeForward, qkNormRopeBackward, type QkNormRopeArgs } from '../ops/qk_norm_rope.ts';
 import { attentionForward, attentionBackward } from '../ops/attention.ts';
-import { swigluForward, swigluBackward } from '../ops/swiglu.ts';
+import { swigluRowsForward, swigluRowsBackward } from '../ops/swiglu.ts';
 import { rewardHeadForward, rewardHeadBackward } from '../ops/reward_head.ts';
 import { rewardLossForward } from '../ops/reward_loss.ts';
-import { allocateActivations, destroyActivations, type Activations, type LayerActs } from './activations.ts';
-import { linearBackward, linearForward, type LinearSlot } from './linear.ts';
-import { LINEAR_NAMES, layerPrefix, linearWeightName, loraName, loraScale, type LinearName, type ModelDims } from './params.ts';
+import { allocateActivations, destroyActivations, loraGroupWidths, type Activations, type LayerActs } from './activations.ts';
+import { createStorage } from '../gpu/buffers.ts';
+import { groupBackward, groupForward, groupLinears, type LinearGroup, type LinearSlot } from './linear.ts';
+import { LINEAR_GROUPS, LINEAR_NAMES, layerPrefix, linearWeightName, loraName, loraScale, type ModelDims } from './params.ts';
 import { gradRef, paramRef, type ModelWeights, type Ref } from './weights.ts';
 
 
@@ -39,6 +45,7 @@ export interface ModelOptions {
 export interface StepPlan {
   B: number;
   T: number;
+  M: number; // rows every token-parallel op processes
   embed: Kernel[];
   layers: Kernel[][]; // forward of layer l (re-recorded by the backward when checkpointing)
   head: Kernel[]; // final norm + reward head
@@ -49,7 +56,11 @@ export interface StepPlan {
 }
 
 interface LayerSlots {
-  lin: Record<LinearName, LinearSlot>;
+  /** Fusion groups: q|k|v, o, gate|up, down (each one product when its tensors are adjacent, else one per linear). */
+  qkv: LinearGroup[];
+  o: LinearGroup[];
+  gu: LinearGroup[];
+  down: LinearGroup[];
   inNorm: Ref;
   qNorm: Ref;
   kNorm: Ref;
@@ -58,6 +69,42 @@ interface LayerSlots {
   dQNorm: Ref | null;
   dKNorm: Ref | null;
   dPostNorm: Ref | null;
+}
+
+/**
+ * Rows a plan processes for `real` packed tokens: rounded up to a multiple of g = a power of two ≈ real/32 (≥ 8,
+ * ≤ T so the pad-only tail is one attention sequence of ≤ T rows), capped at the allocation. Waste ≤ ~3% (≤ 7 rows
+ * below 256 tokens), and only ~32 buckets per doubling of the batch's size get a plan.
+ */
+export function bucketRows(real: number, T: number, maxRows: number): number {
+  const g = Math.min(T, Math.max(8, 2 ** (Math.floor(Math.log2(Math.max(1, real))) - 5)));
+  return Math.min(maxRows, Math.ceil(real / g) * g);
+}
+
+/** The packed (padding-free) layout of a right-padded (B,T) batch: ids (M,), cu (B+2,), positions (M,). */
+export function packRows(padded: Uint32Array, lengths: Uint32Array, T: number, padId: number, maxRows: number): { M: number; real: number; ids: Uint32Array; cu: Uint32Array; positions: Uint32Array } {
+  const B = lengths.length;
+  let real = 0;
+  for (let b = 0; b < B; b++) {
+    if (!(lengths[b] >= 1 && lengths[b] <= T)) throw new Error(`writeInputs: sequence ${b} has length ${lengths[b]}, expected 1..${T}`);
+    real += lengths[b];
+  }
+  const M = Math.max(real, bucketRows(real, T, maxRows));
+  const ids = new Uint32Array(M).fill(padId);
+  const positions = new Uint32Array(M);
+  const cu = new Uint32Array(B + 2);
+  let m = 0;
+  for (let b = 0; b < B; b++) {
+    cu[b] = m;
+    const len = lengths[b];
+    ids.set(padded.subarray(b * T, b * T + len), m);
+    for (let t = 0; t < len; t++) positions[m + t] = t;
+    m += len;
+  }
+  cu[B] = m;
+  cu[B + 1] = M;
+  for (let t = 0; m + t < M; t++) positions[m + t] = t;
+  return { M, real, ids, cu, positions };
 }
 
 export class Qwen3RewardModel {
@@ -69,6 +116,8 @@ export class Qwen3RewardModel {
   private readonly hasDropout: boolean;
   private readonly embedPlanBufs: EmbeddingPlanBuffers | null;
   private readonly full: boolean;
+  /** Rows (bucketed) of the inputs written last; plan() builds for them. */
+  private rows = 0;
 
   constructor(
     readonly gpu: Gpu,
@@ -84,34 +133,43 @@ export class Qwen3RewardModel {
       loraTargets: lora?.targets ?? [], loraR: lora?.r ?? 0, training: opts.training,
     });
     const { cos, sin } = ropeTable(opts.maxT, this.dims.D, this.dims.theta);
-    writeBuffer(gpu, this.acts.cos, cos);
-    writeBuffer(gpu, this.acts.sin, sin);
+    writeBuffer(gpu, this.acts.cos.buffer, cos, this.acts.cos.offset);
+    writeBuffer(gpu, this.acts.sin.buffer, sin, this.acts.sin.offset);
     this.embedPlanBufs = opts.training && this.full ? createEmbeddingPlanBuffers(gpu, opts.maxB * opts.maxT) : null;
+    this.rows = opts.maxB * opts.maxT;
 
     this.hasDropout = opts.training && (lora?.dropout ?? 0) > 0;
     const grad = (name: string) => (opts.training && t.byName.get(name)!.trainable ? gradRef(weights, name) : null);
+    const M = opts.maxB * opts.maxT;
+    const widths = loraGroupWidths({ maxB: opts.maxB, maxT: opts.maxT, gradientCheckpointing: false, loraTargets: lora?.targets ?? [], loraR: lora?.r ?? 0, training: opts.training });
     this.slots = [];
     for (let i = 0; i < this.dims.L; i++) {
       const acts = this.layerActs(i);
-      const lin = {} as Record<LinearName, LinearSlot>;
-      for (const n of LINEAR_NAMES) {
+      const slot = (n: (typeof LINEAR_NAMES)[number]): LinearSlot => {
         const wName = linearWeightName(i, n);
         const e = t.byName.get(wName)!;
         const targeted = lora?.targets.includes(n) ?? false;
-        lin[n] = {
+        return {
           name: n, layer: i, W: paramRef(weights, wName), dW: grad(wName), dtype: e.dtype, N: e.shape[0], K: e.shape[1],
           lora: targeted && lora ? {
             A: paramRef(weights, loraName(i, n, 'A')), B: paramRef(weights, loraName(i, n, 'B')),
             dA: opts.training ? gradRef(weights, loraName(i, n, 'A')) : paramRef(weights, loraName(i, n, 'A')),
             dB: opts.training ? gradRef(weights, loraName(i, n, 'B')) : paramRef(weights, loraName(i, n, 'B')),
-            xa: acts.xa.get(n)!, R: lora.r, scale: loraScale(lora),
+            R: lora.r, scale: loraScale(lora),
             dropout: lora.dropout > 0 && opts.training ? { p: lora.dropout, seed: this.acts.dropoutSeed, salt: i * LINEAR_NAMES.length + LINEAR_NAMES.indexOf(n) } : undefined,
           } : null,
         };
-      }
+      };
+      let lg = 0; // index of the LoRA group's xa buffer in the layer's activations
+      const groups = LINEAR_GROUPS.map((names) => {
+        const g = names.some((n) => lora?.targets.includes(n)) ? lg++ : -1;
+        // The fused group's xa is the layer's buffer; a group that falls back to one product per linear gets
+        // (M,R) buffers of its own.
+        return groupLinears(names.map(slot), (parts, R) => (g >= 0 && parts * R === widths[g] ? acts.xa[g] : this.own(createStorage(gpu, `act.layer${i}.lora_xa`, M * R * 4))));
+      });
       const p = layerPrefix(i);
       this.slots.push({
-        lin,
+        qkv: groups[0], o: groups[1], gu: groups[2], down: groups[3],
         inNorm: paramRef(weights, `${p}.input_layernorm.weight`), dInNorm: grad(`${p}.input_layernorm.weight`),
         qNorm: paramRef(weights, `${p}.self_attn.q_norm.weight`), dQNorm: grad(`${p}.self_attn.q_norm.weight`),
         kNorm: paramRef(weights, `${p}.self_attn.k_norm.weight`), dKNorm: grad(`${p}.self_attn.k_norm.weight`),
@@ -120,11 +178,18 @@ export class Qwen3RewardModel {
     }
   }
 
+  private readonly extra: GPUBuffer[] = [];
+  private own(b: GPUBuffer): GPUBuffer {
+    this.extra.push(b);
+    return b;
+  }
+
   private layerActs(l: number): LayerActs {
     return this.acts.layers[this.acts.layers.length === 1 ? 0 : l];
   }
 
-  /** The training kernels of shape (B,T), built on first use and cached (bind groups included). */
+  /** The training kernels of B sequences of at most T tokens packed in the rows of the inputs written last
+   *  (writeInputs), built on first use and cached (bind groups included). */
   plan(B: number, T: number): StepPlan {
     return this.cachedPlan(this.plans, B, T, true);
   }
@@ -137,18 +202,18 @@ export class Qwen3RewardModel {
 
   private cachedPlan(cache: Map<string, StepPlan>, B: number, T: number, train: boolean): StepPlan {
     if (B > this.opts.maxB || T > this.opts.maxT) throw new Error(`plan(${B},${T}) exceeds the allocated ${this.opts.maxB}×${this.opts.maxT}`);
-    const key = `${B}x${T}`;
+    const M = Math.min(this.rows, B * T);
+    const key = `${B}x${T}x${M}`;
     let p = cache.get(key);
     if (!p) {
-      p = this.buildPlan(B, T, train);
+      p = this.buildPlan(B, T, M, train);
       cache.set(key, p);
     }
     return p;
   }
 
-  private buildPlan(B: number, T: number, train: boolean): StepPlan {
+  private buildPlan(B: number, T: number, M: number, train: boolean): StepPlan {
     const { gpu, acts: a, dims: d } = this;
-    const M = B * T;
     const { C, F, H, Hkv, D, L, eps } = d;
     const w = this.weights;
     const training = this.opts.training && train;
@@ -157,62 +222,69 @@ export class Qwen3RewardModel {
     const embedDtype = w.table.byName.get('model.embed_tokens.weight')!.dtype;
     const embed = [embeddingForward(gpu, a.resid[0], a.ids, paramRef(w, 'model.embed_tokens.weight'), M, C, { weightDtype: embedDtype })];
     const layers: Kernel[][] = [];
+    const NQKV = (H + 2 * Hkv) * D;
+    const qk = (s: LayerSlots): QkNormRopeArgs => ({ qNorm: s.qNorm, kNorm: s.kNorm, cos: a.cos, sin: a.sin, positions: a.positions, M, H, Hkv, D, eps });
+    /** Forward of a fusion group's products into `out` (row stride ld), each at its columns. */
+    const fwd = (gs: LinearGroup[], out: GPUBuffer, inp: GPUBuffer, ld: number, residual?: GPUBuffer) => {
+      let col = 0;
+      return gs.flatMap((g) => {
+        const ks = groupForward(gpu, g, out, inp, M, train, residual, { ld, col });
+        col += g.N;
+        return ks;
+      });
+    };
     for (let l = 0; l < L; l++) {
       const s = this.slots[l];
       const x = this.layerActs(l);
       layers.push([
         rmsnormForward(gpu, x.ln1, x.rstd1, a.resid[l], s.inNorm, M, C, eps),
-        linearForward(gpu, s.lin.q_proj, x.q, x.ln1, M, train),
-        linearForward(gpu, s.lin.k_proj, x.k, x.ln1, M, train),
-        linearForward(gpu, s.lin.v_proj, x.v, x.ln1, M, train),
-        rmsnormForward(gpu, x.qr, x.rstdq, x.q, s.qNorm, M * H, D, eps), // q_norm per head
-        rmsnormForward(gpu, x.kr, x.rstdk, x.k, s.kNorm, M * Hkv, D, eps),
-        ropeForward(gpu, x.qr, x.qr, a.cos, a.sin, B, T, H, D),
-        ropeForward(gpu, x.kr, x.kr, a.cos, a.sin, B, T, Hkv, D),
-        attentionForward(gpu, x.att, x.lse, x.qr, x.kr, x.v, a.lengths, B, T, H, Hkv, D),
-        linearForward(gpu, s.lin.o_proj, a.tmpC, x.att, M, train),
+        ...fwd(s.qkv, x.qkv, x.ln1, NQKV), // q|k|v (M, (H+2Hkv)·D)
+        qkNormRopeForward(gpu, x.qr, x.kr, x.v, x.rstdqk, x.qkv, qk(s)), // q_norm, k_norm, RoPE; v copied out
+        attentionForward(gpu, x.att, x.lse, x.qr, x.kr, x.v, a.cu, B + 1, T, M, H, Hkv, D), // + the pad-only tail
+        ...fwd(s.o, a.tmpC, x.att, C),
         residualRmsnormForward(gpu, x.x2, x.ln2, x.rstd2, a.resid[l], a.tmpC, s.postNorm, M, C, eps), // x2 = x + o; ln2
-        linearForward(gpu, s.lin.gate_proj, x.gate, x.ln2, M, train),
-        linearForward(gpu, s.lin.up_proj, x.up, x.ln2, M, train),
-        swigluForward(gpu, x.h, x.gate, x.up, M * F),
-        linearForward(gpu, s.lin.down_proj, a.tmpC, x.h, M, train),
-        residualForward(gpu, a.resid[l + 1], x.x2, a.tmpC, M * C), // x_{l+1} = x2 + mlp
+        ...fwd(s.gu, x.gu, x.ln2, 2 * F), // gate|up (M, 2F)
+        swigluRowsForward(gpu, x.h, x.gu, M, F),
+        ...fwd(s.down, a.resid[l + 1], x.h, C, x.x2), // x_{l+1} = x2 + down(h): the residual add in the epilogue
       ]);
     }
     const scoreW = paramRef(w, 'score.weight');
     const head = [
       rmsnormForward(gpu, a.xf, a.rstdf, a.resid[L], paramRef(w, 'model.norm.weight'), M, C, eps),
-      rewardHeadForward(gpu, a.rewards, a.poolIdx, a.xf, a.ids, scoreW, B, T, C, d.padId),
+      rewardHeadForward(gpu, a.rewards, a.poolIdx, a.xf, a.ids, a.cu, scoreW, B, M, C, d.padId),
     ];
-    const plan: StepPlan = { B, T, embed, layers, head, lossByKey: new Map(), layersBackward: [], headBackward: [], embedBackward: [] };
+    const plan: StepPlan = { B, T, M, embed, layers, head, lossByKey: new Map(), layersBackward: [], headBackward: [], embedBackward: [] };
     if (!training) return plan;
 
     // ---- backward (mirror of the forward, in reverse) ----
     const normW = 'model.norm.weight';
     plan.headBackward = [
-      rewardHeadBackward(gpu, a.dC, gradRef(w, 'score.weight'), a.drewards, a.xf, scoreW, a.poolIdx, B, T, C), // dxf (M,C) =
+      rewardHeadBackward(gpu, a.dC, gradRef(w, 'score.weight'), a.drewards, a.xf, scoreW, a.poolIdx, a.cu, B, M, C), // dxf (M,C) =
       rmsnormBackward(gpu, a.dres, this.full ? gradRef(w, normW) : null, a.wsNorm, a.dC, a.resid[L], paramRef(w, normW), a.rstdf, M, C), // dres =
     ];
+    /** Backward of a fusion group's products: dinp from dout (row stride ld), each group at its columns. */
+    const bwd = (gs: LinearGroup[], dinp: GPUBuffer, dout: GPUBuffer, inp: GPUBuffer, ld: number, accumulate: boolean) => {
+      let col = 0;
+      return gs.flatMap((g, i) => {
+        const ks = groupBackward(gpu, g, dinp, a.wsLora, dout, inp, M, accumulate || i > 0, false, { ld, col });
+        col += g.N;
+        return ks;
+      });
+    };
     for (let l = 0; l < L; l++) {
       const s = this.slots[l];
       const x = this.layerActs(l);
       const ks: Kernel[] = [];
       // MLP: x_{l+1} = x2 + down(silu(gate(ln2)) * up(ln2)); dres holds d x_{l+1} = d x2 (residual passes through)
-      ks.push(...linearBackward(gpu, s.lin.down_proj, a.dh, a.wsLora, a.dres, x.h, M, false));
-      ks.push(swigluBackward(gpu, a.dgate, a.dup, a.dh, x.gate, x.up, M * F));
-      ks.push(...linearBackward(gpu, s.lin.gate_proj, a.dC, a.wsLora, a.dgate, x.ln2, M, false));
-      ks.push(...linearBackward(gpu, s.lin.up_proj, a.dC, a.wsLora, a.dup, x.ln2, M, true));
+      ks.push(...bwd(s.down, a.dh, a.dres, x.h, C, false));
+      ks.push(swigluRowsBackward(gpu, a.dgu, a.dh, x.gu, M, F));
+      ks.push(...bwd(s.gu, a.dC, a.dgu, x.ln2, 2 * F, false));
       ks.push(rmsnormBackward(gpu, a.dres, s.dPostNorm, a.wsNorm, a.dC, x.x2, s.postNorm, x.rstd2, M, C, { accumulate: true }));
       // Attention: x2 = x + o_proj(attn(rope(q_norm(q)), rope(k_norm(k)), v)); dres holds d x2 = d x (so far)
-      ks.push(...linearBackward(gpu, s.lin.o_proj, a.datt, a.wsLora, a.dres, x.att, M, false));
-      ks.push(attentionBackward(gpu, a.dqr, a.dkr, a.dv, a.wsAttn, a.datt, x.qr, x.kr, x.v, x.att, x.lse, a.lengths, B, T, H, Hkv, D));
-      ks.push(ropeBackward(gpu, a.datt, a.dqr, a.cos, a.sin, B, T, H, D)); // datt ← d q_normed
-      ks.push(ropeBackward(gpu, a.dk, a.dkr, a.cos, a.sin, B, T, Hkv, D)); // dk ← d k_normed
-      ks.push(rmsnormBackward(gpu, a.dqr, s.dQNorm, a.wsNorm, a.datt, x.q, s.qNorm, x.rstdq, M * H, D)); // dqr ← dq
-      ks.push(rmsnormBackward(gpu, a.dkr, s.dKNorm, a.wsNorm, a.dk, x.k, s.kNorm, x.rstdk, M * Hkv, D)); // dkr ← dk
-      ks.push(...linearBackward(gpu, s.lin.q_proj, a.dC, a.wsLora, a.dqr, x.ln1, M, false));
-      ks.push(...linearBackward(gpu, s.lin.k_proj, a.dC, a.wsLora, a.dkr, x.ln1, M, true));
-      ks.push(...linearBackward(gpu, s.lin.v_proj, a.dC, a.wsLora, a.dv, x.ln1, M, true));
+      ks.push(...bwd(s.o, a.datt, a.dres, x.att, C, false));
+      ks.push(attentionBackward(gpu, a.dq, a.dk, a.dv, a.wsAttn, a.datt, x.qr, x.kr, x.v, x.att, x.lse, a.cu, B + 1, T, M, H, Hkv, D));
+      ks.push(qkNormRopeBackward(gpu, a.dqkv, s.dQNorm, s.dKNorm, s.dQNorm ? a.wsNorm : null, a.dq, a.dk, a.dv, x.qkv, x.rstdqk, qk(s)));
+      ks.push(...bwd(s.qkv, a.dC, a.dqkv, x.ln1, NQKV, false));
       ks.push(rmsnormBackward(gpu, a.dres, s.dInNorm, a.wsNorm, a.dC, a.resid[l], s.inNorm, x.rstd1, M, C, { accumulate: true }));
       plan.layersBackward.push(ks);
     }
@@ -237,15 +309,22 @@ export class Qwen3RewardModel {
   }
 
   /**
-   * Writes a micro-batch's inputs: ids (B,T) right-padded with padId, lengths (B,), margins (P,) or null.
-   * For full fine-tuning also the embedding-backward plan (CSR of the ids).
+   * Writes a micro-batch's inputs: ids (B,T) right-padded with padId, lengths (B,) (each 1..T), margins (P,) or
+   * null. The real tokens are packed (packRows) and the next plan() is built for their row bucket. For full
+   * fine-tuning also the embedding-backward plan (CSR of the packed ids). Returns the rows the plan processes.
    */
-  writeInputs(ids: Uint32Array, lengths: Uint32Array, margins: Float32Array | null, dropoutSeed = 0): void {
-    writeBuffer(this.gpu, this.acts.ids, ids);
-    writeBuffer(this.gpu, this.acts.lengths, lengths);
+  writeInputs(ids: Uint32Array, lengths: Uint32Array, margins: Float32Array | null, dropoutSeed = 0): number {
+    const B = lengths.length;
+    const T = B > 0 ? ids.length / B : 0;
+    const packed = packRows(ids, lengths, T, this.dims.padId, Math.min(this.opts.maxB * this.opts.maxT, B * T));
+    this.rows = packed.M;
+    writeBuffer(this.gpu, this.acts.ids, packed.ids);
+    writeBuffer(this.gpu, this.acts.cu, packed.cu);
+    writeBuffer(this.gpu, this.acts.positions, packed.positions);
     if (margins) writeBuffer(this.gpu, this.acts.margins, margins);
     writeBuffer(this.gpu, this.acts.dropoutSeed, new Uint32Array([dropoutSeed >>> 0]));
-    if (this.embedPlanBufs) writeEmbeddingPlan(this.gpu, this.embedPlanBufs, embeddingBackwardPlan(ids, this.dims.V, this.opts.paddingIdx ?? null));
+    if (this.embedPlanBufs) writeEmbeddingPlan(this.gpu, this.embedPlanBufs, embeddingBackwardPlan(packed.ids, this.dims.V, this.opts.paddingIdx ?? null));
+    return packed.M;
   }
 
   /** Forward kernels in order (embedding, layers, head). */
@@ -256,13 +335,22 @@ export class Qwen3RewardModel {
   /** Backward kernels in order; with checkpointing each layer's forward is recorded again before its backward. */
   backwardKernels(plan: StepPlan): Kernel[] {
     const ks: Kernel[] = [...plan.headBackward];
-    const recompute = this.acts.layers.length === 1 && this.dims.L > 1;
-    for (let l = this.dims.L - 1; l >= 0; l--) {
-      if (recompute) ks.push(...plan.layers[l]);
-      ks.push(...plan.layersBackward[l]);
-    }
+    for (let l = this.dims.L - 1; l >= 0; l--) ks.push(...this.layerBackwardKernels(plan, l));
     ks.push(...plan.embedBackward);
     return ks;
+  }
+
+  /** Layer l's part of the backward: its forward again when checkpointing, then its backward kernels. */
+  layerBackwardKernels(plan: StepPlan, l: number): Kernel[] {
+    const recompute = this.acts.layers.length === 1 && this.dims.L > 1;
+    // The recompute skips the layer's last product (down_proj + residual → resid[l+1], which is kept per layer).
+    return recompute ? [...plan.layers[l].slice(0, -1), ...plan.layersBackward[l]] : plan.layersBackward[l];
+  }
+
+  /** Dispatches of layer l in one training micro-step (forward, recompute, backward): the fusion metric. */
+  layerDispatches(plan: StepPlan, l = 0): number {
+    const n = (ks: Kernel[]) => ks.reduce((s, k) => s + k.dispatches.filter((d) => d.workgroups[0] * d.workgroups[1] * d.workgroups[2] > 0).length, 0);
+    return n(plan.layers[l]) + n(this.layerBackwardKernels(plan, l));
   }
 
   destroy(): void {
@@ -272,5 +360,6 @@ export class Qwen3RewardModel {
     this.plans.clear();
     this.evalPlans.clear();
     destroyActivations(this.acts);
+    for (const b of this.extra) b.destroy();
   }
 }

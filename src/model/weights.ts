@@ -8,10 +8,13 @@ import { type Buf, destroyKernels, runKernels } from '../gpu/kernel.ts';
 import { bf16ToF32, f16ToF32 } from '../ops/convert.ts';
 import { Rng } from '../util/random.ts';
 import type { ParamEntry, ParamTable } from './params.ts';
+import { UserError } from '../util/user_error.ts';
 
 export interface ModelWeights {
   table: ParamTable;
-  frozen: Map<string, GPUBuffer>;
+  /** Frozen tensors: ranges of a few blocks (table order, so a layer's q/k/v and gate/up weights are adjacent). */
+  frozen: Map<string, GPUBufferBinding>;
+  frozenBlocks: GPUBuffer[];
   params: GPUBuffer[]; // trainable blocks
   grads: GPUBuffer[]; // same layout as params
   m: GPUBuffer[]; // AdamW first moments (allocated by allocateOptimizerState)
@@ -43,11 +46,12 @@ function entryOf(w: ModelWeights, name: string): ParamEntry {
 const range = (blocks: GPUBuffer[], e: ParamEntry): GPUBufferBinding => ({ buffer: blocks[e.block], offset: e.offset, size: e.bytes });
 
 export function allocateWeights(gpu: Gpu, table: ParamTable): ModelWeights {
-  const frozen = new Map<string, GPUBuffer>();
-  for (const e of table.frozen) frozen.set(e.name, createStorage(gpu, e.name, e.bytes));
+  const frozenBlocks = table.frozenBlockBytes.map((b, i) => createStorage(gpu, `frozen[${i}]`, b));
+  const frozen = new Map<string, GPUBufferBinding>();
+  for (const e of table.frozen) frozen.set(e.name, range(frozenBlocks, e));
   const params = table.trainableBlockBytes.map((b, i) => createStorage(gpu, `params[${i}]`, b));
   const grads = table.trainableBlockBytes.map((b, i) => createStorage(gpu, `grads[${i}]`, b));
-  return { table, frozen, params, grads, m: [], v: [] };
+  return { table, frozen, frozenBlocks, params, grads, m: [], v: [] };
 }
 
 export function allocateOptimizerState(gpu: Gpu, w: ModelWeights): void {
@@ -57,7 +61,7 @@ export function allocateOptimizerState(gpu: Gpu, w: ModelWeights): void {
 }
 
 export function destroyWeights(w: ModelWeights): void {
-  for (const b of w.frozen.values()) b.destroy();
+  for (const b of w.frozenBlocks) b.destroy();
   for (const list of [w.params, w.grads, w.m, w.v]) for (const b of list) b.destroy();
 }
 
@@ -87,12 +91,15 @@ export async function loadWeights(gpu: Gpu, w: ModelWeights, sources: Map<string
       const src = sources.get(e.name);
       if (!src) {
         if (e.kind === 'score' || e.kind === 'lora_A' || e.kind === 'lora_B') missing.push(e.name);
-        else throw new Error(`${e.name} is missing from the checkpoint (${[...new Set([...sources.values()].map((s) => s.file))].join(', ')}). Is this a Qwen3 model folder?`);
+        else {
+          const files = [...new Set([...sources.values()].map((s) => s.file))];
+          throw new UserError(`${e.name} is missing from the checkpoint (${files.length ? files.join(', ') : 'its safetensors files hold no tensors at all'}). Is this a Qwen3 model folder?`);
+        }
         continue;
       }
       const want = e.kind === 'score' ? [[1, e.shape[1]]] : [e.shape];
       if (!want.some((s) => s.length === src.shape.length && s.every((d, i) => d === src.shape[i]))) {
-        throw new Error(`${e.name} in ${src.file} has shape [${src.shape}] but config.json implies [${e.shape}]; the config and the weights do not belong together`);
+        throw new UserError(`${e.name} in ${src.file} has shape [${src.shape}] but config.json implies [${e.shape}]; the config and the weights do not belong together`);
       }
       await uploadTensor(gpu, w, e, src);
       done += e.bytes;
@@ -109,7 +116,7 @@ async function uploadTensor(gpu: Gpu, w: ModelWeights, e: ParamEntry, src: Tenso
   const K = e.shape[e.shape.length - 1];
   const srcElem = src.dtype === 'F32' ? 4 : 2;
   const numel = e.numel;
-  if (src.byteLength !== numel * srcElem) throw new Error(`${e.name} in ${src.file}: ${src.byteLength} bytes for ${numel} ${src.dtype} values; the file is corrupt or truncated`);
+  if (src.byteLength !== numel * srcElem) throw new UserError(`${e.name} in ${src.file}: ${src.byteLength} bytes for ${numel} ${src.dtype} values; the file is corrupt or truncated`);
 
   const sameLayout =
     (e.dtype === 'f32' && src.dtype === 'F32') ||
@@ -170,7 +177,8 @@ export async function readParam(gpu: Gpu, w: ModelWeights, name: string, which: 
   if (!e.trainable) {
     if (which !== 'params') throw new Error(`${name} is frozen: it has no ${which}`);
     if (e.dtype !== 'f32') throw new Error(`readParam: ${name} is stored as ${e.dtype}`);
-    return new Float32Array(await readBytes(gpu, w.frozen.get(name)!, e.bytes));
+    const r = w.frozen.get(name)!;
+    return new Float32Array(await readBytes(gpu, r.buffer, e.bytes, r.offset));
   }
   const blocks = w[which];
   return new Float32Array(await readBytes(gpu, blocks[e.block], e.bytes, e.offset));
@@ -182,7 +190,8 @@ export function writeParam(gpu: Gpu, w: ModelWeights, name: string, data: Float3
   if (data.length !== e.numel) throw new Error(`writeParam ${name}: ${data.length} values for ${e.numel}`);
   if (!e.trainable) {
     if (e.dtype !== 'f32' || which !== 'params') throw new Error(`writeParam: ${name} is frozen ${e.dtype}`);
-    writeBuffer(gpu, w.frozen.get(name)!, data);
+    const r = w.frozen.get(name)!;
+    writeBuffer(gpu, r.buffer, data, r.offset);
     return;
   }
   writeBuffer(gpu, w[which][e.block], data, e.offset);

@@ -1,14 +1,12 @@
 // Causal self-attention of Qwen3 (transformers eager attention after q_norm, k_norm and RoPE), flash style:
 // shaders/attention_forward.wgsl, shaders/attention_backward.wgsl. Reference: ./attention.ref.ts.
 // Test: tests/ops/attention.test.ts. Benchmark: bench/ops/attention.bench.ts.
-// B sequences, T tokens, H query heads, Hkv kv heads, D head dim. All buffers f32 except lengths (u32).
-// Scale D^-0.5, causal mask, softmax in f32, GQA: query head h reads kv head h / (H / Hkv).
-//
-// Right padding: sequence b holds lengths[b] ≥ 1 real tokens; key j is visible to query i iff j ≤ i and
-// j < lengths[b]. Query rows i ≥ lengths[b] are padding: we write out = 0, lse = 0 and give them zero gradient.
-// This is exact for the reward: a padding row's output only reaches later layers at padding positions, which every
-// real query masks out (j ≥ lengths[b]), and the score pools a real position, so nothing computed at a padding row
-// can change the loss; its true gradient is zero. (transformers computes some softmax there; we do not need it.)
+// Padding-free (packed, cu_seqlens style): B sequences laid end to end in M rows, sequence b at rows
+// [cu[b], cu[b+1]) of q/k/v (cu is (B+1,) u32, cu[0] = 0, cu[B] = M); T ≥ the longest sequence sizes the grid.
+// H query heads, Hkv kv heads, D head dim. All buffers f32 except cu (u32).
+// Scale D^-0.5, causal mask within each sequence, softmax in f32, GQA: query head h reads kv head h / (H / Hkv).
+// Every row belongs to a sequence and is assigned; no padding row exists (the model packs real tokens only,
+// which equals transformers' right-padded attention on the real positions: a real query never sees a pad key).
 //
 // Memory is O(T): q/k/v tiles stream through workgroup memory; the backward recomputes probabilities from lse.
 // Rows are read as vec4, so D must be a multiple of 4. Tiles are override constants (attentionTiles(D)); at
@@ -57,13 +55,13 @@ export function storageBackward(D: number, t: { BQ: number; BK: number }): numbe
   return 4 * (2 * (t.BQ + t.BK) * (D + 4) + 2 * t.BQ * t.BK + 2 * t.BQ);
 }
 
-/** Bytes of the backward workspace: (lse, Δ) per (b, h, i), i.e. (B,H,T,2) f32. */
-export function attentionBackwardWorkspaceBytes(B: number, T: number, H: number): number {
-  return B * H * T * 2 * 4;
+/** Bytes of the backward workspace: (lse, Δ) per (row, head), i.e. (M,H,2) f32. */
+export function attentionBackwardWorkspaceBytes(M: number, H: number): number {
+  return M * H * 2 * 4;
 }
 
-function checkDims(gpu: Gpu, label: string, B: number, T: number, H: number, Hkv: number, D: number, tiles: { BQ: number; BK: number; TPR: number }, wgRows: number, storage: number): void {
-  for (const [n, x] of Object.entries({ B, T, H, Hkv, D })) {
+function checkDims(gpu: Gpu, label: string, B: number, T: number, M: number, H: number, Hkv: number, D: number, tiles: { BQ: number; BK: number; TPR: number }, wgRows: number, storage: number): void {
+  for (const [n, x] of Object.entries({ B, T, M, H, Hkv, D })) {
     if (!Number.isInteger(x) || x < 1) throw new Error(`${label}: ${n} = ${x} must be a positive integer`);
   }
   if (H % Hkv !== 0) throw new Error(`${label}: H = ${H} is not a multiple of Hkv = ${Hkv} (GQA groups must be whole)`);
@@ -80,59 +78,60 @@ function checkSize(label: string, name: string, buf: Buf, bytes: number): void {
   if (bufSize(buf) < bytes) throw new Error(`${label}: buffer ${name} (${bufLabel(buf)}) has ${bufSize(buf)} bytes, needs ${bytes}`);
 }
 
-function params(gpu: Gpu, label: string, B: number, T: number, H: number, Hkv: number, D: number): GPUBuffer {
-  return createUniform(gpu, label, [B, T, H, Hkv, Math.fround(1 / Math.sqrt(D))], new Set([4]));
+function params(gpu: Gpu, label: string, B: number, T: number, M: number, H: number, Hkv: number, D: number): GPUBuffer {
+  return createUniform(gpu, label, [B, T, H, Hkv, Math.fround(1 / Math.sqrt(D)), M], new Set([4]));
 }
 
-// out is (B,T,H,D), lse is (B,H,T) = row log-sum-exp of the scaled scores (saved for backward),
-// q is (B,T,H,D), k and v are (B,T,Hkv,D), lengths is (B,) u32. Assigns out and lse.
+// out is (M,H,D), lse is (M,H) = row log-sum-exp of the scaled scores (saved for backward),
+// q is (M,H,D), k and v are (M,Hkv,D), cu is (B+1,) u32 (sequence b = rows [cu[b], cu[b+1]), each ≤ T long).
+// Assigns out and lse.
 export function attentionForward(
-  gpu: Gpu, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, lengths: Buf,
-  B: number, T: number, H: number, Hkv: number, D: number, tiles: AttentionTiles = attentionTiles(D),
+  gpu: Gpu, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, cu: Buf,
+  B: number, T: number, M: number, H: number, Hkv: number, D: number, tiles: AttentionTiles = attentionTiles(D),
 ): Kernel {
   const label = 'attention_forward';
   const t = tiles.forward;
-  checkDims(gpu, label, B, T, H, Hkv, D, t, t.BQ, storageForward(D, t));
-  const qBytes = B * T * H * D * 4, kvBytes = B * T * Hkv * D * 4;
-  checkSize(label, 'out', out, qBytes); checkSize(label, 'lse', lse, B * H * T * 4); checkSize(label, 'q', q, qBytes);
-  checkSize(label, 'k', k, kvBytes); checkSize(label, 'v', v, kvBytes); checkSize(label, 'lengths', lengths, B * 4);
+  checkDims(gpu, label, B, T, M, H, Hkv, D, t, t.BQ, storageForward(D, t));
+  const qBytes = M * H * D * 4, kvBytes = M * Hkv * D * 4;
+  checkSize(label, 'out', out, qBytes); checkSize(label, 'lse', lse, M * H * 4); checkSize(label, 'q', q, qBytes);
+  checkSize(label, 'k', k, kvBytes); checkSize(label, 'v', v, kvBytes); checkSize(label, 'cu', cu, (B + 1) * 4);
   const pipeline = getPipeline(gpu, { label, code: forwardCode, constants: { D, BQ: t.BQ, BK: t.BK, TPR: t.TPR } });
-  const u = params(gpu, label, B, T, H, Hkv, D);
+  const u = params(gpu, label, B, T, M, H, Hkv, D);
   const workgroups: [number, number, number] = [cdiv(T, t.BQ), H, B];
   checkWorkgroups(gpu, label, workgroups);
-  const bindGroup = bindBuffers(gpu, label, pipeline, [out, lse, q, k, v, lengths, u]);
+  const bindGroup = bindBuffers(gpu, label, pipeline, [out, lse, q, k, v, cu, u]);
   return { label, dispatches: [{ pipeline, bindGroup, workgroups }], owned: [u] };
 }
 
-// dq is (B,T,H,D), dk and dv are (B,T,Hkv,D): all assigned (=). workspace holds
-// attentionBackwardWorkspaceBytes(B, T, H) bytes ((B,H,T,2): lse and Δ = rowsum(dout·out) per query row; lse is
+// dq is (M,H,D), dk and dv are (M,Hkv,D): all assigned (=). workspace holds
+// attentionBackwardWorkspaceBytes(M, H) bytes ((M,H,2): lse and Δ = rowsum(dout·out) per query row; lse is
 // copied there so the dkdv pass binds 8 storage buffers, the portable WebGPU limit).
-// dout, q, out are (B,T,H,D), k, v are (B,T,Hkv,D), lse is (B,H,T), lengths is (B,) u32.
+// dout, q, out are (M,H,D), k, v are (M,Hkv,D), lse is (M,H), cu is (B+1,) u32.
 // Three dispatches: prep (Δ), dkdv (per key tile, loops over the group's heads and query tiles), dq.
 export function attentionBackward(
   gpu: Gpu, dq: Buf, dk: Buf, dv: Buf, workspace: Buf,
-  dout: Buf, q: Buf, k: Buf, v: Buf, out: Buf, lse: Buf, lengths: Buf,
-  B: number, T: number, H: number, Hkv: number, D: number, tiles: AttentionTiles = attentionTiles(D),
+  dout: Buf, q: Buf, k: Buf, v: Buf, out: Buf, lse: Buf, cu: Buf,
+  B: number, T: number, M: number, H: number, Hkv: number, D: number, tiles: AttentionTiles = attentionTiles(D),
 ): Kernel {
   const label = 'attention_backward';
   const a = tiles.dkdv, c = tiles.dq;
-  checkDims(gpu, `${label} (dkdv)`, B, T, H, Hkv, D, a, a.BK, storageBackward(D, a));
-  checkDims(gpu, `${label} (dq)`, B, T, H, Hkv, D, c, c.BQ, storageBackward(D, c));
-  const qBytes = B * T * H * D * 4, kvBytes = B * T * Hkv * D * 4;
+  checkDims(gpu, `${label} (dkdv)`, B, T, M, H, Hkv, D, a, a.BK, storageBackward(D, a));
+  checkDims(gpu, `${label} (dq)`, B, T, M, H, Hkv, D, c, c.BQ, storageBackward(D, c));
+  const qBytes = M * H * D * 4, kvBytes = M * Hkv * D * 4;
   checkSize(label, 'dq', dq, qBytes); checkSize(label, 'dk', dk, kvBytes); checkSize(label, 'dv', dv, kvBytes);
-  checkSize(label, 'workspace', workspace, attentionBackwardWorkspaceBytes(B, T, H));
+  checkSize(label, 'workspace', workspace, attentionBackwardWorkspaceBytes(M, H));
   checkSize(label, 'dout', dout, qBytes); checkSize(label, 'q', q, qBytes); checkSize(label, 'k', k, kvBytes);
-  checkSize(label, 'v', v, kvBytes); checkSize(label, 'out', out, qBytes); checkSize(label, 'lse', lse, B * H * T * 4);
-  checkSize(label, 'lengths', lengths, B * 4);
-  const u = params(gpu, label, B, T, H, Hkv, D);
+  checkSize(label, 'v', v, kvBytes); checkSize(label, 'out', out, qBytes); checkSize(label, 'lse', lse, M * H * 4);
+  checkSize(label, 'cu', cu, (B + 1) * 4);
+  const u = params(gpu, label, B, T, M, H, Hkv, D);
   const pipe = (entryPoint: string, t: { BQ: number; BK: number; TPR: number }, wg: number) =>
     getPipeline(gpu, { label: entryPoint.replace('backward', label), code: backwardCode, entryPoint, constants: { D, BQ: t.BQ, BK: t.BK, TPR: t.TPR, WG: wg } });
-  // bindings: 0 ws (write), 1 dq, 2 dk, 3 dv, 4 ws (read), 5 dout, 6 q, 7 k, 8 v, 9 out, 10 lse, 11 lengths, 12 params
+  // bindings: 0 ws (write), 1 dq, 2 dk, 3 dv, 4 ws (read), 5 dout, 6 q, 7 k, 8 v, 9 out, 10 lse, 11 cu, 12 params
   const bind = (pipeline: GPUComputePipeline, name: string, b: Record<number, Buf>) =>
     bindBuffers(gpu, `${label}_${name}`, pipeline, Array.from({ length: 13 }, (_, i) => b[i] ?? null));
 
   const prep = pipe('backward_prep', c, PREP_WG);
-  const prepWg = elementwiseGrid(B * T * H, PREP_WG);
+  const prepWg = elementwiseGrid(M * H, PREP_WG);
   const dkdv = pipe('backward_dkdv', a, a.BK * a.TPR);
   const dkdvWg: [number, number, number] = [cdiv(T, a.BK), Hkv, B];
   const dqp = pipe('backward_dq', c, c.BQ * c.TPR);
@@ -142,8 +141,8 @@ export function attentionBackward(
     label,
     dispatches: [
       { pipeline: prep, workgroups: prepWg, bindGroup: bind(prep, 'prep', { 0: workspace, 5: dout, 9: out, 10: lse, 12: u }) },
-      { pipeline: dkdv, workgroups: dkdvWg, bindGroup: bind(dkdv, 'dkdv', { 2: dk, 3: dv, 4: workspace, 5: dout, 6: q, 7: k, 8: v, 11: lengths, 12: u }) },
-      { pipeline: dqp, workgroups: dqWg, bindGroup: bind(dqp, 'dq', { 1: dq, 4: workspace, 5: dout, 6: q, 7: k, 8: v, 11: lengths, 12: u }) },
+      { pipeline: dkdv, workgroups: dkdvWg, bindGroup: bind(dkdv, 'dkdv', { 2: dk, 3: dv, 4: workspace, 5: dout, 6: q, 7: k, 8: v, 11: cu, 12: u }) },
+      { pipeline: dqp, workgroups: dqWg, bindGroup: bind(dqp, 'dq', { 1: dq, 4: workspace, 5: dout, 6: q, 7: k, 8: v, 11: cu, 12: u }) },
     ],
     owned: [u],
   };

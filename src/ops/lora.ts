@@ -1,7 +1,9 @@
 // LoRA linear layer with PEFT semantics: y = x·Wᵀ + scale·(dropout(x)·Aᵀ)·Bᵀ, W frozen (f32, f16 or bf16),
 // A and B trainable f32, scale = lora_alpha / r (or lora_alpha / √r with use_rslora). Composed of matmul.wgsl
 // products (src/ops/matmul.ts): the frozen product plus R-sized ones (R ≤ 64), so the cost stays close to the
-// frozen matmul's. Reference: ./lora.ref.ts. Test: tests/ops/lora.test.ts.
+// frozen matmul's. The low-rank update rides in the frozen product's epilogue (forward: 2 dispatches, xa then the
+// base product + scale·xa·Bᵀ; backward: 4, the dinp low-rank term in the base product's epilogue unless dropout
+// masks it). Reference: ./lora.ref.ts. Test: tests/ops/lora.test.ts.
 // Letters: M rows (tokens, B*T), N out features, K in features, R rank.
 // inp is (M,K), weight (N,K) (packed 16-bit rows when weightDtype is f16/bf16), loraA (R,K), loraB (N,R),
 // out (M,N), xa (M,R) = dropout(inp)·Aᵀ saved for backward.
@@ -51,12 +53,10 @@ export function loraForward(
       label: 'lora_forward.xa', c: xa, ldc: R, M, N: R, K, dropout: drop,
       a: { buffer: inp, kContig: true, ld: K }, b: { buffer: loraA, kContig: true, ld: K },
     }),
-    // out (M,N) = inp · W(N,K)ᵀ
-    matmulForward(gpu, out, inp, weight, M, N, K, { weightDtype: opts.weightDtype, label: 'lora_forward.base' }),
-    // out (M,N) += scale · xa(M,R) · B(N,R)ᵀ
-    gemmKernel(gpu, {
-      label: 'lora_forward.b', c: out, ldc: N, M, N, K: R, alpha: scale, accumulate: true,
-      a: { buffer: xa, kContig: true, ld: R }, b: { buffer: loraB, kContig: true, ld: R },
+    // out (M,N) = inp · W(N,K)ᵀ + scale · xa(M,R) · B(N,R)ᵀ   (the low-rank term in the epilogue)
+    matmulForward(gpu, out, inp, weight, M, N, K, {
+      weightDtype: opts.weightDtype, label: 'lora_forward.base',
+      epilogue: { lowRank: { x: xa, ldx: R, y: loraB, yJ: R, yR: 1, R, scale } },
     }),
   ]);
 }
@@ -77,14 +77,22 @@ export function loraBackward(
       label: 'lora_backward.doutB', c: workspace, ldc: R, M, N: R, K: N,
       a: { buffer: dout, kContig: true, ld: N }, b: { buffer: loraB, kContig: false, ld: R },
     }),
-    // dinp (M,K) (=|+=) dout(M,N) · W(N,K)
-    matmulBackwardInput(gpu, dinp, dout, weight, M, N, K, { weightDtype: opts.weightDtype, accumulate: opts.accumulate, label: 'lora_backward.base' }),
-    // dinp (M,K) += scale · (workspace(M,R) · A(R,K)) ∘ mask      [A read as (j=k, c=r) at r·K + k]
-    gemmKernel(gpu, {
-      label: 'lora_backward.dinp', c: dinp, ldc: K, M, N: K, K: R, alpha: scale, accumulate: true,
-      dropout: dropout ? { on: 'c', ...dropout } : undefined,
-      a: { buffer: workspace, kContig: true, ld: R }, b: { buffer: loraA, kContig: false, ld: K },
-    }),
+    ...(dropout && dropout.p > 0 ? [
+      // dinp (M,K) (=|+=) dout(M,N) · W(N,K)
+      matmulBackwardInput(gpu, dinp, dout, weight, M, N, K, { weightDtype: opts.weightDtype, accumulate: opts.accumulate, label: 'lora_backward.base' }),
+      // dinp (M,K) += scale · (workspace(M,R) · A(R,K)) ∘ mask      [A read as (j=k, c=r) at r·K + k]
+      gemmKernel(gpu, {
+        label: 'lora_backward.dinp', c: dinp, ldc: K, M, N: K, K: R, alpha: scale, accumulate: true,
+        dropout: { on: 'c', ...dropout },
+        a: { buffer: workspace, kContig: true, ld: R }, b: { buffer: loraA, kContig: false, ld: K },
+      }),
+    ] : [
+      // dinp (M,K) (=|+=) dout(M,N) · W(N,K) + scale · workspace(M,R) · A(R,K)   (low-rank term in the epilogue)
+      matmulBackwardInput(gpu, dinp, dout, weight, M, N, K, {
+        weightDtype: opts.weightDtype, accumulate: opts.accumulate, label: 'lora_backward.base',
+        epilogue: { lowRank: { x: workspace, ldx: R, y: loraA, yJ: 1, yR: K, R, scale } },
+      }),
+    ]),
     // dloraB (N,R) += scale · dout(M,N)ᵀ · xa(M,R)  [dout read as (i=n, c=m), xa as (j=r, c=m)]
     gemmKernel(gpu, {
       label: 'lora_backward.dB', c: dloraB, ldc: R, M: N, N: R, K: M, alpha: scale, accumulate: true,

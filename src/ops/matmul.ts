@@ -133,6 +133,20 @@ export interface Gemm {
   dropout?: { on: 'a' | 'b' | 'c'; p: number; seed: GPUBuffer; salt?: number };
   tile?: TileConfig;
   splitK?: number;
+  /** Fused epilogue on each finished element, before accumulate: see GemmEpilogue. */
+  epilogue?: GemmEpilogue;
+}
+
+/**
+ * Work folded into a product's store (shaders/matmul.wgsl epilogue()), so it costs no dispatch of its own:
+ *   C(i,j) (=|+=) alpha·Σ_c A·B [+ lowRank.scale·Σ_r X(i, g(j)·R + r)·Y(j, r)] [+ residual(i,j)]
+ * lowRank: the LoRA term. X (·, ldx) f32 at element offset offX; Y(j, r) at offY + j·yJ + r·yR; column groups
+ * g(j) = (j ≥ groups[0]) + (j ≥ groups[1]) let one product over concatenated outputs (q|k|v, gate|up) use each
+ * output's own rank-R columns of X. residual: res(i, j) at offset + i·ld + j. Not with batch > 1.
+ */
+export interface GemmEpilogue {
+  lowRank?: { x: Buf; ldx: number; offX?: number; y: Buf; yJ: number; yR: number; offY?: number; R: number; scale: number; groups?: [number, number] };
+  residual?: { buffer: Buf; ld: number; offset?: number };
 }
 
 const DROP_CODE = { a: 1, b: 2, c: 3 } as const;
@@ -200,15 +214,35 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
     dropOn ? dropoutThreshold(dropP) : 0, dropOn ? 1 / (1 - dropP) : 1, (drop?.salt ?? 0) >>> 0,
     g.a.kContig ? 1 : 0, g.b.kContig ? 1 : 0, DTYPE_CODE[dtype], g.accumulate ? 1 : 0,
   ];
+  const epi = g.epilogue ?? {};
+  const lr = epi.lowRank;
+  const NONE = 0xffffffff;
+  if ((lr || epi.residual) && batch > 1) throw new Error(`${label}: a fused epilogue needs batch 1`);
+  if (lr) {
+    const groups = lr.groups ?? [NONE, NONE];
+    const nGroups = 1 + (groups[0] < N ? 1 : 0) + (groups[1] < N ? 1 : 0);
+    checkExtent(label, 'epilogue X', lr.x, M, nGroups * lr.R, lr.ldx, lr.offX ?? 0, 1, 0, 4);
+    const yNeed = ((lr.offY ?? 0) + (N - 1) * lr.yJ + (lr.R - 1) * lr.yR + 1) * 4;
+    if (bufSize(lr.y) < yNeed) throw new Error(`${label}: epilogue Y buffer '${bufLabel(lr.y)}' holds ${bufSize(lr.y)} bytes, the epilogue reads up to byte ${yNeed}`);
+    params.push(lr.R, lr.scale, lr.ldx, lr.offX ?? 0, lr.yJ, lr.yR, lr.offY ?? 0, groups[0], groups[1]);
+  } else params.push(0, 0, 0, 0, 0, 0, 0, NONE, NONE);
+  if (epi.residual) {
+    checkExtent(label, 'epilogue residual', epi.residual.buffer, M, N, epi.residual.ld, epi.residual.offset ?? 0, 1, 0, 4);
+    params.push(epi.residual.ld, epi.residual.offset ?? 0);
+  } else params.push(0, 0);
+  const EPI = (lr ? 1 : 0) | (epi.residual ? 2 : 0);
   const uniform = createUniform(gpu, label, params, F32_PARAMS);
+  // Epilogue operands are statically used by every entry point: unused ones get a 4-byte dummy.
+  const dummy = epilogueDummy(gpu);
+  const epiBufs: Buf[] = [lr?.x ?? dummy, lr?.y ?? dummy, epi.residual?.buffer ?? dummy];
 
   // Pipeline constants: the tile, and where the dropout mask goes (the result's mask waits for the split-K reduce).
-  const constants = { WG_M: tile.wgM, WG_N: tile.wgN, TM: tile.tm, TN: tile.tn, BK: tile.bk, DROP_ON: splits > 1 && dropOn === 3 ? 0 : dropOn };
+  const constants = { WG_M: tile.wgM, WG_N: tile.wgN, TM: tile.tm, TN: tile.tn, BK: tile.bk, DROP_ON: splits > 1 && dropOn === 3 ? 0 : dropOn, EPI: splits > 1 ? 0 : EPI };
   const tileGrid: [number, number, number] = [cdiv(N, BN), cdiv(M, BM), batch * splits];
   checkWorkgroups(gpu, label, tileGrid);
   const dispatch = (entry: string, consts: Record<string, number>, bufs: (Buf | null)[], workgroups: [number, number, number]): Dispatch => {
     const pipeline = getPipeline(gpu, { label: 'matmul', code, entryPoint: entry, constants: consts });
-    return { pipeline, bindGroup: bindBuffers(gpu, label, pipeline, [...bufs, uniform]), workgroups };
+    return { pipeline, bindGroup: bindBuffers(gpu, label, pipeline, [...bufs, uniform, ...epiBufs]), workgroups };
   };
   const dispatches: Dispatch[] = [];
   if (splits === 1) {
@@ -216,14 +250,21 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
   } else {
     const scratch = splitScratch(gpu, batch * splits * M * N * 4);
     dispatches.push(dispatch(constants.DROP_ON ? 'matmul_dropout' : 'matmul', constants, [g.a.buffer, g.b.buffer, scratch, constants.DROP_ON ? seed : null], tileGrid));
-    const red = { WG_M: 16, WG_N: 16, DROP_ON: dropOn === 3 ? 3 : 0 };
+    const red = { WG_M: 16, WG_N: 16, DROP_ON: dropOn === 3 ? 3 : 0, EPI };
     const redGrid: [number, number, number] = [cdiv(N, 16), cdiv(M, 16), batch];
     checkWorkgroups(gpu, label, redGrid);
     dispatches.push(dispatch(red.DROP_ON ? 'reduce_dropout' : 'reduce', red, [scratch, null, g.c, red.DROP_ON ? seed : null], redGrid));
   }
   return { label, dispatches, owned: [uniform] };
 }
-const F32_PARAMS: ReadonlySet<number> = new Set([14, 16]);
+const F32_PARAMS: ReadonlySet<number> = new Set([14, 16, 23]);
+
+const dummyCache = new WeakMap<GPUDevice, GPUBuffer>();
+function epilogueDummy(gpu: Gpu): GPUBuffer {
+  let b = dummyCache.get(gpu.device);
+  if (!b) dummyCache.set(gpu.device, (b = gpu.device.createBuffer({ label: 'matmul.epilogue_dummy', size: 4, usage: GPUBufferUsage.STORAGE })));
+  return b;
+}
 
 // ---- linear layers ----
 
@@ -254,6 +295,7 @@ export interface MatmulOpts {
   tile?: TileConfig;
   splitK?: number;
   label?: string;
+  epilogue?: GemmEpilogue;
 }
 
 /** Row length in elements of a stored (N,K) weight: K for f32, K padded to even for packed 16-bit. */
@@ -271,7 +313,7 @@ export function matmulForward(gpu: Gpu, out: Buf, inp: Buf, weight: Buf, M: numb
     c: out, ldc: s.outRow ?? N, cOffset: s.outOffset, cBatchStride: s.outBatch ?? M * (s.outRow ?? N),
     a: { buffer: inp, kContig: true, ld: s.inpRow ?? K, offset: s.inpOffset, batchStride: s.inpBatch ?? M * (s.inpRow ?? K) },
     b: { buffer: weight, kContig: true, ld: ldw, offset: s.weightOffset, batchStride: s.weightBatch ?? N * ldw, dtype },
-    M, N, K, batch: opts.batch, alpha: opts.alpha, accumulate: opts.accumulate, tile: opts.tile, splitK: opts.splitK,
+    M, N, K, batch: opts.batch, alpha: opts.alpha, accumulate: opts.accumulate, tile: opts.tile, splitK: opts.splitK, epilogue: opts.epilogue,
   });
 }
 
@@ -283,7 +325,7 @@ export function matmulBackwardInput(gpu: Gpu, dinp: Buf, dout: Buf, weight: Buf,
     c: dinp, ldc: K,
     a: { buffer: dout, kContig: true, ld: N },
     b: { buffer: weight, kContig: false, ld: weightRowStride(K, dtype), dtype },
-    M, N: K, K: N, alpha: opts.alpha, accumulate: opts.accumulate, tile: opts.tile, splitK: opts.splitK,
+    M, N: K, K: N, alpha: opts.alpha, accumulate: opts.accumulate, tile: opts.tile, splitK: opts.splitK, epilogue: opts.epilogue,
   });
 }
 

@@ -1,47 +1,50 @@
 // Reward head of Qwen3ForSequenceClassification: pool the rightmost non-pad token's hidden state (after the final
 // norm) and project it with score = Linear(C, 1, bias=False). Shader: shaders/reward_head.wgsl.
 // Reference: ./reward_head.ref.ts. Test: tests/ops/reward_head.test.ts.
-// Legend: B sequences, T tokens, C hidden. Buffers may be ranges of larger ones (Buf).
+// Legend: B sequences, M rows (packed: sequence b is rows [cu[b], cu[b+1])), C hidden. Buffers may be ranges (Buf).
 import code from '../../shaders/reward_head.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
-import { type Buf, type Kernel, bindBuffers, cdiv, checkWorkgroups, createUniform, getPipeline, simpleKernel } from '../gpu/kernel.ts';
+import { type Buf, type Kernel, bindBuffers, cdiv, checkWorkgroups, createUniform, getPipeline } from '../gpu/kernel.ts';
 import { elementwiseGrid, WG_1D } from './grid.ts';
 
 const WG = 256;
 
 function checkDims(label: string, gpu: Gpu, B: number, T: number, C: number): void {
-  for (const [k, v] of [['B', B], ['T', T], ['C', C]] as const)
+  for (const [k, v] of [['B', B], ['M', T], ['C', C]] as const)
     if (!Number.isInteger(v) || v < 1) throw new Error(`${label}: ${k} = ${v} must be a positive integer`);
   if (B > gpu.device.limits.maxComputeWorkgroupsPerDimension) throw new Error(`${label}: B = ${B} is above maxComputeWorkgroupsPerDimension`);
-  if (B * T * C > 0xffffffff) throw new Error(`${label}: B*T*C = ${B * T * C} does not fit u32 indexing`);
+  if (T * C > 0xffffffff) throw new Error(`${label}: M*C = ${T * C} does not fit u32 indexing`);
 }
 
-// rewards (B,) f32 out, poolIdx (B,) u32 saved; hidden (B,T,C) f32, ids (B,T) u32, scoreW (C,) f32.
-// p_b = rightmost t with ids[b,t] != padId (argmax(arange(T)*(ids!=pad)); an all-pad row pools 0).
+// rewards (B,) f32 out, poolIdx (B,) u32 saved (absolute rows); hidden (M,C) f32, ids (M,) u32, cu (B+1,) u32,
+// scoreW (C,) f32. p_b = cu[b] + rightmost t with ids[cu[b]+t] != padId (argmax(arange(T)*(ids!=pad)); only pad → t = 0).
 export function rewardHeadForward(
-  gpu: Gpu, rewards: Buf, poolIdx: Buf, hidden: Buf, ids: Buf, scoreW: Buf,
-  B: number, T: number, C: number, padId: number,
+  gpu: Gpu, rewards: Buf, poolIdx: Buf, hidden: Buf, ids: Buf, cu: Buf, scoreW: Buf,
+  B: number, M: number, C: number, padId: number,
 ): Kernel {
-  checkDims('reward_head_forward', gpu, B, T, C);
-  return simpleKernel(gpu, { label: 'reward_head_forward', code, entryPoint: 'forward', constants: { WG } },
-    [rewards, poolIdx, hidden, ids, scoreW, null, null, null, null], [B, T, C, padId], [B, 1, 1]);
+  checkDims('reward_head_forward', gpu, B, M, C);
+  const label = 'reward_head_forward';
+  const pipeline = getPipeline(gpu, { label, code, entryPoint: 'forward', constants: { WG } });
+  const params = createUniform(gpu, label, [B, M, C, padId]);
+  const bindGroup = bindBuffers(gpu, label, pipeline, [rewards, poolIdx, hidden, ids, scoreW, null, null, null, null, params, cu]);
+  return { label, dispatches: [{ pipeline, bindGroup, workgroups: [B, 1, 1] }], owned: [params] };
 }
 
-// dhidden (B,T,C) assigned (zeros except row p_b = drewards[b]*scoreW); dscoreW (C,) += Σ_b drewards[b]*hidden[b,p_b,:]
-// (null: frozen head, no dispatch). drewards (B,), hidden (B,T,C), scoreW (C,), poolIdx (B,) from the forward.
+// dhidden (M,C) assigned (zeros except row p_b = drewards[b]*scoreW); dscoreW (C,) += Σ_b drewards[b]*hidden[p_b,:]
+// (null: frozen head, no dispatch). drewards (B,), hidden (M,C), scoreW (C,), poolIdx (B,) from the forward, cu (B+1,).
 export function rewardHeadBackward(
   gpu: Gpu, dhidden: Buf, dscoreW: Buf | null, drewards: Buf, hidden: Buf, scoreW: Buf,
-  poolIdx: Buf, B: number, T: number, C: number,
+  poolIdx: Buf, cu: Buf, B: number, M: number, C: number,
 ): Kernel {
   const label = 'reward_head_backward';
-  checkDims(label, gpu, B, T, C);
-  const params = createUniform(gpu, label, [B, T, C, 0]);
+  checkDims(label, gpu, B, M, C);
+  const params = createUniform(gpu, label, [B, M, C, 0]);
   const pDh = getPipeline(gpu, { label, code, entryPoint: 'backward_dhidden', constants: { WG: WG_1D } });
-  const gridDh = elementwiseGrid(B * T * C);
+  const gridDh = elementwiseGrid(M * C);
   checkWorkgroups(gpu, label, gridDh);
   const dispatches = [{
     pipeline: pDh,
-    bindGroup: bindBuffers(gpu, `${label}.dhidden`, pDh, [null, null, null, null, scoreW, dhidden, null, drewards, poolIdx, params]),
+    bindGroup: bindBuffers(gpu, `${label}.dhidden`, pDh, [null, null, null, null, scoreW, dhidden, null, drewards, poolIdx, params, cu]),
     workgroups: gridDh,
   }];
   if (dscoreW) {

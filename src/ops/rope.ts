@@ -5,7 +5,7 @@
 // uploaded once; the GPU only multiplies.
 import code from '../../shaders/rope.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
-import { type Buf, type Kernel, simpleKernel } from '../gpu/kernel.ts';
+import { type Buf, type Kernel, bindBuffers, checkWorkgroups, createUniform, getPipeline } from '../gpu/kernel.ts';
 import { elementwiseGrid, WG_1D } from './grid.ts';
 import { checkAliasing, checkDims, needBytes, sameRange } from './args.ts';
 
@@ -37,26 +37,39 @@ export function ropeTable(T: number, D: number, theta: number): { cos: Float32Ar
   return { cos, sin };
 }
 
-function rotate(gpu: Gpu, label: string, sgn: number, out: Buf, inp: Buf, cos: Buf, sin: Buf, B: number, T: number, nH: number, D: number): Kernel {
+/** Packed (padding-free) rows: x is (M,nH,D) with M = B·T, row m at position positions[m] < tableRows. */
+export interface RopePositions {
+  positions: Buf;
+  tableRows: number;
+}
+
+function rotate(gpu: Gpu, label: string, sgn: number, out: Buf, inp: Buf, cos: Buf, sin: Buf, B: number, T: number, nH: number, D: number, pos?: RopePositions): Kernel {
   checkDims(label, { B, T, nH, D });
   if (D % 2 !== 0) throw new Error(`${label}: head dim D=${D} must be even`);
   const half = D / 2;
   const nPairs = B * T * nH * half;
   needBytes(label, 'out', out, nPairs * 8); needBytes(label, 'inp', inp, nPairs * 8);
-  needBytes(label, 'cos', cos, T * half * 4); needBytes(label, 'sin', sin, T * half * 4);
+  const rows = pos?.tableRows ?? T;
+  needBytes(label, 'cos', cos, rows * half * 4); needBytes(label, 'sin', sin, rows * half * 4);
+  if (pos) needBytes(label, 'positions', pos.positions, B * T * 4);
   const inPlace = sameRange(out, inp);
   checkAliasing(label, { out }, { inp: inPlace ? null : inp, cos, sin });
-  return simpleKernel(gpu, { label, code, entryPoint: inPlace ? 'rotate_inplace' : 'rotate', constants: { WG: WG_1D } },
-    [out, inPlace ? null : inp, cos, sin], [nPairs, T, nH, half, sgn], elementwiseGrid(nPairs), new Set([4]));
+  const pipeline = getPipeline(gpu, { label, code, entryPoint: inPlace ? 'rotate_inplace' : 'rotate', constants: { WG: WG_1D, POSITIONS: pos ? 1 : 0 } });
+  const u = createUniform(gpu, label, [nPairs, T, nH, half, sgn], new Set([4]));
+  const workgroups = elementwiseGrid(nPairs);
+  checkWorkgroups(gpu, label, workgroups);
+  // positions is statically used by both entry points: without it, bind the cos table there (never read).
+  const bindGroup = bindBuffers(gpu, label, pipeline, [out, inPlace ? null : inp, cos, sin, u, pos?.positions ?? cos]);
+  return { label, dispatches: [{ pipeline, bindGroup, workgroups }], owned: [u] };
 }
 
 // out (B,T,nH,D) = rope(inp (B,T,nH,D)); cos, sin (T, D/2) from ropeTable. In place allowed (out and inp the same
 // buffer or range).
-export function ropeForward(gpu: Gpu, out: Buf, inp: Buf, cos: Buf, sin: Buf, B: number, T: number, nH: number, D: number): Kernel {
-  return rotate(gpu, 'rope_forward', 1, out, inp, cos, sin, B, T, nH, D);
+export function ropeForward(gpu: Gpu, out: Buf, inp: Buf, cos: Buf, sin: Buf, B: number, T: number, nH: number, D: number, pos?: RopePositions): Kernel {
+  return rotate(gpu, 'rope_forward', 1, out, inp, cos, sin, B, T, nH, D, pos);
 }
 
 // dinp (B,T,nH,D) = inverse rotation (transpose) of dout (B,T,nH,D); assigned. In place allowed (same buffer/range).
-export function ropeBackward(gpu: Gpu, dinp: Buf, dout: Buf, cos: Buf, sin: Buf, B: number, T: number, nH: number, D: number): Kernel {
-  return rotate(gpu, 'rope_backward', -1, dinp, dout, cos, sin, B, T, nH, D);
+export function ropeBackward(gpu: Gpu, dinp: Buf, dout: Buf, cos: Buf, sin: Buf, B: number, T: number, nH: number, D: number, pos?: RopePositions): Kernel {
+  return rotate(gpu, 'rope_backward', -1, dinp, dout, cos, sin, B, T, nH, D, pos);
 }

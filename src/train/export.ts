@@ -58,7 +58,8 @@ print(model(ids).logits[0, 0].item())  # the reward
 /** Reads a stored tensor as f32 values, whatever its storage dtype. */
 async function tensorF32(gpu: Gpu, w: ModelWeights, e: ParamEntry): Promise<Float32Array> {
   if (e.trainable || e.dtype === 'f32') return readParam(gpu, w, e.name);
-  const words = new Uint32Array(await readBytes(gpu, w.frozen.get(e.name)!, e.bytes));
+  const r = w.frozen.get(e.name)!;
+  const words = new Uint32Array(await readBytes(gpu, r.buffer, e.bytes, r.offset));
   const K = e.shape[e.shape.length - 1];
   const rows = e.numel / K;
   const stride = Math.ceil(K / 2);

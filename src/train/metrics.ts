@@ -48,6 +48,11 @@ export class MetricsRing {
     this.steps.push(step);
   }
 
+  /** Forgets the micro-batches recorded for `step` (a step abandoned by stop before its optimizer update). */
+  dropStep(step: number): void {
+    while (this.micro.length && this.micro[this.micro.length - 1].step === step) this.micro.pop();
+  }
+
   get pending(): number {
     return this.steps.length;
   }

@@ -7,7 +7,7 @@ import type { Gpu } from '../gpu/device.ts';
 import { loadRewardModel, type LoadedModel, type ModelFiles } from '../model/load.ts';
 import { fitMicroBatch, memoryPlan, type MemoryPlan } from '../model/plan.ts';
 import { LINEAR_NAMES, type LoraSpec, type ModelDims } from '../model/params.ts';
-import { parseQwen3Config, modelDims, withPadTokenId, QWEN3_PAD_TOKEN_ID } from '../model/config.ts';
+import { parseModelConfigText, modelDims, withPadTokenId, QWEN3_PAD_TOKEN_ID } from '../model/config.ts';
 import { effectiveLoraDropout, type RewardConfig } from './config.ts';
 import { bucketLength, filterByLength, type TokenizedPair } from './batches.ts';
 import { Trainer, scoreSequences, type TrainEvent } from './trainer.ts';
@@ -16,6 +16,7 @@ import { exportAdapter, exportModel, type ExportedFile } from './export.ts';
 import type { ExportDtype } from '../formats/hf_model.ts';
 import { exportOnnx, type OnnxExportOptions, type OnnxExportResult } from './export_onnx.ts';
 import type { AdapterConfig } from '../formats/peft.ts';
+import { UserError } from '../util/user_error.ts';
 
 /** Default GPU memory budget when the user gives none: WebGPU cannot query VRAM. */
 export const DEFAULT_GPU_MEMORY_BYTES = 8 * 2 ** 30;
@@ -61,6 +62,31 @@ export function planRun(r: PlanRequest): { microPairs: number; plan: MemoryPlan 
   return { microPairs, plan: memoryPlan({ ...base, microPairs }) };
 }
 
+/** transformers' Trainer refuses an eval_strategy other than "no" without an eval dataset; so do we (`how` says how
+ *  this front end passes one: "--eval FILE", "a test split"). */
+export function checkEvalData(c: RewardConfig, hasEval: boolean, how: string): void {
+  if (c.eval_strategy !== 'no' && !hasEval) {
+    throw new UserError(`eval_strategy is "${c.eval_strategy}" but there is no eval data: pass ${how}, or set eval_strategy to "no" (transformers' Trainer refuses this too)`);
+  }
+}
+
+/** The token ids every pair brings are inside the model (vocabulary, positions): the last guard before the GPU, for
+ *  ids from any source (a file, the studio's tokenized cache). `what` names the set in the message. */
+export function checkTokenIds(pairs: TokenizedPair[], V: number, maxPositions: number, what: string): void {
+  for (let i = 0; i < pairs.length; i++) {
+    for (const [field, ids] of [['chosen_ids', pairs[i].chosen_ids], ['rejected_ids', pairs[i].rejected_ids]] as const) {
+      if (ids.length > maxPositions) {
+        throw new UserError(`${what} pair ${i + 1}: ${field} has ${ids.length} tokens, more than the model's max_position_embeddings ${maxPositions}; set max_length to at most ${maxPositions}`);
+      }
+      for (let j = 0; j < ids.length; j++) {
+        if (!(ids[j] >= 0 && ids[j] < V)) {
+          throw new UserError(`${what} pair ${i + 1}: ${field}[${j}] is ${ids[j]}, outside the model's vocabulary (vocab_size ${V}); tokenize the data with this model's tokenizer`);
+        }
+      }
+    }
+  }
+}
+
 export interface SessionOptions {
   gpu: Gpu;
   files: ModelFiles;
@@ -103,9 +129,17 @@ export async function createSession(o: SessionOptions): Promise<TrainSession> {
   for (const p of [...train.kept, ...evalSet.kept]) longest = Math.max(longest, p.chosen_ids.length, p.rejected_ids.length);
   const maxT = bucketLength(longest, Number.isFinite(maxLength) ? Math.max(longest, maxLength) : longest);
 
-  const parsed = parseQwen3Config(JSON.parse(o.files.configText));
+  const parsed = parseModelConfigText(o.files.configText, o.files.configSource);
   const cfg = withPadTokenId(parsed, o.padTokenId ?? parsed.pad_token_id ?? QWEN3_PAD_TOKEN_ID);
   const dims = modelDims(cfg);
+  checkEvalData(c, (o.eval?.length ?? 0) > 0, 'eval data (a test split)');
+  if (train.kept.length === 0) {
+    throw new UserError(train.filtered > 0
+      ? `all ${train.filtered} training pairs are longer than max_length ${c.max_length} tokens; raise max_length`
+      : 'the training set has no pairs');
+  }
+  checkTokenIds(train.kept, cfg.vocab_size, cfg.max_position_embeddings, 'training');
+  checkTokenIds(evalSet.kept, cfg.vocab_size, cfg.max_position_embeddings, 'eval');
   const limits = o.gpu.device.limits;
   const { microPairs, plan } = planRun({
     dims, config: c, maxLength: maxT, budgetBytes: o.budgetBytes ?? DEFAULT_GPU_MEMORY_BYTES,

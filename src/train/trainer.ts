@@ -5,6 +5,7 @@
 import { checked, type Gpu } from '../gpu/device.ts';
 import { flags } from '../gpu/flags.ts';
 import { recordKernels } from '../gpu/kernel.ts';
+import { MicroStepRunner, type SubmitOptions } from './micro_step.ts';
 import { readBytes } from '../gpu/buffers.ts';
 import type { Qwen3RewardModel } from '../model/qwen3.ts';
 import type { ModelWeights } from '../model/weights.ts';
@@ -47,6 +48,8 @@ export interface TrainerOptions {
   microPairs: number;
   checkpoints?: CheckpointStore;
   onEvent: (e: TrainEvent) => void;
+  /** How micro-steps are cut into submissions (default: ≤ 250 ms each, from the measured speed). */
+  submit?: SubmitOptions;
 }
 
 export interface ResumeOptions {
@@ -69,8 +72,10 @@ export class Trainer {
   private windowStart = 0;
   /** Per-pair correctness at the last eval (for the flip count). */
   private lastEval: { step: number; correct: Uint8Array } | null = null;
+  private readonly runner: MicroStepRunner;
 
   constructor(private readonly o: TrainerOptions) {
+    this.runner = new MicroStepRunner(o.gpu, o.model, o.submit);
     const c = o.config;
     if (o.train.length === 0) throw new Error('the training set is empty after filtering by max_length; raise max_length or check the data');
     this.plan = trainingPlan(c, o.train.length);
@@ -137,6 +142,7 @@ export class Trainer {
     while (this.state.global_step < this.maxSteps && !this.stopRequested) {
       // one optimizer step: up to `accum` per_device batches
       const step = this.state.global_step + 1;
+      const position = { epoch_index: this.state.epoch_index, batch_in_epoch: this.state.batch_in_epoch, num_tokens: this.state.num_tokens };
       const batches: number[][] = [];
       while (batches.length < accum) {
         if (this.state.batch_in_epoch >= this.batchesPerEpoch) {
@@ -146,7 +152,10 @@ export class Trainer {
         }
         batches.push(this.epochList(this.state.epoch_index)[this.state.batch_in_epoch++]);
       }
-      await this.trainStep(step, batches);
+      if (!(await this.trainStep(step, batches))) {
+        Object.assign(this.state, position); // stopped inside the step: it never happened
+        break;
+      }
       this.state.global_step = step;
       this.state.epoch = this.state.epoch_index + this.state.batch_in_epoch / this.batchesPerEpoch;
 
@@ -184,7 +193,8 @@ export class Trainer {
   /** Records and submits every micro-batch of one optimizer step, then the optimizer. */
   private readonly checkedShapes = new Set<string>();
 
-  private async trainStep(step: number, batches: number[][]): Promise<void> {
+  /** False when stopped between submissions (gradients discarded, nothing updated). */
+  private async trainStep(step: number, batches: number[][]): Promise<boolean> {
     const { o } = this;
     const { gpu, model, config: c } = o;
     for (const [bi, batch] of batches.entries()) {
@@ -196,15 +206,24 @@ export class Trainer {
         // HF: each batch's mean loss / current_gradient_accumulation_steps (the batches actually in this update), so
         // the update's gradient is the mean over its batches, also for an epoch's last, partial group.
         const loss = model.lossKernel(plan, mb.P, this.withMargins, mb.P / (batch.length * batches.length), c.center_rewards_coefficient ?? 0);
-        const enc = gpu.device.createCommandEncoder({ label: `step ${step} batch ${bi} micro ${mi}` });
-        recordKernels(enc, [...model.forwardKernels(plan), loss, ...model.backwardKernels(plan)], 'micro-step');
-        this.ring.recordMicro(enc, model.acts.metrics, { step, batch: bi, P: mb.P, batchP: batch.length, batches: batches.length });
-        const shape = `${mb.B}x${mb.T}`;
-        if (this.checkedShapes.has(shape) && !flags.checkEveryStep) gpu.device.queue.submit([enc.finish()]);
-        else {
+        const shape = `${plan.B}x${plan.T}x${plan.M}`;
+        const first = !this.checkedShapes.has(shape) || flags.checkEveryStep;
+        const r = await this.runner.run(plan, loss, `step ${step} batch ${bi} micro ${mi}`, {
+          tail: (enc) => this.ring.recordMicro(enc, model.acts.metrics, { step, batch: bi, P: mb.P, batchP: batch.length, batches: batches.length }),
+          between: async () => {
+            if (this.paused) await this.paused;
+            return this.stopRequested;
+          },
           // First use of a shape: surface validation / out-of-memory errors with the shape's label.
-          await checked(gpu, `training step ${step}, micro-batch of ${mb.B} sequences × ${mb.T} tokens`, () => gpu.device.queue.submit([enc.finish()]));
-          this.checkedShapes.add(shape);
+          wrap: first ? (fn) => checked(gpu, `training step ${step}, micro-batch of ${mb.B} sequences × ${mb.T} tokens`, fn) : undefined,
+        });
+        this.checkedShapes.add(shape);
+        if (r.aborted) {
+          this.ring.dropStep(step);
+          const enc = gpu.device.createCommandEncoder({ label: `discard step ${step}` });
+          recordKernels(enc, this.optimizer.zeroKernels(), 'zero grads');
+          gpu.device.queue.submit([enc.finish()]);
+          return false;
         }
         this.state.num_tokens += mb.numTokens;
         this.windowTokens += mb.numTokens;
@@ -219,6 +238,7 @@ export class Trainer {
     recordKernels(enc, this.optimizer.kernels, 'optimizer');
     this.ring.recordStep(enc, this.optimizer.norm, step);
     gpu.device.queue.submit([enc.finish()]);
+    return true;
   }
 
   private async log(step: number): Promise<void> {
@@ -256,7 +276,9 @@ export class Trainer {
     const { o } = this;
     const pairs = o.eval ?? [];
     const { chosen, rejected } = await scorePairs(o.gpu, o.model, pairs, Math.min(o.config.per_device_eval_batch_size, o.microPairs));
-    const m = pairMetrics(chosen, rejected, pairs.map((p) => p.margin ?? 0), o.config.center_rewards_coefficient ?? 0);
+    // as evaluatePairs: TRL's per-batch eval metrics
+    const withMargins = pairs.some((p) => p.margin !== undefined);
+    const m = evalMetrics(chosen, rejected, withMargins ? pairs.map((p) => p.margin ?? 0) : null, o.config.per_device_eval_batch_size, o.config.center_rewards_coefficient ?? 0);
     const metrics: Record<string, number> = { step, epoch: this.state.epoch };
     for (const [k, v] of Object.entries(m)) metrics[`eval_${k}`] = v;
     // TRL logs the cumulative train token count in eval too (its num_tokens metric is the running total).

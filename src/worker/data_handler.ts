@@ -13,7 +13,7 @@ import type { DataIssue, PreferenceImport } from '../data/records.ts';
 import type { FileStore } from '../data/storage.ts';
 import { tokenizeScoreRecord } from '../data/tokenize.ts';
 import type { ChatTokenizer, TokenizerFiles } from '../data/tokenizer.ts';
-import { datasetSplits, DataSourceError } from './data_sources.ts';
+import { datasetSplits, DataSourceError, modelVocabSize } from './data_sources.ts';
 import { createTokenizeService, refKey } from './data_tokenize.ts';
 import { deleteImport, importIdOfKey, ImportStoreError, listStoredImports, readImportMeta, resplitImport, storeImport } from './imports.ts';
 import {
@@ -214,7 +214,8 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
   const importJsonl = async (req: Extract<Request, { type: 'import-jsonl' }>) => {
     let read: PreferenceImport;
     try {
-      read = await readPreferenceJsonl(req.file.stream(), { maxErrors: MAX_IMPORT_ERRORS });
+      const vocabSize = await modelVocabSize(req.model, await getStore());
+      read = await readPreferenceJsonl(req.file.stream(), { maxErrors: MAX_IMPORT_ERRORS, ...(vocabSize !== undefined ? { vocabSize } : {}) });
     } catch (e) {
       fail(req.rid, 'model-data', e, `Check that ${req.file.name} is a UTF-8 JSONL file, then drop it again.`);
       return;
@@ -235,6 +236,7 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
       errorCount: s.invalid,
       blankLines: s.blankLines,
       duplicates: s.duplicates,
+      warnings: s.warnings.map((w) => ({ text: w.text, count: w.count, lines: w.first.map((i) => (i.place.kind === 'line' ? i.place.line : i.place.row + 1)) })),
       accepted,
     });
     if (s.valid === 0) {
@@ -362,7 +364,8 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
         }
         case 'tokenize-score-file': {
           const tok = await tokenize.tokenizerOf(req.model);
-          const read = await readScoreJsonl(req.file.stream(), { maxErrors: MAX_IMPORT_ERRORS });
+          const vocabSize = await modelVocabSize(req.model, await getStore());
+          const read = await readScoreJsonl(req.file.stream(), { maxErrors: MAX_IMPORT_ERRORS, ...(vocabSize !== undefined ? { vocabSize } : {}) });
           const ids = read.records.map((r) => tokenizeScoreRecord(tok, r));
           return {
             reply: { type: 'token-ids', id: req.id, ids, padTokenId: tok.padTokenId, errors: read.errors.map(toImportError), errorCount: read.invalid },

@@ -13,6 +13,8 @@ import { compareSplits, splitNameOf } from '../data/inspect.ts';
 import { readPieces, readText, toAsyncBuffer } from '../formats/bytes.ts';
 import { importSplitSources, readImportMeta } from './imports.ts';
 import type { DatasetRef, TokenizerRef } from './protocol.ts';
+import { tinyQwen3Config } from '../model/tiny.ts';
+import { parseModelConfigText } from '../model/config.ts';
 
 /** The demo set's seed and size (about 48 tokens per sequence: a few hundred steps on a tiny model). */
 export const DEMO_DATASET = { seed: 42, trainRows: 256, testRows: 64 };
@@ -89,6 +91,19 @@ export async function splitPairs(src: SplitSource): Promise<PreferencePair[]> {
     offset += read.summary.rows;
   }
   return out;
+}
+
+/** The model's vocab_size when its config.json is at hand (the demo model, a downloaded repo), so imported token ids
+ *  are checked against it with their line and field; undefined when the model is not stored (then the train worker's
+ *  check before the GPU still refuses an id outside the vocabulary). */
+export async function modelVocabSize(ref: TokenizerRef | undefined, store: FileStore): Promise<number | undefined> {
+  if (!ref || ref.kind === 'files') return undefined;
+  if (ref.kind === 'demo') return tinyQwen3Config().vocab_size as number;
+  try {
+    return parseModelConfigText(await readText(await openStoredFile(store, hubFileKey('model', ref.repo, ref.revision, 'config.json'))), `${ref.repo}/config.json`).vocab_size;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The model's tokenizer: its stored tokenizer files, a loaded folder's files, or the real Qwen3 files bundled for the demo. */

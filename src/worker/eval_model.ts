@@ -5,6 +5,7 @@
 // src/model/load.ts, the adapter's tensors passed as `extra` (their keys mapped by adapterKeyToHf).
 // The weights stay on the GPU; the activations are sized for the longest sequence asked so far and rebuilt larger
 // when a longer one comes (up to the model's max_position_embeddings).
+import { parseJsonText } from '../formats/json_text.ts';
 import type { Gpu } from '../gpu/device.ts';
 import { blobSource, readText, type ByteSource } from '../formats/bytes.ts';
 import { ConfigError } from '../formats/fields.ts';
@@ -97,9 +98,9 @@ export async function loadModelFolder(
   if (kind === 'adapter') {
     let cfgJson: unknown;
     try {
-      cfgJson = JSON.parse(await byName.get('adapter_config.json')!.text());
+      cfgJson = parseJsonText(await byName.get('adapter_config.json')!.text(), 'adapter_config.json');
     } catch (e) {
-      throw new ModelFolderError(`adapter_config.json is not valid JSON: ${(e as Error).message}.`, 'Choose the adapter_config.json PEFT or the studio wrote.');
+      throw new ModelFolderError(`${(e as Error).message}.`, 'Choose the adapter_config.json PEFT or the studio wrote.');
     }
     let ac;
     try {
@@ -153,6 +154,7 @@ export async function loadModelFolder(
   const tc = byName.get('tokenizer_config.json');
   const tokenizer: TokenizerRef = tj && tc ? { kind: 'files', key: o.tokenizerKey, tokenizerJson: tj, tokenizerConfig: tc } : o.base;
   const info: LoadedModelInfo = { kind, name: o.name, base: kind === 'adapter' ? o.base : null, lora: loraInfo, tokenizer: tokenizer.kind === 'files' ? 'folder' : 'base', files: names.sort() };
+  warnings.push(...loaded.warnings);
   return { warnings, model: evalModelOf(gpu, loaded, info, tokenizer) };
 }
 

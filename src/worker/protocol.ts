@@ -6,6 +6,7 @@
 // mirror src/train/session.ts's TrainEvent one for one, so the worker forwards them unchanged.
 // Everything here is structured-cloneable (File, Uint8Array, plain objects); tokens are never logged or stored.
 import type { DatasetReport } from '../data/inspect.ts';
+import type { StepResult } from '../bench/step_bench.ts';
 import type { GpuInfo } from '../gpu/device.ts';
 
 export type { DatasetReport };
@@ -244,7 +245,7 @@ export type Request =
   | { type: 'storage-delete'; rid: number; keys: string[] }
   // Data (data worker)
   /** Validates a file; a file with no bad line is stored at once (IndexedDB) with its split. */
-  | { type: 'import-jsonl'; rid: number; file: File; split: ImportSplit }
+  | { type: 'import-jsonl'; rid: number; file: File; split: ImportSplit; /** The selected model: its vocab_size checks token ids. */ model?: ModelRef }
   /** Imports the valid lines of a file whose summary listed errors (never a silent partial import). */
   | { type: 'import-accept'; rid: number; id: string; split?: ImportSplit }
   /** Changes the split of a stored import (the pairs stay; cached token ids of the old split no longer apply). */
@@ -298,7 +299,9 @@ export type Request =
   /** onnx: model.onnx (+ model.onnx_data) with config/tokenizer/README, verified with onnxruntime-web; dtype f32 or f16. */
   | { type: 'export'; rid: number; what: ExportWhat; dtype?: 'bf16' | 'f32' | 'f16' }
   /** Commits exported files to a Hub repo (created if missing) with @huggingface/hub; the token stays in memory. */
-  | { type: 'push-to-hub'; rid: number; hubUrl: string; token: string; repo: string; files: OutFile[] };
+  | { type: 'push-to-hub'; rid: number; hubUrl: string; token: string; repo: string; files: OutFile[] }
+  /** "Benchmark this GPU": the step benchmark of `npm run bench` (src/bench/step_bench.ts), tiny or real dims. */
+  | { type: 'benchmark'; rid: number; size: 'tiny' | 'real' };
 
 export type RequestType = Request['type'];
 
@@ -334,6 +337,7 @@ export const REQUEST_WORKER: Record<RequestType, 'data' | 'train'> = {
   'best-of-n': 'train',
   export: 'train',
   'push-to-hub': 'data',
+  benchmark: 'train',
 };
 
 /** The panel a request belongs to: errors answering it are shown there. */
@@ -368,6 +372,7 @@ export const REQUEST_AREA: Record<RequestType, Area> = {
   'best-of-n': 'evaluate',
   export: 'export',
   'push-to-hub': 'export',
+  benchmark: 'gpu',
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -411,6 +416,9 @@ export type WorkerEvent =
       /** Whitespace-only lines skipped (not errors) and valid lines repeating an earlier one. */
       blankLines: number;
       duplicates: number;
+      /** Rows TRL trains on that look like mistakes (identical pair, last turn not the assistant's, …): per kind, the
+       *  count and the first few 1-based lines. They are imported. */
+      warnings: { text: string; count: number; lines: number[] }[];
       /** True when every line was valid: the import is usable at once. Otherwise send import-accept. */
       accepted: boolean;
     }
@@ -452,6 +460,9 @@ export type WorkerEvent =
   /** verify: for an ONNX export, onnxruntime-web's rewards against the engine's. */
   | { type: 'export-files'; rid: number; what: ExportWhat; files: OutFile[]; verify?: OnnxVerify }
   | { type: 'push-done'; rid: number; repo: string; commitUrl: string; created: boolean }
+  /** One configuration of the step benchmark measured; `done` after the last (or on error). */
+  | { type: 'benchmark-row'; rid: number; adapter: string; row: StepResult }
+  | { type: 'benchmark-done'; rid: number }
   | {
       type: 'error';
       /** The request this answers, when there is one (training errors after start carry the start's rid). */

@@ -6,9 +6,10 @@
 // port (data_port.ts).
 import type { ByteSource } from '../formats/bytes.ts';
 import { adapterToContinue } from './continue_files.ts';
-import { requestGpu, type Gpu } from '../gpu/device.ts';
+import { describeGpu, requestGpu, type Gpu } from '../gpu/device.ts';
+import { benchStep, stepConfigs, QWEN3_0_6B_DIMS, TINY_DIMS } from '../bench/step_bench.ts';
 import { ConfigError } from '../formats/fields.ts';
-import { modelDims, parseQwen3Config, withPadTokenId } from '../model/config.ts';
+import { modelDims, parseModelConfigText, withPadTokenId } from '../model/config.ts';
 import { hubFileKey, hubRepoPrefix, openStoredFile, type FileStore } from '../data/storage.ts';
 import { exportOnnxFiles } from './onnx_export.ts';
 import { parseRewardConfig, type RewardConfig } from '../train/config.ts';
@@ -146,7 +147,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
     const budget = checkBudget(req.budgetBytes, defaultBudget);
     const gpu = await getGpu();
     const files = await modelFiles(req.model, await getStore());
-    const dims = modelDims(withPadTokenId(parseQwen3Config(JSON.parse(files.configText))));
+    const dims = modelDims(withPadTokenId(parseModelConfigText(files.configText, files.configSource)));
     const limits = gpu.device.limits;
     const maxBufferBytes = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
     try {
@@ -398,6 +399,21 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       case 'eval-pair-text':
       case 'best-of-n':
         return evaluation.handle(req);
+      case 'benchmark':
+        try {
+          if (busy() || run.state === 'paused') throw new UserError('A run is in progress in this tab.', 'Stop it first, then benchmark the GPU.');
+          const gpu = await getGpu();
+          const adapter = describeGpu(gpu);
+          const tiny = req.size === 'tiny';
+          for (const c of stepConfigs(tiny)) {
+            const row = await benchStep(gpu, tiny ? TINY_DIMS : QWEN3_0_6B_DIMS, c, tiny ? 1 : 3);
+            post({ type: 'benchmark-row', rid: req.rid, adapter, row });
+          }
+          post({ type: 'benchmark-done', rid: req.rid });
+        } catch (e) {
+          fail(req.rid, 'gpu', e);
+        }
+        return;
       case 'export': {
         if (req.what === 'metrics') {
           const history = run.session?.trainer.state.log_history ?? [];

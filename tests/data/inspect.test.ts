@@ -63,11 +63,7 @@ function expectedCounts(rows: UltrafeedbackRow[]) {
       invalid++;
       continue;
     }
-    if (sameMsgs(r.chosen, r.rejected)) {
-      invalid++;
-      identical++;
-      continue;
-    }
+    if (sameMsgs(r.chosen, r.rejected)) identical++; // TRL trains on it: valid, with a warning
     const key = JSON.stringify([r.chosen, r.rejected]);
     if (seen.has(key)) duplicates++;
     seen.add(key);
@@ -134,7 +130,9 @@ function checkSplit(rep: SplitReport, rows: UltrafeedbackRow[]) {
   const C: number[] = [];
   const R: number[] = [];
   for (const r of e.valid) {
-    P.push(ref.encode(`<|im_start|>user\n${r.chosen[0].content}<|im_end|>\n`).length);
+    // an identical pair's implicit prompt is the whole conversation (the longest shared prefix)
+    if (sameMsgs(r.chosen, r.rejected)) P.push(ref.encode(rendered(r.chosen[0].content, r.chosen[1].content)).length);
+    else P.push(ref.encode(`<|im_start|>user\n${r.chosen[0].content}<|im_end|>\n`).length);
     C.push(ref.encode(rendered(r.chosen[0].content, r.chosen[1].content)).length);
     R.push(ref.encode(rendered(r.rejected[0].content, r.rejected[1].content)).length);
   }
@@ -184,11 +182,11 @@ describe('dataset inspection', () => {
   it('parquet splits: counts, columns, token lengths, scores, errors, examples', async () => {
     const opts = { tokenizer: tok, maxLength: MAX_LENGTH, bins: BINS, examples: 1 };
     const trainRep = await inspectParquet('train', [{ name: 'train-00000-of-00001.parquet', file: await asyncBufferFromFile(join(dir, 'data', 'train-00000-of-00001.parquet')) }], opts);
-    expect(expectedCounts(train)).toMatchObject({ invalid: 2, identical: 1, duplicates: 2 }); // the planted problems
+    expect(expectedCounts(train)).toMatchObject({ invalid: 1, identical: 1, duplicates: 2 }); // the planted problems
     checkSplit(trainRep, train);
     expect(trainRep.columns).toEqual(UF_COLUMNS);
+    expect(trainRep.warnings).toEqual(['1 row: chosen is identical to rejected (TRL trains on it with loss log 2 and no signal) — rows (0-based) 122']);
     expect(trainRep.errors).toEqual([
-      'row 122 (0-based), field rejected: identical to chosen; a preference pair needs two different responses',
       'row 123 (0-based), field rejected[1].role: unknown role "bot"; expected one of "system", "user", "assistant", "tool"',
     ]);
     const r0 = train[0];
@@ -211,7 +209,8 @@ describe('dataset inspection', () => {
     checkSplit(rep, train);
     // Some scores are whole numbers in JSON (int64) and some are not (double): merged to double.
     expect(rep.columns).toEqual(UF_COLUMNS);
-    expect(rep.errors[0]).toBe('line 123, field rejected: identical to chosen; a preference pair needs two different responses');
+    expect(rep.errors[0]).toBe('line 124, field rejected[1].role: unknown role "bot"; expected one of "system", "user", "assistant", "tool"');
+    expect(rep.warnings).toEqual(['1 row: chosen is identical to rejected (TRL trains on it with loss log 2 and no signal) — lines 123']);
   });
 
   it('standard text with an explicit prompt and margins: prompt and sequence lengths, no score section', async () => {

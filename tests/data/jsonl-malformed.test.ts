@@ -3,7 +3,7 @@
 // are counted by hand on the literal lines below (1-based, in characters).
 import { describe, expect, it } from 'vitest';
 import { readPreferenceJsonl, textSource } from '../../src/data/jsonl.ts';
-import { formatIssue } from '../../src/data/records.ts';
+import { formatIssue, formatWarning } from '../../src/data/records.ts';
 
 const ROLES = 'expected one of "system", "user", "assistant", "tool"';
 const u = (content: string) => ({ role: 'user', content });
@@ -44,24 +44,20 @@ const CASES: [string, string, string][] = [
   ['missing content', row({ chosen: [u('Hi'), { role: 'assistant' }], rejected: [u('Hi'), a('y')] }), 'line 2, field chosen[1].content: missing; expected a string'],
   ['null content', row({ chosen: [u('Hi'), a('x')], rejected: [u('Hi'), { role: 'assistant', content: null }] }), 'line 2, field rejected[1].content: expected a string, got null'],
   ['content parts list', row({ chosen: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }, a('x')], rejected: [u('Hi'), a('y')] }), 'line 2, field chosen[0].content: expected a string, got an array (lists of content parts are not supported; use plain text)'],
-  ['empty assistant content', row({ chosen: [u('Hi'), a('  ')], rejected: [u('Hi'), a('y')] }), 'line 2, field chosen[1].content: empty; expected non-empty text (only a system message may be empty)'],
   ['empty message list', row({ chosen: [], rejected: [u('Hi'), a('y')] }), 'line 2, field chosen: empty list; expected at least one message'],
-  ['last message not from the assistant', row({ chosen: [u('Hi'), a('x'), u('More?')], rejected: [u('Hi'), a('y')] }), 'line 2, field chosen[2].role: the last message of chosen must come from the assistant, got "user"'],
-  ['identical conversational pair', row({ chosen: [u('Hi'), a('x')], rejected: [u('Hi'), a('x')] }), 'line 2, field rejected: identical to chosen; a preference pair needs two different responses'],
   // --- formats ---
   ['mixed formats in a row', row({ chosen: [u('Hi'), a('x')], rejected: 'y' }), 'line 2, field rejected: expected a list of messages [{"role": ..., "content": ...}] like chosen (conversational format), got a string; chosen and rejected must use the same format'],
   ['string vs list', row({ chosen: 'x', rejected: [a('y')] }), 'line 2, field rejected: expected a string like chosen (standard format), got an array; chosen and rejected must use the same format'],
-  ['identical standard pair', row({ chosen: 'same', rejected: 'same' }), 'line 2, field rejected: identical to chosen; a preference pair needs two different responses'],
-  ['blank standard text', row({ chosen: ' \t', rejected: 'y' }), 'line 2, field chosen: empty; expected non-empty text'],
-  ['different implicit prompts', row({ chosen: [u('Hi'), a('x')], rejected: [u('Hey'), a('y')] }), 'line 2, field rejected[0]: differs from chosen[0] but is a "user" message; chosen and rejected must share the prompt (the messages before the first differing assistant reply)'],
-  ['prompt given twice', row({ prompt: [u('Hi')], chosen: [u('Hi'), a('x')], rejected: [a('y')] }), "line 2, field chosen: starts with the prompt's messages again; with an explicit prompt, chosen holds only the completion (TRL tokenizes prompt + chosen), so remove the prompt messages from chosen or drop the prompt field"],
-  ['explicit prompt, completion starts with user', row({ prompt: [u('Hi')], chosen: [a('x')], rejected: [u('Other'), a('y')] }), 'line 2, field rejected[0].role: with an explicit prompt, rejected holds only the completion and must start with an assistant message, got "user"'],
-  ['standard prompt given twice', row({ prompt: 'Q: sky?', chosen: 'Q: sky? blue', rejected: 'Q: sky? red' }), 'line 2, field chosen: starts with the prompt text again (so does rejected); with an explicit prompt, chosen holds only the completion (TRL tokenizes prompt + chosen), so remove the prompt from chosen and rejected or drop the prompt field'],
   ['prompt format differs from chosen', row({ prompt: 'Hi', chosen: [a('x')], rejected: [a('y')] }), 'line 2, field prompt: expected a list of messages [{"role": ..., "content": ...}] like chosen (conversational format), got a string'],
   // --- margin and ids ---
   ['margin as a string', row({ chosen: [u('Hi'), a('x')], rejected: [u('Hi'), a('y')], margin: '0.5' }), 'line 2, field margin: expected a finite number, got a string ("0.5")'],
-  ['negative token id', row({ chosen_ids: [1, -2], rejected_ids: [3] }), 'line 2, field chosen_ids[1]: expected a non-negative integer token id, got -2'],
-  ['fractional token id', row({ chosen_ids: [1], rejected_ids: [3, 4.5] }), 'line 2, field rejected_ids[1]: expected a non-negative integer token id, got 4.5'],
+  ['negative token id', row({ chosen_ids: [1, -2], rejected_ids: [3] }), 'line 2, field chosen_ids[1]: expected a token id, an integer in [0, 2147483648), got -2'],
+  ['fractional token id', row({ chosen_ids: [1], rejected_ids: [3, 4.5] }), 'line 2, field rejected_ids[1]: expected a token id, an integer in [0, 2147483648), got 4.5'],
+  ['token id 2^31 (wraps in an Int32Array)', row({ chosen_ids: [1, 2147483648], rejected_ids: [3] }), 'line 2, field chosen_ids[1]: expected a token id, an integer in [0, 2147483648), got 2147483648'],
+  ['token id 2^64-1', '{"chosen_ids": [18446744073709551615], "rejected_ids": [3]}', 'line 2, field chosen_ids[0]: expected a token id, an integer in [0, 2147483648), got a number beyond 2^53 (≈1.845e+19, not exact)'],
+  ['margin 1e400', '{"chosen": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "x"}], "rejected": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "y"}], "margin": 1e400}', 'line 2, field margin: expected a finite number, got a number too large for a 64-bit float (read as Infinity)'],
+  // the 100th '[' (depth 101 with the outer '{') is at column 38 + 100: the first '[' is at column 39
+  ['10,000-deep nesting in an ignored column', `{"chosen": "a", "rejected": "b", "x": ${'['.repeat(10000)}${']'.repeat(10000)}}`, `line 2, column ${38 + 100}: arrays/objects nested deeper than 100 levels; a preference record needs a few levels at most`],
   ['ids not a list', row({ chosen_ids: '1 2 3', rejected_ids: [3] }), 'line 2, field chosen_ids: expected a list of token ids (non-negative integers), got a string'],
   ['rejected_ids missing', row({ chosen_ids: [1, 2] }), 'line 2, field rejected_ids: missing; chosen_ids is present, so rejected_ids (a list of token ids) is required too'],
 ];
@@ -75,6 +71,55 @@ describe('malformed JSONL: one precise message per broken line', () => {
       expect(r.summary).toMatchObject({ rows: 3, valid: 2, invalid: 1 });
     });
   }
+});
+
+/** Rows TRL 1.13 trains on (reward_trainer.py `_prepare_dataset` tokenizes prompt + completion with no other check):
+ *  accepted, with a warning of this kind naming line 2 and the field. */
+const WARN_CASES: [string, string, string, string][] = [
+  ['empty assistant content', row({ chosen: [u('Hi'), a('  ')], rejected: [u('Hi'), a('y')] }), 'empty-content', 'chosen[1].content'],
+  ['last message not from the assistant', row({ chosen: [u('Hi'), a('x'), u('More?')], rejected: [u('Hi'), a('y')] }), 'last-not-assistant', 'chosen[2].role'],
+  ['identical conversational pair', row({ chosen: [u('Hi'), a('x')], rejected: [u('Hi'), a('x')] }), 'identical', 'rejected'],
+  ['identical standard pair', row({ chosen: 'same', rejected: 'same' }), 'identical', 'rejected'],
+  ['identical token ids', row({ chosen_ids: [1, 2], rejected_ids: [1, 2] }), 'identical', 'rejected_ids'],
+  ['blank standard text', row({ chosen: ' \t', rejected: 'y' }), 'empty-content', 'chosen'],
+  ['different implicit prompts', row({ chosen: [u('Hi'), a('x')], rejected: [u('Hey'), a('y')] }), 'prompt-not-shared', 'rejected[0]'],
+  ['prompt repeated in both completions', row({ prompt: [u('Hi')], chosen: [u('Hi'), a('x')], rejected: [u('Hi'), a('y')] }), 'prompt-repeated', 'chosen'],
+  ['explicit prompt, completion starts with user', row({ prompt: [u('Hi')], chosen: [a('x')], rejected: [u('Other'), a('y')] }), 'completion-not-assistant', 'rejected[0].role'],
+  ['standard prompt repeated', row({ prompt: 'Q: sky?', chosen: 'Q: sky? blue', rejected: 'Q: sky? red' }), 'prompt-repeated', 'chosen'],
+];
+
+describe('rows TRL trains on are accepted with a warning naming the line and field', () => {
+  for (const [name, line, kind, field] of WARN_CASES) {
+    it(name, async () => {
+      const good = line.includes('_ids') ? row({ chosen_ids: [1], rejected_ids: [2] }) : line.includes('prompt') ? null : line.includes('"role"') ? GOOD : row({ chosen: 'a', rejected: 'b' });
+      const text = good ? `${good}\n${line}\n${good}\n` : `\n${line}\n`;
+      const r = await readPreferenceJsonl(textSource(text, 5));
+      expect(r.summary.errors).toEqual([]);
+      expect(r.summary.invalid).toBe(0);
+      expect(r.summary.warnings.map((w) => [w.kind, w.count, w.first.map((i) => [i.place, i.field])])).toEqual([[kind, 1, [[{ kind: 'line', line: 2 }, field]]]]);
+      expect(r.importRecords('all-or-nothing').length).toBe(good ? 3 : 1);
+    });
+  }
+
+  it('counts every row and keeps the first five places; identical pairs are counted', async () => {
+    const same = row({ chosen: 'same', rejected: 'same' });
+    const text = [row({ chosen: 'a', rejected: 'b' }), ...Array.from({ length: 7 }, () => same)].join('\n');
+    const r = await readPreferenceJsonl(textSource(text));
+    const w = r.summary.warnings[0];
+    expect([w.count, w.first.map((i) => (i.place as { line: number }).line), r.summary.identicalPairs]).toEqual([7, [2, 3, 4, 5, 6], 7]);
+    expect(formatWarning(w)).toBe('7 rows: chosen is identical to rejected (TRL trains on it with loss log 2 and no signal) — lines 2, 3, 4, 5, 6, …');
+  });
+});
+
+describe('token ids against the model\'s vocabulary', () => {
+  it('an id at or above vocab_size is refused naming the line and field', async () => {
+    const text = `${row({ chosen_ids: [1, 2], rejected_ids: [3] })}\n${row({ chosen_ids: [1, 2, 99999999], rejected_ids: [3] })}\n`;
+    const r = await readPreferenceJsonl(textSource(text), { vocabSize: 151936 });
+    expect(r.summary.errors.map(formatIssue)).toEqual([
+      "line 2, field chosen_ids[2]: token id 99999999 is outside the model's vocabulary (vocab_size 151936); were these ids made with another tokenizer? Tokenize the text with this model's tokenizer",
+    ]);
+    expect((await readPreferenceJsonl(textSource(text), { vocabSize: 100000000 })).summary.invalid).toBe(0);
+  });
 });
 
 describe('malformed JSONL: file-level problems', () => {

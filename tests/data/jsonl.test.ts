@@ -150,9 +150,9 @@ describe('import choice: never a silent partial import', () => {
     expect(r.summary.duplicates).toBe(1);
   });
 
-  it('identical pairs are counted separately from other errors', async () => {
+  it('identical pairs are valid (TRL trains on them), counted apart from errors', async () => {
     const r = await readPreferenceJsonl(textSource(lines({ chosen: 'a', rejected: 'a' }, { chosen: 'b', rejected: 'b' }, { chosen: 1, rejected: 'c' })));
-    expect(r.summary).toMatchObject({ invalid: 3, identicalPairs: 2 });
+    expect(r.summary).toMatchObject({ valid: 2, invalid: 1, identicalPairs: 2 });
   });
 });
 

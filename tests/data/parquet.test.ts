@@ -6,7 +6,7 @@ import { parquetMetadata } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { describe, expect, it } from 'vitest';
 import { parquetInfo, readParquetRowGroups, readPreferenceParquet } from '../../src/data/parquet.ts';
-import { formatIssue } from '../../src/data/records.ts';
+import { formatIssue, formatWarning } from '../../src/data/records.ts';
 import { Rng } from '../../src/util/random.ts';
 import { ULTRAFEEDBACK_SCHEMA, generateSyntheticPreferences, ultrafeedbackParquet } from '../../src/data/synthetic.ts';
 
@@ -178,12 +178,15 @@ describe('invalid parquet rows', () => {
       ],
     });
     const r = await readPreferenceParquet(countingBuffer(buf), { rowOffset: 1000 });
-    expect(r.summary).toMatchObject({ rows: 5, valid: 1, invalid: 4, identicalPairs: 1 });
+    // identical pairs and empty content: TRL trains on them, so they are valid with a warning naming the row
+    expect(r.summary).toMatchObject({ rows: 5, valid: 3, invalid: 2, identicalPairs: 1 });
     expect(r.summary.errors.map(formatIssue)).toEqual([
       'row 1001 (0-based), field chosen[1].role: unknown role "bot"; expected one of "system", "user", "assistant", "tool"',
-      'row 1002 (0-based), field rejected: identical to chosen; a preference pair needs two different responses',
       'row 1003 (0-based), field chosen: expected a list of messages [{"role": ..., "content": ...}] or a string, got null',
-      'row 1004 (0-based), field chosen[1].content: empty; expected non-empty text (only a system message may be empty)',
+    ]);
+    expect(r.summary.warnings.map(formatWarning)).toEqual([
+      '1 row: chosen is identical to rejected (TRL trains on it with loss log 2 and no signal) — rows (0-based) 1002',
+      '1 row: a message or text is empty — rows (0-based) 1004',
     ]);
   });
 });

@@ -114,7 +114,7 @@ describe('parseQwen3Config', () => {
     expect(issuesOf({ ...QWEN3_06B, head_dim: 127 }).head_dim).toContain('even');
     expect(issuesOf({ ...QWEN3_06B, rope_parameters: { rope_type: 'default', rope_theta: 10000 } }).rope_theta).toContain('rope_parameters.rope_theta');
     expect(issuesOf({ ...QWEN3_06B, pad_token_id: 200000 }).pad_token_id).toContain('vocab_size 151936');
-    expect(issuesOf({ ...QWEN3_06B, hidden_size: 0 }).hidden_size).toContain('integer ≥ 1');
+    expect(issuesOf({ ...QWEN3_06B, hidden_size: 0 }).hidden_size).toContain('an integer in [1, 65536]');
     expect(issuesOf({ ...QWEN3_06B, rms_norm_eps: 'small' }).rms_norm_eps).toContain('got "small"');
     expect(issuesOf({ ...QWEN3_06B, layer_types: ['full_attention'] }).layer_types).toContain('num_hidden_layers is 28');
     expect(issuesOf('{}')['(root)']).toContain('JSON object');

@@ -50,31 +50,69 @@ function makeInputs(c: Case, seed: number): Inputs {
   };
 }
 
-/** Runs forward then backward on the GPU; outputs are pre-filled with garbage to check that every element is assigned. */
+/** Rows of the real tokens of a padded (B,T,nh,D) array, packed end to end (the kernels' layout); and back. */
+function pack(c: Case, x: Float64Array, nh: number): Float64Array {
+  const row = nh * c.D;
+  const out = new Float64Array(c.lengths.reduce((a, b) => a + b, 0) * row);
+  let m = 0;
+  c.lengths.forEach((len, b) => {
+    out.set(x.subarray(b * c.T * row, (b * c.T + len) * row), m * row);
+    m += len;
+  });
+  return out;
+}
+function unpack(c: Case, x: Float32Array, nh: number, row: number): Float32Array {
+  const out = new Float32Array(c.B * c.T * nh * row); // padding rows: 0, as the padded reference has them
+  let m = 0;
+  c.lengths.forEach((len, b) => {
+    out.set(x.subarray(m * nh * row, (m + len) * nh * row), b * c.T * nh * row);
+    m += len;
+  });
+  return out;
+}
+/** (M,H) packed lse → the reference's (B,H,T) layout, 0 at padding. */
+function unpackLse(c: Case, x: Float32Array): Float32Array {
+  const out = new Float32Array(c.B * c.H * c.T);
+  let m = 0;
+  c.lengths.forEach((len, b) => {
+    for (let i = 0; i < len; i++) for (let h = 0; h < c.H; h++) out[(b * c.H + h) * c.T + i] = x[(m + i) * c.H + h];
+    m += len;
+  });
+  return out;
+}
+
+/**
+ * Runs forward then backward on the GPU on the packed rows (cu_seqlens); outputs are pre-filled with garbage to
+ * check that every element is assigned; results are unpacked to the padded layout of the reference.
+ */
 async function runGpu(c: Case, x: Inputs) {
   const gpu = await getTestGpu();
   const { B, T, H, Hkv, D } = c;
-  const nq = B * T * H * D, nkv = B * T * Hkv * D;
+  const M = c.lengths.reduce((a, b) => a + b, 0);
+  const cuArr = [0];
+  for (const len of c.lengths) cuArr.push(cuArr[cuArr.length - 1] + len);
+  const nq = M * H * D, nkv = M * Hkv * D;
   const garbage = (n: number, label: string) => f32Buffer(gpu, label, new Float32Array(n).fill(12345));
-  const q = f32Buffer(gpu, 'q', x.q), k = f32Buffer(gpu, 'k', x.k), v = f32Buffer(gpu, 'v', x.v), dout = f32Buffer(gpu, 'dout', x.dout);
-  const lengths = u32Buffer(gpu, 'lengths', c.lengths);
-  const out = garbage(nq, 'out'), lse = garbage(B * H * T, 'lse');
+  const q = f32Buffer(gpu, 'q', pack(c, x.q, H)), k = f32Buffer(gpu, 'k', pack(c, x.k, Hkv)), v = f32Buffer(gpu, 'v', pack(c, x.v, Hkv));
+  const dout = f32Buffer(gpu, 'dout', pack(c, x.dout, H));
+  const cu = u32Buffer(gpu, 'cu', cuArr);
+  const out = garbage(nq, 'out'), lse = garbage(M * H, 'lse');
   const dq = garbage(nq, 'dq'), dk = garbage(nkv, 'dk'), dv = garbage(nkv, 'dv');
-  const ws = createStorage(gpu, 'attn.ws', attentionBackwardWorkspaceBytes(B, T, H));
+  const ws = createStorage(gpu, 'attn.ws', attentionBackwardWorkspaceBytes(M, H));
   const kernels = [
-    attentionForward(gpu, out, lse, q, k, v, lengths, B, T, H, Hkv, D, c.tiles),
-    attentionBackward(gpu, dq, dk, dv, ws, dout, q, k, v, out, lse, lengths, B, T, H, Hkv, D, c.tiles),
+    attentionForward(gpu, out, lse, q, k, v, cu, B, T, M, H, Hkv, D, c.tiles),
+    attentionBackward(gpu, dq, dk, dv, ws, dout, q, k, v, out, lse, cu, B, T, M, H, Hkv, D, c.tiles),
   ];
   await runKernels(gpu, kernels);
   const res = {
-    out: await readF32(gpu, out), lse: await readF32(gpu, lse),
-    dq: await readF32(gpu, dq), dk: await readF32(gpu, dk), dv: await readF32(gpu, dv),
+    out: unpack(c, await readF32(gpu, out), H, D), lse: unpackLse(c, await readF32(gpu, lse)),
+    dq: unpack(c, await readF32(gpu, dq), H, D), dk: unpack(c, await readF32(gpu, dk), Hkv, D), dv: unpack(c, await readF32(gpu, dv), Hkv, D),
   };
   // Backward again on the same inputs: results must be bit-identical (no atomics, fixed order).
   await runKernels(gpu, [kernels[1]]);
-  const again = { dq: await readF32(gpu, dq), dk: await readF32(gpu, dk), dv: await readF32(gpu, dv) };
+  const again = { dq: unpack(c, await readF32(gpu, dq), H, D), dk: unpack(c, await readF32(gpu, dk), Hkv, D), dv: unpack(c, await readF32(gpu, dv), Hkv, D) };
   destroyKernels(kernels);
-  for (const b of [q, k, v, dout, lengths, out, lse, dq, dk, dv, ws]) b.destroy();
+  for (const b of [q, k, v, dout, cu, out, lse, dq, dk, dv, ws]) b.destroy();
   return { ...res, again };
 }
 
@@ -108,6 +146,7 @@ const CASES: Case[] = [
   { B: 2, T: 128, H: 2, Hkv: 1, D: 32, lengths: [128, 100] },            // longest test sequence (D=32 reuses pipelines)
   { B: 2, T: 37, H: 4, Hkv: 2, D: 32, lengths: [37, 30], qkScale: 20 },  // large scores: stability
   { B: 2, T: 37, H: 4, Hkv: 2, D: 20, lengths: [37, 23], tiles: SMALL_TILES },
+  { B: 3, T: 40, H: 4, Hkv: 2, D: 32, lengths: [17, 40, 1] },            // packed: unequal lengths end to end
 ];
 
 describe('attention', () => {
@@ -135,12 +174,12 @@ describe('attention', () => {
   it('rejects shapes the kernels cannot run, naming the dimension', async () => {
     const gpu = await getTestGpu();
     const buf = createStorage(gpu, 'any', 1 << 16);
-    expect(() => attentionForward(gpu, buf, buf, buf, buf, buf, buf, 1, 4, 3, 2, 32)).toThrow(/H = 3 is not a multiple of Hkv = 2/);
-    expect(() => attentionForward(gpu, buf, buf, buf, buf, buf, buf, 1, 4, 2, 1, 30)).toThrow(/D = 30 must be a multiple of 4/);
-    expect(() => attentionBackward(gpu, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf, 1, 4, 2, 1, 512))
+    expect(() => attentionForward(gpu, buf, buf, buf, buf, buf, buf, 1, 4, 4, 3, 2, 32)).toThrow(/H = 3 is not a multiple of Hkv = 2/);
+    expect(() => attentionForward(gpu, buf, buf, buf, buf, buf, buf, 1, 4, 4, 2, 1, 30)).toThrow(/D = 30 must be a multiple of 4/);
+    expect(() => attentionBackward(gpu, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf, 1, 4, 4, 2, 1, 512))
       .toThrow(/D = 512 needs more than 4 vec4s per thread/);
     const small = createStorage(gpu, 'small', 16);
-    expect(() => attentionForward(gpu, buf, buf, small, buf, buf, buf, 1, 4, 2, 1, 32)).toThrow(/buffer q \(small\) has 16 bytes, needs 1024/);
+    expect(() => attentionForward(gpu, buf, buf, small, buf, buf, buf, 1, 4, 4, 2, 1, 32)).toThrow(/buffer q \(small\) has 16 bytes, needs 1024/);
     buf.destroy();
     small.destroy();
   });

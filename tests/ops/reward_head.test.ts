@@ -38,9 +38,10 @@ async function runCase(B: number, T: number, C: number, seed: number, rows?: num
   const drB = f32Buffer(gpu, 'drewards', drewards), dsB = f32Buffer(gpu, 'dscoreW', dscore0);
   const rB = createStorage(gpu, 'rewards', B * 4), pB = createStorage(gpu, 'poolIdx', B * 4);
   const dhB = f32Buffer(gpu, 'dhidden', new Float32Array(B * T * C).fill(7)); // stale values must be overwritten
+  const cu = u32Buffer(gpu, 'cu', Array.from({ length: B + 1 }, (_, b) => b * T)); // padded rows = sequences of length T
   await runKernels(gpu, [
-    rewardHeadForward(gpu, rB, pB, hB, iB, wB, B, T, C, PAD),
-    rewardHeadBackward(gpu, dhB, withDscore ? dsB : null, drB, hB, wB, pB, B, T, C),
+    rewardHeadForward(gpu, rB, pB, hB, iB, cu, wB, B, B * T, C, PAD),
+    rewardHeadBackward(gpu, dhB, withDscore ? dsB : null, drB, hB, wB, pB, cu, B, B * T, C),
   ]);
 
   const rRef = new Float64Array(B), pRef = new Uint32Array(B);
@@ -48,7 +49,7 @@ async function runCase(B: number, T: number, C: number, seed: number, rows?: num
   const dhRef = new Float64Array(B * T * C), dsRef = Float64Array.from(dscore0);
   rewardHeadBackwardRef(dhRef, dsRef, drewards, hidden, scoreW, pRef, B, T, C);
 
-  expect(Array.from(await readU32(gpu, pB, B)), 'poolIdx').toEqual(Array.from(pRef));
+  expect(Array.from(await readU32(gpu, pB, B)), 'poolIdx (absolute rows)').toEqual(Array.from(pRef, (p, b) => b * T + p));
   expectClose('rewards', await readF32(gpu, rB, B), rRef, TOL);
   expectClose('dhidden', await readF32(gpu, dhB, B * T * C), dhRef, TOL);
   expectClose('dscoreW', await readF32(gpu, dsB, C), withDscore ? dsRef : dscore0, TOL);
@@ -92,9 +93,10 @@ describe('reward_head', () => {
     const wR = { buffer: wBlock, offset: OFF * 4, size: C * 4 }, gR = { buffer: gBlock, offset: OFF * 4, size: C * 4 };
     const rB = createStorage(gpu, 'rewards', B * 4), pB = createStorage(gpu, 'poolIdx', B * 4), dhB = createStorage(gpu, 'dh', B * T * C * 4);
     const hB = f32Buffer(gpu, 'hidden', hidden);
+    const cu = u32Buffer(gpu, 'cu', [0, T, 2 * T]);
     await runKernels(gpu, [
-      rewardHeadForward(gpu, rB, pB, hB, u32Buffer(gpu, 'ids', ids), wR, B, T, C, PAD),
-      rewardHeadBackward(gpu, dhB, gR, f32Buffer(gpu, 'dr', drewards), hB, wR, pB, B, T, C),
+      rewardHeadForward(gpu, rB, pB, hB, u32Buffer(gpu, 'ids', ids), cu, wR, B, B * T, C, PAD),
+      rewardHeadBackward(gpu, dhB, gR, f32Buffer(gpu, 'dr', drewards), hB, wR, pB, cu, B, B * T, C),
     ]);
     const rRef = new Float64Array(B), pRef = new Uint32Array(B), dhRef = new Float64Array(B * T * C), dsRef = new Float64Array(C);
     rewardHeadForwardRef(rRef, pRef, hidden, ids, scoreW, B, T, C, PAD);

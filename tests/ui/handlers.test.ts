@@ -63,6 +63,21 @@ describe('data handler: import-jsonl', () => {
     expect(events.at(-1)).toMatchObject({ type: 'error', rid: 2, where: 'model-data' });
   });
 
+  it('token ids outside the selected model\'s vocabulary are refused with line and field; rows TRL trains on are imported with a warning', async () => {
+    const events: WorkerEvent[] = [];
+    const { handle } = dataHandler(events, () => 'imp2');
+    const ids = (c: number[], r: number[]) => JSON.stringify({ chosen_ids: c, rejected_ids: r });
+    const text = [ids([1, 2], [3]), ids([1, 2, 99999999], [3]), ids([4], [4]), ids([5], [6])].join('\n');
+    await handle({ type: 'import-jsonl', rid: 1, file: new File([text], 'ids.jsonl'), split: { kind: 'whole', split: 'train' }, model: { kind: 'demo' } });
+    const summary = events.find((e) => e.type === 'import-summary');
+    if (summary?.type !== 'import-summary') throw new Error(JSON.stringify(events));
+    expect(summary.errors.map((e) => [e.line, e.field, e.message])).toEqual([
+      [2, 'chosen_ids[2]', "token id 99999999 is outside the model's vocabulary (vocab_size 151936); were these ids made with another tokenizer? Tokenize the text with this model's tokenizer"],
+    ]);
+    expect(summary).toMatchObject({ valid: 3, errorCount: 1, accepted: false });
+    expect(summary.warnings).toEqual([{ text: 'chosen is identical to rejected (TRL trains on it with loss log 2 and no signal)', count: 1, lines: [3] }]);
+  });
+
   it('describes storage keys as repo, revision and path', () => {
     expect(describeKey('models/Qwen/Qwen3-0.6B/main/model.safetensors')).toEqual({ kind: 'model', repo: 'Qwen/Qwen3-0.6B', revision: 'main', path: 'model.safetensors' });
     expect(describeKey('datasets/trl-lib/ultrafeedback_binarized/main/data/train-00000-of-00001.parquet')).toMatchObject({ kind: 'dataset', path: 'data/train-00000-of-00001.parquet' });

@@ -91,7 +91,7 @@ describe('events', () => {
   it('an import with bad lines is not used until stored; a stored one with training pairs is used at once', () => {
     const { store } = studioWithLog();
     const split = { kind: 'seeded' as const, test_size: 0.1, seed: 42 };
-    const base = { type: 'import-summary' as const, rid: 1, name: 'x.jsonl', split, lines: 3, format: 'conversational' as const, blankLines: 0, duplicates: 0 };
+    const base = { type: 'import-summary' as const, rid: 1, name: 'x.jsonl', split, lines: 3, format: 'conversational' as const, blankLines: 0, duplicates: 0, warnings: [] };
     const stored = (id: string, train: number, test: number) => ({ id, name: `${id}.jsonl`, createdAt: 1, format: 'conversational' as const, pairs: train + test, split, splits: { train, test }, files: [] });
     store.getState().handleEvent({ ...base, id: 'i1', valid: 2, errors: [{ line: 2, message: 'bad', fix: 'fix' }], errorCount: 1, accepted: false });
     expect(store.getState().selection.dataset).toEqual({ kind: 'demo' });

@@ -42,7 +42,7 @@ export function GlobalDropZone() {
           continue;
         }
         setTab('model-data');
-        request({ type: 'import-jsonl', file, split: importSplitFor(file.name, api.getState().importSplit) });
+        request({ type: 'import-jsonl', file, split: importSplitFor(file.name, api.getState().importSplit), model: api.getState().selection.model });
       }
     };
     window.addEventListener('dragenter', enter);

@@ -102,6 +102,7 @@ export function applyEvent(
         errorCount: ev.errorCount,
         blankLines: ev.blankLines,
         duplicates: ev.duplicates,
+        warnings: ev.warnings,
         accepted: ev.accepted,
         pairs: ev.accepted ? ev.valid : null,
       };
@@ -211,6 +212,10 @@ export function applyEvent(
       return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, bestOfN: { ...ev.report, source: ev.source } } };
     case 'push-done':
       return { ...withoutPending(s, ev.rid), pushed: { repo: ev.repo, commitUrl: ev.commitUrl, created: ev.created } };
+    case 'benchmark-row':
+      return { benchmark: { rid: ev.rid, running: true, adapter: ev.adapter, rows: [...(s.benchmark.rid === ev.rid ? s.benchmark.rows : []), ev.row] } };
+    case 'benchmark-done':
+      return { ...withoutPending(s, ev.rid), benchmark: { ...s.benchmark, running: false } };
     case 'export-files':
       return { ...withoutPending(s, ev.rid), exports: { ...s.exports, [ev.what]: ev.files }, ...(ev.what === 'onnx' ? { onnxVerify: ev.verify ?? null } : {}) };
     case 'error': {
@@ -224,6 +229,7 @@ export function applyEvent(
       }
       if (ev.where === 'train') patch.train = { ...s.train, state: 'error', message: ev.message };
       if (req?.type === 'inspect') patch.inspect = { ...s.inspect, running: false };
+      if (req?.type === 'benchmark') patch.benchmark = { ...s.benchmark, running: false };
       return patch;
     }
   }

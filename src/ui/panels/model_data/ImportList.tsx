@@ -23,7 +23,7 @@ export function ImportList() {
         showError('model-data', `${file.name}: not a JSONL file.`, 'Choose a .jsonl file with one preference pair per line.');
         continue;
       }
-      request({ type: 'import-jsonl', file, split: importSplitFor(file.name, api.getState().importSplit) });
+      request({ type: 'import-jsonl', file, split: importSplitFor(file.name, api.getState().importSplit), model: api.getState().selection.model });
     }
   };
   const pendingOnes = imports.filter((i) => !stored.some((s) => s.id === i.id) && i.pairs === null);

@@ -15,6 +15,21 @@ export function ImportSummaryLine({ imp }: { imp: ImportSummary }) {
   );
 }
 
+/** Rows imported although they look like mistakes (TRL trains on them): per kind, the count and the first lines. */
+export function ImportWarnings({ imp }: { imp: ImportSummary }) {
+  if (!imp.warnings?.length) return null;
+  return (
+    <ul className="import-warnings muted" data-testid="import-warnings">
+      {imp.warnings.map((w, i) => (
+        <li key={i}>
+          {w.count} row{w.count === 1 ? '' : 's'}: {w.text} — line{w.lines.length === 1 ? '' : 's'} {w.lines.join(', ')}
+          {w.count > w.lines.length ? ', …' : ''} (imported: TRL trains on them)
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 export function ImportErrors({ imp }: { imp: ImportSummary }) {
   if (imp.errorCount === 0) return null;
   return (
@@ -48,6 +63,7 @@ export function PendingImport({ imp }: { imp: ImportSummary }) {
         <ImportSummaryLine imp={imp} />
       </div>
       <ImportErrors imp={imp} />
+      <ImportWarnings imp={imp} />
       {pending && <p className="muted">Storing in this browser…</p>}
       {imp.valid > 0 && !pending && (
         <button type="button" className="primary" disabled={pending} onClick={() => request({ type: 'import-accept', id: imp.id, split })} data-testid="import-accept">

@@ -6,7 +6,7 @@ import { NumberField } from '../../components/fields.tsx';
 import { useActions, useStudio } from '../../context.ts';
 import { formatBytes } from '../../format.ts';
 import type { StoredImport } from '../../../worker/protocol.ts';
-import { ImportErrors, ImportSummaryLine } from './PendingImport.tsx';
+import { ImportErrors, ImportSummaryLine, ImportWarnings } from './PendingImport.tsx';
 import { splitCountsText } from './import_split.ts';
 
 function SplitForm({ imp, onDone }: { imp: StoredImport; onDone: () => void }) {
@@ -49,6 +49,7 @@ export function StoredImportItem({ imp }: { imp: StoredImport }) {
         {summary ? <ImportSummaryLine imp={summary} /> : <span className="muted">{imp.format} · stored {new Date(imp.createdAt).toLocaleString()}</span>}
       </div>
       {summary && <ImportErrors imp={summary} />}
+      {summary && <ImportWarnings imp={summary} />}
       <p className="ok" data-testid="import-accepted">
         {imp.pairs} pairs stored: <span data-testid="import-split">{splitCountsText(imp)}</span>
       </p>

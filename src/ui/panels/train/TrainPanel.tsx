@@ -1,5 +1,5 @@
 // Panel 4, Train: controls, progress (step/epoch, ETA, tokens/s), live charts with train and eval on the same axes,
-// the metrics table and its CSV/JSONL export.
+// the metrics table and its CSV/JSONL export, and "Benchmark this GPU".
 import { ErrorNote } from '../../components/ErrorNote.tsx';
 import { ContinueFrom } from './ContinueFrom.tsx';
 import { MetricCharts } from './MetricCharts.tsx';
@@ -8,6 +8,7 @@ import { ProgressLine } from './ProgressLine.tsx';
 import { RunsCompare } from './RunsCompare.tsx';
 import { StoredRuns } from './StoredRuns.tsx';
 import { TrainControls } from './TrainControls.tsx';
+import { BenchmarkGpu } from './BenchmarkGpu.tsx';
 
 export function TrainPanel() {
   return (
@@ -22,6 +23,7 @@ export function TrainPanel() {
       <MetricCharts />
       <MetricsTable />
       <RunsCompare />
+      <BenchmarkGpu />
     </div>
   );
 }

@@ -1,0 +1,51 @@
+// `npm run bench [-- --tiny] [--json FILE] [--compare torch.json] [--full] [--ops] [--reps N]`: whole training steps
+// (src/bench/step_bench.ts: LoRA r=16 on all linears, and full fine-tuning with --full, at max_length 256/512/1024 and
+// micro-batch 1/4/8 pairs; --tiny: tiny dims on any adapter incl. SwiftShader) with their structure (dispatches per
+// layer and step, submissions, allocations per step after the first, rows processed vs real tokens), then with
+// --ops every kernel at Qwen3-0.6B shapes (bench/kernels.ts's benches). --json writes one object {adapter, steps};
+// --compare reads tools/bench_torch.py's JSON and adds the ours/PyTorch tokens/s ratio per precision.
+// A benchmark, not a test: nothing asserts on time. Results go in BENCHMARKS.md with the adapter they ran on.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { requestNodeGpu } from '../src/gpu/node.ts';
+import { describeGpu } from '../src/gpu/device.ts';
+import { benchStep, stepConfigs, torchRatios, QWEN3_0_6B_DIMS, TINY_DIMS, type StepResult, type TorchStep } from '../src/bench/step_bench.ts';
+import { formatStepTable } from '../src/bench/table.ts';
+
+const args = process.argv.slice(2);
+const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const tiny = args.includes('--tiny') || process.env.BENCH_TINY === '1';
+const jsonOut = arg('--json');
+const compare = arg('--compare');
+const reps = Number(arg('--reps') ?? (tiny ? 1 : 3));
+
+let torch: TorchStep[] = [];
+if (compare) {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(compare, 'utf8'));
+  } catch (e) {
+    throw new Error(`--compare ${compare}: cannot read it as JSON (${(e as Error).message}); write it with python tools/bench_torch.py --json ${compare}`, { cause: e });
+  }
+  const steps = (parsed as { steps?: unknown }).steps;
+  if (!steps || typeof steps !== 'object') throw new Error(`--compare ${compare}: no "steps" list; expected tools/bench_torch.py's output {adapter, steps: [{mode, pairs, max_length, precision, tokens_per_second}]}`);
+  torch = Object.values(steps as Record<string, TorchStep>);
+}
+
+const gpu = await requestNodeGpu({ swiftShaderFallback: true });
+const adapter = describeGpu(gpu);
+console.log(`adapter: ${adapter}${tiny ? '   (tiny shapes)' : ''}; step time: wall clock (submit → onSubmittedWorkDone)`);
+const results: (StepResult & { vs_torch?: Record<string, number> })[] = [];
+for (const c of stepConfigs(tiny, { full: args.includes('--full') })) {
+  const r = await benchStep(gpu, tiny ? TINY_DIMS : QWEN3_0_6B_DIMS, c, reps);
+  results.push(torch.length ? { ...r, vs_torch: torchRatios(r, torch) } : r);
+  console.log(formatStepTable([results[results.length - 1]], results.length === 1));
+}
+if (jsonOut) {
+  writeFileSync(jsonOut, JSON.stringify({ adapter, tiny, date: new Date().toISOString(), timing: 'wall-clock', steps: results }, null, 2) + '\n');
+  console.log(`wrote ${jsonOut}`);
+}
+if (args.includes('--ops')) {
+  const { runOpBenches, printReport } = await import('./ops/all.ts');
+  await runOpBenches(gpu, printReport(), tiny);
+}
+process.exit(0);

@@ -1,0 +1,180 @@
+// The step benchmark shared by `npm run bench` (Node + Dawn) and the studio's "Benchmark this GPU" (train worker):
+// one training step (micro-step forward + loss + backward through MicroStepRunner, as the trainer submits it, then
+// the optimizer) of a Qwen3 reward model with random weights, on a micro-batch of unequal sequence lengths, and its
+// structure: dispatches per layer and per step, submissions, GPU objects created per step after the first (via
+// the counting wrapper in src/gpu/stats.ts), rows the token-parallel ops process vs real tokens. Time is wall clock
+// (submit to onSubmittedWorkDone), labelled so. A benchmark, not a test: nothing asserts on time.
+import type { Gpu } from '../gpu/device.ts';
+import { dispatchStats, recordKernels } from '../gpu/kernel.ts';
+import { allocationCount, countAllocations, submitCounted, submitStats } from '../gpu/stats.ts';
+import { buildParamTable, LINEAR_NAMES, type ModelDims } from '../model/params.ts';
+import { allocateWeights, destroyWeights, initNewParams } from '../model/weights.ts';
+import { Qwen3RewardModel } from '../model/qwen3.ts';
+import { Optimizer } from '../train/optimizer.ts';
+import { MicroStepRunner } from '../train/micro_step.ts';
+import { packSequences } from '../train/batches.ts';
+import { Rng } from '../util/random.ts';
+
+export const QWEN3_0_6B_DIMS: ModelDims = { C: 1024, F: 3072, L: 28, H: 16, Hkv: 8, D: 128, V: 151936, eps: 1e-6, theta: 1e6, padId: 151643, initializerRange: 0.02 };
+/** Tiny dims for CPU (SwiftShader) runs: the real structure, small sizes (vocab cut so the table stays small). */
+export const TINY_DIMS: ModelDims = { ...QWEN3_0_6B_DIMS, C: 64, F: 128, L: 2, H: 4, Hkv: 2, D: 32, V: 1024, padId: 1000 };
+
+export interface StepConfig {
+  mode: 'lora' | 'full';
+  gradientCheckpointing: boolean;
+  /** Pairs per micro-batch (2× sequences). */
+  pairs: number;
+  /** max_length: the longest sequence; the others are drawn shorter (unequal lengths). */
+  maxLength: number;
+  /** Fixed layers per submission (0: the trainer's default budget of 250 ms per submission, from measured speed). */
+  layersPerSubmission?: number;
+  /** Submission budget in ms (default 250; Infinity: one submission per micro-step). */
+  budgetMs?: number;
+}
+
+export interface StepResult {
+  name: string;
+  mode: 'lora' | 'full';
+  gradient_checkpointing: boolean;
+  pairs: number;
+  max_length: number;
+  layers: number;
+  dispatches_per_layer: number;
+  dispatches_per_step: number;
+  submissions_per_micro_step: number;
+  submissions_per_step: number;
+  allocations_per_step: number;
+  rows_processed: number;
+  real_tokens: number;
+  padded_tokens: number;
+  bytes_read_back_per_step: number;
+  ms: number;
+  tokens_per_second: number;
+  tflops: number;
+  timing: 'wall-clock';
+}
+
+export function stepName(c: StepConfig): string {
+  const split = c.layersPerSubmission ? ` split/${c.layersPerSubmission}` : '';
+  return `${c.mode}${c.gradientCheckpointing ? '+ckpt' : ''} P=${c.pairs} T=${c.maxLength}${split}`;
+}
+
+/** Sequence lengths of a micro-batch: the first is maxLength, the rest drawn in [maxLength/4, maxLength] (seeded). */
+export function benchLengths(B: number, maxLength: number, seed = 1): number[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: B }, (_, i) => (i === 0 ? maxLength : Math.max(1, Math.round(maxLength * (0.25 + 0.75 * rng.uniform())))));
+}
+
+/** FLOPs of one training step: 6 × linear params × real tokens + attention (causal, fwd + 2× bwd), + recompute. */
+export function stepFlops(d: ModelDims, lengths: number[], ckpt: boolean): number {
+  const lin = d.L * (d.C * (d.H + 2 * d.Hkv) * d.D + d.H * d.D * d.C + 3 * d.C * d.F);
+  const tokens = lengths.reduce((a, b) => a + b, 0);
+  const att = lengths.reduce((s, t) => s + 2 * d.L * t * t * d.H * d.D, 0); // QKᵀ and PV, causal half: 2·(2·T²/2)
+  const fwd = 2 * lin * tokens + att;
+  return 3 * fwd + (ckpt ? fwd : 0);
+}
+
+/** Runs `reps` timed steps of one configuration after one warm-up step. */
+export async function benchStep(gpu: Gpu, dims: ModelDims, c: StepConfig, reps: number): Promise<StepResult> {
+  countAllocations(gpu.device);
+  const lora = c.mode === 'lora' ? { r: 16, alpha: 32, dropout: 0, targets: [...LINEAR_NAMES], useRslora: false } : null;
+  const lim = gpu.device.limits;
+  const table = buildParamTable(dims, { lora, frozenDtype: 'bf16', maxBlockBytes: Math.min(lim.maxBufferSize, lim.maxStorageBufferBindingSize) });
+  const w = allocateWeights(gpu, table);
+  initNewParams(gpu, w, table.trainable.filter((e) => e.kind !== 'embed').map((e) => e.name), 1);
+  const B = 2 * c.pairs;
+  const lengths = benchLengths(B, c.maxLength);
+  const rng = new Rng(7);
+  const seqs = lengths.map((n) => Uint32Array.from({ length: n }, () => rng.int(dims.padId)));
+  const mb = packSequences(seqs, dims.padId, c.maxLength);
+  const model = new Qwen3RewardModel(gpu, w, { maxB: B, maxT: mb.T, gradientCheckpointing: c.gradientCheckpointing, training: true });
+  const opt = new Optimizer(gpu, w, 1);
+  const runner = new MicroStepRunner(gpu, model, { budgetMs: c.budgetMs, layersPerSubmission: c.layersPerSubmission });
+  try {
+    const step = async () => {
+      model.writeInputs(mb.ids, mb.lengths, null);
+      const plan = model.plan(mb.B, mb.T);
+      const loss = model.lossKernel(plan, c.pairs, false, 1, 0);
+      await runner.run(plan, loss, 'bench micro-step');
+      const enc = gpu.device.createCommandEncoder({ label: 'bench optimizer' });
+      recordKernels(enc, opt.kernels, 'optimizer');
+      submitCounted(gpu.device, [enc.finish()]);
+      await gpu.device.queue.onSubmittedWorkDone();
+      return plan;
+    };
+    // Warm-up: pipelines, plans, bind groups, and (with a budget) the speed measurement that sizes submissions.
+    await step();
+    const plan = await step();
+    const a0 = allocationCount(), s0 = submitStats.count, d0 = dispatchStats.count;
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) await step();
+    const ms = (performance.now() - t0) / reps;
+    const optSubs = 1;
+    const subs = (submitStats.count - s0) / reps;
+    const realTokens = lengths.reduce((a, b) => a + b, 0);
+    return {
+      name: stepName(c), mode: c.mode, gradient_checkpointing: c.gradientCheckpointing, pairs: c.pairs, max_length: c.maxLength,
+      layers: dims.L,
+      dispatches_per_layer: model.layerDispatches(plan),
+      dispatches_per_step: (dispatchStats.count - d0) / reps,
+      submissions_per_micro_step: subs - optSubs,
+      submissions_per_step: subs,
+      allocations_per_step: (allocationCount() - a0) / reps,
+      rows_processed: plan.M,
+      real_tokens: realTokens,
+      padded_tokens: mb.B * mb.T,
+      bytes_read_back_per_step: 0,
+      ms,
+      tokens_per_second: realTokens / (ms / 1000),
+      tflops: stepFlops(dims, lengths, c.gradientCheckpointing) / (ms / 1000) / 1e12,
+      timing: 'wall-clock',
+    };
+  } finally {
+    opt.destroy();
+    model.destroy();
+    destroyWeights(w);
+  }
+}
+
+/** The configurations `npm run bench` and the studio run: tiny (CPU, structure) or the real matrix. */
+export function stepConfigs(tiny: boolean, opts: { full?: boolean } = {}): StepConfig[] {
+  if (tiny) {
+    const base = { pairs: 2, maxLength: 64 };
+    return [
+      { mode: 'lora', gradientCheckpointing: true, ...base, budgetMs: Infinity },
+      { mode: 'lora', gradientCheckpointing: false, ...base, budgetMs: Infinity },
+      { mode: 'full', gradientCheckpointing: true, ...base, budgetMs: Infinity },
+      { mode: 'full', gradientCheckpointing: false, ...base, budgetMs: Infinity },
+      { mode: 'lora', gradientCheckpointing: true, ...base, layersPerSubmission: 1 },
+    ];
+  }
+  const out: StepConfig[] = [];
+  for (const mode of opts.full ? (['lora', 'full'] as const) : (['lora'] as const)) {
+    for (const maxLength of [256, 512, 1024]) {
+      for (const pairs of [1, 4, 8]) out.push({ mode, gradientCheckpointing: true, pairs, maxLength });
+    }
+  }
+  return out;
+}
+
+/** PyTorch's numbers for the same configurations (tools/bench_torch.py --json): matched by mode, ckpt, pairs, T. */
+export interface TorchStep {
+  mode: string;
+  gradient_checkpointing?: boolean;
+  pairs: number;
+  max_length: number;
+  precision?: string;
+  dtype?: string;
+  tokens_per_second: number;
+}
+
+/** ours/PyTorch tokens-per-second ratios per precision for one of our results. */
+export function torchRatios(r: StepResult, torch: TorchStep[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of torch) {
+    if (t.mode !== r.mode || t.pairs !== r.pairs || t.max_length !== r.max_length) continue;
+    if (t.gradient_checkpointing !== undefined && t.gradient_checkpointing !== r.gradient_checkpointing) continue;
+    out[t.precision ?? t.dtype ?? 'fp32'] = r.tokens_per_second / t.tokens_per_second;
+  }
+  return out;
+}

@@ -69,13 +69,35 @@ function hubMirror(): Plugin {
   };
 }
 
+/**
+ * transformers.js (the tokenizer) imports onnxruntime-web for its ONNX models, which the studio never runs: in the
+ * production build those imports — and only those, by importer — resolve to src/worker/ort_stub.ts, so neither
+ * onnxruntime's JS nor its wasm ships unless a feature of ours imports onnxruntime-web itself (a lazy chunk).
+ * Checked by tools/check-build.mjs (tests/e2e/build.e2e.ts).
+ */
+function ortOnlyWhereLoaded(): Plugin {
+  const stub = path.join(root, 'src/worker/ort_stub.ts');
+  return {
+    name: 'reward-studio-ort-only-where-loaded',
+    apply: 'build',
+    enforce: 'pre',
+    resolveId(source, importer) {
+      if (!/^onnxruntime-web(\/|$)/.test(source) || !importer) return null;
+      return /[\\/]node_modules[\\/]@huggingface[\\/]transformers[\\/]/.test(importer) ? stub : null;
+    },
+  };
+}
+
+/** REWARD_STUDIO_SOURCEMAP=1 npm run build writes source maps (off by default: they triple dist's size). */
+const sourcemap = process.env.REWARD_STUDIO_SOURCEMAP === '1';
+
 export default defineConfig({
   root,
-  plugins: [react(), hubMirror(), contentSecurityPolicy()],
-  worker: { format: 'es' },
+  plugins: [react(), hubMirror(), contentSecurityPolicy(), ortOnlyWhereLoaded()],
+  worker: { format: 'es', plugins: () => [ortOnlyWhereLoaded()] },
   server: { host: 'localhost', port: 5173, strictPort: false },
   preview: { host: 'localhost', port: 4173, strictPort: false, headers: { 'X-Content-Type-Options': 'nosniff' } },
-  build: { outDir: 'dist', target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 4096 },
+  build: { outDir: 'dist', target: 'es2022', sourcemap, chunkSizeWarningLimit: 4096 },
   // Dependency pre-bundling scans the page and both workers up front (the workers are not reachable from index.html
   // by import), so the first visit does not find new dependencies in a worker and reload itself.
   // Node-only modules must never reach the bundle (the `webgpu` Dawn binding, src/gpu/node.ts).

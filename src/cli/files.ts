@@ -136,10 +136,8 @@ function checkSequence(where: string, ids: Int32Array, limits: ModelLimits, fix:
 
 export type ScoreInput = { kind: 'pair'; place: string; chosen: Int32Array; rejected: Int32Array } | { kind: 'single'; place: string; ids: Int32Array };
 
-/** Records of a scoring file in order: a preference pair (chosen/rejected) or a single conversation/text/ids. JSONL is
- *  read by the shared reader (UTF-8, nesting depth and line rules of every command). Token ids are checked against
- *  the model's vocabulary and every sequence against maxTokens (max_position_embeddings or --max-length). */
-export async function readScoreInputs(file: string, tok: ChatTokenizer, limits: ModelLimits, maxTokens = limits.maxPositions): Promise<ScoreInput[]> {
+/** The raw rows of a .jsonl (shared JSONL reader) or .parquet file with their places (`line 3`; `row 2 (0-based)`). */
+export async function readRawRows(file: string): Promise<{ place: string; value: Record<string, unknown> }[]> {
   if (!existsSync(file)) throw new CliInputError(`${file} not found`);
   const ext = path.extname(file).toLowerCase();
   const rows: { place: string; value: Record<string, unknown> }[] = [];
@@ -157,6 +155,14 @@ export async function readScoreInputs(file: string, tok: ChatTokenizer, limits: 
       if (ev.kind === 'value') rows.push({ place: `line ${ev.line}`, value: ev.value as Record<string, unknown> });
     }
   } else throw new CliInputError(`${file}: unsupported data file type "${ext}"; use .jsonl or .parquet`);
+  return rows;
+}
+
+/** Records of a scoring file in order: a preference pair (chosen/rejected) or a single conversation/text/ids. JSONL is
+ *  read by the shared reader (UTF-8, nesting depth and line rules of every command). Token ids are checked against
+ *  the model's vocabulary and every sequence against maxTokens (max_position_embeddings or --max-length). */
+export async function readScoreInputs(file: string, tok: ChatTokenizer, limits: ModelLimits, maxTokens = limits.maxPositions): Promise<ScoreInput[]> {
+  const rows = await readRawRows(file);
   if (rows.length === 0) throw new CliInputError(`${file}: no records to score (the file has no data rows)`);
   const opts = { vocabSize: limits.vocabSize };
   const lim = { ...limits, maxPositions: Math.min(maxTokens, limits.maxPositions) };

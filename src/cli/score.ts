@@ -5,7 +5,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, required, optional, UsageError, type ParsedArgs } from './args.ts';
 import { openOnnxFolder } from './onnx.ts';
-import { CliInputError, closeModelFiles, folderTokenizer, modelFolderFiles, readModelLimits, readScoreInputs, tokenizePreferenceFile } from './files.ts';
+import { CliInputError, closeModelFiles, folderTokenizer, modelFolderFiles, readModelLimits, readRawRows, readScoreInputs, tokenizePreferenceFile } from './files.ts';
+import { bestOfNMetrics, BestOfNError, filterBestOfN, flattenBestOfN, isBestOfNRow, tokenizeBestOfN, validateBestOfNRow } from '../data/best_of_n.ts';
 import { parseJsonText } from '../formats/json_text.ts';
 import { cliGpu } from './common.ts';
 import { openFileSource } from '../formats/bytes-node.ts';
@@ -19,7 +20,8 @@ import type { Gpu } from '../gpu/device.ts';
 
 const SCORE_HELP = 'usage: npm run cli -- score (--model DIR [--adapter DIR] | --onnx DIR) --data FILE [--out FILE] [--max-length N]\n' +
   '  --max-length N   refuse records longer than N tokens (default and upper bound: the model\'s max_position_embeddings)';
-const EVAL_HELP = 'usage: npm run cli -- eval (--model DIR [--adapter DIR] | --onnx DIR) --data FILE [--max-length N]';
+const EVAL_HELP = 'usage: npm run cli -- eval (--model DIR [--adapter DIR] | --onnx DIR) --data FILE [--max-length N]\n' +
+  '  FILE holds preference pairs (accuracy, margin, loss) or best-of-N records (RewardBench 2: prompt, chosen, rejected as a list, optional subset → best-of-N accuracy per subset)';
 
 /** --model (the WGSL engine on Dawn) or --onnx (onnxruntime-web, WASM): the folder that also holds the tokenizer. */
 function modelSource(a: ParsedArgs): { dir: string; onnx: boolean } {
@@ -128,12 +130,40 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const maxLength = intOption(a, 'max-length', 1024);
   const limits = await readModelLimits(src.dir);
   const tok = await folderTokenizer(src.dir);
-  const ds = await tokenizePreferenceFile(required(a, 'data'), tok, maxLength, limits);
+  const dataFile = required(a, 'data');
+  const rows = await readRawRows(dataFile);
+  if (rows.length > 0 && isBestOfNRow(rows[0].value)) return evalBestOfN(dataFile, rows, src, optional(a, 'adapter'), tok, maxLength);
+  const ds = await tokenizePreferenceFile(dataFile, tok, maxLength, limits);
   if (ds.pairs.length === 0) throw new CliInputError(`${required(a, 'data')}: all ${ds.total} pairs are longer than max_length ${maxLength} tokens; raise --max-length`);
   const r = await rewardsOf(src, optional(a, 'adapter'), ds.pairs.flatMap((p) => [p.chosen_ids, p.rejected_ids]), 0);
   const chosen = r.filter((_, i) => i % 2 === 0);
   const rejected = r.filter((_, i) => i % 2 === 1);
   const m = pairMetrics(chosen, rejected, ds.pairs.map((p) => p.margin ?? 0));
   process.stdout.write(JSON.stringify({ accuracy: m.accuracy, margin: m.margin, mean_reward: m.mean_reward, loss: m.loss, num_pairs: ds.pairs.length, num_filtered: ds.filteredIndices.length }) + '\n');
+  return 0;
+}
+
+/** RewardBench 2's format (`rejected` a list of responses): best-of-N accuracy overall and per subset. */
+async function evalBestOfN(
+  file: string,
+  rows: { place: string; value: Record<string, unknown> }[],
+  src: { dir: string; onnx: boolean },
+  adapterDir: string | undefined,
+  tok: Awaited<ReturnType<typeof folderTokenizer>>,
+  maxLength: number,
+): Promise<number> {
+  let recs;
+  try {
+    recs = rows.map(({ place, value }) => validateBestOfNRow(value, `${file}: ${place}`));
+  } catch (e) {
+    if (e instanceof BestOfNError) throw new CliInputError(`${e.message}\n${e.fix}`);
+    throw e;
+  }
+  const { kept, filtered } = filterBestOfN(tokenizeBestOfN(tok, recs), maxLength);
+  if (kept.length === 0) throw new CliInputError(`${file}: no record left after filtering by max_length ${maxLength}`);
+  const rewards = await rewardsOf(src, adapterDir, flattenBestOfN(kept));
+  const r = bestOfNMetrics(kept, rewards, filtered);
+  const subsets = Object.fromEntries(r.subsets.map((s) => [s.subset, { accuracy: s.accuracy, records: s.records }]));
+  process.stdout.write(JSON.stringify({ best_of_n_accuracy: r.accuracy, subset_mean_accuracy: r.subset_mean_accuracy, num_records: r.records, num_filtered: filtered, subsets }) + '\n');
   return 0;
 }

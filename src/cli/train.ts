@@ -1,20 +1,27 @@
 // `npm run cli -- train`: trains a reward model and writes <out>/metrics.jsonl, checkpoints, and the export
 // (<out>/adapter for LoRA, <out>/model for full fine-tuning).
-import { writeFile, mkdir } from 'node:fs/promises';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, required, optional, UsageError } from './args.ts';
-import { closeModelFiles, modelFolderFiles, folderTokenizer, readModelLimits, tokenizePreferenceFile } from './files.ts';
+import { CliInputError, closeModelFiles, modelFolderFiles, folderTokenizer, readModelLimits, tokenizePreferenceFile } from './files.ts';
+import { openFileSource } from '../formats/bytes-node.ts';
+import { parseAdapterConfig } from '../formats/peft.ts';
+import { parseJsonText } from '../formats/json_text.ts';
+import { peftForContinue } from '../train/continue.ts';
 import { cliGpu, readRunConfig, writeFiles, readTokenizerFiles, gpuMemoryBytes } from './common.ts';
 import { FsCheckpointStore } from './checkpoint-fs.ts';
 import { checkEvalData, createSession } from '../train/session.ts';
 import { fileTuneStore } from '../ops/matmul_tune_node.ts';
-import { rewardConfigToJson } from '../train/config.ts';
+import { rewardConfigToJson, type RewardConfig } from '../train/config.ts';
 import { formatBytes } from '../model/plan.ts';
 import type { TrainEvent } from '../train/trainer.ts';
 
 const HELP = `usage: npm run cli -- train --model DIR --train FILE [--eval FILE] [--config JSON|FILE] --out DIR
-  [--resume [--override-resume-check]] [--gpu-memory GiB] [--export-dtype bfloat16|float32]
+  [--adapter DIR] [--resume [--override-resume-check]] [--gpu-memory GiB] [--export-dtype bfloat16|float32]
+  --adapter continues training from a PEFT adapter (adapter_config.json + adapter_model.safetensors) trained on
+  --model: its LoRA and score weights are the starting point and its r / lora_alpha / target_modules are the run's.
+  To continue from a trained model folder, pass it as --model.
   --config holds RewardConfig / TrainingArguments fields at the top level and, for LoRA, a "peft" object with
   LoraConfig's fields; no "peft" means full fine-tuning.
   --resume continues from the last checkpoint in <out>/checkpoints; it is refused when the config or the training data
@@ -24,10 +31,13 @@ const metricsLine = (type: string, metrics: Record<string, number>) => JSON.stri
 
 export async function trainCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help')) return (console.log(HELP), 0);
-  const a = parseArgs(argv, { values: ['model', 'train', 'eval', 'config', 'out', 'gpu-memory', 'export-dtype'], flags: ['resume', 'override-resume-check'] });
+  const a = parseArgs(argv, { values: ['model', 'train', 'eval', 'config', 'out', 'gpu-memory', 'export-dtype', 'adapter'], flags: ['resume', 'override-resume-check'] });
   const modelDir = required(a, 'model');
   const out = required(a, 'out');
   const config = await readRunConfig(optional(a, 'config'));
+  const adapterDir = optional(a, 'adapter');
+  const configArg = optional(a, 'config');
+  const init = adapterDir ? await openAdapterForContinue(adapterDir, config, configArg && !configArg.trim().startsWith('{') ? configArg : '--config') : [];
   const exportDtype = (optional(a, 'export-dtype') ?? (config.bf16 ? 'bfloat16' : 'float32')) as 'bfloat16' | 'float32';
   if (exportDtype !== 'bfloat16' && exportDtype !== 'float32') throw new UsageError(`--export-dtype ${exportDtype}: use bfloat16 or float32`);
 
@@ -64,10 +74,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const session = await createSession({
     gpu, files, config, train: train.pairs, eval: evalSet?.pairs, checkpoints: store,
     // the folder as the user named it: exported files carry no local path beyond what was typed
-    budgetBytes: gpuMemoryBytes(optional(a, 'gpu-memory')), baseModel: modelDir.replace(/[\\/]+$/, ''), onEvent,
+    budgetBytes: gpuMemoryBytes(optional(a, 'gpu-memory')), baseModel: modelDir.replace(/[\\/]+$/, ''), onEvent, init,
     gemmTuneStore: fileTuneStore(),
+  }).finally(async () => {
+    await closeModelFiles(files);
+    for (const s of init) await s.close();
   });
-  await closeModelFiles(files);
   for (const w of session.loaded.warnings) console.error(`warning: ${w}`);
   maxSteps = session.trainer.maxSteps;
   console.error(`[plan] micro-batch ${session.microPairs} pairs, ${formatBytes(session.plan.total)} of GPU memory planned; ${maxSteps} optimizer steps`);
@@ -97,4 +109,16 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   session.destroy();
   return 0;
+}
+
+/** Reads a PEFT adapter folder to continue from: sets config.peft to the adapter's LoRA shape (refusing a conflicting
+ *  "peft" in --config) and opens its weights. */
+async function openAdapterForContinue(dir: string, config: RewardConfig, source: string) {
+  const cfgPath = path.join(dir, 'adapter_config.json');
+  const wPath = path.join(dir, 'adapter_model.safetensors');
+  if (!existsSync(cfgPath) || !existsSync(wPath)) throw new CliInputError(`${dir}: --adapter needs a PEFT adapter folder with adapter_config.json and adapter_model.safetensors`);
+  const ac = parseAdapterConfig(parseJsonText(await readFile(cfgPath, 'utf8'), cfgPath), cfgPath);
+  config.peft = peftForContinue(ac, config.peft, source);
+  console.error(`[adapter] continuing from ${dir} (r ${ac.lora.r}, lora_alpha ${ac.lora.lora_alpha}, ${ac.lora.target_modules.join(',')}; trained on ${ac.base_model_name_or_path ?? 'an unnamed base'})`);
+  return [await openFileSource(wPath)];
 }

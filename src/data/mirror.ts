@@ -13,6 +13,7 @@
 //   GET      /api/{models|datasets}/{repo}/tree/{rev}[/{path}]?recursive=  listing (see mirror-tree.ts)
 //   GET      /api/{models|datasets}/{repo}[/revision/{rev}]                repo info (id, sha, siblings)
 //   OPTIONS  *                                        CORS preflight (the studio fetches cross-origin)
+//   POST/PUT create repo, preupload, LFS batch + upload, commit: the write side (mirror-write.ts), for Push to Hub
 // Errors are JSON {"error": ...} with X-Error-Code RepoNotFound / EntryNotFound / RevisionNotFound, as the Hub.
 //
 // Fault injection for tests: `cut: {afterBytes, path?, times?}` sends a file's bytes up to file offset
@@ -22,6 +23,7 @@ import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, relative, isAbsolute, resolve as resolvePath, sep } from 'node:path';
 import { HashCache, fileEntry, isHiddenName, isLfsFile, lfsPointer, listTree } from './mirror-tree.ts';
+import { mirrorWrite, MirrorWriteError } from './mirror-write.ts';
 
 export interface MirrorCut {
   /** File offset at which the connection is dropped. */
@@ -126,11 +128,23 @@ export function createMirrorHandler(root: string, opts: MirrorOptions = {}): Mir
     const segs = url.pathname.split('/').filter((s) => s !== '').map(decodeSegment);
     if (req.method === 'OPTIONS') {
       res.statusCode = 204;
-      res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, OPTIONS');
+      res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, OPTIONS, POST, PUT');
       res.setHeader('Access-Control-Allow-Headers', req.headers['access-control-request-headers'] ?? 'Range, Authorization, Accept, If-None-Match');
       res.setHeader('Access-Control-Max-Age', '86400');
       res.end();
       return true;
+    }
+    if (req.method === 'POST' || req.method === 'PUT') {
+      // the mount prefix (e.g. /hub-mirror under Vite) is what connect stripped from originalUrl
+      const original = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+      const prefix = original.slice(0, Math.max(0, original.length - (req.url ?? '/').length));
+      const baseUrl = `http://${req.headers.host ?? 'localhost'}${prefix}`;
+      try {
+        return await mirrorWrite(req, res, segs, { root: absRoot, repoDir, safeJoin, baseUrl });
+      } catch (e) {
+        if (e instanceof MirrorWriteError) throw new HttpError(e.status, e.code, e.message);
+        throw e;
+      }
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
 

@@ -1,6 +1,8 @@
 // One training session, shared by the CLI (Node) and the studio's worker: load the model for the config (full
 // fine-tuning or LoRA), size the micro-batch from the memory plan, build the Trainer, and offer scoring and
 // export on the same weights.
+import { checkContinued } from './continue.ts';
+import type { ByteSource } from '../formats/bytes.ts';
 import type { Gpu } from '../gpu/device.ts';
 import { loadRewardModel, type LoadedModel, type ModelFiles } from '../model/load.ts';
 import { fitMicroBatch, memoryPlan, type MemoryPlan } from '../model/plan.ts';
@@ -97,6 +99,8 @@ export interface SessionOptions {
   baseModel?: string | null;
   /** Recovery checkpoints at most this often (ms) and on request (the studio); undefined: none. */
   recoveryEveryMs?: number;
+  /** Tensors to start from instead of fresh initialization (a PEFT adapter's safetensors: continue training). */
+  init?: ByteSource[];
   /** The tokenizer's pad token id, which TRL writes into config.pad_token_id (default: config.json's, else Qwen3's). */
   padTokenId?: number;
   onEvent: (e: TrainEvent) => void;
@@ -148,11 +152,19 @@ export async function createSession(o: SessionOptions): Promise<TrainSession> {
   });
   const loaded = await loadRewardModel(o.gpu, o.files, {
     lora: loraSpecOf(c), training: true, maxB: 2 * microPairs, maxT, gradientCheckpointing: c.gradient_checkpointing,
-    seed: c.seed, padId: o.padTokenId, onProgress: o.onLoadProgress,
+    seed: c.seed, padId: o.padTokenId, onProgress: o.onLoadProgress, ...(o.init?.length ? { extra: o.init } : {}),
   });
   // First use of these product shapes on this adapter: pick the GEMM tiles (cached per adapter; no-op on CPU).
   const frozen = loaded.weights.table.frozen.find((e) => e.dtype !== 'f32')?.dtype ?? 'f32';
   await autotuneGemm(o.gpu, modelGemmShapes(dims, 2 * microPairs * maxT, c.peft ? frozen : null), { store: o.gemmTuneStore });
+  if (o.init?.length) {
+    try {
+      checkContinued(loaded.initialized, o.init.map((s) => s.name).join(', '));
+    } catch (e) {
+      loaded.model.destroy();
+      throw e;
+    }
+  }
   const trainer = new Trainer({
     gpu: o.gpu, model: loaded.model, weights: loaded.weights, train: train.kept, eval: evalSet.kept, config: c,
     microPairs, checkpoints: o.checkpoints, recoveryEveryMs: o.recoveryEveryMs, onEvent: o.onEvent,

@@ -15,10 +15,11 @@ import { epochBatches, packMicroBatch, packSequences, splitBatch, type Tokenized
 import { makeCheckpoint, restoreCheckpoint, checkpointName, resumeMismatches, datasetFingerprint, RECOVERY_PREFIX, type CheckpointStore, type TrainerState } from './checkpoint.ts';
 import { learningRateAt, trainingPlan, isIntervalStep, type TrainingPlan } from './schedule.ts';
 import type { RewardConfig } from './config.ts';
+import { countFlips, pairCorrect } from './insight.ts';
 
 export type TrainEvent =
   | { type: 'log'; step: number; metrics: Record<string, number> }
-  | { type: 'eval'; step: number; metrics: Record<string, number> }
+  | { type: 'eval'; step: number; metrics: Record<string, number>; flipped?: { pairs: number; toCorrect: number; toIncorrect: number; since: number } }
   | { type: 'progress'; step: number; max_steps: number; epoch: number; tokens_per_second: number }
   | { type: 'checkpoint'; step: number; name: string }
   | { type: 'done'; step: number; reason: 'finished' | 'stopped' }
@@ -101,6 +102,8 @@ export class Trainer {
   private windowStart = 0;
   /** The newest checkpoint written or resumed from (what a resume after a failure continues from). */
   lastCheckpoint: string | null = null;
+  /** Per-pair correctness at the last eval (for the flip count). */
+  private lastEval: { step: number; correct: Uint8Array } | null = null;
   private readonly runner: MicroStepRunner;
 
   constructor(private readonly o: TrainerOptions) {
@@ -356,16 +359,25 @@ export class Trainer {
     this.o.onEvent({ type: 'progress', step, max_steps: this.maxSteps, epoch: this.state.epoch, tokens_per_second: tps });
   }
 
-  /** Eval on the eval set: forward only, TRL's metrics with the eval_ prefix. */
+  /** Eval on the eval set: forward only, TRL's metrics with the eval_ prefix; the event also says how many pairs
+   *  flipped (correct ↔ incorrect) since the previous eval of this trainer (not part of the metrics/log history). */
   async evaluate(step: number): Promise<Record<string, number>> {
     const { o } = this;
-    const m = await evaluatePairs(o.gpu, o.model, o.eval ?? [], o.config.per_device_eval_batch_size, o.microPairs, o.config.center_rewards_coefficient ?? 0);
+    const pairs = o.eval ?? [];
+    const { chosen, rejected } = await scorePairs(o.gpu, o.model, pairs, Math.min(o.config.per_device_eval_batch_size, o.microPairs));
+    // as evaluatePairs: TRL's per-batch eval metrics
+    const withMargins = pairs.some((p) => p.margin !== undefined);
+    const m = evalMetrics(chosen, rejected, withMargins ? pairs.map((p) => p.margin ?? 0) : null, o.config.per_device_eval_batch_size, o.config.center_rewards_coefficient ?? 0);
     const metrics: Record<string, number> = { step, epoch: this.state.epoch };
     for (const [k, v] of Object.entries(m)) metrics[`eval_${k}`] = v;
     // TRL logs the cumulative train token count in eval too (its num_tokens metric is the running total).
     metrics.eval_num_tokens = this.state.num_tokens;
     this.state.log_history.push(metrics);
-    o.onEvent({ type: 'eval', step, metrics });
+    const correct = pairCorrect(chosen, rejected);
+    const prev = this.lastEval;
+    this.lastEval = { step, correct };
+    const flipped = prev && prev.correct.length === correct.length ? { pairs: correct.length, ...countFlips(prev.correct, correct), since: prev.step } : undefined;
+    o.onEvent({ type: 'eval', step, metrics, ...(flipped ? { flipped } : {}) });
     return metrics;
   }
 

@@ -13,6 +13,7 @@ export function startTraining(studio: Pick<Studio, 'store' | 'metrics'>, runId?:
   return s.request({
     type: 'train-start', config: s.config, model: s.selection.model, dataset: s.selection.dataset, resume: !!runId,
     budgetBytes: budgetBytes(s.gpuBudgetGiB), ...(runId ? { runId } : {}),
+    ...(!runId && s.continueFrom ? { adapter: s.continueFrom } : {}),
   });
 }
 

@@ -33,6 +33,8 @@ export interface RunRecord {
   state: 'running' | 'stopped' | 'done' | 'error';
   /** The GPU memory budget the run was planned with (its micro-batch size); absent in records before it was kept. */
   budgetBytes?: number;
+  /** The adapter folder a continued run started from (its name as chosen). */
+  continuedFrom?: string;
 }
 
 interface RunsDb extends DBSchema {

@@ -3,7 +3,9 @@
 // (list, delete, usage), Hub downloads with progress and cancel, inspection, and tokenization with its IndexedDB
 // cache (data_tokenize.ts) — for the page (requests) and for the train worker (port requests).
 // A file with bad lines is held in this tab until the user imports its valid lines (never a silent partial import).
+import { BestOfNError, flattenBestOfN, readBestOfNJsonl, tokenizeBestOfN } from '../data/best_of_n.ts';
 import { downloadHubRepo } from '../data/hub.ts';
+import { HubPushError, pushToHub } from '../data/hub_push.ts';
 import type { DownloadProgress } from '../data/hub-progress.ts';
 import { inspectJsonl, inspectParquet, type DatasetReport } from '../data/inspect.ts';
 import { readPreferenceJsonl, readScoreJsonl } from '../data/jsonl.ts';
@@ -98,7 +100,7 @@ export function describeKey(key: string): Pick<StoredFile, 'kind' | 'repo' | 're
 
 /** The fix for an error raised while reading data, by its kind. */
 function dataFix(e: unknown, fallback: string): string | undefined {
-  if (e instanceof DataSourceError || e instanceof ImportStoreError) return e.fix;
+  if (e instanceof DataSourceError || e instanceof ImportStoreError || e instanceof BestOfNError || e instanceof HubPushError) return e.fix;
   const name = (e as Error)?.name;
   if (name === 'StorageFullError') return 'Delete stored files you no longer need (Stored in this browser), then try again.';
   if (name === 'HubDownloadError') return 'Check the repo id, revision, Hub base URL and token above, then press Download again: it resumes.';
@@ -312,6 +314,14 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
           fail(req.rid, 'export', e, 'Check that the run\'s data is still stored (Model & data), then export again.');
         }
         return;
+      case 'push-to-hub':
+        try {
+          const r = await pushToHub({ hubUrl: req.hubUrl, token: req.token, repo: req.repo, files: req.files.map((f) => ({ path: f.name, data: f.data })) });
+          post({ type: 'push-done', rid: req.rid, repo: req.repo, commitUrl: r.commitUrl, created: r.created });
+        } catch (e) {
+          fail(req.rid, 'export', e, 'Check the repo id, the Hub base URL (Model & data) and that the token can write there, then push again.');
+        }
+        return;
       case 'storage-list':
         try {
           await storageReport(req.rid);
@@ -395,6 +405,18 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
             reply: { type: 'token-ids', id: req.id, ids, padTokenId: tok.padTokenId, errors: read.errors.map(toImportError), errorCount: read.invalid },
             transfer: ids.map((a) => a.buffer),
           };
+        }
+        case 'tokenize-best-of-n': {
+          const tok = await tokenize.tokenizerOf(req.model);
+          const recs = tokenizeBestOfN(tok, await readBestOfNJsonl(req.file.stream(), req.file.name));
+          const ids = flattenBestOfN(recs);
+          const records = recs.map((r) => ({ place: r.place, subset: r.subset, chosen: r.chosen.length, rejected: r.rejected.length }));
+          return { reply: { type: 'best-of-n-ids', id: req.id, records, ids }, transfer: ids.map((a) => a.buffer) };
+        }
+        case 'decode': {
+          const tok = await tokenize.tokenizerOf(req.model);
+          const texts = req.ids.map((ids) => tok.tokenizer.decode(Array.from(ids), { skip_special_tokens: false }));
+          return { reply: { type: 'texts', id: req.id, texts }, transfer: [] };
         }
       }
     } catch (e) {

@@ -2,6 +2,7 @@
 // in the FileStore), an imported JSONL stored in the FileStore with its split (imports.ts), or the bundled demo (the
 // seeded synthetic ultrafeedback-shaped set, src/data/synthetic.ts). Each split is either parquet shards or one
 // JSONL stream.
+import { DataSourceError } from './data_source_error.ts';
 import { readPreferenceJsonl, textSource, type ByteSource as StreamSource } from '../data/jsonl.ts';
 import { readPreferenceParquet, type AsyncBuffer } from '../data/parquet.ts';
 import type { PreferencePair } from '../data/records.ts';
@@ -23,15 +24,7 @@ export type SplitSource =
   | { split: string; kind: 'jsonl'; name: string; open: () => StreamSource };
 
 /** A user-facing problem with the chosen data (message says what, fix says what to do). */
-export class DataSourceError extends Error {
-  override name = 'DataSourceError';
-  constructor(
-    message: string,
-    readonly fix: string,
-  ) {
-    super(message);
-  }
-}
+export { DataSourceError };
 
 function streamOf(src: { size: number; read(o: number, n: number): Promise<Uint8Array> } & { name: string }): StreamSource {
   return readPieces(src, 1 << 20);

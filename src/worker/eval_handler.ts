@@ -8,7 +8,8 @@ import type { TokenizedPair } from '../train/batches.ts';
 import type { TrainSession } from '../train/session.ts';
 import { pairMetrics, scorePairs, scoreSequences } from '../train/trainer.ts';
 import type { DataPort } from './data_port.ts';
-import { loadModelFolder, type EvalModel } from './eval_model.ts';
+import { loadBaseModel, loadModelFolder, type EvalModel } from './eval_model.ts';
+import { bestOfNMetrics, filterBestOfN, flattenBestOfN } from '../data/best_of_n.ts';
 import { modelFiles } from './model_files.ts';
 import { pairScore, type Area, type DatasetRef, type EvalSource, type ModelRef, type Request, type TokenizerRef, type WorkerEvent } from './protocol.ts';
 
@@ -70,12 +71,14 @@ function longestOf(seqs: ArrayLike<number>[]): number {
   return n;
 }
 
-export type EvalRequest = Extract<Request, { type: 'load-model' | 'unload-model' | 'score-pair' | 'score-batch' | 'evaluate' }>;
+export type EvalRequest = Extract<Request, { type: 'load-model' | 'load-base' | 'unload-model' | 'score-pair' | 'score-batch' | 'evaluate' | 'eval-pair-text' | 'best-of-n' }>;
 
 export function createEvalHandler(ctx: EvalContext): { handle(req: EvalRequest): Promise<void>; loaded(): EvalModel | null } {
   const { post } = ctx;
   let evalModel: EvalModel | null = null;
   let loads = 0;
+  /** The pairs of the last eval report (for their text on click) and the tokenizer that made them. */
+  let lastEval: { pairs: TokenizedPair[]; tokenizer: TokenizerRef } | null = null;
 
   const scorerOf = async (rid: number, source: EvalSource, runId?: string): Promise<Scorer | null> => {
     const gpu = await ctx.getGpu();
@@ -148,6 +151,21 @@ export function createEvalHandler(ctx: EvalContext): { handle(req: EvalRequest):
           ctx.fail(req.rid, 'evaluate', e);
         }
         return;
+      case 'load-base':
+        try {
+          const gpu = await ctx.getGpu();
+          const store = await ctx.getStore();
+          if (evalModel) {
+            evalModel.destroy();
+            evalModel = null;
+            post({ type: 'model-unloaded', rid: 0 });
+          }
+          evalModel = await loadBaseModel(gpu, { base: req.model, baseFiles: () => modelFiles(req.model, store), seed: req.seed });
+          post({ type: 'model-loaded', rid: req.rid, info: evalModel.info });
+        } catch (e) {
+          ctx.fail(req.rid, 'evaluate', e);
+        }
+        return;
       case 'unload-model':
         evalModel?.destroy();
         evalModel = null;
@@ -202,7 +220,56 @@ export function createEvalHandler(ctx: EvalContext): { handle(req: EvalRequest):
           const metrics: Record<string, number> = {};
           for (const [k, v] of Object.entries(m)) metrics[`eval_${k}`] = v;
           if (t.filtered) post({ type: 'warning', where: 'evaluate', message: `${t.filtered} of ${t.total} pairs are longer than ${maxLength} tokens and were not scored.` });
-          post({ type: 'eval-report', rid: req.rid, source, report: { step: s.step, split: req.split, data: `${await ctx.describeData(dataset)}, ${req.split} split (${pairs.length} pairs)`, model: s.modelName, runId: s.runId, metrics, chosenRewards: [...chosen], rejectedRewards: [...rejected] } });
+          lastEval = { pairs, tokenizer: s.tokenizer };
+          const report = {
+            step: s.step,
+            split: req.split,
+            data: `${await ctx.describeData(dataset)}, ${req.split} split (${pairs.length} pairs)`,
+            model: s.modelName,
+            runId: s.runId,
+            metrics,
+            chosenRewards: [...chosen],
+            rejectedRewards: [...rejected],
+            chosenLengths: pairs.map((p) => p.chosen_ids.length),
+            rejectedLengths: pairs.map((p) => p.rejected_ids.length),
+            scored: { dataset, split: req.split, scored: pairs.length, filtered: t.filtered },
+          };
+          post({ type: 'eval-report', rid: req.rid, source, report });
+        } catch (e) {
+          ctx.fail(req.rid, 'evaluate', e);
+        }
+        return;
+      }
+      case 'eval-pair-text':
+        try {
+          const pair = lastEval?.pairs[req.index];
+          if (!lastEval || !pair) throw new EvalUserError(`No pair ${req.index + 1} in the last evaluation.`, 'Press Evaluate again, then pick a row.');
+          const { texts } = await ctx.port().request({ type: 'decode', model: lastEval.tokenizer, ids: [Int32Array.from(pair.chosen_ids), Int32Array.from(pair.rejected_ids)] }, 'texts');
+          post({ type: 'eval-pair-text', rid: req.rid, index: req.index, chosen: texts[0], rejected: texts[1] });
+        } catch (e) {
+          ctx.fail(req.rid, 'evaluate', e);
+        }
+        return;
+      case 'best-of-n': {
+        const source = req.source ?? 'run';
+        try {
+          const s = await scorerOf(req.rid, source);
+          if (!s) return;
+          const maxLength = source === 'run' ? s.maxT : Math.min(s.maxT, req.maxLength ?? DEFAULT_EVAL_MAX_LENGTH);
+          const reply = await ctx.port().request({ type: 'tokenize-best-of-n', model: s.tokenizer, file: req.file }, 'best-of-n-ids');
+          let o = 0;
+          const recs = reply.records.map((r) => {
+            const chosen = reply.ids.slice(o, o + r.chosen);
+            const rejected = reply.ids.slice(o + r.chosen, o + r.chosen + r.rejected);
+            o += r.chosen + r.rejected;
+            return { place: r.place, subset: r.subset, chosen, rejected };
+          });
+          const { kept, filtered } = filterBestOfN(recs, maxLength);
+          if (kept.length === 0) throw new EvalUserError(`${req.file.name}: no record fits in ${maxLength} tokens.`, 'Evaluate on shorter responses, or raise max_length in Configure.');
+          const r = bestOfNMetrics(kept, await s.score(flattenBestOfN(kept)), filtered);
+          if (filtered) post({ type: 'warning', where: 'evaluate', message: `${filtered} of ${recs.length} best-of-N records have a response longer than ${maxLength} tokens and were not scored.` });
+          const report = { file: req.file.name, step: s.step, accuracy: r.accuracy, subset_mean_accuracy: r.subset_mean_accuracy, records: r.records, filtered, subsets: r.subsets };
+          post({ type: 'best-of-n-report', rid: req.rid, source, report });
         } catch (e) {
           ctx.fail(req.rid, 'evaluate', e);
         }

@@ -153,29 +153,42 @@ export async function loadModelFolder(
   const tj = byName.get('tokenizer.json');
   const tc = byName.get('tokenizer_config.json');
   const tokenizer: TokenizerRef = tj && tc ? { kind: 'files', key: o.tokenizerKey, tokenizerJson: tj, tokenizerConfig: tc } : o.base;
+  const info: LoadedModelInfo = { kind, name: o.name, base: kind === 'adapter' ? o.base : null, lora: loraInfo, tokenizer: tokenizer.kind === 'files' ? 'folder' : 'base', files: names.sort() };
+  warnings.push(...loaded.warnings);
+  return { warnings, model: evalModelOf(gpu, loaded, info, tokenizer) };
+}
+
+/**
+ * The selected base model with an untrained score head (seeded as a new run's: what the model says before any
+ * training), as Compare's baseline. Its tokenizer is the base model's.
+ */
+export async function loadBaseModel(gpu: Gpu, o: { base: ModelRef; baseFiles: () => Promise<ModelFiles>; seed: number }): Promise<EvalModel> {
+  const loaded = await loadRewardModel(gpu, await o.baseFiles(), { lora: null, training: false, maxB: EVAL_MAX_B, maxT: MIN_T, gradientCheckpointing: false, seed: o.seed });
+  const name = o.base.kind === 'hub' ? o.base.repo : DEMO_MODEL_NAME;
+  const info: LoadedModelInfo = { kind: 'base', name, base: o.base, lora: null, tokenizer: 'base', files: [] };
+  return evalModelOf(gpu, loaded, info, o.base);
+}
+
+function evalModelOf(gpu: Gpu, loaded: LoadedModel, info: LoadedModelInfo, tokenizer: TokenizerRef): EvalModel {
   let model = loaded.model;
   const maxPositions = loaded.config.max_position_embeddings;
-  warnings.push(...loaded.warnings);
   return {
-    warnings,
-    model: {
-      info: { kind, name: o.name, base: kind === 'adapter' ? o.base : null, lora: loraInfo, tokenizer: tokenizer.kind === 'files' ? 'folder' : 'base', files: names.sort() },
-      tokenizer,
-      maxPositions,
-      microPairs: EVAL_MAX_B / 2,
-      modelFor(longest) {
-        if (longest > maxPositions) throw new ModelFolderError(`A sequence of ${longest} tokens is longer than the model's ${maxPositions} positions.`, 'Shorten it.');
-        if (longest > model.opts.maxT) {
-          const maxT = Math.min(maxPositions, bucketLength(Math.max(longest, 2 * model.opts.maxT), Infinity));
-          model.destroy();
-          model = new Qwen3RewardModel(gpu, loaded.weights, { maxB: EVAL_MAX_B, maxT, gradientCheckpointing: false, training: false });
-        }
-        return model;
-      },
-      destroy() {
+    info,
+    tokenizer,
+    maxPositions,
+    microPairs: EVAL_MAX_B / 2,
+    modelFor(longest) {
+      if (longest > maxPositions) throw new ModelFolderError(`A sequence of ${longest} tokens is longer than the model's ${maxPositions} positions.`, 'Shorten it.');
+      if (longest > model.opts.maxT) {
+        const maxT = Math.min(maxPositions, bucketLength(Math.max(longest, 2 * model.opts.maxT), Infinity));
         model.destroy();
-        destroyWeights(loaded.weights);
-      },
+        model = new Qwen3RewardModel(gpu, loaded.weights, { maxB: EVAL_MAX_B, maxT, gradientCheckpointing: false, training: false });
+      }
+      return model;
+    },
+    destroy() {
+      model.destroy();
+      destroyWeights(loaded.weights);
     },
   };
 }

@@ -4,7 +4,7 @@ import { readText } from '../formats/bytes.ts';
 import { parseSafetensorsIndex, SAFETENSORS_INDEX_FILE, shardFiles } from '../formats/safetensors.ts';
 import type { ModelFiles } from '../model/load.ts';
 import { hubFileKey, openStoredFile, type FileStore } from '../data/storage.ts';
-import { DataSourceError } from './data_sources.ts';
+import { DataSourceError } from './data_source_error.ts';
 import { demoModelFiles } from './demo_model.ts';
 import type { ModelRef } from './protocol.ts';
 

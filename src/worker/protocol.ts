@@ -62,8 +62,9 @@ export type EvalSource = 'run' | 'loaded';
 
 /** A model folder loaded for evaluation (no training): a PEFT adapter on a base model, or a full reward model. */
 export interface LoadedModelInfo {
-  /** onnx: an ONNX reward model folder (model.onnx …), scored with onnxruntime-web. */
-  kind: 'adapter' | 'model' | 'onnx';
+  /** onnx: an ONNX reward model folder (model.onnx …), scored with onnxruntime-web; base: the selected model with an
+   *  untrained score head (Compare's baseline before any run). */
+  kind: 'adapter' | 'model' | 'onnx' | 'base';
   /** For an ONNX folder: the onnxruntime-web execution provider in use. */
   provider?: 'wasm' | 'webgpu';
   /** The folder's name (or the first file's). */
@@ -210,6 +211,32 @@ export interface EvalReport {
   metrics: Record<string, number>;
   chosenRewards: number[];
   rejectedRewards: number[];
+  /** Token lengths of each scored pair's chosen and rejected sequence (same order as the rewards). */
+  chosenLengths: number[];
+  rejectedLengths: number[];
+  /** The data that was scored: the dataset and split, pairs scored and pairs longer than max_length left out. */
+  scored: { dataset: DatasetRef; split: Split; scored: number; filtered: number };
+}
+
+/** Best-of-N accuracy of a RewardBench 2-style file (src/data/best_of_n.ts), with the model that scored it. */
+export interface BestOfNResult {
+  file: string;
+  step: number | null;
+  accuracy: number;
+  subset_mean_accuracy: number;
+  records: number;
+  filtered: number;
+  subsets: { subset: string; records: number; correct: number; accuracy: number }[];
+}
+
+/** Eval pairs whose correctness changed since the previous eval of the same run (src/train/insight.ts). */
+export interface EvalFlips {
+  /** Pairs compared (the eval set). */
+  pairs: number;
+  toCorrect: number;
+  toIncorrect: number;
+  /** The previous eval's step. */
+  since: number;
 }
 
 export type TrainState = 'idle' | 'loading' | 'running' | 'paused' | 'stopping' | 'stopped' | 'done' | 'error';
@@ -252,12 +279,19 @@ export type Request =
    * A new run, or (resume with runId) the stored run continued from its last checkpoint with its own config and
    * memory budget.
    */
-  | { type: 'train-start'; rid: number; config: ConfigJson; model: ModelRef; dataset: DatasetRef; resume: boolean; runId?: string; budgetBytes?: number }
+  | {
+      type: 'train-start'; rid: number; config: ConfigJson; model: ModelRef; dataset: DatasetRef; resume: boolean; runId?: string; budgetBytes?: number;
+      /** A new run continuing from a PEFT adapter folder's files (adapter_config.json + adapter_model.safetensors):
+       *  its weights are the starting point and its LoRA shape the run's. */
+      adapter?: { name: string; files: File[] };
+    }
   /** Loads a stored run's last checkpoint without training (to evaluate or export a finished run after a reload). */
   | { type: 'run-open'; rid: number; runId: string }
   /** The runs stored in this browser (to resume one after a reload). */
   | { type: 'runs-list'; rid: number }
   | { type: 'run-delete'; rid: number; runId: string }
+  /** The log histories and configs of stored runs (from their last checkpoints), to overlay their curves. */
+  | { type: 'runs-history'; rid: number; runIds: string[] }
   | { type: 'train-pause'; rid: number }
   | { type: 'train-resume'; rid: number }
   | { type: 'train-stop'; rid: number }
@@ -275,6 +309,8 @@ export type Request =
    */
   | { type: 'load-model'; rid: number; files: File[]; name: string; base: ModelRef }
   | { type: 'unload-model'; rid: number }
+  /** The selected base model with an untrained (seeded) score head, loaded as the "loaded" source: the baseline. */
+  | { type: 'load-base'; rid: number; model: ModelRef; seed: number }
   /** runId (source 'run'): the stored run to score with; its last checkpoint is opened first when another is loaded. */
   | { type: 'score-pair'; rid: number; conversation: Message[]; responseA: string; responseB: string; source?: EvalSource; runId?: string }
   | { type: 'score-batch'; rid: number; file: File; source?: EvalSource; runId?: string }
@@ -283,11 +319,17 @@ export type Request =
    * 'run' the run's own dataset is scored, whatever `dataset` says.
    */
   | { type: 'evaluate'; rid: number; dataset: DatasetRef; split: Split; source?: EvalSource; maxLength?: number; runId?: string }
+  /** The text of pair `index` of the last eval report (decoded from the token ids that were scored). */
+  | { type: 'eval-pair-text'; rid: number; index: number }
+  /** Best-of-N accuracy of a JSONL in RewardBench 2's format (prompt, chosen, rejected as a list, optional subset). */
+  | { type: 'best-of-n'; rid: number; file: File; source?: EvalSource; maxLength?: number }
   // Export (train worker; 'export-data' the data worker)
   /** onnx: model.onnx (+ model.onnx_data) with config/tokenizer/README, verified with onnxruntime-web; dtype f32 or f16. */
   | { type: 'export'; rid: number; what: ExportWhat; dtype?: 'bf16' | 'f32' | 'f16'; runId?: string }
   /** A run's data as the JSONL files its TRL script loads (an import's or the demo set's train/test splits). */
   | { type: 'export-data'; rid: number; dataset: DatasetRef }
+  /** Commits exported files to a Hub repo (created if missing) with @huggingface/hub; the token stays in memory. */
+  | { type: 'push-to-hub'; rid: number; hubUrl: string; token: string; repo: string; files: OutFile[] }
   /** "Benchmark this GPU": the step benchmark of `npm run bench` (src/bench/step_bench.ts), tiny or real dims. */
   | { type: 'benchmark'; rid: number; size: 'tiny' | 'real' };
 
@@ -310,9 +352,11 @@ export const REQUEST_WORKER: Record<RequestType, 'data' | 'train'> = {
   'train-start': 'train',
   'runs-list': 'train',
   'run-delete': 'train',
+  'runs-history': 'train',
   'run-open': 'train',
   'load-model': 'train',
   'unload-model': 'train',
+  'load-base': 'train',
   'train-pause': 'train',
   'train-resume': 'train',
   'train-stop': 'train',
@@ -323,7 +367,10 @@ export const REQUEST_WORKER: Record<RequestType, 'data' | 'train'> = {
   'score-pair': 'train',
   'score-batch': 'train',
   evaluate: 'train',
+  'eval-pair-text': 'train',
+  'best-of-n': 'train',
   export: 'train',
+  'push-to-hub': 'data',
   benchmark: 'train',
 };
 
@@ -344,9 +391,11 @@ export const REQUEST_AREA: Record<RequestType, Area> = {
   'train-start': 'train',
   'runs-list': 'train',
   'run-delete': 'train',
+  'runs-history': 'train',
   'run-open': 'train',
   'load-model': 'evaluate',
   'unload-model': 'evaluate',
+  'load-base': 'evaluate',
   'train-pause': 'train',
   'train-resume': 'train',
   'train-stop': 'train',
@@ -357,7 +406,10 @@ export const REQUEST_AREA: Record<RequestType, Area> = {
   'score-pair': 'evaluate',
   'score-batch': 'evaluate',
   evaluate: 'evaluate',
+  'eval-pair-text': 'evaluate',
+  'best-of-n': 'evaluate',
   export: 'export',
+  'push-to-hub': 'export',
   benchmark: 'gpu',
 };
 
@@ -426,11 +478,13 @@ export type WorkerEvent =
   | { type: 'plan'; rid: number; plan: MemoryPlan }
   | { type: 'train-state'; state: TrainState; message?: string; runId?: string }
   | { type: 'runs'; rid: number; runs: RunSummary[] }
+  /** Stored runs' log histories (trainer_state.json of the last checkpoint; empty before one) and configs. */
+  | { type: 'runs-history'; rid: number; runs: { id: string; createdAt: number; config: ConfigJson; history: Record<string, number>[] }[] }
   /** Replaces the charts' rows (a resumed run's log history from its checkpoint). */
   | { type: 'metrics-history'; rows: { kind: 'train' | 'eval'; step: number; metrics: Record<string, number> }[] }
   // the trainer's own events (src/train/session.ts TrainEvent), forwarded as they are
   | { type: 'log'; step: number; metrics: Record<string, number> }
-  | { type: 'eval'; step: number; metrics: Record<string, number> }
+  | { type: 'eval'; step: number; metrics: Record<string, number>; flipped?: EvalFlips }
   | { type: 'progress'; step: number; max_steps: number; epoch: number; tokens_per_second: number }
   | { type: 'checkpoint'; step: number; name?: string }
   | { type: 'done'; step: number; reason?: 'finished' | 'stopped' }
@@ -441,8 +495,11 @@ export type WorkerEvent =
   | { type: 'score-pair-result'; rid: number; score: PairScore; source: EvalSource }
   | { type: 'score-batch-result'; rid: number; rows: number; file: OutFile; errors: ImportError[] }
   | { type: 'eval-report'; rid: number; report: EvalReport; source: EvalSource }
+  | { type: 'eval-pair-text'; rid: number; index: number; chosen: string; rejected: string }
+  | { type: 'best-of-n-report'; rid: number; report: BestOfNResult; source: EvalSource }
   /** verify: for an ONNX export, onnxruntime-web's rewards against the engine's. */
   | { type: 'export-files'; rid: number; what: ExportWhat | 'data'; files: OutFile[]; verify?: OnnxVerify }
+  | { type: 'push-done'; rid: number; repo: string; commitUrl: string; created: boolean }
   /** One configuration of the step benchmark measured; `done` after the last (or on error). */
   | { type: 'benchmark-row'; rid: number; adapter: string; row: StepResult }
   | { type: 'benchmark-done'; rid: number }
@@ -483,7 +540,11 @@ export type PortRequest =
   /** Chat-template token ids of whole conversations (scoring: prompt + a response as the final assistant turn). */
   | { type: 'tokenize-chats'; id: number; model: TokenizerRef; chats: Message[][] }
   /** Token ids of every valid record of a score JSONL ({messages} | {text} | {input_ids} per line). */
-  | { type: 'tokenize-score-file'; id: number; model: TokenizerRef; file: File };
+  | { type: 'tokenize-score-file'; id: number; model: TokenizerRef; file: File }
+  /** A best-of-N JSONL: every response of every record tokenized (chosen first, then rejected, record by record). */
+  | { type: 'tokenize-best-of-n'; id: number; model: TokenizerRef; file: File }
+  /** Token ids back to text (special tokens kept: the text the model scored). */
+  | { type: 'decode'; id: number; model: TokenizerRef; ids: Int32Array[] };
 
 /** A port request without its id (the DataPort numbers them). */
 export type DistributiveOmitId<T> = T extends unknown ? Omit<T, 'id'> : never;
@@ -492,6 +553,8 @@ export type PortReply =
   | { type: 'tokenized'; id: number; pairs: TokenizedPairData[]; total: number; filtered: number; padTokenId: number; cached: boolean }
   | { type: 'splits'; id: number; splits: string[] }
   | { type: 'token-ids'; id: number; ids: Int32Array[]; padTokenId: number; lines?: number[]; errors?: ImportError[]; errorCount?: number }
+  | { type: 'best-of-n-ids'; id: number; records: { place: string; subset: string; chosen: number; rejected: number }[]; ids: Int32Array[] }
+  | { type: 'texts'; id: number; texts: string[] }
   | { type: 'port-error'; id: number; where: Area; message: string; fix: string };
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@
 // run's model or a loaded adapter/model folder) is eval_handler.ts. Token ids come from the data worker over the
 // port (data_port.ts).
 import { idbTuneStore } from '../ops/matmul_tune.ts';
+import type { ByteSource } from '../formats/bytes.ts';
+import { adapterToContinue } from './continue_files.ts';
 import { describeGpu, requestGpu, type Gpu } from '../gpu/device.ts';
 import { benchStep, stepConfigs, QWEN3_0_6B_DIMS, TINY_DIMS } from '../bench/step_bench.ts';
 import { ConfigError } from '../formats/fields.ts';
@@ -206,7 +208,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
    * Loads the run's model and data into a new session: fresh ('new'), continued from its last checkpoint
    * ('resume'), or its last checkpoint opened without training ('open').
    */
-  const openSession = async (record: RunRecord, mode: 'new' | 'resume' | 'open', rid: number): Promise<TrainSession> => {
+  const openSession = async (record: RunRecord, mode: 'new' | 'resume' | 'open', rid: number, init: ByteSource[] = []): Promise<TrainSession> => {
     const config = parseConfigOrExplain(record.config);
     run.runId = record.id;
     run.rid = rid;
@@ -241,6 +243,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       // 'open' only evaluates and exports: no recovery checkpoints
       recoveryEveryMs: mode === 'open' ? undefined : (deps.recoveryIntervalMs ?? RECOVERY_INTERVAL_MS),
       onEvent,
+      ...(init.length ? { init } : {}),
     });
     run.session = session;
     post({ type: 'gpu-memory', bytes: session.plan.total });
@@ -276,7 +279,16 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
         lastCheckpoint: null, maxSteps: null, state: 'running', budgetBytes: checkBudget(req.budgetBytes, defaultBudget),
       };
     }
-    const session = await openSession(record, req.resume ? 'resume' : 'new', req.rid);
+    let init: ByteSource[] = [];
+    if (req.adapter && !req.resume) {
+      const c = await adapterToContinue(req.adapter.files, record.config);
+      record.config = c.config;
+      init = c.init;
+      record.continuedFrom = req.adapter.name;
+      const modelName = record.model.kind === 'hub' ? record.model.repo : DEMO_MODEL_NAME;
+      if (c.trainedOn && c.trainedOn !== modelName) post({ type: 'warning', where: 'train', message: `The adapter was trained on ${c.trainedOn}; this run continues it on ${modelName}.` });
+    }
+    const session = await openSession(record, req.resume ? 'resume' : 'new', req.rid, init);
     setState('running');
     try {
       await session.trainer.run();
@@ -424,6 +436,25 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
           fail(req.rid, 'train', e);
         }
         return;
+      case 'runs-history':
+        try {
+          const runs = await getRuns();
+          const out = [];
+          for (const id of req.runIds) {
+            const r = await runs?.getRun(id);
+            if (!r || !runs) continue;
+            const store = runs.checkpoints(id);
+            const names = await store.list();
+            const files = names.length ? await store.load(names[names.length - 1]) : null;
+            const state = files?.get('trainer_state.json');
+            const history = state ? (JSON.parse(new TextDecoder().decode(state)) as { log_history: Record<string, number>[] }).log_history : [];
+            out.push({ id, createdAt: r.createdAt, config: r.config, history });
+          }
+          post({ type: 'runs-history', rid: req.rid, runs: out });
+        } catch (e) {
+          fail(req.rid, 'train', e);
+        }
+        return;
       case 'run-delete':
         try {
           await (await getRuns())?.deleteRun(req.runId);
@@ -433,10 +464,13 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
         }
         return;
       case 'load-model':
+      case 'load-base':
       case 'unload-model':
       case 'score-pair':
       case 'score-batch':
       case 'evaluate':
+      case 'eval-pair-text':
+      case 'best-of-n':
         return evaluation.handle(req);
       case 'benchmark':
         try {

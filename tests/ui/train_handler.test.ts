@@ -157,6 +157,29 @@ describe('train handler with the engine', () => {
     const acc = ev.report.chosenRewards.filter((c, i) => c > ev.report.rejectedRewards[i]).length / 6;
     expect(ev.report.metrics.eval_accuracy).toBeCloseTo(acc, 12);
     runEval = { chosen: ev.report.chosenRewards, rejected: ev.report.rejectedRewards };
+    // per-pair insight: token lengths per scored pair, the data named, a pair's text decoded from what was scored
+    expect(ev.report.scored).toEqual({ dataset: { kind: 'import', id: importId }, split: 'test', scored: 6, filtered: 0 });
+    expect(ev.report.chosenLengths).toHaveLength(6);
+    expect(ev.report.chosenLengths.every((n, i) => n > 10 && n < ev.report.rejectedLengths[i] + 5)).toBe(true);
+    await s.send({ type: 'eval-pair-text', index: 2 });
+    const text = s.of('eval-pair-text').at(-1);
+    expect(text).toMatchObject({ index: 2, chosen: expect.stringMatching(/<\|im_start\|>user\nQuestion \d+\?<\|im_end\|>[\s\S]*Sure! Yes\./), rejected: expect.stringMatching(/Ugh\. No\./) });
+    // best-of-N with the run: per-record correctness from the rewards of the same conversations scored one by one
+    const bon = [{ prompt: 'Question 1?', chosen: ['Sure! Yes.'], rejected: ['Ugh. No.', 'No.'], subset: 'A' }, { prompt: 'Question 2?', chosen: 'Ugh. No.', rejected: ['Sure! Yes.'] }];
+    await s.send({ type: 'best-of-n', file: new File([bon.map((r) => JSON.stringify(r)).join('\n')], 'rb2.jsonl') });
+    const bonReport = s.of('best-of-n-report').at(-1);
+    if (!bonReport) throw new Error(JSON.stringify(s.errors()));
+    const one = async (q: string, a: string, b: string) => {
+      await s.send({ type: 'score-pair', conversation: [{ role: 'user', content: q }], responseA: a, responseB: b });
+      return score(s);
+    };
+    const [y1, n1] = await one('Question 1?', 'Sure! Yes.', 'Ugh. No.');
+    const [, n1b] = await one('Question 1?', 'Sure! Yes.', 'No.');
+    const [n2, y2] = await one('Question 2?', 'Ugh. No.', 'Sure! Yes.');
+    const c1 = y1 > n1 && y1 > n1b ? 1 : 0;
+    const c2 = n2 > y2 ? 1 : 0;
+    expect(bonReport.report).toMatchObject({ file: 'rb2.jsonl', step: 3, records: 2, filtered: 0, accuracy: (c1 + c2) / 2 });
+    expect(bonReport.report.subsets).toEqual([{ subset: 'A', records: 1, correct: c1, accuracy: c1 }, { subset: 'all', records: 1, correct: c2, accuracy: c2 }]);
 
     await s.send({ type: 'export', what: 'adapter' });
     await s.send({ type: 'export', what: 'model', dtype: 'f32' });
@@ -292,6 +315,41 @@ describe('train handler with the engine', () => {
     expect(s.of('warning').at(-1)).toMatchObject({ where: 'evaluate', message: 'The adapter was trained on reward-studio/demo-tiny-qwen3; it is loaded on org/same as selected in Model & data.' });
     await s.send({ type: 'unload-model' });
     expect(s.of('model-unloaded').at(-1)).toMatchObject({ type: 'model-unloaded' });
+    s.close();
+  });
+
+  it('the base model with an untrained head is a baseline; a new run continues from the exported adapter', async () => {
+    const s = setup(gpuApi);
+    await s.send({ type: 'load-base', model: { kind: 'demo' }, seed: 42 });
+    expect(s.of('model-loaded').at(-1)?.info).toMatchObject({ kind: 'base', lora: null, tokenizer: 'base' });
+    await s.send({ ...comparePair, source: 'loaded' });
+    const base = score(s);
+    expect(base.every(Number.isFinite)).toBe(true);
+    expect(base).not.toEqual(runRewards);
+    await s.send({ type: 'unload-model' });
+
+    const files = adapter.map((f) => new File([f.data as Uint8Array<ArrayBuffer>], f.name));
+    // a LoRA shape other than the adapter's is refused, naming the field
+    await s.send({ type: 'train-start', config: { ...config, peft: { ...config.peft, r: 8 } }, model: { kind: 'demo' }, dataset: { kind: 'import', id: importId }, resume: false, budgetBytes: BUDGET, adapter: { name: 'adapter', files } });
+    expect(s.errors().at(-1)).toMatchObject({ where: 'train', message: expect.stringMatching(/field "peft\.r": 8 differs from the adapter's 4/) });
+    // learning_rate 0 with LoRA off in Configure: the run takes the adapter's shape and starts from its weights, so the
+    // export equals the adapter tensor for tensor and scores like the run that wrote it
+    await s.send({ type: 'train-start', config: { ...config, peft: null, learning_rate: 0, max_steps: 1, save_steps: 500 }, model: { kind: 'demo' }, dataset: { kind: 'import', id: importId }, resume: false, budgetBytes: BUDGET, adapter: { name: 'adapter', files } });
+    expect(s.of('train-state').at(-1)?.state).toBe('done');
+    await s.send({ type: 'export', what: 'adapter' });
+    const out = s.of('export-files').at(-1)!.files.find((f) => f.name === 'adapter_model.safetensors')!.data;
+    const before = adapter.find((f) => f.name === 'adapter_model.safetensors')!.data;
+    const ha = await readSafetensorsHeader(bytesSource('a', before));
+    const hb = await readSafetensorsHeader(bytesSource('b', out));
+    expect([...hb.tensors.keys()].sort()).toEqual([...ha.tensors.keys()].sort());
+    for (const [k, t] of ha.tensors) {
+      const u = hb.tensors.get(k)!;
+      expect(Buffer.compare(Buffer.from(out.subarray(hb.dataStart + u.dataOffsets[0], hb.dataStart + u.dataOffsets[1])), Buffer.from(before.subarray(ha.dataStart + t.dataOffsets[0], ha.dataStart + t.dataOffsets[1]))), k).toBe(0);
+    }
+    await s.send(comparePair);
+    expect(score(s)).toEqual(runRewards);
+    const runs = await (await RunStore.open(RUNS_DB)).listRuns();
+    expect(runs.find((r) => r.continuedFrom === 'adapter')?.config).toMatchObject({ peft: { r: 4, lora_alpha: 8 }, learning_rate: 0 });
     s.close();
   });
 });

@@ -153,7 +153,7 @@ export function applyEvent(
           message: ev.message ?? null,
           runId: ev.runId ?? s.train.runId,
           ...(ev.state === 'running' ? { tokenize: null } : {}),
-          ...(ev.state === 'loading' ? { tokenized: [] } : {}),
+          ...(ev.state === 'loading' ? { tokenized: [], flips: null } : {}),
         },
       };
     case 'runs': {
@@ -161,6 +161,8 @@ export function applyEvent(
       const gone = s.train.runId !== null && !ev.runs.some((r) => r.id === s.train.runId) && s.train.state === 'idle';
       return { ...withoutPending(s, ev.rid), runs: ev.runs, ...(gone ? { train: { ...s.train, runId: null } } : {}) };
     }
+    case 'runs-history':
+      return { ...withoutPending(s, ev.rid), runsCompare: ev.runs };
     case 'metrics-history':
       metrics.reset(ev.rows);
       return null;
@@ -169,7 +171,7 @@ export function applyEvent(
       return null;
     case 'eval':
       metrics.push({ kind: 'eval', step: ev.step, metrics: evalNames(ev.metrics) });
-      return null;
+      return ev.flipped ? { train: { ...s.train, flips: ev.flipped } } : null;
     case 'progress': {
       const last = lastProgress.get(metrics);
       let secondsPerStep = last?.secondsPerStep ?? null;
@@ -194,11 +196,11 @@ export function applyEvent(
     case 'warning':
       return { warnings: [...s.warnings.slice(-19), { where: ev.where, message: ev.message }] };
     case 'model-loaded':
-      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, loaded: ev.info, source: 'loaded', pair: null, report: null, batch: null } };
+      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, loaded: ev.info, source: 'loaded', pair: null, report: null, batch: null, bestOfN: null, pairText: null } };
     case 'model-unloaded':
       return {
         ...withoutPending(s, ev.rid),
-        evaluation: { ...s.evaluation, loaded: null, source: 'run', ...(s.evaluation.source === 'loaded' ? { pair: null, report: null, batch: null } : {}) },
+        evaluation: { ...s.evaluation, loaded: null, source: 'run', ...(s.evaluation.source === 'loaded' ? { pair: null, report: null, batch: null, bestOfN: null, pairText: null } : {}) },
       };
     case 'score-pair-result':
       return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, pair: { ...ev.score, source: ev.source } } };
@@ -208,7 +210,13 @@ export function applyEvent(
         evaluation: { ...s.evaluation, batch: { rows: ev.rows, file: ev.file, errorCount: ev.errors.length } },
       };
     case 'eval-report':
-      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, report: { ...ev.report, source: ev.source } } };
+      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, report: { ...ev.report, source: ev.source }, pairText: null } };
+    case 'eval-pair-text':
+      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, pairText: { index: ev.index, chosen: ev.chosen, rejected: ev.rejected } } };
+    case 'best-of-n-report':
+      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, bestOfN: { ...ev.report, source: ev.source } } };
+    case 'push-done':
+      return { ...withoutPending(s, ev.rid), pushed: { repo: ev.repo, commitUrl: ev.commitUrl, created: ev.created } };
     case 'benchmark-row':
       return { benchmark: { rid: ev.rid, running: true, adapter: ev.adapter, rows: [...(s.benchmark.rid === ev.rid ? s.benchmark.rows : []), ev.row] } };
     case 'benchmark-done':

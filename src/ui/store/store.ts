@@ -56,7 +56,7 @@ export function createStudio(transport?: Transport): Studio {
         const errors = { ...s.errors };
         delete errors[area];
         if (FIRE_AND_FORGET.has(req.type)) return { errors };
-        const kept = req.type === 'download' ? { ...req, token: undefined } : req;
+        const kept = req.type === 'download' ? { ...req, token: undefined } : req.type === 'push-to-hub' ? { ...req, token: '' } : req;
         return { pending: { ...s.pending, [rid]: { type: req.type, area, req: kept } }, errors };
       });
       const full = { ...req, rid } as Request;

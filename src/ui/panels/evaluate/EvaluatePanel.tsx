@@ -3,8 +3,11 @@
 // and paused, finished, or a stored run opened in Train) or a loaded adapter/model folder.
 import { ErrorNote } from '../../components/ErrorNote.tsx';
 import { BatchScore } from './BatchScore.tsx';
+import { BestOfN } from './BestOfN.tsx';
 import { ComparePair } from './ComparePair.tsx';
 import { EvalAccuracy } from './EvalAccuracy.tsx';
+import { LengthBias } from './LengthBias.tsx';
+import { PairTable } from './PairTable.tsx';
 import { ModelSource } from './ModelSource.tsx';
 
 export function EvaluatePanel() {
@@ -16,9 +19,12 @@ export function EvaluatePanel() {
           <ModelSource />
           <ComparePair />
           <BatchScore />
+          <BestOfN />
         </div>
         <div className="col">
           <EvalAccuracy />
+          <LengthBias />
+          <PairTable />
         </div>
       </div>
     </div>

@@ -4,6 +4,7 @@
 // tokenizer files or the selected model's). Chosen with a folder picker or by selecting the folder's files.
 import { useId, type InputHTMLAttributes } from 'react';
 import { Section } from '../../components/Section.tsx';
+import { BaselineButton } from './BaselineButton.tsx';
 import { useActions, useStudio, useStudioApi } from '../../context.ts';
 import type { LoadedModelInfo, ModelRef } from '../../../worker/protocol.ts';
 
@@ -15,6 +16,7 @@ function modelName(m: ModelRef | null): string {
 }
 
 function describe(info: LoadedModelInfo): string {
+  if (info.kind === 'base') return `Base model ${info.name} with an untrained score head (seeded as a new run): the baseline before training.`;
   const tok = info.tokenizer === 'folder' ? "the folder's tokenizer" : `the tokenizer of ${modelName(info.base) || 'the selected model'}`;
   if (info.kind === 'onnx') return `ONNX reward model from ${info.name}, scored with onnxruntime-web (${info.provider === 'webgpu' ? 'WebGPU' : 'WASM'}); ${tok}.`;
   if (info.kind === 'adapter' && info.lora) return `PEFT adapter from ${info.name}: LoRA r=${info.lora.r}, lora_alpha ${info.lora.lora_alpha} on ${info.lora.target_modules.join(', ')}, loaded on ${modelName(info.base)}; ${tok}.`;
@@ -63,6 +65,7 @@ export function ModelSource() {
           Choose its files…
         </label>
         <input id={filesId} className="visually-hidden" type="file" multiple disabled={loading} onChange={(e) => load(e.target.files)} data-testid="model-files-input" />
+        <BaselineButton />
         {loaded && (
           <button type="button" className="link danger" onClick={() => request({ type: 'unload-model' })}>
             Unload

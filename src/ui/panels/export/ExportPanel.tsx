@@ -2,6 +2,7 @@
 import { ErrorNote } from '../../components/ErrorNote.tsx';
 import { ExportArtifact } from './ExportArtifact.tsx';
 import { ExportRun } from './ExportRun.tsx';
+import { PushToHub } from './PushToHub.tsx';
 
 export function ExportPanel() {
   return (
@@ -15,6 +16,7 @@ export function ExportPanel() {
         </div>
         <div className="col">
           <ExportRun />
+          <PushToHub />
         </div>
       </div>
     </div>

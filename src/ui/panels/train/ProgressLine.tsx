@@ -3,6 +3,7 @@
 import { ProgressBar } from '../../components/ProgressBar.tsx';
 import { useStudio } from '../../context.ts';
 import { formatDuration, percent } from '../../format.ts';
+import { EvalFlips } from './EvalFlips.tsx';
 
 export function ProgressLine() {
   const p = useStudio((s) => s.train.progress);
@@ -41,6 +42,7 @@ export function ProgressLine() {
               </dd>
             </div>
           </dl>
+          <EvalFlips />
         </>
       ) : (
         !tok && <p className="muted">Progress shows here once training starts.</p>

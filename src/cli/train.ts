@@ -5,7 +5,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, required, optional, UsageError } from './args.ts';
 import { closeModelFiles, modelFolderFiles, folderTokenizer, readModelLimits, tokenizePreferenceFile } from './files.ts';
-import { cliGpu, readRunConfig, writeFiles, copyTokenizerFiles, readTokenizerFiles, gpuMemoryBytes } from './common.ts';
+import { cliGpu, readRunConfig, writeFiles, readTokenizerFiles, gpuMemoryBytes } from './common.ts';
 import { FsCheckpointStore } from './checkpoint-fs.ts';
 import { checkEvalData, createSession } from '../train/session.ts';
 import { rewardConfigToJson } from '../train/config.ts';

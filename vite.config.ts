@@ -1,11 +1,13 @@
 // Vite config for the studio (React SPA + ES-module workers). `?raw` imports of shaders/*.wgsl work out of the box.
 // REWARD_STUDIO_MIRROR=<folder> mounts the local Hugging Face Hub mirror (src/data/mirror.ts) at /hub-mirror/ on
 // the dev and preview servers, so the studio (and the e2e tests) can "download" from it with no network.
+// tools/csp.ts adds the Content-Security-Policy (a <meta> tag in the served and built index.html).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig, runnerImport, type Connect, type Plugin, type ViteDevServer } from 'vite';
+import { contentSecurityPolicy } from './tools/csp.ts';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 export const MIRROR_PREFIX = '/hub-mirror';
@@ -69,10 +71,10 @@ function hubMirror(): Plugin {
 
 export default defineConfig({
   root,
-  plugins: [react(), hubMirror()],
+  plugins: [react(), hubMirror(), contentSecurityPolicy()],
   worker: { format: 'es' },
   server: { host: 'localhost', port: 5173, strictPort: false },
-  preview: { host: 'localhost', port: 4173, strictPort: false },
+  preview: { host: 'localhost', port: 4173, strictPort: false, headers: { 'X-Content-Type-Options': 'nosniff' } },
   build: { outDir: 'dist', target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 4096 },
   // Dependency pre-bundling scans the page and both workers up front (the workers are not reachable from index.html
   // by import), so the first visit does not find new dependencies in a worker and reload itself.

@@ -1,10 +1,13 @@
 // Checkpoints on the filesystem (Node): <out>/checkpoint-<step>/ written into a temporary folder, flushed, then
 // renamed into place, so a crash mid-write leaves the previous checkpoint valid (a half-written temp folder is
-// ignored and cleaned up). A full disk fails the save with a message; the previous checkpoints stay.
+// ignored, and removed by the next list()). A full disk fails the save with a message giving the sizes; the
+// previous checkpoints stay. Fault point `checkpoint` (flags.ts): kill or ENOSPC after the first file.
 import { mkdir, readdir, readFile, rename, rm, writeFile, open } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { CheckpointFile, CheckpointStore } from '../train/checkpoint.ts';
+import { enospcError, faultAt, killNow } from '../gpu/flags.ts';
+import { spaceNote } from './common.ts';
 
 export class FsCheckpointStore implements CheckpointStore {
   constructor(readonly dir: string) {}
@@ -14,9 +17,10 @@ export class FsCheckpointStore implements CheckpointStore {
     const tmp = path.join(this.dir, `.tmp-${name}-${process.pid}`);
     const final = path.join(this.dir, name);
     await rm(tmp, { recursive: true, force: true });
+    const fault = faultAt('checkpoint');
     try {
       await mkdir(tmp);
-      for (const f of files) {
+      for (const [i, f] of files.entries()) {
         const fh = await open(path.join(tmp, f.name), 'w');
         try {
           await fh.writeFile(f.data);
@@ -24,6 +28,8 @@ export class FsCheckpointStore implements CheckpointStore {
         } finally {
           await fh.close();
         }
+        if (i === 0 && fault === 'kill') killNow(`checkpoint write ${name}`);
+        if (i === 0 && fault === 'enospc') throw enospcError(`checkpoint write ${name}`);
       }
       if (existsSync(final)) await rm(final, { recursive: true, force: true });
       await rename(tmp, final);
@@ -31,7 +37,12 @@ export class FsCheckpointStore implements CheckpointStore {
       await rm(tmp, { recursive: true, force: true }).catch(() => {});
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'ENOSPC' || err.code === 'EDQUOT') {
-        throw new Error(`no space left on the disk holding ${this.dir} while saving ${name}; the previous checkpoints are intact. Free some space (or point --out elsewhere) and resume.`, { cause: e });
+        const previous = (await this.list()).at(-1);
+        throw new Error(
+          `no space left while saving ${name}: ${await spaceNote(this.dir, files)}. ${name} was not written; ` +
+            `${previous ? `the previous checkpoint ${previous} is intact` : 'no earlier checkpoint exists'}. Free some space (or point --out elsewhere) and run again with --resume.`,
+          { cause: e },
+        );
       }
       throw e;
     }
@@ -47,7 +58,10 @@ export class FsCheckpointStore implements CheckpointStore {
 
   async list(): Promise<string[]> {
     if (!existsSync(this.dir)) return [];
-    const names = (await readdir(this.dir)).filter((n) => /^checkpoint-\d+$/.test(n));
+    const all = await readdir(this.dir);
+    // a temporary folder of another process is what a crash mid-write left behind
+    for (const n of all) if (n.startsWith('.tmp-') && !n.endsWith(`-${process.pid}`)) await rm(path.join(this.dir, n), { recursive: true, force: true });
+    const names = all.filter((n) => /^checkpoint-\d+$/.test(n));
     return names.sort((a, b) => Number(a.split('-')[1]) - Number(b.split('-')[1]));
   }
 

@@ -1,12 +1,14 @@
 // Shared CLI plumbing: the GPU, the run config, and writing exported files.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile, copyFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, copyFile, open, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { requestNodeGpu } from '../gpu/node.ts';
 import { describeGpu, type Gpu } from '../gpu/device.ts';
 import { parseRewardConfig, defaultRewardConfig, type RewardConfig } from '../train/config.ts';
 import { CliInputError } from './files.ts';
 import { parseJsonText } from '../formats/json_text.ts';
+import { enospcError, faultAt, killNow } from '../gpu/flags.ts';
+import { formatBytes } from '../data/storage.ts';
 
 export async function cliGpu(): Promise<Gpu> {
   const gpu = await requestNodeGpu({ swiftShaderFallback: true });
@@ -29,9 +31,64 @@ export async function readRunConfig(arg: string | undefined): Promise<RewardConf
   return parseRewardConfig(parseJsonText(text, source), source);
 }
 
+/** Free bytes on the disk holding `dir` (null where the platform cannot say). */
+export async function freeBytes(dir: string): Promise<number | null> {
+  try {
+    const s = await statfs(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return null;
+  }
+}
+
+/** "needs 1.2 MiB, 300 KiB free on the disk holding <dir>" for full-disk messages. */
+export async function spaceNote(dir: string, files: { data: Uint8Array }[]): Promise<string> {
+  const need = files.reduce((n, f) => n + f.data.byteLength, 0);
+  const free = await freeBytes(dir);
+  return `it needs ${formatBytes(need)}${free === null ? '' : `, ${formatBytes(free)} are free`} on the disk holding ${dir}`;
+}
+
+/**
+ * Writes files into `dir` all or nothing: into a temporary sibling folder (each file flushed), then renamed into
+ * place, so a crash or a full disk never leaves a half-written export where a finished one is expected. The fault
+ * point `export` (flags.ts) kills or fills the disk after the first file.
+ */
 export async function writeFiles(dir: string, files: { name: string; data: Uint8Array }[]): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  for (const f of files) await writeFile(path.join(dir, f.name), f.data);
+  const parent = path.dirname(path.resolve(dir));
+  await mkdir(parent, { recursive: true });
+  const tmp = path.join(parent, `.tmp-${path.basename(dir)}-${process.pid}`);
+  await rm(tmp, { recursive: true, force: true });
+  const fault = faultAt('export');
+  try {
+    await mkdir(tmp);
+    for (const [i, f] of files.entries()) {
+      const fh = await open(path.join(tmp, f.name), 'w');
+      try {
+        await fh.writeFile(f.data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      if (i === 0 && fault === 'kill') killNow(`export into ${dir}`);
+      if (i === 0 && fault === 'enospc') throw enospcError(`export into ${dir}`);
+    }
+    await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir);
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      throw new CliInputError(`no space left to write ${dir}: ${await spaceNote(parent, files)}. Nothing was written there; the checkpoints are intact. Free some space and run again with --resume.`);
+    }
+    throw e;
+  }
+}
+
+/** The tokenizer files of a model folder (to ship with an exported model). */
+export async function readTokenizerFiles(fromDir: string): Promise<{ name: string; data: Uint8Array }[]> {
+  const out = [];
+  for (const f of TOKENIZER_FILES) if (existsSync(path.join(fromDir, f))) out.push({ name: f, data: new Uint8Array(await readFile(path.join(fromDir, f))) });
+  return out;
 }
 
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja', 'vocab.json', 'merges.txt', 'special_tokens_map.json', 'added_tokens.json', 'generation_config.json'];

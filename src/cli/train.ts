@@ -1,10 +1,11 @@
 // `npm run cli -- train`: trains a reward model and writes <out>/metrics.jsonl, checkpoints, and the export
 // (<out>/adapter for LoRA, <out>/model for full fine-tuning).
 import { writeFile, mkdir } from 'node:fs/promises';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, required, optional, UsageError } from './args.ts';
 import { closeModelFiles, modelFolderFiles, folderTokenizer, readModelLimits, tokenizePreferenceFile } from './files.ts';
-import { cliGpu, readRunConfig, writeFiles, copyTokenizerFiles, gpuMemoryBytes } from './common.ts';
+import { cliGpu, readRunConfig, writeFiles, readTokenizerFiles, gpuMemoryBytes } from './common.ts';
 import { FsCheckpointStore } from './checkpoint-fs.ts';
 import { checkEvalData, createSession } from '../train/session.ts';
 import { rewardConfigToJson } from '../train/config.ts';
@@ -17,6 +18,8 @@ const HELP = `usage: npm run cli -- train --model DIR --train FILE [--eval FILE]
   LoraConfig's fields; no "peft" means full fine-tuning.
   --resume continues from the last checkpoint in <out>/checkpoints; it is refused when the config or the training data
   differ from the checkpoint's, unless --override-resume-check is given (the run then continues with the new values).`;
+
+const metricsLine = (type: string, metrics: Record<string, number>) => JSON.stringify({ type, ...metrics }) + '\n';
 
 export async function trainCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help')) return (console.log(HELP), 0);
@@ -45,7 +48,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   let maxSteps = 0;
   const onEvent = (e: TrainEvent) => {
     if (e.type === 'log' || e.type === 'eval') {
-      void writeFile(metricsFile, JSON.stringify({ type: e.type, ...e.metrics }) + '\n', { flag: 'a' });
+      appendFileSync(metricsFile, metricsLine(e.type, e.metrics));
       const m = e.metrics;
       if (e.type === 'log') {
         process.stderr.write(`[train] step ${e.step}/${maxSteps} epoch ${m.epoch.toFixed(2)} loss ${m.loss.toFixed(4)} accuracy ${m.accuracy.toFixed(3)} ` +
@@ -59,7 +62,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const files = await modelFolderFiles(modelDir);
   const session = await createSession({
     gpu, files, config, train: train.pairs, eval: evalSet?.pairs, checkpoints: store,
-    budgetBytes: gpuMemoryBytes(optional(a, 'gpu-memory')), baseModel: path.resolve(modelDir), onEvent,
+    // the folder as the user named it: exported files carry no local path beyond what was typed
+    budgetBytes: gpuMemoryBytes(optional(a, 'gpu-memory')), baseModel: modelDir.replace(/[\\/]+$/, ''), onEvent,
   });
   await closeModelFiles(files);
   for (const w of session.loaded.warnings) console.error(`warning: ${w}`);
@@ -73,6 +77,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
       console.error(`[resume] from ${names[names.length - 1]}`);
     }
   }
+  // metrics.jsonl holds the run's history up to where it starts now (a killed run may have logged steps past its
+  // last checkpoint, or died mid-line): rewritten from the checkpoint's log history, then appended to.
+  writeFileSync(metricsFile, session.trainer.state.log_history.map((h) => metricsLine(Object.keys(h).some((k) => k.startsWith('eval_')) ? 'eval' : 'log', h)).join(''));
   const stop = () => session.trainer.stop();
   process.once('SIGINT', stop);
   await session.trainer.run();
@@ -83,8 +90,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     console.error(`[export] PEFT adapter → ${path.join(out, 'adapter')}`);
   } else {
     const dir = path.join(out, 'model');
-    await writeFiles(dir, await session.exportModel(exportDtype));
-    await copyTokenizerFiles(modelDir, dir);
+    await writeFiles(dir, [...(await session.exportModel(exportDtype)), ...(await readTokenizerFiles(modelDir))]);
     console.error(`[export] model (${exportDtype}) → ${dir}`);
   }
   session.destroy();

@@ -7,6 +7,7 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { checkRange } from '../formats/bytes.ts';
+import { enospcError, faultAt } from '../gpu/flags.ts';
 import {
   assertValidKey, checkAppend, isQuotaError, sameIdentity, storageFullError,
   type BeginFileOptions, type FileStore, type StorageEstimate, type StoredFile,
@@ -110,6 +111,7 @@ export class FsFileStore implements FileStore {
     const f = await this.mustStat(key);
     checkAppend(f, data);
     try {
+      if (faultAt('download') === 'enospc') throw enospcError(`chunk at ${f.storedBytes} of ${key}`);
       const fh = await open(this.partialPath(key), 'r+');
       try {
         let done = 0;

@@ -35,6 +35,20 @@ export interface Gpu {
   hasTimestamps: boolean;
   /** Set once the device is lost; every later call should fail with it. */
   lost: GpuError | null;
+  /** Set by simulateDeviceLoss (fault injection): its device.destroy() counts as a loss. */
+  simulatedLoss?: string;
+}
+
+const LOST_ADVICE = 'Training state up to the last checkpoint is safe: resume the run (the studio requests a new device; the CLI takes --resume).';
+
+/**
+ * Fault injection (flags.ts `device-lost@step:N`): destroys the device the way a driver reset loses it. The loss is
+ * reported at once (gpu.lost, onLost) and again when the device's lost promise settles.
+ */
+export function simulateDeviceLoss(gpu: Gpu, where: string): void {
+  gpu.simulatedLoss = where;
+  gpu.lost ??= new GpuError(`The GPU device was lost (injected device.destroy() at ${where}). ${LOST_ADVICE}`, 'device-lost', 'device');
+  gpu.device.destroy();
 }
 
 /** Limits the engine asks for: as much as the adapter offers. */
@@ -99,11 +113,10 @@ export async function requestGpu(gpuApi: GPU | undefined, opts: RequestGpuOption
     lost: null,
   };
   device.lost.then((info) => {
-    if (info.reason === 'destroyed') return;
-    gpu.lost = new GpuError(
+    if (info.reason === 'destroyed' && !gpu.simulatedLoss) return;
+    gpu.lost ??= new GpuError(
       `The GPU device was lost (${info.message || info.reason}). This happens when the driver resets ` +
-        '(a kernel ran too long, or the GPU ran out of memory). Training state up to the last checkpoint is ' +
-        'safe: reload the page (or restart the CLI) to resume.',
+        `(a kernel ran too long, or the GPU ran out of memory). ${LOST_ADVICE}`,
       'device-lost',
       'device',
     );

@@ -26,3 +26,73 @@ function fromEnv(): void {
   }
 }
 fromEnv();
+
+// Fault injection, for the soak harness (`npm run soak`, tools/soak/) and its short versions in the test suite. Off
+// unless set: REWARD_STUDIO_FAULTS in Node (comma-separated), setFaults() anywhere (tests, a worker). Each entry is
+// `<fault>@<point>:<n>` and fires once, at the n-th time the point is reached (for `step`, at optimizer step n):
+//   kill@step:N          SIGKILL the process after step N's micro-steps were submitted (mid-step)
+//   kill@checkpoint:N    SIGKILL after the first file of the N-th checkpoint save was written (mid-write)
+//   kill@export:N        SIGKILL after the first file of the N-th export was written (CLI)
+//   device-lost@step:N   device.destroy() after step N's micro-steps were submitted, reported as a lost device
+//   nan-grad@step:N      a NaN written into the first trainable gradient of step N (before the optimizer)
+//   inf-grad@step:N      the same with +Infinity
+//   enospc@checkpoint:N  the N-th checkpoint save fails after its first file as a full disk would (ENOSPC, Node)
+//   quota@checkpoint:N   the N-th checkpoint save fails with IndexedDB's QuotaExceededError (browser store)
+//   enospc@download:N    the N-th downloaded chunk appended to the filesystem store fails as a full disk would
+export const FAULT_KINDS = ['kill', 'device-lost', 'nan-grad', 'inf-grad', 'enospc', 'quota'] as const;
+export const FAULT_POINTS = ['step', 'checkpoint', 'export', 'download'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+export type FaultPoint = (typeof FAULT_POINTS)[number];
+export interface Fault {
+  kind: FaultKind;
+  point: FaultPoint;
+  n: number;
+}
+
+let faults: Fault[] = [];
+const reached = new Map<FaultPoint, number>();
+
+export function parseFaults(spec: string): Fault[] {
+  return spec.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
+    const m = /^([a-z-]+)@([a-z]+):(\d+)$/.exec(s);
+    if (!m || !(FAULT_KINDS as readonly string[]).includes(m[1]) || !(FAULT_POINTS as readonly string[]).includes(m[2])) {
+      throw new Error(`REWARD_STUDIO_FAULTS: "${s}" is not <fault>@<point>:<n> (faults: ${FAULT_KINDS.join(', ')}; points: ${FAULT_POINTS.join(', ')})`);
+    }
+    return { kind: m[1] as FaultKind, point: m[2] as FaultPoint, n: Number(m[3]) };
+  });
+}
+
+/** Replaces the armed faults (a spec string or a list) and resets the counters. */
+export function setFaults(f: string | Fault[]): void {
+  faults = typeof f === 'string' ? parseFaults(f) : [...f];
+  reached.clear();
+}
+
+/**
+ * Called where a fault may be injected: counts this visit of `point` (or uses `n`, e.g. the step number) and
+ * returns the fault armed for it, once, or null. Costs one array scan when nothing is armed.
+ */
+export function faultAt(point: FaultPoint, n?: number): FaultKind | null {
+  if (faults.length === 0) return null;
+  const k = n ?? (reached.get(point) ?? 0) + 1;
+  if (n === undefined) reached.set(point, k);
+  const i = faults.findIndex((f) => f.point === point && f.n === k);
+  if (i < 0) return null;
+  const [f] = faults.splice(i, 1);
+  return f.kind;
+}
+
+/** The kill fault: SIGKILL this process (Node; the harness sees it die as `kill -9` would). */
+export function killNow(where: string): never {
+  if (typeof process === 'undefined' || typeof process.kill !== 'function') throw new Error(`injected kill at ${where} (no process to kill here)`);
+  process.stderr.write(`[fault] kill -9 at ${where}\n`);
+  process.kill(process.pid, 'SIGKILL');
+  throw new Error('unreachable: SIGKILL did not stop the process');
+}
+
+/** An injected full disk (what fs calls throw when the disk is full). */
+export function enospcError(where: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`ENOSPC: no space left on device, write (injected at ${where})`), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+}
+
+if (typeof process !== 'undefined' && process.env?.REWARD_STUDIO_FAULTS) setFaults(process.env.REWARD_STUDIO_FAULTS);

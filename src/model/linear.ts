@@ -77,7 +77,8 @@ export function groupLinears(slots: LinearSlot[], xa: (parts: number, R: number)
   const W = same ? adjacentSpan(slots.map((s) => s.W)) : null;
   const dW = s0.dW ? adjacentSpan(slots.map((s) => s.dW!)) : null;
   const l = s0.lora;
-  const spans = l ? (['A', 'B', 'dA', 'dB'] as const).map((k) => adjacentSpan(slots.map((s) => s.lora![k]))) : [];
+  // only when every part has LoRA (same): a part without it (e.g. q_proj targeted, k_proj not) has no A/B to span
+  const spans = l && same ? (['A', 'B', 'dA', 'dB'] as const).map((k) => adjacentSpan(slots.map((s) => s.lora![k]))) : [];
   if (!same || !W || (s0.dW && !dW) || spans.some((x) => !x) || (s0.dtype !== 'f32' && s0.K % 2 !== 0)) return slots.map(single);
   return [{
     parts: slots, N: slots.reduce((a, s) => a + s.N, 0), K: s0.K, dtype: s0.dtype, W, dW,

@@ -2,8 +2,8 @@
 // per_device_train_batch_size pairs split into micro-batches that fit, gradient accumulation, clip + AdamW with
 // the HF schedule, metrics every logging_steps, eval every eval_steps, atomic checkpoints every save_steps,
 // pause/resume/stop, and exact resume. One command buffer per micro-step; the CPU reads back only at logging.
-import { checked, type Gpu } from '../gpu/device.ts';
-import { flags } from '../gpu/flags.ts';
+import { checked, GpuError, simulateDeviceLoss, type Gpu } from '../gpu/device.ts';
+import { faultAt, flags, killNow } from '../gpu/flags.ts';
 import { recordKernels } from '../gpu/kernel.ts';
 import { MicroStepRunner, type SubmitOptions } from './micro_step.ts';
 import { readBytes } from '../gpu/buffers.ts';
@@ -26,6 +26,23 @@ export type TrainEvent =
 
 export class NonFiniteError extends Error {
   override name = 'NonFiniteError';
+}
+
+/** The GPU device was lost during a run: names the step and the checkpoint a resume continues from. */
+export class DeviceLostError extends GpuError {
+  override name = 'DeviceLostError';
+  constructor(
+    readonly step: number,
+    readonly lastCheckpoint: string | null,
+    lost: GpuError,
+  ) {
+    super(
+      `step ${step}: ${lost.message} The steps since the last checkpoint are lost; ` +
+        (lastCheckpoint ? `the run continues from ${lastCheckpoint}.` : 'no checkpoint was written yet, so the run starts again from step 0.'),
+      'device-lost',
+      `training step ${step}`,
+    );
+  }
 }
 
 /** A resume refused because the checkpoint's config or data differ from this run's (`fields` names them). */
@@ -82,6 +99,8 @@ export class Trainer {
   private lastTps = 0;
   private windowTokens = 0;
   private windowStart = 0;
+  /** The newest checkpoint written or resumed from (what a resume after a failure continues from). */
+  lastCheckpoint: string | null = null;
   private readonly runner: MicroStepRunner;
 
   constructor(private readonly o: TrainerOptions) {
@@ -148,6 +167,13 @@ export class Trainer {
     });
     // The run goes on under this run's config (an override keeps the new values); the position comes from the checkpoint.
     this.state = { ...state, config: this.o.config, max_steps: this.maxSteps, dataset: this.state.dataset };
+    this.lastCheckpoint = name;
+  }
+
+  /** A DeviceLostError for `step` if the device is gone (checked between steps and when a readback fails). */
+  private lostAt(step: number): DeviceLostError | null {
+    const lost = this.o.gpu.lost;
+    return lost ? new DeviceLostError(step, this.lastCheckpoint, lost) : null;
   }
 
   async run(): Promise<void> {
@@ -170,10 +196,14 @@ export class Trainer {
         }
         batches.push(this.epochList(this.state.epoch_index)[this.state.batch_in_epoch++]);
       }
+      const lostBefore = this.lostAt(step);
+      if (lostBefore) throw lostBefore;
       if (!(await this.trainStep(step, batches))) {
         Object.assign(this.state, position); // stopped inside the step: it never happened
         break;
       }
+      const lost = this.lostAt(step);
+      if (lost) throw lost;
       this.state.global_step = step;
       this.state.epoch = this.state.epoch_index + this.state.batch_in_epoch / this.batchesPerEpoch;
 
@@ -182,7 +212,7 @@ export class Trainer {
       const epochEnd = this.state.batch_in_epoch >= this.batchesPerEpoch;
       // HF logs only at logging steps; the studio also logs the last step's window so the charts end at the end (HF
       // folds those metrics into its final train summary entry instead).
-      if (isIntervalStep(step, p.loggingSteps) || last) await this.log(step);
+      if (isIntervalStep(step, p.loggingSteps) || last) await this.log(step).catch((e) => this.orLost(e, step));
       // progress every step (no readback: tokens/s as of the last log), so the page moves between logging_steps
       else o.onEvent({ type: 'progress', step, max_steps: this.maxSteps, epoch: this.state.epoch, tokens_per_second: this.lastTps });
       // HF DefaultFlowCallback: eval/save on their interval (or at each epoch's end); at the last step a "steps"
@@ -191,13 +221,13 @@ export class Trainer {
       if (o.eval && o.eval.length && evalNow) await this.evaluate(step);
       const saveNow = c.save_strategy === 'epoch' ? epochEnd : c.save_strategy === 'steps' && (isIntervalStep(step, p.saveSteps) || last);
       if (o.checkpoints && saveNow) {
-        await this.saveCheckpoint();
+        await this.saveCheckpoint().catch((e) => this.orLost(e, step));
         this.lastSaveAt = now();
         this.recoveryRequested = false;
       } else if (o.checkpoints && o.recoveryEveryMs !== undefined && (this.recoveryRequested || now() - this.lastSaveAt >= o.recoveryEveryMs)) {
         // the studio's recovery checkpoint (also with save_strategy "no": it only serves a reload)
         this.recoveryRequested = false;
-        await this.saveCheckpoint(RECOVERY_PREFIX);
+        await this.saveCheckpoint(RECOVERY_PREFIX).catch((e) => this.orLost(e, step));
         this.lastSaveAt = now();
       }
       // a paused page may be hidden or closed too: a recovery request wakes the pause, saves, and waits again
@@ -214,6 +244,12 @@ export class Trainer {
     if (this.ring.pending) await this.log(this.state.global_step);
     if (this.stopRequested && o.checkpoints) await this.saveCheckpoint();
     o.onEvent({ type: 'done', step: this.state.global_step, reason: this.stopRequested ? 'stopped' : 'finished' });
+  }
+
+  /** A failed readback on a lost device becomes the DeviceLostError naming the step (the loss may settle late). */
+  private async orLost(e: unknown, step: number): Promise<never> {
+    if (!(e instanceof NonFiniteError) && !this.o.gpu.lost) await new Promise((r) => setTimeout(r, 50));
+    throw (!(e instanceof NonFiniteError) && this.lostAt(step)) || e;
   }
 
   private cachedEpoch: { epoch: number; batches: number[][] } | null = null;
@@ -267,6 +303,7 @@ export class Trainer {
         this.windowTokens += mb.numTokens;
       }
     }
+    this.injectStepFault(step);
     this.optimizer.setHyper({
       lr: learningRateAt(step - 1, this.maxSteps, c), // the lr this update uses
       beta1: c.adam_beta1, beta2: c.adam_beta2, eps: c.adam_epsilon,
@@ -277,6 +314,16 @@ export class Trainer {
     this.ring.recordStep(enc, this.optimizer.norm, step);
     gpu.device.queue.submit([enc.finish()]);
     return true;
+  }
+
+  /** Fault injection (flags.ts): mid-step, after the micro-steps were submitted and before the optimizer. */
+  private injectStepFault(step: number): void {
+    const fault = faultAt('step', step);
+    if (!fault) return;
+    const { gpu, weights } = this.o;
+    if (fault === 'kill') killNow(`training step ${step}`);
+    else if (fault === 'device-lost') simulateDeviceLoss(gpu, `training step ${step}`);
+    else if (fault === 'nan-grad' || fault === 'inf-grad') gpu.device.queue.writeBuffer(weights.grads[0], 0, new Float32Array([fault === 'nan-grad' ? NaN : Infinity]));
   }
 
   private async log(step: number): Promise<void> {
@@ -328,6 +375,7 @@ export class Trainer {
     if (!store) return;
     const name = prefix ? `${prefix}${this.state.global_step}` : checkpointName(this.state.global_step);
     await store.save(name, await makeCheckpoint(this.o.gpu, this.o.weights, this.state));
+    this.lastCheckpoint = name;
     this.o.onEvent({ type: 'checkpoint', step: this.state.global_step, name });
   }
 

@@ -2,8 +2,12 @@
 //   runs         one record per run: its config, model, dataset, last checkpoint and state
 //   checkpoints  [runId, name] → the checkpoint's files, written in one transaction (all or nothing)
 // Only the newest KEEP save_steps checkpoints of a run are kept, plus at most one recovery checkpoint
-// (`recovery-<step>`, written on a time interval and when the page is hidden) newer than them.
+// (`recovery-<step>`, written on a time interval and when the page is hidden) newer than them. A full store (QuotaExceededError) aborts the transaction: the
+// previous checkpoint and the run's lastCheckpoint stay as they were, and the error gives the sizes. Fault point
+// `checkpoint` (flags.ts `quota@checkpoint:N`) injects that error inside the transaction.
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { faultAt } from '../gpu/flags.ts';
+import { formatBytes, isQuotaError } from '../data/storage.ts';
 import { RECOVERY_PREFIX, type CheckpointFile, type CheckpointStore } from '../train/checkpoint.ts';
 import type { ConfigJson, DatasetRef, ModelRef } from './protocol.ts';
 
@@ -102,12 +106,25 @@ export class RunStore {
         // the newest KEEP save_steps checkpoints stay; a recovery checkpoint is replaced by any newer checkpoint
         const regular = others.filter((n) => !n.startsWith(RECOVERY_PREFIX));
         const drop = [...(name.startsWith(RECOVERY_PREFIX) ? [] : regular.slice(0, Math.max(0, regular.length - (KEEP - 1)))), ...others.filter((n) => n.startsWith(RECOVERY_PREFIX))];
+        const fault = faultAt('checkpoint');
         const tx = db.transaction(['checkpoints', 'runs'], 'readwrite');
-        await tx.objectStore('checkpoints').put({ files, step }, [runId, name]);
-        for (const n of drop) await tx.objectStore('checkpoints').delete([runId, n]);
-        const run = await tx.objectStore('runs').get(runId);
-        if (run) await tx.objectStore('runs').put({ ...run, lastCheckpoint: step, lastCheckpointRecovery: name.startsWith(RECOVERY_PREFIX), logHistory: logHistoryOf(files) });
-        await tx.done;
+        try {
+          await tx.objectStore('checkpoints').put({ files, step }, [runId, name]);
+          if (fault === 'quota') throw new DOMException(`injected at checkpoint write ${name}`, 'QuotaExceededError');
+          for (const n of drop) await tx.objectStore('checkpoints').delete([runId, n]);
+          const run = await tx.objectStore('runs').get(runId);
+          if (run) await tx.objectStore('runs').put({ ...run, lastCheckpoint: step, lastCheckpointRecovery: name.startsWith(RECOVERY_PREFIX), logHistory: logHistoryOf(files) });
+          await tx.done;
+        } catch (e) {
+          try {
+            tx.abort();
+          } catch {
+            // already aborted by the failed request
+          }
+          await tx.done.catch(() => undefined);
+          if (!isQuotaError(e) && !isQuotaError(tx.error)) throw e;
+          throw await checkpointQuotaError(name, files, others.at(-1) ?? null);
+        }
       },
       async load(name) {
         const v = await db.get('checkpoints', [runId, name]);
@@ -119,4 +136,23 @@ export class RunStore {
       },
     };
   }
+}
+
+/** The message for a checkpoint the browser's storage had no room for: its size, the space left, what was kept. */
+export async function checkpointQuotaError(name: string, files: CheckpointFile[], previous: string | null): Promise<Error> {
+  const size = files.reduce((n, f) => n + f.data.byteLength, 0);
+  let room = 'the space left is unknown';
+  try {
+    const { usage = NaN, quota = NaN } = (await globalThis.navigator?.storage?.estimate?.()) ?? {};
+    if (Number.isFinite(usage) && Number.isFinite(quota)) room = `${formatBytes(Math.max(0, quota - usage))} left (${formatBytes(usage)} used of ${formatBytes(quota)})`;
+  } catch {
+    // no estimate: say so
+  }
+  const err = new Error(
+    `The browser's storage is full: ${name} (${formatBytes(size)}) could not be saved, ${room}. ` +
+      (previous ? `The previous checkpoint ${previous} is kept and the run can resume from it.` : 'No earlier checkpoint of this run exists.'),
+  );
+  err.name = 'CheckpointQuotaError';
+  (err as Error & { fix: string }).fix = 'Delete stored files or runs you no longer need (Model & data, Train → Stored runs), then resume the run.';
+  return err;
 }

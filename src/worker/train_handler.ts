@@ -91,7 +91,13 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
 
   const getGpu = () => {
     if (!gpuPromise) {
-      gpuPromise = requestGpu(gpuApi, { onLost: (err) => post(errorEvent('gpu', err)) });
+      gpuPromise = requestGpu(gpuApi, {
+        onLost: (err) => {
+          // the next request (Resume in Stored runs) asks for a new device
+          gpuPromise = null;
+          post(errorEvent('gpu', err, undefined, 'Resume the run in Train → Stored runs: a new GPU device is requested and training continues from its last checkpoint.'));
+        },
+      });
       // a failed request may be retried later (e.g. after the user enabled WebGPU)
       gpuPromise.catch(() => (gpuPromise = null));
     }
@@ -109,7 +115,8 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
     post({ type: 'train-state', state, ...(message ? { message } : {}), ...(run.runId ? { runId: run.runId } : {}) });
   };
   const fail = (rid: number | undefined, where: Area, e: unknown) => {
-    const fix = (e as { fix?: string })?.fix;
+    const fix = (e as { fix?: string })?.fix ??
+      ((e as Error)?.name === 'DeviceLostError' ? 'Press Resume in Stored runs below: the studio requests a new GPU device and continues from the last checkpoint.' : undefined);
     post(errorEvent(where, e, rid, fix));
   };
   const busy = () => run.state === 'running' || run.state === 'loading' || run.state === 'stopping';

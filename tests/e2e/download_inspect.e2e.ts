@@ -3,11 +3,19 @@
 // steps on them (full fine-tuning, TRL defaults otherwise) and see the metrics table fill. Then the
 // same rows as JSONL files through the file picker: train.jsonl is stored with the default seeded split (10% test),
 // test.jsonl (named like a test file) as a test split as a whole.
+// The Hub token: a recognisable one is set before the downloads; it must travel only in the Authorization header (it
+// does reach the mirror there) and never appear in a URL, the page address, local/session storage, IndexedDB (stored
+// files, runs, checkpoints), a console line, an error note (a failed download with the token) or the exported
+// config and TRL script.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import type { Browser, ConsoleMessage } from 'playwright-core';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { assertNoConsoleErrors, docScreenshot, launchBrowser, openPanel, openStudio, screenshot } from './browser.ts';
 import { FIXTURE_DATASET_REPO, FIXTURE_MODEL_REPO } from './global-setup.ts';
+
+/** A recognisable Hub token (the mirror ignores it). */
+const TOKEN = 'hf_RewardStudioCanaryToken0123456789';
 
 describe('download and inspect (local Hub mirror)', () => {
   let browser: Browser;
@@ -23,7 +31,18 @@ describe('download and inspect (local Hub mirror)', () => {
     expect(mirror, 'the e2e global setup could not build the Hub fixtures (see its log)').not.toBe('');
     const s = await openStudio(browser, `${inject('baseUrl')}/#hub=${encodeURIComponent(mirror)}`);
     const { page } = s;
+    const urls: string[] = [];
+    let authorized = 0;
+    page.context().on('request', (r) => {
+      urls.push(r.url());
+      if (r.headers()['authorization'] === `Bearer ${TOKEN}`) authorized++;
+    });
+    const consoleLines: string[] = [];
+    const onConsole = (m: ConsoleMessage) => consoleLines.push(m.text());
+    page.on('console', onConsole);
+    page.on('worker', (w) => w.on('console', onConsole));
     await expect(page.getByLabel('Hub base URL').inputValue()).resolves.toBe(mirror);
+    await page.getByLabel('Access token (for gated or private repos)').fill(TOKEN);
     await page.getByLabel('Model repo').fill(FIXTURE_MODEL_REPO);
     await page.getByLabel('Dataset repo').fill(FIXTURE_DATASET_REPO);
     await page.getByTestId('download-model').click();
@@ -85,6 +104,68 @@ describe('download and inspect (local Hub mirror)', () => {
     // the split with training pairs is the run's data; the test-only file is not
     const selected = await page.getByLabel('Preference data').inputValue();
     expect(await train.getAttribute('data-import-id')).toBe(selected.replace(/^import:/, ''));
+
+    // the token: a download that fails (a missing repo) shows an error without it
+    await page.getByLabel('Model repo').fill('reward-studio/no-such-model');
+    await page.getByTestId('download-model').click();
+    const failed = page.locator('[data-testid="download-item"][data-what="model"][data-status="error"]');
+    await failed.waitFor({ timeout: 30_000 });
+    const shown = await page.locator('main').textContent();
+    expect(shown).toContain('no-such-model');
+    expect(shown).not.toContain(TOKEN);
+    // … the exported config and TRL script do not carry it
+    await openPanel(page, 'Configure');
+    for (const id of ['config-export-json', 'export-trl-script']) {
+      const [file] = await Promise.all([page.waitForEvent('download'), page.getByTestId(id).click()]);
+      expect(await readFile((await file.path())!, 'utf8'), id).not.toContain(TOKEN);
+    }
+    // … it went to the mirror in the Authorization header only
+    expect(authorized).toBeGreaterThan(0);
+    expect(urls.filter((u) => u.includes(TOKEN))).toEqual([]);
+    expect(page.url()).not.toContain(TOKEN);
+    // … and nothing stored or logged holds it
+    const holders = await page.evaluate(async (token) => {
+      const found: string[] = [];
+      const latin1 = (b: ArrayBufferView | ArrayBuffer) => {
+        const u8 = b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+        let out = '';
+        for (let i = 0; i < u8.length; i += 65536) out += String.fromCharCode(...u8.subarray(i, i + 65536));
+        return out;
+      };
+      const walk = (v: unknown, where: string): void => {
+        if (typeof v === 'string') {
+          if (v.includes(token)) found.push(where);
+        } else if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
+          if (latin1(v as ArrayBuffer).includes(token)) found.push(where);
+        } else if (v instanceof Blob) {
+          found.push(`${where}: a Blob (not checked)`);
+        } else if (v && typeof v === 'object') {
+          for (const [k, x] of Object.entries(v)) walk(x, `${where}.${k}`);
+        }
+      };
+      for (const st of [localStorage, sessionStorage]) for (let i = 0; i < st.length; i++) walk(st.getItem(st.key(i)!), `storage ${st.key(i)}`);
+      for (const info of await indexedDB.databases()) {
+        const db = await new Promise<IDBDatabase>((res, rej) => {
+          const r = indexedDB.open(info.name!);
+          r.onsuccess = () => res(r.result);
+          r.onerror = () => rej(r.error);
+        });
+        for (const name of db.objectStoreNames) {
+          const rows = await new Promise<unknown[]>((res, rej) => {
+            const r = db.transaction(name).objectStore(name).getAll();
+            r.onsuccess = () => res(r.result);
+            r.onerror = () => rej(r.error);
+          });
+          walk(rows, `${info.name}/${name}`);
+        }
+        db.close();
+      }
+      return found;
+    }, TOKEN);
+    expect(holders).toEqual([]);
+    expect(consoleLines.filter((l) => l.includes(TOKEN))).toEqual([]);
+    // the browser logs the missing repo's 404s itself: the only console errors allowed
+    s.errors = s.errors.filter((e) => !(e.includes('404') && e.includes('no-such-model')));
     assertNoConsoleErrors(s);
   });
 });

@@ -24,6 +24,7 @@ import { preferenceProbability, type OutFile, type PortRequest, type Request, ty
 import { createTrainHandler } from '../../src/worker/train_handler.ts';
 import { defaultConfigJson } from '../../src/ui/config_fields.ts';
 import { useSwiftShaderIfNoIcd } from '../../src/gpu/node.ts';
+import { setFaults } from '../../src/gpu/flags.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rs-train-handler-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -291,6 +292,33 @@ describe('train handler with the engine', () => {
     expect(s.of('warning').at(-1)).toMatchObject({ where: 'evaluate', message: 'The adapter was trained on reward-studio/demo-tiny-qwen3; it is loaded on org/same as selected in Model & data.' });
     await s.send({ type: 'unload-model' });
     expect(s.of('model-unloaded').at(-1)).toMatchObject({ type: 'model-unloaded' });
+    s.close();
+  });
+});
+
+describe('train handler: device lost', () => {
+  it('names the step, keeps the run resumable, and one Resume requests a new device and finishes like the uninterrupted run', async () => {
+    const s = setup(gpuApi);
+    setFaults('device-lost@step:3');
+    try {
+      await s.send({ type: 'train-start', config, model: { kind: 'demo' }, dataset: { kind: 'import', id: importId }, resume: false, budgetBytes: BUDGET });
+    } finally {
+      setFaults('');
+    }
+    const err = s.errors().find((e) => e.where === 'train');
+    expect(err?.message).toMatch(/^step 3: The GPU device was lost \(injected device\.destroy\(\) at training step 3\)\. .*the run continues from checkpoint-2\.$/);
+    expect(err?.fix).toMatch(/^Press Resume in Stored runs below: the studio requests a new GPU device/);
+    const state = s.of('train-state').at(-1)!;
+    expect(state.state).toBe('error');
+    await s.send({ type: 'runs-list' });
+    expect(s.of('runs').at(-1)!.runs.find((r) => r.id === state.runId)).toMatchObject({ resumable: true, lastCheckpoint: 2, state: 'error' });
+    const before = s.errors().length;
+    await s.send({ type: 'train-start', config: {}, model: { kind: 'demo' }, dataset: { kind: 'demo' }, resume: true, runId: state.runId });
+    expect(s.errors().slice(before)).toEqual([]);
+    expect(s.events.at(-1)).toMatchObject({ type: 'train-state', state: 'done' });
+    // same config, data and seed as the first run: the same model after step 3
+    await s.send(comparePair);
+    expect(score(s)).toEqual(runRewards);
     s.close();
   });
 });

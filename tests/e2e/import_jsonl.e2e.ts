@@ -70,15 +70,15 @@ describe('JSONL drop', () => {
     // train on it with the defaults; hiding the page asks for a recovery checkpoint after the step in progress
     await openPanel(page, 'Train');
     await page.getByTestId('train-start').click();
-    await page.getByTestId('train-progress').waitFor({ timeout: 240_000 });
-    // paused (no GPU work in flight when the tab goes), then hidden: the worker writes a recovery checkpoint
-    await page.getByTestId('train-pause').click();
-    await page.locator('[data-testid="train-state"][data-state="paused"]').waitFor({ timeout: 120_000 });
+    await page.locator('[data-testid="train-state"][data-state="running"]').waitFor({ timeout: 120_000 });
+    // hidden while the first step runs: the recovery checkpoint comes right after it
     await page.evaluate(() => {
       Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
       document.dispatchEvent(new Event('visibilitychange'));
     });
-    await page.getByTestId('train-checkpoint').getByText('(recovery)').waitFor({ timeout: 120_000 });
+    await page.getByTestId('train-checkpoint').getByText('(recovery)').waitFor({ timeout: 240_000 });
+    // paused, so that no GPU work is in flight when the tab goes (SwiftShader's GPU process also draws the next tab)
+    await page.getByTestId('train-pause').click();
     const recoveryStep = Number(/step (\d+)/.exec((await page.getByTestId('train-checkpoint').textContent())!)![1]);
     expect(recoveryStep).toBeGreaterThanOrEqual(1);
     expect(recoveryStep).toBeLessThan(12); // 3 epochs × 4 batches of 8: the run is not over

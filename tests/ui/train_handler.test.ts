@@ -364,7 +364,7 @@ describe('train handler: device lost', () => {
       setFaults('');
     }
     const err = s.errors().find((e) => e.where === 'train');
-    expect(err?.message).toMatch(/^step 3: The GPU device was lost \(injected device\.destroy\(\) at training step 3\)\. .*the run continues from checkpoint-2\.$/);
+    expect(err?.message).toMatch(/^step 3: The GPU device was lost \(injected device\.destroy\(\) at training step 3\)\. .*the run continues from recovery-2\.$/); // this harness writes a recovery checkpoint after every step
     expect(err?.fix).toMatch(/^Press Resume in Stored runs below: the studio requests a new GPU device/);
     const state = s.of('train-state').at(-1)!;
     expect(state.state).toBe('error');

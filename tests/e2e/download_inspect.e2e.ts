@@ -108,8 +108,7 @@ describe('download and inspect (local Hub mirror)', () => {
     // the token: a download that fails (a missing repo) shows an error without it
     await page.getByLabel('Model repo').fill('reward-studio/no-such-model');
     await page.getByTestId('download-model').click();
-    const failed = page.locator('[data-testid="download-item"][data-what="model"][data-status="error"]');
-    await failed.waitFor({ timeout: 30_000 });
+    await page.getByText(/no-such-model@main not found/).first().waitFor({ timeout: 30_000 });
     const shown = await page.locator('main').textContent();
     expect(shown).toContain('no-such-model');
     expect(shown).not.toContain(TOKEN);

@@ -8,6 +8,7 @@ import {
   configWarnings,
   defaultRewardConfig,
   INTERVAL_STRATEGIES,
+  SAMPLING_STRATEGIES,
   LR_SCHEDULER_TYPES,
   OPTIMIZERS,
   parseRewardConfig,
@@ -65,6 +66,7 @@ export const TRAINER_FIELDS: readonly FieldSpec[] = [
   { name: 'save_strategy', group: 'evaluation', kind: 'select', options: INTERVAL_STRATEGIES, help: 'When to checkpoint (in browser storage).' },
   { name: 'save_steps', group: 'evaluation', kind: 'number', help: 'Checkpoint every N steps; a reload resumes from the last one.' },
   { name: 'seed', group: 'memory', kind: 'number', help: 'Seeds the score-head / LoRA init and the data order.' },
+  { name: 'train_sampling_strategy', group: 'memory', kind: 'select', options: SAMPLING_STRATEGIES, help: 'random: a seeded shuffle each epoch (the studio\'s own order); sequential: the pairs in file order, as Python\'s SequentialSampler.' },
   { name: 'gradient_checkpointing', group: 'memory', kind: 'bool', help: 'Recompute activations in the backward: less memory, more compute.' },
   { name: 'bf16', group: 'memory', kind: 'bool', help: 'Recorded for the TRL script; the WebGPU engine computes in f32.' },
 ];

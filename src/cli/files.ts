@@ -41,13 +41,16 @@ export async function modelFolderFiles(dir: string): Promise<ModelFiles> {
   return { configText, configSource: cfg, weights: [await openFileSource(single)] };
 }
 
-/** The tokenizer of a model folder (tokenizer.json + tokenizer_config.json). */
+/** The tokenizer of a model folder (tokenizer.json + tokenizer_config.json, and chat_template.jinja when present). */
 export async function folderTokenizer(dir: string): Promise<ChatTokenizer> {
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
     if (!existsSync(path.join(dir, f))) throw new CliInputError(`${path.join(dir, f)} not found: the model folder needs its tokenizer files`);
   }
   const [tokenizerJson, tokenizerConfig] = await Promise.all(['tokenizer.json', 'tokenizer_config.json'].map((f) => readFile(path.join(dir, f), 'utf8')));
-  return loadTokenizerFromFiles({ tokenizerJson, tokenizerConfig });
+  // transformers ≥ 5 writes the template to chat_template.jinja instead of tokenizer_config.json
+  const jinja = path.join(dir, 'chat_template.jinja');
+  const chatTemplate = existsSync(jinja) ? await readFile(jinja, 'utf8') : undefined;
+  return loadTokenizerFromFiles({ tokenizerJson, tokenizerConfig, chatTemplate });
 }
 
 /** What the CLI needs of a model folder's config.json before reading data: the vocabulary and the longest sequence. */

@@ -37,6 +37,11 @@ export interface TokenizerFiles {
   tokenizerJson: string | object;
   /** tokenizer_config.json, as text or parsed. */
   tokenizerConfig: string | object;
+  /**
+   * chat_template.jinja's text, when the folder has one: transformers ≥ 5 `save_pretrained` writes the template there
+   * instead of into tokenizer_config.json. Used when tokenizer_config.json carries no chat_template.
+   */
+  chatTemplate?: string;
 }
 
 type Config = Record<string, unknown> & { tokenizer_class?: string; chat_template?: unknown };
@@ -45,7 +50,7 @@ async function wrap(tokenizer: PreTrainedTokenizer): Promise<ChatTokenizer> {
   const t = tokenizer as PreTrainedTokenizer & { _tokenizerJSON: object; _tokenizerConfig: Config };
   const { chat_template, ...configRest } = t._tokenizerConfig;
   if (typeof chat_template !== 'string') {
-    throw new UserError('tokenizer_config.json has no chat_template string; a Qwen3 tokenizer_config.json carries one (check that the right file was given)');
+    throw new UserError('tokenizer_config.json has no chat_template string and there is no chat_template.jinja beside it; a Qwen3 tokenizer carries one of them (check that the right files were given)');
   }
   if (t.eos_token === null || t.eos_token_id === undefined) {
     throw new UserError('tokenizer_config.json names no eos_token; TRL needs it (Qwen3: "<|im_end|>")');
@@ -88,7 +93,8 @@ function parse(x: string | object, name: string): Config {
 /** Build the tokenizer from the two files' contents, choosing the class as AutoTokenizer does (tokenizer_class). */
 export async function loadTokenizerFromFiles(files: TokenizerFiles): Promise<ChatTokenizer> {
   const json = parse(files.tokenizerJson, 'tokenizer.json');
-  const config = parse(files.tokenizerConfig, 'tokenizer_config.json');
+  let config = parse(files.tokenizerConfig, 'tokenizer_config.json');
+  if (typeof config.chat_template !== 'string' && typeof files.chatTemplate === 'string') config = { ...config, chat_template: files.chatTemplate };
   const name = (config.tokenizer_class ?? 'PreTrainedTokenizer').replace(/Fast$/, '');
   const cls = (transformers as unknown as Record<string, unknown>)[name];
   const Ctor = (typeof cls === 'function' && (cls === PreTrainedTokenizer || cls.prototype instanceof PreTrainedTokenizer) ? cls : PreTrainedTokenizer) as

@@ -195,3 +195,22 @@ describe('tokenized-dataset cache', () => {
     expect(() => deserializeTokenized(bad)).toThrow(/unknown format/);
   });
 });
+
+describe('a transformers ≥ 5 folder (template in chat_template.jinja)', () => {
+  it('reads the template from chat_template.jinja when tokenizer_config.json has none; refuses when neither has it', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { folderTokenizer } = await import('../../src/cli/files.ts');
+    const cfg = JSON.parse(readFileSync(join(MODELS, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+    const template = cfg.chat_template as string;
+    delete cfg.chat_template;
+    const dir = mkdtempSync(join(tmpdir(), 'rs-v5-tok-'));
+    writeFileSync(join(dir, 'tokenizer.json'), readFileSync(join(MODELS, 'tokenizer.json')));
+    writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(cfg));
+    await expect(folderTokenizer(dir)).rejects.toThrow(/no chat_template string and there is no chat_template\.jinja/);
+    writeFileSync(join(dir, 'chat_template.jinja'), template);
+    const v5 = await folderTokenizer(dir);
+    expect(v5.encodeChat(GOLDENS[0][1])).toEqual(tok.encodeChat(GOLDENS[0][1]));
+    expect(v5.templateHash).toBe(tok.templateHash);
+  });
+});

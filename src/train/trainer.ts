@@ -438,22 +438,8 @@ export async function scoreSequences(gpu: Gpu, model: Qwen3RewardModel, seqs: Ar
   return out;
 }
 
-/** TRL's pair metrics over all pairs (float64 on the CPU). */
+/** TRL's pair metrics over all pairs at once (one batch of every pair; float64 on the CPU), with num_pairs. */
 export function pairMetrics(chosen: ArrayLike<number>, rejected: ArrayLike<number>, margins: ArrayLike<number>, center = 0): Record<string, number> {
-  const P = chosen.length;
-  let loss = 0, acc = 0, margin = 0, min = Infinity, max = -Infinity, sum = 0, c2 = 0;
-  for (let i = 0; i < P; i++) {
-    const d = chosen[i] - rejected[i] - (margins[i] ?? 0);
-    loss += -(Math.min(d, 0) - Math.log1p(Math.exp(-Math.abs(d))));
-    acc += chosen[i] > rejected[i] ? 1 : 0;
-    margin += chosen[i] - rejected[i];
-    min = Math.min(min, chosen[i], rejected[i]);
-    max = Math.max(max, chosen[i], rejected[i]);
-    sum += chosen[i] + rejected[i];
-    c2 += (chosen[i] + rejected[i]) ** 2;
-  }
-  return {
-    loss: loss / P + (center ? (center * c2) / P : 0),
-    accuracy: acc / P, margin: margin / P, min_reward: min, mean_reward: sum / (2 * P), max_reward: max, num_pairs: P,
-  };
+  const { global_min_reward: _min, global_max_reward: _max, ...m } = evalMetrics(chosen, rejected, margins, Math.max(1, chosen.length), center);
+  return m;
 }

@@ -86,3 +86,22 @@ describe('evalMetrics (TRL eval aggregation)', () => {
     expect(e.loss).toBeCloseTo(loss / 5 + (0.01 * c2) / 5, 12);
   });
 });
+
+describe('pairMetrics (global view: every pair in one batch)', () => {
+  it('equals the plain per-pair means and the global min/max', async () => {
+    const { pairMetrics } = await import('../../src/train/trainer.ts');
+    const chosen = [1.0, 0.0, 0.5, -1.0, 2.0];
+    const rejected = [0.0, 1.0, 0.0, -0.5, 3.0];
+    const m = pairMetrics(chosen, rejected, [0, 0, 0, 0, 0]);
+    let loss = 0;
+    for (let i = 0; i < 5; i++) loss += Math.log(1 + Math.exp(-(chosen[i] - rejected[i])));
+    expect(m.loss).toBeCloseTo(loss / 5, 12);
+    expect(m.accuracy).toBeCloseTo(2 / 5, 12);
+    expect(m.margin).toBeCloseTo((1 - 1 + 0.5 - 0.5 - 1) / 5, 12);
+    expect(m.min_reward).toBe(-1);
+    expect(m.max_reward).toBe(3);
+    expect(m.mean_reward).toBeCloseTo((1 + 1 + 0.5 - 1.5 + 5) / 10, 12);
+    expect(m.num_pairs).toBe(5);
+    expect(Object.keys(m).sort()).toEqual(['accuracy', 'loss', 'margin', 'max_reward', 'mean_reward', 'min_reward', 'num_pairs']);
+  });
+});

@@ -123,5 +123,8 @@ export async function loadModelTokenizer(ref: TokenizerRef, store: FileStore, de
       throw new DataSourceError(`${ref.repo}@${ref.revision}: ${name} is not stored (${(e as Error).message}).`, 'Download the model in Model & data first.');
     }
   };
-  return loadTokenizerFromFiles({ tokenizerJson: await read('tokenizer.json'), tokenizerConfig: await read('tokenizer_config.json') });
+  // transformers ≥ 5 keeps the template in chat_template.jinja (downloaded as an optional file when the repo has it)
+  const jinja = hubFileKey('model', ref.repo, ref.revision, 'chat_template.jinja');
+  const chatTemplate = (await store.stat(jinja))?.complete ? await readText(await openStoredFile(store, jinja)) : undefined;
+  return loadTokenizerFromFiles({ tokenizerJson: await read('tokenizer.json'), tokenizerConfig: await read('tokenizer_config.json'), chatTemplate });
 }

@@ -2,41 +2,20 @@
 // renamed into place, so a crash mid-write leaves the previous checkpoint valid (a half-written temp folder is
 // ignored, and removed by the next list()). A full disk fails the save with a message giving the sizes; the
 // previous checkpoints stay. Fault point `checkpoint` (flags.ts): kill or ENOSPC after the first file.
-import { mkdir, readdir, readFile, rename, rm, writeFile, open } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { CheckpointFile, CheckpointStore } from '../train/checkpoint.ts';
-import { enospcError, faultAt, killNow } from '../gpu/flags.ts';
-import { spaceNote } from './common.ts';
+import { isDiskFull, spaceNote, writeFolderAtomic } from './common.ts';
 
 export class FsCheckpointStore implements CheckpointStore {
   constructor(readonly dir: string) {}
 
   async save(name: string, files: CheckpointFile[]): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    const tmp = path.join(this.dir, `.tmp-${name}-${process.pid}`);
-    const final = path.join(this.dir, name);
-    await rm(tmp, { recursive: true, force: true });
-    const fault = faultAt('checkpoint');
     try {
-      await mkdir(tmp);
-      for (const [i, f] of files.entries()) {
-        const fh = await open(path.join(tmp, f.name), 'w');
-        try {
-          await fh.writeFile(f.data);
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        if (i === 0 && fault === 'kill') killNow(`checkpoint write ${name}`);
-        if (i === 0 && fault === 'enospc') throw enospcError(`checkpoint write ${name}`);
-      }
-      if (existsSync(final)) await rm(final, { recursive: true, force: true });
-      await rename(tmp, final);
+      await writeFolderAtomic(path.join(this.dir, name), files, 'checkpoint', `checkpoint write ${name}`);
     } catch (e) {
-      await rm(tmp, { recursive: true, force: true }).catch(() => {});
-      const err = e as NodeJS.ErrnoException;
-      if (err.code === 'ENOSPC' || err.code === 'EDQUOT') {
+      if (isDiskFull(e)) {
         const previous = (await this.list()).at(-1);
         throw new Error(
           `no space left while saving ${name}: ${await spaceNote(this.dir, files)}. ${name} was not written; ` +

@@ -7,7 +7,7 @@ import { describeGpu, type Gpu } from '../gpu/device.ts';
 import { parseRewardConfig, defaultRewardConfig, type RewardConfig } from '../train/config.ts';
 import { CliInputError } from './files.ts';
 import { parseJsonText } from '../formats/json_text.ts';
-import { enospcError, faultAt, killNow } from '../gpu/flags.ts';
+import { enospcError, faultAt, killNow, type FaultPoint } from '../gpu/flags.ts';
 import { formatBytes } from '../data/storage.ts';
 
 export async function cliGpu(): Promise<Gpu> {
@@ -49,16 +49,17 @@ export async function spaceNote(dir: string, files: { data: Uint8Array }[]): Pro
 }
 
 /**
- * Writes files into `dir` all or nothing: into a temporary sibling folder (each file flushed), then renamed into
- * place, so a crash or a full disk never leaves a half-written export where a finished one is expected. The fault
- * point `export` (flags.ts) kills or fills the disk after the first file.
+ * Writes `files` as the folder `final`, all or nothing: into a temporary sibling folder (`.tmp-<name>-<pid>`, each
+ * file flushed), then renamed into place over any previous `final`, so a crash or a full disk never leaves a
+ * half-written folder where a finished one is expected. The fault point (flags.ts) kills or fills the disk after the
+ * first file. On failure the temporary folder is removed and the error rethrown.
  */
-export async function writeFiles(dir: string, files: { name: string; data: Uint8Array }[]): Promise<void> {
-  const parent = path.dirname(path.resolve(dir));
+export async function writeFolderAtomic(final: string, files: { name: string; data: Uint8Array }[], point: FaultPoint, what: string): Promise<void> {
+  const parent = path.dirname(path.resolve(final));
   await mkdir(parent, { recursive: true });
-  const tmp = path.join(parent, `.tmp-${path.basename(dir)}-${process.pid}`);
+  const tmp = path.join(parent, `.tmp-${path.basename(final)}-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
-  const fault = faultAt('export');
+  const fault = faultAt(point);
   try {
     await mkdir(tmp);
     for (const [i, f] of files.entries()) {
@@ -69,16 +70,27 @@ export async function writeFiles(dir: string, files: { name: string; data: Uint8
       } finally {
         await fh.close();
       }
-      if (i === 0 && fault === 'kill') killNow(`export into ${dir}`);
-      if (i === 0 && fault === 'enospc') throw enospcError(`export into ${dir}`);
+      if (i === 0 && fault === 'kill') killNow(what);
+      if (i === 0 && fault === 'enospc') throw enospcError(what);
     }
-    await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
+    await rm(final, { recursive: true, force: true });
+    await rename(tmp, final);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true }).catch(() => {});
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') {
-      throw new CliInputError(`no space left to write ${dir}: ${await spaceNote(parent, files)}. Nothing was written there; the checkpoints are intact. Free some space and run again with --resume.`);
+    throw e;
+  }
+}
+
+/** True for a full disk or quota (ENOSPC / EDQUOT). */
+export const isDiskFull = (e: unknown) => ['ENOSPC', 'EDQUOT'].includes((e as NodeJS.ErrnoException).code ?? '');
+
+/** Writes an export folder `dir` all or nothing (writeFolderAtomic, fault point `export`). */
+export async function writeFiles(dir: string, files: { name: string; data: Uint8Array }[]): Promise<void> {
+  try {
+    await writeFolderAtomic(dir, files, 'export', `export into ${dir}`);
+  } catch (e) {
+    if (isDiskFull(e)) {
+      throw new CliInputError(`no space left to write ${dir}: ${await spaceNote(path.dirname(path.resolve(dir)), files)}. Nothing was written there; the checkpoints are intact. Free some space and run again with --resume.`);
     }
     throw e;
   }

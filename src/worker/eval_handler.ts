@@ -132,17 +132,21 @@ export function createEvalHandler(ctx: EvalContext): { handle(req: EvalRequest):
     if (long >= 0) throw new EvalUserError(`${what} ${long + 1} has ${seqs[long].length} tokens; the model takes at most ${s.maxT}.`, 'Shorten it, or (for a run) raise max_length in Configure and train again.');
   };
 
+  /** Drops the loaded adapter/model folder (one at a time), telling the page. */
+  const unloadEvalModel = () => {
+    if (!evalModel) return;
+    evalModel.destroy();
+    evalModel = null;
+    post({ type: 'model-unloaded', rid: 0 });
+  };
+
   const handle = async (req: EvalRequest): Promise<void> => {
     switch (req.type) {
       case 'load-model':
         try {
           const gpu = await ctx.getGpu();
           const store = await ctx.getStore();
-          if (evalModel) {
-            evalModel.destroy();
-            evalModel = null;
-            post({ type: 'model-unloaded', rid: 0 });
-          }
+          unloadEvalModel();
           const { model, warnings } = await loadModelFolder(gpu, { files: req.files, name: req.name, base: req.base, baseFiles: () => modelFiles(req.base, store), tokenizerKey: `loaded-${++loads}` });
           evalModel = model;
           for (const w of warnings) post({ type: 'warning', where: 'evaluate', message: w });
@@ -155,11 +159,7 @@ export function createEvalHandler(ctx: EvalContext): { handle(req: EvalRequest):
         try {
           const gpu = await ctx.getGpu();
           const store = await ctx.getStore();
-          if (evalModel) {
-            evalModel.destroy();
-            evalModel = null;
-            post({ type: 'model-unloaded', rid: 0 });
-          }
+          unloadEvalModel();
           evalModel = await loadBaseModel(gpu, { base: req.model, baseFiles: () => modelFiles(req.model, store), seed: req.seed });
           post({ type: 'model-loaded', rid: req.rid, info: evalModel.info });
         } catch (e) {

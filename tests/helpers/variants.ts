@@ -18,14 +18,15 @@ export const REDUCTION_VARIANTS: ReductionVariant[] = [
 
 const told = new Set<string>();
 
-/** The test GPU for `variant`; when the adapter lacks its feature: says so once per feature and skips this case. */
+/** The test GPU for `variant`; when the adapter lacks its feature: says so once per file and feature, and skips the case. */
 export async function gpuForVariant(ctx: TestContext, variant: { subgroups?: boolean; f16?: boolean }): Promise<Gpu> {
   const gpu = await getTestGpu();
   const missing = variant.subgroups && !gpu.hasSubgroups ? 'subgroups' : variant.f16 && !gpu.hasF16 ? 'shader-f16' : null;
   if (missing) {
     const line = `${missing} not offered by this adapter: ${missing === 'subgroups' ? 'subgroup' : 'f16'} variants not run`;
-    if (!told.has(missing)) console.log(line);
-    told.add(missing);
+    const key = `${ctx.task.file?.name ?? ''}|${missing}`;
+    if (!told.has(key)) console.log(line);
+    told.add(key);
     ctx.skip(line);
   }
   return gpu;

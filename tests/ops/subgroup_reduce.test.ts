@@ -8,9 +8,9 @@ import { flags, setFlags } from '../../src/gpu/flags.ts';
 import { runKernels, simpleKernel } from '../../src/gpu/kernel.ts';
 import { createStorage, readU32 } from '../../src/gpu/buffers.ts';
 import { rmsnormForward, rmsnormBackward } from '../../src/ops/rmsnorm.ts';
-import type { Gpu } from '../../src/gpu/device.ts';
+import { describeEngineFeatures, type Gpu } from '../../src/gpu/device.ts';
 import { Rng, randomArray } from '../../src/util/random.ts';
-import { f32Buffer, readF32 } from '../helpers/gpu.ts';
+import { f32Buffer, getTestGpu, readF32 } from '../helpers/gpu.ts';
 import { roundF32 } from '../helpers/check.ts';
 import { gpuForVariant } from '../helpers/variants.ts';
 
@@ -62,6 +62,17 @@ describe('choice of the variant per device', () => {
 });
 
 describe('subgroups on this adapter', () => {
+  it('GpuInfo says what the engine uses (subgroups as the device has them) and flags SwiftShader as software', async () => {
+    const gpu = await getTestGpu();
+    const sg = gpu.info.engine.find((f) => f.name === 'subgroups');
+    expect(sg?.using).toBe(gpu.hasSubgroups && !flags.noSubgroups);
+    console.log(`this adapter: ${describeEngineFeatures(gpu)}`);
+    if (/swiftshader/i.test(gpu.info.description + gpu.info.architecture)) {
+      expect(gpu.info.software).toMatch(/SwiftShader, a software renderer on the CPU/);
+      expect(gpu.info.subgroupMinSize).toBe(4);
+    }
+  });
+
   it('subgroup k of a 1-D workgroup is local_invocation_index [k·S, (k+1)·S) (what subgroup_reduce.wgsl assumes)', async (ctx) => {
     const gpu = await gpuForVariant(ctx, { subgroups: true });
     for (const WG of [32, 64, 256]) {

@@ -1,6 +1,6 @@
 // The subgroup variants' plumbing: the WGSL preprocessor of src/gpu/variants.ts, the per-device choice, the subgroup
-// layout shaders/subgroup_reduce.wgsl assumes (checked on this adapter), and bit-identical repeats of the subgroup
-// rmsnorm. The numbers of each variant are checked against float64 in rmsnorm.test.ts and grad_norm.test.ts.
+// size and lane as shaders/subgroup_reduce.wgsl derives them (checked on this adapter), and bit-identical repeats of
+// the subgroup rmsnorm. The numbers of each variant are checked against float64 in rmsnorm.test.ts and grad_norm.test.ts.
 import { afterEach, describe, expect, it } from 'vitest';
 import probeCode from '../../shaders/subgroup_layout_probe.wgsl?raw';
 import { preprocess, useSubgroups, wgslVariant } from '../../src/gpu/variants.ts';
@@ -73,7 +73,7 @@ describe('subgroups on this adapter', () => {
     }
   });
 
-  it('subgroup k of a 1-D workgroup is local_invocation_index [k·S, (k+1)·S) (what subgroup_reduce.wgsl assumes)', async (ctx) => {
+  it('subgroupAdd(1) / subgroupExclusiveAdd(1) give the subgroup size and lane (what subgroup_reduce.wgsl uses)', async (ctx) => {
     const gpu = await gpuForVariant(ctx, { subgroups: true });
     for (const WG of [32, 64, 256]) {
       const out = createStorage(gpu, 'probe', WG * 16);
@@ -84,8 +84,8 @@ describe('subgroups on this adapter', () => {
       if (WG === 256) console.log(`subgroup size on this adapter: ${S}`);
       expect(S >= 4 && S <= 128 && (S & (S - 1)) === 0, `subgroup size ${S} is a power of two in [4, 128]`).toBe(true);
       for (let lid = 0; lid < WG; lid++) {
-        const [size, sgid, first, active] = o.subarray(4 * lid, 4 * lid + 4);
-        expect([size, sgid, first, active], `WG ${WG}, invocation ${lid}`).toEqual([S, lid % S, lid - (lid % S), Math.min(S, WG)]);
+        const [size, sgid, count, lane] = o.subarray(4 * lid, 4 * lid + 4);
+        expect([count, lane], `WG ${WG}, invocation ${lid}: [subgroupAdd(1), subgroupExclusiveAdd(1)]`).toEqual([Math.min(size, WG), sgid]);
       }
     }
   });

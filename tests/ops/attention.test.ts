@@ -98,7 +98,7 @@ async function runGpu(c: Case, x: Inputs) {
   const cu = u32Buffer(gpu, 'cu', cuArr);
   const out = garbage(nq, 'out'), lse = garbage(M * H, 'lse');
   const dq = garbage(nq, 'dq'), dk = garbage(nkv, 'dk'), dv = garbage(nkv, 'dv');
-  const ws = createStorage(gpu, 'attn.ws', attentionBackwardWorkspaceBytes(M, H));
+  const ws = createStorage(gpu, 'attn.ws', attentionBackwardWorkspaceBytes(M, T, B, H, D, c.tiles));
   const kernels = [
     attentionForward(gpu, out, lse, q, k, v, cu, B, T, M, H, Hkv, D, c.tiles),
     attentionBackward(gpu, dq, dk, dv, ws, dout, q, k, v, out, lse, cu, B, T, M, H, Hkv, D, c.tiles),
@@ -132,9 +132,8 @@ const name = (c: Case) =>
 
 // Small tiles with D not a multiple of threads-per-row: exercises clamped lanes and many tile boundaries.
 const SMALL_TILES: AttentionTiles = {
-  forward: { BQ: 4, BK: 8, TPR: 8 },
-  dkdv: { BQ: 4, BK: 8, TPR: 8 },
-  dq: { BQ: 8, BK: 4, TPR: 4 },
+  forward: { BQ: 4, BK: 8 },
+  backward: { BQ: 4, BK: 8, TPR: 8, TPRq: 4 },
 };
 
 const CASES: Case[] = [
@@ -176,8 +175,8 @@ describe('attention', () => {
     const buf = createStorage(gpu, 'any', 1 << 16);
     expect(() => attentionForward(gpu, buf, buf, buf, buf, buf, buf, 1, 4, 4, 3, 2, 32)).toThrow(/H = 3 is not a multiple of Hkv = 2/);
     expect(() => attentionForward(gpu, buf, buf, buf, buf, buf, buf, 1, 4, 4, 2, 1, 30)).toThrow(/D = 30 must be a multiple of 4/);
-    expect(() => attentionBackward(gpu, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf, 1, 4, 4, 2, 1, 512))
-      .toThrow(/D = 512 needs more than 4 vec4s per thread/);
+    expect(() => attentionBackward(gpu, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf, 1, 4, 4, 2, 1, 256))
+      .toThrow(/D = 256 is over 128/);
     const small = createStorage(gpu, 'small', 16);
     expect(() => attentionForward(gpu, buf, buf, small, buf, buf, buf, 1, 4, 4, 2, 1, 32)).toThrow(/buffer q \(small\) has 16 bytes, needs 1024/);
     buf.destroy();

@@ -4,7 +4,7 @@
 //   backward_prep  ws header (lse, Δ) with Δ = Σ_d dout·out, one thread per packed (row, head)
 //   backward_dkdv  one workgroup per (key tile, kv head g, sequence b): the K/V tile and the dk, dv accumulators
 //                  stay resident while it loops over the G query heads of g and the query tiles at or below the
-//                  diagonal; it writes dS·scale of every such (query tile, key tile) pair into the workspace.
+//                  diagonal; it writes dS of every such (query tile, key tile) pair into the workspace.
 //   backward_dq    one workgroup per (query tile, head h, sequence b): dq_i = Σ_j dS_ij k_j over the stored tiles.
 // No atomics, every sum in a fixed order: bit-identical run to run.
 // Padding-free (packed) layout: B sequences end to end in M rows, sequence b at rows [cu[b], cu[b+1]) (cu_seqlens);
@@ -16,7 +16,7 @@
 //   dv_j = Σ_{h in group, i} P_ij dout_i    dk_j = scale Σ_{h, i} dS_ij q_i    dq_i = scale Σ_j dS_ij k_j
 // Every row of every sequence gets all three gradients assigned (=).
 //
-// Workspace ws (f32): header (M,H,2) = (lse, Δ), then the dS tiles. Tiles are BQ×BK (BK a multiple of BQ,
+// Workspace ws (f32): header (M,H,2) = (lse, Δ), then the dS tiles (unscaled; dq multiplies by scale once at the end). Tiles are BQ×BK (BK a multiple of BQ,
 // R = BK / BQ); query tile qt of a sequence sees key tiles kt ≤ qt / R. Sequence b has NQ_b = ceil(len_b / BQ)
 // query tiles and TILES(NQ_b) stored tiles per head, where TILES(n) = Σ_{qt<n} (qt / R + 1). Tile (b, h, qt, kt)
 // is tile number TB_b·H + h·TILES(NQ_b) + TILES(qt) + kt (TB_b = Σ_{b'<b} TILES(NQ_b')), stored row-major
@@ -165,7 +165,7 @@ fn backward_dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
           delta_s[rr] = dl;
         }
         workgroupBarrier();
-        // P, dS of the tile pair; dS·scale also to the workspace (row-major tile: coalesced).
+        // P, dS of the tile pair; dS also to the workspace (row-major tile: coalesced).
         let dso = dsOffset(seqBase, nq, h, qt, kt);
         for (var e = lid; e < BQ * BK; e += WG) {
           let rr = e / BK;
@@ -181,7 +181,7 @@ fn backward_dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
           let ds = pr * (dp - delta_s[rr]);
           ps[e] = pr;
           dss[e] = ds;
-          ws[dso + e] = ds * p.scale;
+          ws[dso + e] = ds;
         }
         workgroupBarrier();
         for (var rr = 0u; rr < BQ; rr++) {
@@ -258,6 +258,6 @@ fn backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
   if (i >= len) { return; }
   for (var c = 0u; c < DPT; c++) {
     let d = t + TPR * c;
-    if (d < D4) { dq[((s0 + i) * H + h) * D4 + d] = acc[c]; }
+    if (d < D4) { dq[((s0 + i) * H + h) * D4 + d] = acc[c] * p.scale; }
   }
 }

@@ -1,5 +1,5 @@
 // Causal self-attention forward, flash style (FlashAttention-2 loop order): one thread owns one query row, with
-// its (pre-scaled) q row and output accumulator in registers; key/value tiles of BK rows stream through workgroup
+// its q row and output accumulator in registers; key/value tiles of BK rows stream through workgroup
 // memory and every thread reads the same key/value row at the same time (a broadcast), so each score and each
 // exponential is computed exactly once. Online softmax; nothing of size T×T is stored.
 // GQA: one workgroup owns BQ query rows of ALL G = H / Hkv query heads of kv head g (WG = G·BQ threads, thread
@@ -55,10 +55,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let i = q0 + r;             // this thread's query row; rows ≥ len compute on row len-1 and write nothing
   let qo = ((s0 + min(i, len - 1u)) * H + h) * D4;
 
-  var qr: array<vec4<f32>, MAX_D4>;  // scale · q_i
+  var qr: array<vec4<f32>, MAX_D4>;  // q_i
   var o: array<vec4<f32>, MAX_D4>;   // running Σ exp(s − m) v
   for (var d = 0u; d < D4; d++) {
-    qr[d] = q[qo + d] * p.scale;
+    qr[d] = q[qo + d];
     o[d] = vec4(0.0);
   }
   var m = MASKED;             // running max of visible scores of row i
@@ -86,7 +86,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var jj = 0u; jj < BK; jj++) {
       var acc = 0.0;
       for (var d = 0u; d < D4; d++) { acc += dot(qr[d], ks[jj * D4 + d]); }
-      let sj = select(MASKED, acc, k0 + jj <= i);  // j ≤ i < len for the rows that are written
+      let sj = select(MASKED, acc * p.scale, k0 + jj <= i);  // j ≤ i < len for the rows that are written
       s[jj] = sj;
       mt = max(mt, sj);
     }
@@ -103,7 +103,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
 
   if (i >= len) { return; }
-  let inv = 1.0 / l;          // l ≥ 1 (the row's max contributes exp(0))
-  for (var d = 0u; d < D4; d++) { out[qo + d] = o[d] * inv; }
+  for (var d = 0u; d < D4; d++) { out[qo + d] = o[d] / l; }  // l ≥ 1 (the row's max contributes exp(0))
   lse[(s0 + i) * H + h] = m + log(l);
 }

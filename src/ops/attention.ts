@@ -49,7 +49,7 @@ export function attentionTiles(D: number, G = 1): AttentionTiles {
   const D4 = D / 4;
   const TPR = Math.max(1, Math.min(8, D4)), TPRq = Math.max(1, Math.min(16, D4));
   return {
-    forward: { BQ, BK: D > 64 ? 16 : 32 },
+    forward: { BQ, BK: 16 },
     backward: { BQ: D > 64 ? 8 : 16, BK: 16, TPR, TPRq },
   };
 }

@@ -2,7 +2,7 @@
 // differences and against properties of the mask (causality, padding, GQA head mapping).
 // B sequences, T tokens, H query heads, Hkv kv heads, D head dim.
 import { describe, expect, it } from 'vitest';
-import { attentionBackward, attentionBackwardWorkspaceBytes, attentionForward, type AttentionTiles } from '../../src/ops/attention.ts';
+import { attentionBackward, attentionBackwardWorkspaceBytes, attentionFlops, attentionForward, attentionTiles, dsTilesPerHead, type AttentionTiles } from '../../src/ops/attention.ts';
 import { attentionBackwardRef, attentionForwardRef } from '../../src/ops/attention.ref.ts';
 import { destroyKernels, runKernels } from '../../src/gpu/kernel.ts';
 import { createStorage } from '../../src/gpu/buffers.ts';
@@ -191,6 +191,31 @@ describe('attention', () => {
     expect(() => attentionForward(gpu, buf, buf, small, buf, buf, buf, 1, 4, 4, 2, 1, 32)).toThrow(/buffer q \(small\) has 16 bytes, needs 1024/);
     buf.destroy();
     small.destroy();
+  });
+
+  it('workspace bound covers every packing and is exact for full-length sequences', () => {
+    // Exact bytes for a packing: header (M,H,2) + H · Σ_b TILES(ceil(len_b / BQ)) tiles of BQ·BK floats.
+    const exact = (lengths: number[], H: number, D: number, tiles = attentionTiles(D)) => {
+      const { BQ, BK } = tiles.backward;
+      const M = lengths.reduce((a, b) => a + b, 0);
+      return 4 * (M * H * 2 + H * BQ * BK * lengths.reduce((s, n) => s + dsTilesPerHead(Math.ceil(n / BQ), BK / BQ), 0));
+    };
+    const rng = new Rng(3);
+    for (let trial = 0; trial < 300; trial++) {
+      const D = [16, 64, 128][trial % 3], H = 1 + rng.int(4), T = 1 + rng.int(300), S = 1 + rng.int(6);
+      const lengths = Array.from({ length: S }, () => rng.int(T + 1)); // 0-length sequences allowed
+      const M = Math.max(1, lengths.reduce((a, b) => a + b, 0));
+      expect(attentionBackwardWorkspaceBytes(M, T, S, H, D)).toBeGreaterThanOrEqual(exact(lengths, H, D));
+    }
+    // Full sequences (the model's worst case): the bound is the exact size. 8 × 1024 tokens, 16 heads, D = 128.
+    expect(attentionBackwardWorkspaceBytes(8 * 1024, 1024, 8, 16, 128)).toBe(exact(Array(8).fill(1024), 16, 128));
+    expect(exact(Array(8).fill(1024), 16, 128)).toBe(4 * 8 * 1024 * 16 * 2 + 4 * 8 * 16 * 4160 * 128); // 4160 tiles of 8×16
+    // dS 272.6 MB + header 1 MB at this shape, about half the full T×T (536.9 MB).
+    expect(attentionBackwardWorkspaceBytes(8 * 1024, 1024, 8, 16, 128) / 2 ** 20).toBeCloseTo(261, 0);
+    // Model-counted FLOPs: backward 10·D per visible pair + 2·D per row (Δ): ≤ 2.6× the forward's 4·D.
+    const f = attentionFlops([1, 15, 17, 1023], 3, 16);
+    expect(f.forward).toBe(4 * 16 * 3 * (1 + 120 + 153 + 523776));
+    expect(f.backward / f.forward).toBeLessThanOrEqual(2.6);
   });
 
   it('reference backward matches finite differences (with padding and GQA)', () => {

@@ -144,7 +144,6 @@ export class Qwen3RewardModel {
     const widths = loraGroupWidths({ maxB: opts.maxB, maxT: opts.maxT, gradientCheckpointing: false, loraTargets: lora?.targets ?? [], loraR: lora?.r ?? 0, training: opts.training });
     this.slots = [];
     for (let i = 0; i < this.dims.L; i++) {
-      const acts = this.layerActs(i);
       const slot = (n: (typeof LINEAR_NAMES)[number]): LinearSlot => {
         const wName = linearWeightName(i, n);
         const e = t.byName.get(wName)!;
@@ -165,7 +164,7 @@ export class Qwen3RewardModel {
         const g = names.some((n) => lora?.targets.includes(n)) ? lg++ : -1;
         // The fused group's xa is the layer's buffer; a group that falls back to one product per linear gets
         // (M,R) buffers of its own.
-        return groupLinears(names.map(slot), (parts, R) => (g >= 0 && parts * R === widths[g] ? acts.xa[g] : this.own(createStorage(gpu, `act.layer${i}.lora_xa`, M * R * 4))));
+        return groupLinears(names.map(slot), (parts, R) => (g >= 0 && parts * R === widths[g] ? this.acts.xa[i][g] : this.own(createStorage(gpu, `act.layer${i}.lora_xa`, M * R * 4))));
       });
       const p = layerPrefix(i);
       this.slots.push({
@@ -343,8 +342,9 @@ export class Qwen3RewardModel {
   /** Layer l's part of the backward: its forward again when checkpointing, then its backward kernels. */
   layerBackwardKernels(plan: StepPlan, l: number): Kernel[] {
     const recompute = this.acts.layers.length === 1 && this.dims.L > 1;
-    // The recompute skips the layer's last product (down_proj + residual → resid[l+1], which is kept per layer).
-    return recompute ? [...plan.layers[l].slice(0, -1), ...plan.layersBackward[l]] : plan.layersBackward[l];
+    // The recompute skips the layer's last product (down_proj + residual → resid[l+1], which is kept per layer) and
+    // LoRA's x·Aᵀ products (kept per layer: the same values, the dropout seed is the micro-step's).
+    return recompute ? [...plan.layers[l].slice(0, -1).filter((k) => k.label !== 'lora.xa'), ...plan.layersBackward[l]] : plan.layersBackward[l];
   }
 
   /** Dispatches of layer l in one training micro-step (forward, recompute, backward): the fusion metric. */

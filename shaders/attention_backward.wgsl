@@ -5,7 +5,7 @@
 //   backward_dkdv  one workgroup per (key tile, kv head g, sequence b): the K/V tile and the dk, dv accumulators
 //                  stay resident while it loops over the G query heads of g and the query tiles at or below the
 //                  diagonal; it writes dS of every such (query tile, key tile) pair into the workspace.
-//   backward_dq    one workgroup per (query tile, head h, sequence b): dq_i = Σ_j dS_ij k_j over the stored tiles.
+//   backward_dq    one workgroup per (query tile, head h, sequence b): dq_i = scale Σ_j dS_ij k_j over the stored tiles.
 // No atomics, every sum in a fixed order: bit-identical run to run.
 // Padding-free (packed) layout: B sequences end to end in M rows, sequence b at rows [cu[b], cu[b+1]) (cu_seqlens);
 // T ≥ the longest sequence (sizes the grid); H query heads, Hkv kv heads, G = H / Hkv, D head dim; the kv head

@@ -9,7 +9,7 @@
 // which equals transformers' right-padded attention on the real positions: a real query never sees a pad key).
 //
 // Memory: the forward is O(T) (K/V tiles stream through workgroup memory); the backward recomputes the
-// probabilities once, in the dk/dv pass, and stores dS·scale for the causal tile pairs in a workspace that the dq
+// probabilities once, in the dk/dv pass, and stores dS for the causal tile pairs in a workspace that the dq
 // pass reads (attentionBackwardWorkspaceBytes: ~H·Σ len²/2 floats, one buffer reused by every layer).
 // Rows are read as vec4, so D must be a multiple of 4 (and ≤ 128: the forward keeps a whole q row and output row
 // per thread in registers). Tiles are override constants (attentionTiles(D, G)):

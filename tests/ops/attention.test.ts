@@ -187,6 +187,16 @@ describe('attention', () => {
     expect(() => attentionForward(gpu, buf, buf, buf, buf, buf, buf, 1, 4, 4, 2, 1, 30)).toThrow(/D = 30 must be a multiple of 4/);
     expect(() => attentionBackward(gpu, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf, 1, 4, 4, 2, 1, 256))
       .toThrow(/D = 256 is over 128/);
+    const bad: AttentionTiles = { forward: { BQ: 4, BK: 8 }, backward: { BQ: 8, BK: 12, TPR: 4, TPRq: 4 } };
+    expect(() => attentionBackward(gpu, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf, 1, 4, 4, 2, 1, 32, bad))
+      .toThrow(/BK = 12 must be a multiple of the query tile BQ = 8/);
+    // The workspace (header + dS tiles) is checked against the bound for M, T and the sequence count: 4 bytes short fails.
+    const need = attentionBackwardWorkspaceBytes(128, 64, 2, 2, 32);
+    const ws = createStorage(gpu, 'ws.short', need - 4), big = createStorage(gpu, 'big', 1 << 20);
+    expect(() => attentionBackward(gpu, big, big, big, ws, big, big, big, big, big, big, big, 2, 64, 128, 2, 1, 32))
+      .toThrow(new RegExp(`buffer workspace \\(ws.short\\) has ${need - 4} bytes, needs ${need}`));
+    ws.destroy();
+    big.destroy();
     const small = createStorage(gpu, 'small', 16);
     expect(() => attentionForward(gpu, buf, buf, small, buf, buf, buf, 1, 4, 4, 2, 1, 32)).toThrow(/buffer q \(small\) has 16 bytes, needs 1024/);
     buf.destroy();

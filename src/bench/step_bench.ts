@@ -17,6 +17,7 @@ import { Qwen3RewardModel } from '../model/qwen3.ts';
 import { Optimizer } from '../train/optimizer.ts';
 import { MicroStepRunner } from '../train/micro_step.ts';
 import { packSequences } from '../train/batches.ts';
+import { attentionFlops } from '../ops/attention.ts';
 import { Rng } from '../util/random.ts';
 
 export const QWEN3_0_6B_DIMS: ModelDims = { C: 1024, F: 3072, L: 28, H: 16, Hkv: 8, D: 128, V: 151936, eps: 1e-6, theta: 1e6, padId: 151643, initializerRange: 0.02 };
@@ -44,6 +45,11 @@ export interface StepResult {
   max_length: number;
   layers: number;
   dispatches_per_layer: number;
+  /** Dispatches of attention per layer in one micro-step (forward, recompute when checkpointing, backward), from the plan. */
+  attention_dispatches_per_layer: number;
+  /** Model-counted attention FLOPs per real token (all layers; causal pairs of each sequence, src/ops/attention.ts). */
+  attention_flops_fwd_per_token: number;
+  attention_flops_bwd_per_token: number;
   dispatches_per_step: number;
   submissions_per_micro_step: number;
   submissions_per_step: number;
@@ -125,10 +131,15 @@ export async function benchStep(gpu: Gpu, dims: ModelDims, c: StepConfig, reps: 
     const timed = gpuTime?.method === 'timestamp';
     const ms = timed ? gpuTime.ms : msWall;
     const realTokens = lengths.reduce((a, b) => a + b, 0);
+    const att = attentionFlops(lengths, dims.H, dims.D);
     return {
       name: stepName(c), mode: c.mode, gradient_checkpointing: c.gradientCheckpointing, pairs: c.pairs, max_length: c.maxLength,
       layers: dims.L,
       dispatches_per_layer: model.layerDispatches(plan),
+      attention_dispatches_per_layer: [...plan.layers[0], ...model.layerBackwardKernels(plan, 0)] // recompute included
+        .filter((k) => k.label.startsWith('attention_')).reduce((n, k) => n + k.dispatches.length, 0),
+      attention_flops_fwd_per_token: (dims.L * att.forward) / realTokens,
+      attention_flops_bwd_per_token: (dims.L * att.backward) / realTokens,
       dispatches_per_step: (d1 - d0) / reps,
       submissions_per_micro_step: subs - optSubs,
       submissions_per_step: subs,

@@ -120,7 +120,7 @@ export function activationLayout(d: ModelDims, o: ActivationOptions): { name: st
       { name: 'dqkv3', bytes: align256(M * H * D * f) + 2 * align256(M * Hkv * D * f), count: 1 },
       { name: 'dqkv', bytes: M * NQKV * f, count: 1 },
       { name: 'wsNorm', bytes: Math.max(rmsnormBackwardWorkspaceBytes(M, C), qkNormRopeWorkspaceBytes(M, D)), count: 1 },
-      { name: 'wsAttn', bytes: attentionBackwardWorkspaceBytes(M, H), count: 1 },
+      { name: 'wsAttn', bytes: attentionBackwardWorkspaceBytes(M, o.maxT, o.maxB + 1, H, D), count: 1 },
       { name: 'wsLora', bytes: M * Math.max(1, 3 * o.loraR) * f, count: 1 },
     );
   }
@@ -187,7 +187,7 @@ export function allocateActivations(gpu: Gpu, d: ModelDims, o: ActivationOptions
     dv: range(d3, qB + kvB, M * Hkv * D * f),
     dqkv: t ? buf('grad.dqkv', M * (H + 2 * Hkv) * D * f) : none(),
     wsNorm: t ? buf('ws.norm', Math.max(rmsnormBackwardWorkspaceBytes(M, C), qkNormRopeWorkspaceBytes(M, D))) : none(),
-    wsAttn: t ? buf('ws.attn', attentionBackwardWorkspaceBytes(M, H)) : none(),
+    wsAttn: t ? buf('ws.attn', attentionBackwardWorkspaceBytes(M, o.maxT, o.maxB + 1, H, D)) : none(),
     wsLora: t ? buf('ws.lora', M * Math.max(1, 3 * o.loraR) * f) : none(),
     dropoutSeed: buf('act.dropoutSeed', 4),
     cos: { buffer: rope, offset: 0, size: o.maxT * half * f },

@@ -138,7 +138,7 @@ export function groupForward(gpu: Gpu, g: LinearGroup, out: Buf, inp: Buf, M: nu
  * dinp (M,K) (=|+= accumulate) dout (M,ΣN) · W (+ LoRA); parameter gradients (=|+= per `assign`).
  * workspace: (M, parts·R) f32 for LoRA.
  */
-export function groupBackward(gpu: Gpu, g: LinearGroup, dinp: Buf, workspace: Buf, dout: Buf, inp: Buf, M: number, accumulate: boolean, assign: boolean, cols: Columns = { ld: g.N, col: 0 }): Kernel[] {
+export function groupBackward(gpu: Gpu, g: LinearGroup, dinp: Buf, workspace: Buf, dout: Buf, inp: Buf, M: number, accumulate: boolean, assign: boolean, cols: Columns = { ld: g.N, col: 0 }, swiglu?: { gu: Buf }): Kernel[] {
   const { K, N } = g;
   const ldo = cols.ld;
   const ks: Kernel[] = [];
@@ -167,9 +167,14 @@ export function groupBackward(gpu: Gpu, g: LinearGroup, dinp: Buf, workspace: Bu
       };
     }
   }
-  // dinp (M,K) (=|+=) dout · W [+ scale · ws · A]
+  // dinp (M,K) (=|+=) dout · W [+ scale · ws · A]; with `swiglu` (down_proj: dinp = dh) the SwiGLU backward is
+  // applied in the store: dinp is dgu (M, 2K), assigned, from the forward's gu (M, 2K).
+  if (swiglu) {
+    if (dropDinp || accumulate) throw new Error(`linear_backward.${label}: the fused SwiGLU backward needs no LoRA dropout and an assigned dinp`);
+    epilogue = { ...epilogue, swigluBackward: { gu: swiglu.gu, ld: 2 * K } };
+  }
   ks.push(gemmKernel(gpu, {
-    label: `linear_backward.${label}`, c: dinp, ldc: K, M, N: K, K: N, accumulate, epilogue,
+    label: `linear_backward.${label}`, c: dinp, ldc: swiglu ? 2 * K : K, M, N: K, K: N, accumulate, epilogue,
     a: { buffer: dout, kContig: true, ld: ldo, offset: cols.col },
     b: { buffer: g.W, kContig: false, ld: weightRowStride(K, g.dtype), dtype: g.dtype },
   }));

@@ -275,8 +275,13 @@ export class Qwen3RewardModel {
       const x = this.layerActs(l);
       const ks: Kernel[] = [];
       // MLP: x_{l+1} = x2 + down(silu(gate(ln2)) * up(ln2)); dres holds d x_{l+1} = d x2 (residual passes through)
-      ks.push(...bwd(s.down, a.dh, a.dres, x.h, C, false));
-      ks.push(swigluRowsBackward(gpu, a.dgu, a.dh, x.gu, M, F));
+      if (s.down.length === 1 && !s.down[0].lora?.dropout) {
+        // dgu (M, 2F) = SwiGLU backward of dh = dres · W_down (+ LoRA), applied in the dinp product's store
+        ks.push(...groupBackward(gpu, s.down[0], a.dgu, a.wsLora, a.dres, x.h, M, false, false, { ld: C, col: 0 }, { gu: x.gu }));
+      } else {
+        ks.push(...bwd(s.down, a.dh, a.dres, x.h, C, false));
+        ks.push(swigluRowsBackward(gpu, a.dgu, a.dh, x.gu, M, F));
+      }
       ks.push(...bwd(s.gu, a.dC, a.dgu, x.ln2, 2 * F, false));
       ks.push(rmsnormBackward(gpu, a.dres, s.dPostNorm, a.wsNorm, a.dC, x.x2, s.postNorm, x.rstd2, M, C, { accumulate: true }));
       // Attention: x2 = x + o_proj(attn(rope(q_norm(q)), rope(k_norm(k)), v)); dres holds d x2 = d x (so far)

@@ -17,6 +17,9 @@ describe('training step structure (bench)', () => {
     expect(r.submissions_per_micro_step).toBe(1);
     expect(r.timing).toBe(gpu.hasTimestamps ? 'gpu-timestamps' : 'wall-clock');
     expect(r.ms).toBeGreaterThan(0);
+    // Issue 10: attention forward 1 + recompute 1 + backward 3 dispatches; model-counted backward ≤ 2.6× forward.
+    expect(r.attention_dispatches_per_layer).toBe(5);
+    expect(r.attention_flops_bwd_per_token / r.attention_flops_fwd_per_token).toBeLessThanOrEqual(2.6);
   });
 
   it('a micro-step split into one submission per layer when asked', async () => {

@@ -1,7 +1,8 @@
 // The production build (tools/check-build.mjs): built into a temporary folder, the first page (index.html, its JS/CSS
 // and the two workers) stays under 1.5 MiB gzip and refers to no .wasm (onnxruntime only behind a lazy import());
 // the built data worker, served by `vite preview`, still tokenizes a chat in Chromium with onnxruntime stubbed out
-// of transformers.js. Sizes are printed for BENCHMARKS.md. (About 30 s: one vite build + one page.)
+// of transformers.js, under the Content-Security-Policy header the preview server sends (also written to
+// dist/_headers). Sizes are printed for BENCHMARKS.md. (About 30 s: one vite build + one page.)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,6 +35,14 @@ describe('production build', () => {
     if (report.lazyChunks.length === 0) expect(report.wasmFiles).toEqual([]);
     const tok = await browserCheck(out);
     expect(tok.error).toBeUndefined();
+    // the CSP: a <meta> tag in the built page, the same policy (+ frame-ancestors) as a header from `vite preview` on
+    // the page and on the worker script (the worker above tokenized under it), and in dist/_headers for other hosts
+    const header = `${tok.csp.meta}; frame-ancestors 'none'`;
+    expect(tok.csp.meta).toMatch(/^default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self' https:\/\/huggingface\.co /);
+    expect(tok.csp.page).toBe(header);
+    expect(tok.csp.workers['/assets/data.worker']).toBe(header);
+    for (const [w, h] of Object.entries(tok.csp.workers)) expect(h, w).toBe(header);
+    expect(tok.csp.headersFile).toBe(`/*\n  Content-Security-Policy: ${header}\n  X-Content-Type-Options: nosniff\n`);
     // <|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n...: the chat template rendered and tokenized
     expect(tok.ids.slice(0, 5)).toEqual([151644, 872, 198, 13048, 151645]);
   });

@@ -3,7 +3,7 @@
 // the built data worker, served by `vite preview`, still tokenizes a chat in Chromium with onnxruntime stubbed out
 // of transformers.js, under the Content-Security-Policy header the preview server sends (also written to
 // dist/_headers). Sizes are printed for BENCHMARKS.md. (About 30 s: one vite build + one page.)
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -33,6 +33,10 @@ describe('production build', () => {
     expect(report.firstPage.files.map((f: { file: string }) => f.file.replace(/-[\w-]+\.js$/, ''))).toEqual(expect.arrayContaining(['assets/data.worker', 'assets/train.worker', 'assets/index']));
     // a wasm may only exist behind a lazy chunk (e.g. an ONNX export feature importing onnxruntime-web on demand)
     if (report.lazyChunks.length === 0) expect(report.wasmFiles).toEqual([]);
+    // the dev-only fault injection (`?faults=`, src/ui/workers.ts and the train worker) is not in the build
+    for (const f of report.firstPage.files as { file: string }[]) {
+      if (f.file.endsWith('.js')) expect(readFileSync(path.join(out, f.file), 'utf8'), f.file).not.toMatch(/faults armed/);
+    }
     const tok = await browserCheck(out);
     expect(tok.error).toBeUndefined();
     // the CSP: a <meta> tag in the built page, the same policy (+ frame-ancestors) as a header from `vite preview` on

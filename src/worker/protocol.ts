@@ -526,6 +526,13 @@ export interface PortControl {
   port: MessagePort;
 }
 
+/** Dev server and tests only (ignored in a production build): arms src/gpu/flags.ts's fault injection in the train
+ *  worker, e.g. `device-lost@step:3` — set from the page's `?faults=` query (src/ui/workers.ts). */
+export interface FaultControl {
+  type: 'set-faults';
+  spec: string;
+}
+
 export interface TokenizedPairData {
   chosen_ids: Int32Array;
   rejected_ids: Int32Array;

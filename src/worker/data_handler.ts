@@ -5,6 +5,7 @@
 // A file with bad lines is held in this tab until the user imports its valid lines (never a silent partial import).
 import { BestOfNError, flattenBestOfN, readBestOfNJsonl, tokenizeBestOfN } from '../data/best_of_n.ts';
 import { downloadHubRepo } from '../data/hub.ts';
+import { importModelFolder, LocalModelError } from '../data/local_model.ts';
 import { HubPushError, pushToHub } from '../data/hub_push.ts';
 import type { DownloadProgress } from '../data/hub-progress.ts';
 import { inspectJsonl, inspectParquet, type DatasetReport } from '../data/inspect.ts';
@@ -100,7 +101,7 @@ export function describeKey(key: string): Pick<StoredFile, 'kind' | 'repo' | 're
 
 /** The fix for an error raised while reading data, by its kind. */
 function dataFix(e: unknown, fallback: string): string | undefined {
-  if (e instanceof DataSourceError || e instanceof ImportStoreError || e instanceof BestOfNError || e instanceof HubPushError) return e.fix;
+  if (e instanceof DataSourceError || e instanceof ImportStoreError || e instanceof BestOfNError || e instanceof HubPushError || e instanceof LocalModelError) return e.fix;
   const name = (e as Error)?.name;
   if (name === 'StorageFullError') return 'Delete stored files you no longer need (Stored in this browser), then try again.';
   if (name === 'HubDownloadError') return 'Check the repo id, revision, Hub base URL and token above, then press Download again: it resumes.';
@@ -344,6 +345,19 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
         return;
       case 'download':
         return download(req);
+      case 'import-model-folder':
+        try {
+          const store = await getStore();
+          const r = await importModelFolder(store, req.name, req.files.map((f) => ({ path: f.path, blob: f.file })));
+          tokenize.forget((k) => k.includes(`hub:${r.repo}@`));
+          for (const w of r.manifest.warnings) post({ type: 'warning', where: 'model-data', message: w });
+          post({ type: 'download-done', rid: req.rid, what: 'model', repo: r.repo, revision: r.revision, files: r.manifest.files.map((f) => f.path) });
+        } catch (e) {
+          fail(req.rid, 'model-data', e, 'Choose a Hugging Face model folder (config.json, safetensors weights, tokenizer files), then try again.');
+        } finally {
+          await storageReport(0).catch(() => undefined);
+        }
+        return;
       case 'cancel':
         downloads.get(req.target)?.abort();
         return;

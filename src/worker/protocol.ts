@@ -260,6 +260,11 @@ export type Request =
     }
   | { type: 'cancel'; rid: number; target: number }
   | { type: 'storage-list'; rid: number }
+  /**
+   * A model folder on disk (its files, paths relative to the folder) checked and copied once into the browser's
+   * storage like a Hub download (src/data/local_model.ts); answered with download-done (repo '_local/<folder>').
+   */
+  | { type: 'import-model-folder'; rid: number; name: string; files: { path: string; file: File }[] }
   | { type: 'storage-delete'; rid: number; keys: string[] }
   // Data (data worker)
   /** Validates a file; a file with no bad line is stored at once (IndexedDB) with its split. */
@@ -341,6 +346,7 @@ export const REQUEST_WORKER: Record<RequestType, 'data' | 'train'> = {
   download: 'data',
   cancel: 'data',
   'storage-list': 'data',
+  'import-model-folder': 'data',
   'storage-delete': 'data',
   'import-jsonl': 'data',
   'import-accept': 'data',
@@ -380,6 +386,7 @@ export const REQUEST_AREA: Record<RequestType, Area> = {
   download: 'model-data',
   cancel: 'model-data',
   'storage-list': 'model-data',
+  'import-model-folder': 'model-data',
   'storage-delete': 'model-data',
   'import-jsonl': 'model-data',
   'import-accept': 'model-data',
@@ -559,6 +566,18 @@ export type PortReply =
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers used on both sides
+
+/** The folder name of a model stored from a local folder (ModelRef repo '_local/<folder>'), else null. */
+export function localModelName(m: ModelRef): string | null {
+  return m.kind === 'hub' && m.repo.startsWith('_local/') ? m.repo.slice(7) : null;
+}
+
+/** A model in words: the Hub repo id, "folder <name>" for a local folder, or `demo` for the demo model. */
+export function modelRefName(m: ModelRef, demo = 'the demo model'): string {
+  if (m.kind !== 'hub') return demo;
+  const local = localModelName(m);
+  return local !== null ? `folder ${local}` : m.repo;
+}
 
 /** σ(rA − rB) computed without overflow for |rA − rB| in the hundreds. */
 export function preferenceProbability(rewardA: number, rewardB: number): number {

@@ -3,7 +3,7 @@
 // head. Pure (no GPU), so the data worker checks a local folder with it before copying it into storage, and
 // load.ts checks every checkpoint with checkCheckpointTensors at load time.
 import type { Qwen3Config } from './config.ts';
-import { modelDims } from './config.ts';
+import { modelDims, withPadTokenId } from './config.ts';
 import { buildParamTable, type ParamTable } from './params.ts';
 import { UserError } from '../util/user_error.ts';
 
@@ -42,7 +42,9 @@ export function checkCheckpointTensors(config: Qwen3Config, table: ParamTable, t
  * checkCheckpointTensors. Returns its warnings; throws a UserError naming the tensor and file.
  */
 export function checkModelFolderTensors(config: Qwen3Config, tensors: TensorList, source: string): string[] {
-  const table = buildParamTable(modelDims(config), { lora: null, frozenDtype: 'f32', maxBlockBytes: Number.MAX_SAFE_INTEGER });
+  // shapes do not depend on the pad id; modelDims needs one (load.ts sets the tokenizer's), so any valid id does
+  const dims = modelDims(config.pad_token_id === null ? withPadTokenId(config, 0) : config);
+  const table = buildParamTable(dims, { lora: null, frozenDtype: 'f32', maxBlockBytes: Number.MAX_SAFE_INTEGER });
   const warnings = checkCheckpointTensors(config, table, tensors, source);
   const files = [...new Set([...tensors.values()].map((t) => t.file))].join(', ') || 'no tensors';
   for (const e of table.trainable) {

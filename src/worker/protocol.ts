@@ -579,6 +579,11 @@ export function modelRefName(m: ModelRef, demo = 'the demo model'): string {
   return local !== null ? `folder ${local}` : m.repo;
 }
 
+/** The model's id for exported files (base_model_name_or_path, READMEs): the repo, a local folder's name, or `demo`. */
+export function modelIdOf(m: ModelRef, demo: string): string {
+  return m.kind === 'hub' ? (localModelName(m) ?? m.repo) : demo;
+}
+
 /** σ(rA − rB) computed without overflow for |rA − rB| in the hundreds. */
 export function preferenceProbability(rewardA: number, rewardB: number): number {
   const d = rewardA - rewardB;

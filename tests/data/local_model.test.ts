@@ -22,9 +22,10 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rs-local-model-'));
   await writeTinyQwen3(join(dir, 'my-model'), { vocabSize: 512 });
   for (const f of await readdir(join(dir, 'my-model'))) bytes.set(f, new Uint8Array(await readFile(join(dir, 'my-model', f))));
-  // a 512-token vocabulary keeps the weights small; the special token ids must then lie inside it
+  // a 512-token vocabulary keeps the weights small; the special token ids must then lie inside it (no pad_token_id,
+  // as in Qwen3's own config.json)
   const cfg = JSON.parse(new TextDecoder().decode(bytes.get('config.json'))) as Record<string, unknown>;
-  bytes.set('config.json', new TextEncoder().encode(JSON.stringify({ ...cfg, bos_token_id: 1, eos_token_id: 2, pad_token_id: 0 })));
+  bytes.set('config.json', new TextEncoder().encode(JSON.stringify({ ...cfg, bos_token_id: 1, eos_token_id: 2 })));
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -35,7 +36,7 @@ function folder(change: Record<string, Uint8Array | null> = {}): LocalFile[] {
     if (v === null) all.delete(k);
     else all.set(k, v);
   }
-  return [...all].map(([path, b]) => ({ path, blob: new File([b], path, { lastModified: 1_700_000_000_000 }) }));
+  return [...all].map(([path, b]) => ({ path, blob: new File([b as Uint8Array<ArrayBuffer>], path, { lastModified: 1_700_000_000_000 }) }));
 }
 
 let n = 0;

@@ -6,13 +6,13 @@ import { useId, type InputHTMLAttributes } from 'react';
 import { Section } from '../../components/Section.tsx';
 import { BaselineButton } from './BaselineButton.tsx';
 import { useActions, useStudio, useStudioApi } from '../../context.ts';
-import type { LoadedModelInfo, ModelRef } from '../../../worker/protocol.ts';
+import { modelRefName, type LoadedModelInfo, type ModelRef } from '../../../worker/protocol.ts';
 
 /** The directory picker attribute (Chrome, Edge, Firefox, Safari) that React's types do not list. */
 const DIRECTORY = { webkitdirectory: '' } as InputHTMLAttributes<HTMLInputElement>;
 
 function modelName(m: ModelRef | null): string {
-  return !m ? '' : m.kind === 'hub' ? m.repo : 'the demo model';
+  return !m ? '' : modelRefName(m);
 }
 
 function describe(info: LoadedModelInfo): string {

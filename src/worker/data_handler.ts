@@ -9,10 +9,10 @@ import { importModelFolder, LocalModelError } from '../data/local_model.ts';
 import { HubPushError, pushToHub } from '../data/hub_push.ts';
 import type { DownloadProgress } from '../data/hub-progress.ts';
 import { inspectJsonl, inspectParquet, type DatasetReport } from '../data/inspect.ts';
-import { readPreferenceJsonl, readScoreJsonl } from '../data/jsonl.ts';
+import { looksLikePairFile, readPreferenceJsonl, readScoreJsonl } from '../data/jsonl.ts';
 import type { DataIssue, PreferenceImport } from '../data/records.ts';
 import type { FileStore } from '../data/storage.ts';
-import { tokenizeScoreRecord } from '../data/tokenize.ts';
+import { tokenizePair, tokenizeScoreRecord } from '../data/tokenize.ts';
 import type { ChatTokenizer, TokenizerFiles } from '../data/tokenizer.ts';
 import { datasetSplits, DataSourceError, modelVocabSize } from './data_sources.ts';
 import { createTokenizeService, refKey } from './data_tokenize.ts';
@@ -413,6 +413,16 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
         case 'tokenize-score-file': {
           const tok = await tokenize.tokenizerOf(req.model);
           const vocabSize = await modelVocabSize(req.model, await getStore());
+          if (looksLikePairFile(await req.file.slice(0, 1 << 16).text())) {
+            // the import's parser: every TRL pair format, one format per file, errors with line and field
+            const read = await readPreferenceJsonl(req.file.stream(), { maxErrors: MAX_IMPORT_ERRORS, ...(vocabSize !== undefined ? { vocabSize } : {}) });
+            const pairs = read.importRecords('valid-only').map((p) => tokenizePair(tok, p));
+            const lines = read.recordPlaces.map((p) => (p.kind === 'line' ? p.line : p.row + 1));
+            return {
+              reply: { type: 'token-ids', id: req.id, ids: [], pairs, lines, padTokenId: tok.padTokenId, errors: read.summary.errors.map(toImportError), errorCount: read.summary.invalid },
+              transfer: pairs.flatMap((p) => [p.chosen_ids.buffer, p.rejected_ids.buffer]),
+            };
+          }
           const read = await readScoreJsonl(req.file.stream(), { maxErrors: MAX_IMPORT_ERRORS, ...(vocabSize !== undefined ? { vocabSize } : {}) });
           const ids = read.records.map((r) => tokenizeScoreRecord(tok, r));
           return {

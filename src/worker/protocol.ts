@@ -218,6 +218,16 @@ export interface EvalReport {
   scored: { dataset: DatasetRef; split: Split; scored: number; filtered: number };
 }
 
+/** Batch scoring of a pair file: pair metrics and, per pair (file order), both rewards, token lengths and file line. */
+export interface BatchPairs {
+  metrics: Record<string, number>;
+  chosenRewards: number[];
+  rejectedRewards: number[];
+  chosenLengths: number[];
+  rejectedLengths: number[];
+  lines: number[];
+}
+
 /** Best-of-N accuracy of a RewardBench 2-style file (src/data/best_of_n.ts), with the model that scored it. */
 export interface BestOfNResult {
   file: string;
@@ -324,8 +334,8 @@ export type Request =
    * 'run' the run's own dataset is scored, whatever `dataset` says.
    */
   | { type: 'evaluate'; rid: number; dataset: DatasetRef; split: Split; source?: EvalSource; maxLength?: number; runId?: string }
-  /** The text of pair `index` of the last eval report (decoded from the token ids that were scored). */
-  | { type: 'eval-pair-text'; rid: number; index: number }
+  /** The text of pair `index` of the last eval report, or (from 'batch') of the last scored pair file. */
+  | { type: 'eval-pair-text'; rid: number; index: number; from?: 'eval' | 'batch' }
   /** Best-of-N accuracy of a JSONL in RewardBench 2's format (prompt, chosen, rejected as a list, optional subset). */
   | { type: 'best-of-n'; rid: number; file: File; source?: EvalSource; maxLength?: number }
   // Export (train worker; 'export-data' the data worker)
@@ -500,9 +510,15 @@ export type WorkerEvent =
   | { type: 'model-loaded'; rid: number; info: LoadedModelInfo }
   | { type: 'model-unloaded'; rid: number }
   | { type: 'score-pair-result'; rid: number; score: PairScore; source: EvalSource }
-  | { type: 'score-batch-result'; rid: number; rows: number; file: OutFile; errors: ImportError[] }
+  | {
+      type: 'score-batch-result'; rid: number; rows: number; file: OutFile;
+      /** The first invalid lines (line, field, message) and how many there are in all; they were not scored. */
+      errors: ImportError[]; errorCount: number;
+      /** A file of preference pairs: their metrics (TRL's eval names, no prefix) and per-pair rewards. */
+      pairs?: BatchPairs;
+    }
   | { type: 'eval-report'; rid: number; report: EvalReport; source: EvalSource }
-  | { type: 'eval-pair-text'; rid: number; index: number; chosen: string; rejected: string }
+  | { type: 'eval-pair-text'; rid: number; index: number; chosen: string; rejected: string; from?: 'eval' | 'batch' }
   | { type: 'best-of-n-report'; rid: number; report: BestOfNResult; source: EvalSource }
   /** verify: for an ONNX export, onnxruntime-web's rewards against the engine's. */
   | { type: 'export-files'; rid: number; what: ExportWhat | 'data'; files: OutFile[]; verify?: OnnxVerify }
@@ -546,7 +562,10 @@ export type PortRequest =
   | { type: 'get-splits'; id: number; dataset: DatasetRef }
   /** Chat-template token ids of whole conversations (scoring: prompt + a response as the final assistant turn). */
   | { type: 'tokenize-chats'; id: number; model: TokenizerRef; chats: Message[][] }
-  /** Token ids of every valid record of a score JSONL ({messages} | {text} | {input_ids} per line). */
+  /**
+   * Token ids of every valid record of a score JSONL ({messages} | {text} | {input_ids} per line), or, for a file of
+   * TRL preference pairs (chosen/rejected in any TRL format, read by the import's parser), the pairs' token ids.
+   */
   | { type: 'tokenize-score-file'; id: number; model: TokenizerRef; file: File }
   /** A best-of-N JSONL: every response of every record tokenized (chosen first, then rejected, record by record). */
   | { type: 'tokenize-best-of-n'; id: number; model: TokenizerRef; file: File }
@@ -559,7 +578,11 @@ export type DistributiveOmitId<T> = T extends unknown ? Omit<T, 'id'> : never;
 export type PortReply =
   | { type: 'tokenized'; id: number; pairs: TokenizedPairData[]; total: number; filtered: number; padTokenId: number; cached: boolean }
   | { type: 'splits'; id: number; splits: string[] }
-  | { type: 'token-ids'; id: number; ids: Int32Array[]; padTokenId: number; lines?: number[]; errors?: ImportError[]; errorCount?: number }
+  | {
+      type: 'token-ids'; id: number; ids: Int32Array[]; padTokenId: number; lines?: number[]; errors?: ImportError[]; errorCount?: number;
+      /** A pair file: its valid pairs tokenized (ids is then empty) and the 1-based file line of each. */
+      pairs?: TokenizedPairData[];
+    }
   | { type: 'best-of-n-ids'; id: number; records: { place: string; subset: string; chosen: number; rejected: number }[]; ids: Int32Array[] }
   | { type: 'texts'; id: number; texts: string[] }
   | { type: 'port-error'; id: number; where: Area; message: string; fix: string };

@@ -148,7 +148,8 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
     try {
       const store = await getStore();
       const records = held.read.importRecords(held.read.summary.invalid === 0 ? 'all-or-nothing' : 'valid-only');
-      const stored = await storeImport(store, { id, name: held.file.name, records, split: held.split });
+      const lines = held.read.recordPlaces.map((p) => (p.kind === 'line' ? p.line : p.row + 1));
+      const stored = await storeImport(store, { id, name: held.file.name, records, split: held.split, lines });
       pending.delete(id);
       post({ type: 'import-accepted', rid, id, pairs: stored.pairs, stored });
       await storageReport(0);
@@ -223,7 +224,7 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
       splits: [],
     };
     for (const s of splits) {
-      report.splits.push(s.kind === 'jsonl' ? await inspectJsonl(s.split, s.name, s.open(), opts) : await inspectParquet(s.split, s.shards, opts));
+      report.splits.push(s.kind === 'jsonl' ? await inspectJsonl(s.split, s.name, s.open(), { ...opts, ...(s.lineOf ? { lineOf: s.lineOf } : {}) }) : await inspectParquet(s.split, s.shards, opts));
     }
     post({ type: 'inspect-report', rid: req.rid, report });
   };

@@ -32,7 +32,7 @@ describe('model folder from disk', () => {
     const s = await openStudio(browser, inject('baseUrl'));
     const { page } = s;
     await page.getByTestId('gpu-name').waitFor({ timeout: 60_000 });
-    await page.getByTestId('model-folder-input').setInputFiles(modelDir);
+    await page.getByTestId('local-model-folder-input').setInputFiles(modelDir);
     await page.getByTestId('model-folder-selected').getByText('tiny-qwen3').waitFor({ timeout: 60_000 });
     expect(await page.getByLabel('Model to train').inputValue()).toMatch(/^hub:_local\/tiny-qwen3@[0-9a-f]{12}$/);
     await page.getByTestId('stored-files').getByText('model folder tiny-qwen3').waitFor();

@@ -14,7 +14,7 @@ export function LocalModelFolder() {
         A Hugging Face model folder (config.json, safetensors weights, tokenizer files) — or a trained model the studio exported — is checked
         and copied into this browser once; you can also drop the folder on the page.
       </p>
-      <ModelFolderButton label={busy ? 'Copying the folder…' : 'Choose a model folder…'} testId="model-folder" />
+      <ModelFolderButton label={busy ? 'Copying the folder…' : 'Choose a model folder…'} testId="local-model-folder" />
       {local !== null && (
         <p className="small" data-testid="model-folder-selected">
           Selected: folder <strong>{local}</strong> (stored in this browser).

@@ -165,7 +165,8 @@ export async function loadModelFolder(
 export async function loadBaseModel(gpu: Gpu, o: { base: ModelRef; baseFiles: () => Promise<ModelFiles>; seed: number }): Promise<EvalModel> {
   const loaded = await loadRewardModel(gpu, await o.baseFiles(), { lora: null, training: false, maxB: EVAL_MAX_B, maxT: MIN_T, gradientCheckpointing: false, seed: o.seed });
   const name = modelIdOf(o.base, DEMO_MODEL_NAME);
-  const info: LoadedModelInfo = { kind: 'base', name, base: o.base, lora: null, tokenizer: 'base', files: [] };
+  // a trained model folder chosen as the model carries its own score head: it is loaded, not initialized
+  const info: LoadedModelInfo = { kind: 'base', name, base: o.base, lora: null, tokenizer: 'base', files: [], ...(loaded.initialized.includes('score.weight') ? {} : { trainedHead: true }) };
   return evalModelOf(gpu, loaded, info, o.base);
 }
 

@@ -73,6 +73,8 @@ export interface LoadedModelInfo {
   base: ModelRef | null;
   /** LoRA settings of an adapter (r, lora_alpha, target_modules). */
   lora: { r: number; lora_alpha: number; target_modules: string[] } | null;
+  /** base: the selected model has a score head of its own (a trained model folder), used instead of a seeded one. */
+  trainedHead?: boolean;
   /** Where the tokenizer comes from: the folder's own files, or the base / selected model's. */
   tokenizer: 'folder' | 'base';
   files: string[];

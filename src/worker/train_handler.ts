@@ -322,7 +322,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       const prefix = hubRepoPrefix('dataset', r.dataset.repo, r.dataset.revision);
       if (![...keys].some((k) => k.startsWith(prefix))) return `dataset ${r.dataset.repo} is no longer stored`;
     }
-    if (r.model.kind === 'hub' && !keys.has(hubFileKey('model', r.model.repo, r.model.revision, 'config.json'))) return `model ${r.model.repo} is no longer stored`;
+    if (r.model.kind === 'hub' && !keys.has(hubFileKey('model', r.model.repo, r.model.revision, 'config.json'))) return `model ${modelRefName(r.model)} is no longer stored`;
     return null;
   };
 

@@ -64,7 +64,7 @@ describe('model folder from disk', () => {
     await page.getByTestId('continue-model-note').getByText('trained-rm').waitFor({ timeout: 60_000 });
     await openPanel(page, 'Evaluate & compare');
     await page.getByTestId('load-base').click();
-    await page.getByTestId('loaded-model').getByText('trained-rm').waitFor({ timeout: 60_000 });
+    await page.getByTestId('loaded-model').getByText('Model trained-rm with its own trained score head').waitFor({ timeout: 60_000 });
     await page.getByTestId('compare-run').click();
     await page.locator('[data-testid="compare-result"][data-source="loaded"]').waitFor({ timeout: 60_000 });
     expect(Math.abs(Number(await page.getByTestId('reward-a').getAttribute('data-value')))).toBe(0);

@@ -16,6 +16,7 @@ function modelName(m: ModelRef | null): string {
 }
 
 function describe(info: LoadedModelInfo): string {
+  if (info.kind === 'base' && info.trainedHead) return `Model ${info.name} with its own trained score head (from its weights), as selected in Model & data.`;
   if (info.kind === 'base') return `Base model ${info.name} with an untrained score head (seeded as a new run): the baseline before training.`;
   const tok = info.tokenizer === 'folder' ? "the folder's tokenizer" : `the tokenizer of ${modelName(info.base) || 'the selected model'}`;
   if (info.kind === 'onnx') return `ONNX reward model from ${info.name}, scored with onnxruntime-web (${info.provider === 'webgpu' ? 'WebGPU' : 'WASM'}); ${tok}.`;

@@ -33,7 +33,7 @@ if (compare) {
 
 const gpu = await requestNodeGpu({ swiftShaderFallback: true });
 const adapter = describeGpu(gpu);
-console.log(`adapter: ${adapter}${tiny ? '   (tiny shapes)' : ''}; step time: wall clock (submit → onSubmittedWorkDone)`);
+console.log(`adapter: ${adapter}${tiny ? '   (tiny shapes)' : ''}; step time: ${gpu.hasTimestamps ? 'GPU timestamp queries (ms_wall: the wall clock as the trainer submits)' : 'wall clock (submit → onSubmittedWorkDone; the adapter has no timestamp-query)'}`);
 const results: (StepResult & { vs_torch?: Record<string, number> })[] = [];
 for (const c of stepConfigs(tiny, { full: args.includes('--full') })) {
   const r = await benchStep(gpu, tiny ? TINY_DIMS : QWEN3_0_6B_DIMS, c, reps);
@@ -41,7 +41,7 @@ for (const c of stepConfigs(tiny, { full: args.includes('--full') })) {
   console.log(formatStepTable([results[results.length - 1]], results.length === 1));
 }
 if (jsonOut) {
-  writeFileSync(jsonOut, JSON.stringify({ adapter, tiny, date: new Date().toISOString(), timing: 'wall-clock', steps: results }, null, 2) + '\n');
+  writeFileSync(jsonOut, JSON.stringify({ adapter, tiny, date: new Date().toISOString(), timing: results[0]?.timing ?? 'wall-clock', steps: results }, null, 2) + '\n');
   console.log(`wrote ${jsonOut}`);
 }
 if (args.includes('--ops')) {

@@ -41,7 +41,7 @@ override A_K: u32 = 2;          // A layout: 0 i contiguous, 1 c contiguous, 2 r
 override B_K: u32 = 2;          // B layout: 0 j contiguous, 1 c contiguous, 2 read p.bKContig
 override B_DT: u32 = 3;         // B dtype: 0 f32, 1 f16, 2 bf16, 3 read p.bDtype
 override DROP_ON: u32 = 0;      // 0 none, 1 A, 2 B, 3 C (the result, before accumulation); *_dropout entries
-override EPI: u32 = 0;          // epilogue bits (see epilogue()): 1 low-rank (LoRA) term, 2 residual add
+override EPI: u32 = 0;          // epilogue bits (see epilogue()): 1 low-rank (LoRA) term, 2 residual add, 4 SwiGLU backward store
 
 struct Params {
   M: u32, N: u32, K: u32,
@@ -357,6 +357,7 @@ fn storeOne(gi: u32, gj: u32, bz: u32, z: u32, key: u32, acc: f32) {
   var v = p.alpha * acc;
   if (DROP_ON == 3u) { v *= dropMul(key, e); }
   if (EPI != 0u) { v = epilogue(gi, gj, v); }
+  if ((EPI & 4u) != 0u) { swigluStore(gi, gj, e, v); return; }
   if (p.accumulate == 1u) { v += c[e]; }
   c[e] = v;
 }
@@ -376,6 +377,23 @@ fn storeRow(gi: u32, jL: u32, jH: u32, bz: u32, z: u32, key: u32, lo: vec4<f32>,
 //          separate product added afterwards: bit-identical to it). Forward: X = xa, Y = lora_B; grouped q/k/v or
 //          gate/up outputs pick their own xa columns through g(j). Backward dinp: X = dout·B, Y = lora_A read (k, r).
 // EPI & 2: the residual add, v + res(i, j) (x_{l+1} = x2 + down_proj(h) written by the down_proj product).
+// EPI & 4: the SwiGLU backward, in the down_proj dinp product whose result v is dh(i, j) (M, F = N): instead of dh
+//          it stores dgate at C(i, j) and dup at C(i, N + j) (C = dgu (M, 2F), assigned), reading gate and up from
+//          res(i, j) and res(i, N + j) (the forward's gu (M, 2F)); the same arithmetic as shaders/swiglu.wgsl.
+fn sigmoidStable(x: f32) -> f32 {
+  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
+  let t = exp(x);
+  return t / (1.0 + t);
+}
+
+fn swigluStore(i: u32, j: u32, e: u32, d: f32) {
+  let go = p.offRes + i * p.ldRes + j;
+  let g = epiRes[go];
+  let s = sigmoidStable(g);
+  c[e] = d * epiRes[go + p.N] * s * (1.0 + g * (1.0 - s));
+  c[e + p.N] = d * g * s;
+}
+
 fn epilogue(i: u32, j: u32, v: f32) -> f32 {
   var r = v;
   if ((EPI & 1u) != 0u) {
@@ -413,6 +431,7 @@ fn reduceOne(gid: vec3<u32>, key: u32) {
   var v = p.alpha * sum;
   if (DROP_ON == 3u) { v *= dropMul(key, e); }
   if (EPI != 0u) { v = epilogue(i, j, v); }
+  if ((EPI & 4u) != 0u) { swigluStore(i, j, e, v); return; }
   if (p.accumulate == 1u) { v += c[e]; }
   c[e] = v;
 }

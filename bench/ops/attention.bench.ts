@@ -5,8 +5,8 @@
 // Run alone: node --import tsx --import ./tools/node-hooks.mjs bench/ops/attention.bench.ts [--tiny]
 //
 // FLOPs count the useful work of a causal mask, P = B·H·T(T+1)/2 visible (query, key) pairs: forward 2 matmuls
-// (q·k, P·v) = 4·D·P; backward the usual FlashAttention-2 convention of 5 matmuls = 10·D·P (our kernels do 7: the
-// dkdv and dq passes both recompute q·k and dout·v). Bytes are the compulsory traffic (every input read once,
+// (q·k, P·v) = 4·D·P; backward the usual FlashAttention-2 convention of 5 matmuls = 10·D·P, which is what the
+// kernels do (dkdv recomputes q·k and dout·v once and stores dS; dq reads it). src/ops/attention.ts attentionFlops. Bytes are the compulsory traffic (every input read once,
 // every output written once), so bytes/ms is a lower bound on the bandwidth used.
 import type { Gpu } from '../../src/gpu/device.ts';
 import { attentionBackward, attentionBackwardWorkspaceBytes, attentionForward } from '../../src/ops/attention.ts';
@@ -46,14 +46,15 @@ export async function benchAttention(gpu: Gpu, report: Report, opts: { tiny?: bo
     const cu = uploadBuffer(gpu, 'bench.cu', Uint32Array.from({ length: B + 1 }, (_, b) => b * T)); // packed: B sequences of T
     const out = createStorage(gpu, 'bench.out', nq * 4), lse = createStorage(gpu, 'bench.lse', B * H * T * 4);
     const dq = createStorage(gpu, 'bench.dq', nq * 4), dk = createStorage(gpu, 'bench.dk', nkv * 4), dv = createStorage(gpu, 'bench.dv', nkv * 4);
-    const ws = createStorage(gpu, 'bench.ws', attentionBackwardWorkspaceBytes(B * T, H));
+    const ws = createStorage(gpu, 'bench.ws', attentionBackwardWorkspaceBytes(B * T, T, B, H, D));
     const fwd = attentionForward(gpu, out, lse, q, k, v, cu, B, T, B * T, H, Hkv, D);
     const bwd = attentionBackward(gpu, dq, dk, dv, ws, dout, q, k, v, out, lse, cu, B, T, B * T, H, Hkv, D);
 
     const pairs = (B * H * T * (T + 1)) / 2;
     const shape = `B=${B} T=${T} H=${H} Hkv=${Hkv} D=${D}`;
     const fwdBytes = 4 * (2 * nq + 2 * nkv + B * H * T);
-    const bwdBytes = 4 * (4 * nq + 4 * nkv + 5 * B * H * T);  // q out dout dq; k v dk dv; lse, ws written and read
+    const dsBytes = 4 * B * H * T * (T + 1) / 2; // dS (causal half), written by dkdv, read by dq
+    const bwdBytes = 4 * (4 * nq + 4 * nkv + 5 * B * H * T) + 2 * dsBytes;  // q out dout dq; k v dk dv; lse, ws; dS
     report(`attention_forward ${shape}`, await timeKernels(gpu, fwd, reps), 4 * D * pairs, fwdBytes);
     report(`attention_backward ${shape}`, await timeKernels(gpu, bwd, reps), 10 * D * pairs, bwdBytes);
 

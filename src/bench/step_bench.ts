@@ -2,10 +2,14 @@
 // one training step (micro-step forward + loss + backward through MicroStepRunner, as the trainer submits it, then
 // the optimizer) of a Qwen3 reward model with random weights, on a micro-batch of unequal sequence lengths, and its
 // structure: dispatches per layer and per step, submissions, GPU objects created per step after the first (via
-// the counting wrapper in src/gpu/stats.ts), rows the token-parallel ops process vs real tokens. Time is wall clock
-// (submit to onSubmittedWorkDone), labelled so. A benchmark, not a test: nothing asserts on time.
+// the counting wrapper in src/gpu/stats.ts), rows the token-parallel ops process vs real tokens. Time: GPU
+// timestamp queries around the step's kernels (forward, loss, backward, optimizer in one pass: the GPU's own time,
+// no submission or readback gaps) where the adapter has `timestamp-query`, else the wall clock (submit to
+// onSubmittedWorkDone); `timing` says which, and `ms_wall` is always the wall clock of the step as the trainer
+// submits it. A benchmark, not a test: nothing asserts on time.
 import type { Gpu } from '../gpu/device.ts';
 import { dispatchStats, recordKernels } from '../gpu/kernel.ts';
+import { timeGpu } from '../gpu/timer.ts';
 import { allocationCount, countAllocations, submitCounted, submitStats } from '../gpu/stats.ts';
 import { buildParamTable, LINEAR_NAMES, type ModelDims } from '../model/params.ts';
 import { allocateWeights, destroyWeights, initNewParams } from '../model/weights.ts';
@@ -13,6 +17,7 @@ import { Qwen3RewardModel } from '../model/qwen3.ts';
 import { Optimizer } from '../train/optimizer.ts';
 import { MicroStepRunner } from '../train/micro_step.ts';
 import { packSequences } from '../train/batches.ts';
+import { attentionFlops } from '../ops/attention.ts';
 import { Rng } from '../util/random.ts';
 
 export const QWEN3_0_6B_DIMS: ModelDims = { C: 1024, F: 3072, L: 28, H: 16, Hkv: 8, D: 128, V: 151936, eps: 1e-6, theta: 1e6, padId: 151643, initializerRange: 0.02 };
@@ -40,6 +45,11 @@ export interface StepResult {
   max_length: number;
   layers: number;
   dispatches_per_layer: number;
+  /** Dispatches of attention per layer in one micro-step (forward, recompute when checkpointing, backward), from the plan. */
+  attention_dispatches_per_layer: number;
+  /** Model-counted attention FLOPs per real token (all layers; causal pairs of each sequence, src/ops/attention.ts). */
+  attention_flops_fwd_per_token: number;
+  attention_flops_bwd_per_token: number;
   dispatches_per_step: number;
   submissions_per_micro_step: number;
   submissions_per_step: number;
@@ -48,10 +58,13 @@ export interface StepResult {
   real_tokens: number;
   padded_tokens: number;
   bytes_read_back_per_step: number;
+  /** Step time by `timing`: GPU timestamps where the adapter has them, else = ms_wall. */
   ms: number;
+  /** Wall clock of the step as the trainer submits it (submissions, waits). */
+  ms_wall: number;
   tokens_per_second: number;
   tflops: number;
-  timing: 'wall-clock';
+  timing: 'gpu-timestamps' | 'wall-clock';
 }
 
 export function stepName(c: StepConfig): string {
@@ -108,26 +121,38 @@ export async function benchStep(gpu: Gpu, dims: ModelDims, c: StepConfig, reps: 
     const a0 = allocationCount(), s0 = submitStats.count, d0 = dispatchStats.count;
     const t0 = performance.now();
     for (let i = 0; i < reps; i++) await step();
-    const ms = (performance.now() - t0) / reps;
+    const msWall = (performance.now() - t0) / reps;
     const optSubs = 1;
     const subs = (submitStats.count - s0) / reps;
+    const a1 = allocationCount(), d1 = dispatchStats.count;
+    // GPU time of the same kernels in one timed pass (timer's query set and buffers are outside the counts above).
+    const kernels = [...model.forwardKernels(plan), model.lossKernel(plan, c.pairs, false, 1, 0), ...model.backwardKernels(plan), ...opt.kernels];
+    const gpuTime = gpu.hasTimestamps ? await timeGpu(gpu, kernels, reps) : null;
+    const timed = gpuTime?.method === 'timestamp';
+    const ms = timed ? gpuTime.ms : msWall;
     const realTokens = lengths.reduce((a, b) => a + b, 0);
+    const att = attentionFlops(lengths, dims.H, dims.D);
     return {
       name: stepName(c), mode: c.mode, gradient_checkpointing: c.gradientCheckpointing, pairs: c.pairs, max_length: c.maxLength,
       layers: dims.L,
       dispatches_per_layer: model.layerDispatches(plan),
-      dispatches_per_step: (dispatchStats.count - d0) / reps,
+      attention_dispatches_per_layer: [...plan.layers[0], ...model.layerBackwardKernels(plan, 0)] // recompute included
+        .filter((k) => k.label.startsWith('attention_')).reduce((n, k) => n + k.dispatches.length, 0),
+      attention_flops_fwd_per_token: (dims.L * att.forward) / realTokens,
+      attention_flops_bwd_per_token: (dims.L * att.backward) / realTokens,
+      dispatches_per_step: (d1 - d0) / reps,
       submissions_per_micro_step: subs - optSubs,
       submissions_per_step: subs,
-      allocations_per_step: (allocationCount() - a0) / reps,
+      allocations_per_step: (a1 - a0) / reps,
       rows_processed: plan.M,
       real_tokens: realTokens,
       padded_tokens: mb.B * mb.T,
       bytes_read_back_per_step: 0,
       ms,
+      ms_wall: msWall,
       tokens_per_second: realTokens / (ms / 1000),
       tflops: stepFlops(dims, lengths, c.gradientCheckpointing) / (ms / 1000) / 1e12,
-      timing: 'wall-clock',
+      timing: timed ? 'gpu-timestamps' : 'wall-clock',
     };
   } finally {
     opt.destroy();

@@ -3,7 +3,8 @@ import type { StepResult } from './step_bench.ts';
 
 const COLS: [string, number, (r: StepResult & { vs_torch?: Record<string, number> }) => string][] = [
   ['config', 30, (r) => r.name],
-  ['ms/step', 10, (r) => r.ms.toFixed(1)],
+  ['ms/step', 10, (r) => `${r.ms.toFixed(1)}${r.timing === 'gpu-timestamps' ? ' gpu' : ''}`],
+  ['wall ms', 9, (r) => (r.ms_wall ?? r.ms).toFixed(1)],
   ['tok/s', 10, (r) => r.tokens_per_second.toFixed(0)],
   ['TFLOP/s', 8, (r) => r.tflops.toFixed(3)],
   ['disp/layer', 10, (r) => String(r.dispatches_per_layer)],

@@ -1,7 +1,7 @@
 // Activation and gradient buffers of the model, allocated once for the largest micro-batch (maxB sequences of
 // maxT tokens) and shared by every smaller shape: a (B,T,·) tensor of a smaller step uses the prefix.
-// With gradient checkpointing only the residual stream entering each layer is kept per layer; the rest of a
-// layer's activations live in one shared set that the backward refills by recomputing that layer.
+// With gradient checkpointing only the residual stream entering each layer (and LoRA's small x·Aᵀ) is kept per
+// layer; the rest of a layer's activations live in one shared set that the backward refills by recomputing that layer.
 import type { Gpu } from '../gpu/device.ts';
 import { createStorage } from '../gpu/buffers.ts';
 import { rmsnormBackwardWorkspaceBytes } from '../ops/rmsnorm.ts';
@@ -25,7 +25,6 @@ export interface LayerActs {
   rstd2: GPUBuffer; // (M,)
   gu: GPUBuffer; // (M,2F) the fused gate|up projection
   h: GPUBuffer; // (M,F) silu(gate)*up
-  xa: GPUBuffer[]; // per fusion group with LoRA: (M, parts·R) dropout(x)·Aᵀ
 }
 
 export interface Activations {
@@ -37,6 +36,9 @@ export interface Activations {
   margins: GPUBuffer; // (P,) f32
   resid: GPUBuffer[]; // L+1 × (M,C): resid[l] enters layer l; resid[L] enters the final norm
   layers: LayerActs[]; // L sets, or 1 shared set with gradient checkpointing
+  /** Per layer (kept with checkpointing too: the recompute reuses them instead of re-running x·Aᵀ), per fusion
+   *  group with LoRA: (M, parts·R) dropout(x)·Aᵀ. Small: 7·R floats per row per layer with every linear targeted. */
+  xa: GPUBuffer[][];
   tmpC: GPUBuffer; // (M,C) o_proj output before the residual add
   xf: GPUBuffer; // (M,C) final norm output
   rstdf: GPUBuffer; // (M,)
@@ -104,7 +106,7 @@ export function activationLayout(d: ModelDims, o: ActivationOptions): { name: st
     { name: 'layer.rstd2', bytes: M * f, count: sets },
     { name: 'layer.gu', bytes: M * 2 * F * f, count: sets },
     { name: 'layer.h', bytes: M * F * f, count: sets },
-    ...loraGroupWidths(o).map((w, i) => ({ name: `layer.lora_xa${i}`, bytes: M * w * f, count: sets })),
+    ...loraGroupWidths(o).map((w, i) => ({ name: `layer.lora_xa${i}`, bytes: M * w * f, count: L })),
     { name: 'tmpC', bytes: M * C * f, count: 1 },
     { name: 'xf', bytes: M * C * f, count: 1 },
   ];
@@ -118,7 +120,7 @@ export function activationLayout(d: ModelDims, o: ActivationOptions): { name: st
       { name: 'dqkv3', bytes: align256(M * H * D * f) + 2 * align256(M * Hkv * D * f), count: 1 },
       { name: 'dqkv', bytes: M * NQKV * f, count: 1 },
       { name: 'wsNorm', bytes: Math.max(rmsnormBackwardWorkspaceBytes(M, C), qkNormRopeWorkspaceBytes(M, D)), count: 1 },
-      { name: 'wsAttn', bytes: attentionBackwardWorkspaceBytes(M, H), count: 1 },
+      { name: 'wsAttn', bytes: attentionBackwardWorkspaceBytes(M, o.maxT, o.maxB + 1, H, D), count: 1 },
       { name: 'wsLora', bytes: M * Math.max(1, 3 * o.loraR) * f, count: 1 },
     );
   }
@@ -147,7 +149,6 @@ export function allocateActivations(gpu: Gpu, d: ModelDims, o: ActivationOptions
       att: buf(`${p}.att`, M * H * D * f), lse: buf(`${p}.lse`, M * H * f),
       x2: buf(`${p}.x2`, M * C * f), ln2: buf(`${p}.ln2`, M * C * f), rstd2: buf(`${p}.rstd2`, M * f),
       gu: buf(`${p}.gu`, M * 2 * F * f), h: buf(`${p}.h`, M * F * f),
-      xa: loraGroupWidths(o).map((w, g) => buf(`${p}.lora_xa${g}`, M * w * f)),
     };
   };
   const sets = o.gradientCheckpointing ? 1 : L;
@@ -168,6 +169,7 @@ export function allocateActivations(gpu: Gpu, d: ModelDims, o: ActivationOptions
     margins: buf('act.margins', Math.ceil(o.maxB / 2) * f),
     resid: Array.from({ length: L + 1 }, (_, i) => buf(`act.resid${i}`, M * C * f)),
     layers: Array.from({ length: sets }, (_, i) => layerSet(i)),
+    xa: Array.from({ length: L }, (_, i) => loraGroupWidths(o).map((w, g) => buf(`act.layer${i}.lora_xa${g}`, M * w * f))),
     tmpC: buf('act.tmpC', M * C * f),
     xf: buf('act.xf', M * C * f),
     rstdf: buf('act.rstdf', M * f),
@@ -185,7 +187,7 @@ export function allocateActivations(gpu: Gpu, d: ModelDims, o: ActivationOptions
     dv: range(d3, qB + kvB, M * Hkv * D * f),
     dqkv: t ? buf('grad.dqkv', M * (H + 2 * Hkv) * D * f) : none(),
     wsNorm: t ? buf('ws.norm', Math.max(rmsnormBackwardWorkspaceBytes(M, C), qkNormRopeWorkspaceBytes(M, D))) : none(),
-    wsAttn: t ? buf('ws.attn', attentionBackwardWorkspaceBytes(M, H)) : none(),
+    wsAttn: t ? buf('ws.attn', attentionBackwardWorkspaceBytes(M, o.maxT, o.maxB + 1, H, D)) : none(),
     wsLora: t ? buf('ws.lora', M * Math.max(1, 3 * o.loraR) * f) : none(),
     dropoutSeed: buf('act.dropoutSeed', 4),
     cos: { buffer: rope, offset: 0, size: o.maxT * half * f },

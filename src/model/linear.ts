@@ -4,13 +4,15 @@
 // (the parameter table places them so; weights are read in place, never copied):
 //   y (M, ΣN) = x (M,K) · [W_1; W_2; …]ᵀ  [+ scale · dropout(x)·A_gᵀ·B_gᵀ for the output columns of linear g]
 // Forward with LoRA: xa (M, G·R) = x · [A_1; …]ᵀ, then the base product with the low-rank term in its epilogue.
-// Backward: ws = dy_g·B_g (batched over equal-size parts), dx = dy·W + scale·ws·A (epilogue), dB_g, dA (one product
-// over the group), dW (one product) — and in full fine-tuning dx and dW alone.
+// Backward: ws = dy_g·B_g (every part in one launch), dx = dy·W + scale·ws·A (epilogue), dB of every part and
+// dA in one launch (src/ops/lora_grads.ts), dW (one product) — and in full fine-tuning dx and dW alone.
 // Weight gradients are written with `=` on the first micro-step of an accumulation group (`assign`), `+=` after.
-// LoRA dropout draws an independent mask per module (PEFT), so with dropout the x·Aᵀ and dA products run per linear.
+// LoRA dropout draws an independent mask per module (PEFT), so with dropout the x·Aᵀ products run per linear (the
+// grouped dA applies each part's mask).
 import type { Gpu } from '../gpu/device.ts';
 import { type Buf, type Kernel, isRange } from '../gpu/kernel.ts';
 import { gemmKernel, matmulForward, weightRowStride, type GemmEpilogue } from '../ops/matmul.ts';
+import { loraDoutB, loraGrads } from '../ops/lora_grads.ts';
 import type { LinearName, StoreDtype } from './params.ts';
 import type { Ref } from './weights.ts';
 
@@ -96,19 +98,6 @@ function columnGroups(g: LinearGroup): [number, number] {
   return [b[0] ?? NONE, b[1] ?? NONE];
 }
 
-/** Runs of consecutive parts with equal N: [first part, count, N]. */
-function equalRuns(g: LinearGroup): [number, number, number][] {
-  const runs: [number, number, number][] = [];
-  g.parts.forEach((s, i) => {
-    const last = runs[runs.length - 1];
-    if (last && last[2] === s.N) last[1]++;
-    else runs.push([i, 1, s.N]);
-  });
-  return runs;
-}
-
-const colStart = (g: LinearGroup, i: number) => g.parts.slice(0, i).reduce((a, s) => a + s.N, 0);
-
 /** Where a group's output columns sit in a wider buffer: row stride `ld`, first column `col` (default: dense). */
 export interface Columns {
   ld: number;
@@ -149,7 +138,7 @@ export function groupForward(gpu: Gpu, g: LinearGroup, out: Buf, inp: Buf, M: nu
  * dinp (M,K) (=|+= accumulate) dout (M,ΣN) · W (+ LoRA); parameter gradients (=|+= per `assign`).
  * workspace: (M, parts·R) f32 for LoRA.
  */
-export function groupBackward(gpu: Gpu, g: LinearGroup, dinp: Buf, workspace: Buf, dout: Buf, inp: Buf, M: number, accumulate: boolean, assign: boolean, cols: Columns = { ld: g.N, col: 0 }): Kernel[] {
+export function groupBackward(gpu: Gpu, g: LinearGroup, dinp: Buf, workspace: Buf, dout: Buf, inp: Buf, M: number, accumulate: boolean, assign: boolean, cols: Columns = { ld: g.N, col: 0 }, swiglu?: { gu: Buf }): Kernel[] {
   const { K, N } = g;
   const ldo = cols.ld;
   const ks: Kernel[] = [];
@@ -161,14 +150,8 @@ export function groupBackward(gpu: Gpu, g: LinearGroup, dinp: Buf, workspace: Bu
   if (l && g.xa) {
     const G = g.parts.length;
     const R = l.R;
-    // ws (M, G·R): columns of part i = dout_i (M, N_i) · B_i (N_i, R); parts of equal N batched.
-    for (const [first, count, Ni] of equalRuns(g)) {
-      ks.push(gemmKernel(gpu, {
-        label: 'lora.doutB', c: workspace, ldc: G * R, cOffset: first * R, cBatchStride: R, M, N: R, K: Ni, batch: count,
-        a: { buffer: dout, kContig: true, ld: ldo, offset: cols.col + colStart(g, first), batchStride: Ni },
-        b: { buffer: l.B, kContig: false, ld: R, offset: colStart(g, first) * R, batchStride: Ni * R },
-      }));
-    }
+    // ws (M, G·R): columns of part i = dout_i (M, N_i) · B_i (N_i, R), every part in one launch.
+    ks.push(loraDoutB(gpu, workspace, dout, ldo, cols.col, l.B, M, R, g.parts.map((s) => s.N)));
     if (!l.dropout) epilogue = { lowRank: { x: workspace, ldx: G * R, y: l.A, yJ: 1, yR: K, R: G * R, scale: l.scale } };
     else {
       // Dropout masks the low-rank part of dinp per module: separate products (mask on the result).
@@ -184,39 +167,27 @@ export function groupBackward(gpu: Gpu, g: LinearGroup, dinp: Buf, workspace: Bu
       };
     }
   }
-  // dinp (M,K) (=|+=) dout · W [+ scale · ws · A]
+  // dinp (M,K) (=|+=) dout · W [+ scale · ws · A]; with `swiglu` (down_proj: dinp = dh) the SwiGLU backward is
+  // applied in the store: dinp is dgu (M, 2K), assigned, from the forward's gu (M, 2K).
+  if (swiglu) {
+    if (dropDinp || accumulate) throw new Error(`linear_backward.${label}: the fused SwiGLU backward needs no LoRA dropout and an assigned dinp`);
+    epilogue = { ...epilogue, swigluBackward: { gu: swiglu.gu, ld: 2 * K } };
+  }
   ks.push(gemmKernel(gpu, {
-    label: `linear_backward.${label}`, c: dinp, ldc: K, M, N: K, K: N, accumulate, epilogue,
+    label: `linear_backward.${label}`, c: dinp, ldc: swiglu ? 2 * K : K, M, N: K, K: N, accumulate, epilogue,
     a: { buffer: dout, kContig: true, ld: ldo, offset: cols.col },
     b: { buffer: g.W, kContig: false, ld: weightRowStride(K, g.dtype), dtype: g.dtype },
   }));
   if (dropDinp) ks.push(dropDinp);
   if (l && g.xa) {
-    const G = g.parts.length;
-    const R = l.R;
-    // dB_i (N_i, R) (=|+=) scale · dout_iᵀ · xa_i
-    for (const [first, count, Ni] of equalRuns(g)) {
-      ks.push(gemmKernel(gpu, {
-        label: 'lora.dB', c: l.dB, ldc: R, cOffset: colStart(g, first) * R, cBatchStride: Ni * R, M: Ni, N: R, K: M, batch: count, alpha: l.scale, accumulate: acc,
-        a: { buffer: dout, kContig: false, ld: ldo, offset: cols.col + colStart(g, first), batchStride: Ni },
-        b: { buffer: g.xa, kContig: false, ld: G * R, offset: first * R, batchStride: R },
-      }));
-    }
-    // dA (G·R, K) (=|+=) scale · wsᵀ · dropout(inp)
-    if (!l.dropout) {
-      ks.push(gemmKernel(gpu, {
-        label: 'lora.dA', c: l.dA, ldc: K, M: G * R, N: K, K: M, alpha: l.scale, accumulate: acc,
-        a: { buffer: workspace, kContig: false, ld: G * R }, b: { buffer: inp, kContig: false, ld: K },
-      }));
-    } else {
-      g.parts.forEach((s, i) => {
-        const d = s.lora!.dropout!;
-        ks.push(gemmKernel(gpu, {
-          label: 'lora.dA', c: s.lora!.dA, ldc: K, M: R, N: K, K: M, alpha: l.scale, accumulate: acc, dropout: { on: 'b', p: d.p, seed: d.seed, salt: d.salt },
-          a: { buffer: workspace, kContig: false, ld: G * R, offset: i * R }, b: { buffer: inp, kContig: false, ld: K },
-        }));
-      });
-    }
+    // dB (ΣN, R) (=|+=) scale · doutᵀ · xa (each part's rows with its own xa columns) and
+    // dA (G·R, K) (=|+=) scale · wsᵀ · dropout(inp): one launch for the group.
+    const d0 = g.parts[0].lora!.dropout;
+    ks.push(loraGrads(gpu, {
+      dB: l.dB, dA: l.dA, dout, ldo, dcol: cols.col, xa: g.xa, ws: workspace, inp, M, K, R: l.R,
+      partN: g.parts.map((s) => s.N), scale: l.scale, accumulate: acc, seed: d0 ? d0.seed : g.xa,
+      dropout: d0 ? { p: d0.p, salts: g.parts.map((s) => s.lora!.dropout!.salt) } : undefined,
+    }));
   }
   // dW (ΣN, K) (=|+=) doutᵀ · inp
   if (g.dW) {

@@ -144,7 +144,6 @@ export class Qwen3RewardModel {
     const widths = loraGroupWidths({ maxB: opts.maxB, maxT: opts.maxT, gradientCheckpointing: false, loraTargets: lora?.targets ?? [], loraR: lora?.r ?? 0, training: opts.training });
     this.slots = [];
     for (let i = 0; i < this.dims.L; i++) {
-      const acts = this.layerActs(i);
       const slot = (n: (typeof LINEAR_NAMES)[number]): LinearSlot => {
         const wName = linearWeightName(i, n);
         const e = t.byName.get(wName)!;
@@ -165,7 +164,7 @@ export class Qwen3RewardModel {
         const g = names.some((n) => lora?.targets.includes(n)) ? lg++ : -1;
         // The fused group's xa is the layer's buffer; a group that falls back to one product per linear gets
         // (M,R) buffers of its own.
-        return groupLinears(names.map(slot), (parts, R) => (g >= 0 && parts * R === widths[g] ? acts.xa[g] : this.own(createStorage(gpu, `act.layer${i}.lora_xa`, M * R * 4))));
+        return groupLinears(names.map(slot), (parts, R) => (g >= 0 && parts * R === widths[g] ? this.acts.xa[i][g] : this.own(createStorage(gpu, `act.layer${i}.lora_xa`, M * R * 4))));
       });
       const p = layerPrefix(i);
       this.slots.push({
@@ -276,8 +275,13 @@ export class Qwen3RewardModel {
       const x = this.layerActs(l);
       const ks: Kernel[] = [];
       // MLP: x_{l+1} = x2 + down(silu(gate(ln2)) * up(ln2)); dres holds d x_{l+1} = d x2 (residual passes through)
-      ks.push(...bwd(s.down, a.dh, a.dres, x.h, C, false));
-      ks.push(swigluRowsBackward(gpu, a.dgu, a.dh, x.gu, M, F));
+      if (s.down.length === 1 && !s.down[0].lora?.dropout) {
+        // dgu (M, 2F) = SwiGLU backward of dh = dres · W_down (+ LoRA), applied in the dinp product's store
+        ks.push(...groupBackward(gpu, s.down[0], a.dgu, a.wsLora, a.dres, x.h, M, false, false, { ld: C, col: 0 }, { gu: x.gu }));
+      } else {
+        ks.push(...bwd(s.down, a.dh, a.dres, x.h, C, false));
+        ks.push(swigluRowsBackward(gpu, a.dgu, a.dh, x.gu, M, F));
+      }
       ks.push(...bwd(s.gu, a.dC, a.dgu, x.ln2, 2 * F, false));
       ks.push(rmsnormBackward(gpu, a.dres, s.dPostNorm, a.wsNorm, a.dC, x.x2, s.postNorm, x.rstd2, M, C, { accumulate: true }));
       // Attention: x2 = x + o_proj(attn(rope(q_norm(q)), rope(k_norm(k)), v)); dres holds d x2 = d x (so far)
@@ -343,8 +347,9 @@ export class Qwen3RewardModel {
   /** Layer l's part of the backward: its forward again when checkpointing, then its backward kernels. */
   layerBackwardKernels(plan: StepPlan, l: number): Kernel[] {
     const recompute = this.acts.layers.length === 1 && this.dims.L > 1;
-    // The recompute skips the layer's last product (down_proj + residual → resid[l+1], which is kept per layer).
-    return recompute ? [...plan.layers[l].slice(0, -1), ...plan.layersBackward[l]] : plan.layersBackward[l];
+    // The recompute skips the layer's last product (down_proj + residual → resid[l+1], which is kept per layer) and
+    // LoRA's x·Aᵀ products (kept per layer: the same values, the dropout seed is the micro-step's).
+    return recompute ? [...plan.layers[l].slice(0, -1).filter((k) => k.label !== 'lora.xa'), ...plan.layersBackward[l]] : plan.layersBackward[l];
   }
 
   /** Dispatches of layer l in one training micro-step (forward, recompute, backward): the fusion metric. */

@@ -213,6 +213,11 @@ export interface Gemm {
 export interface GemmEpilogue {
   lowRank?: { x: Buf; ldx: number; offX?: number; y: Buf; yJ: number; yR: number; offY?: number; R: number; scale: number; groups?: [number, number] };
   residual?: { buffer: Buf; ld: number; offset?: number };
+  /**
+   * The SwiGLU backward fused into the down_proj dinp product (result dh (M, N=F)): C becomes dgu (M, 2F), ldc ≥ 2N,
+   * dgate at columns [0, N) and dup at [N, 2N), assigned; gu (M, 2F) the forward's gate|up at offset + i·ld + j.
+   */
+  swigluBackward?: { gu: Buf; ld: number; offset?: number };
 }
 
 const DROP_CODE = { a: 1, b: 2, c: 3 } as const;
@@ -301,7 +306,8 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
   checkExtent(label, 'A', g.a.buffer, aRows, aCols, g.a.ld, g.a.offset ?? 0, batch, g.a.batchStride ?? 0, 4);
   if (packed) checkExtent(label, 'B', g.b.buffer, bRows, cdiv(bCols, 2), ldbW, offBW, batch, batchBW, 4);
   else checkExtent(label, 'B', g.b.buffer, bRows, bCols, g.b.ld, offBW, batch, batchBW, 4);
-  checkExtent(label, 'C', g.c, M, N, g.ldc, g.cOffset ?? 0, batch, g.cBatchStride ?? 0, 4);
+  const sw = g.epilogue?.swigluBackward;
+  checkExtent(label, 'C', g.c, M, sw ? 2 * N : N, g.ldc, g.cOffset ?? 0, batch, g.cBatchStride ?? 0, 4);
 
   const drop = g.dropout;
   const dropP = drop?.p ?? 0;
@@ -329,15 +335,20 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
     if (bufSize(lr.y) < yNeed) throw new Error(`${label}: epilogue Y buffer '${bufLabel(lr.y)}' holds ${bufSize(lr.y)} bytes, the epilogue reads up to byte ${yNeed}`);
     params.push(lr.R, lr.scale, lr.ldx, lr.offX ?? 0, lr.yJ, lr.yR, lr.offY ?? 0, groups[0], groups[1]);
   } else params.push(0, 0, 0, 0, 0, 0, 0, NONE, NONE);
+  if (sw && (epi.residual || g.accumulate || batch > 1 || (dropOn === DROP_CODE.c)))
+    throw new Error(`${label}: the SwiGLU backward store assigns dgu: no residual, accumulate, batch or dropout on C with it`);
   if (epi.residual) {
     checkExtent(label, 'epilogue residual', epi.residual.buffer, M, N, epi.residual.ld, epi.residual.offset ?? 0, 1, 0, 4);
     params.push(epi.residual.ld, epi.residual.offset ?? 0);
+  } else if (sw) {
+    checkExtent(label, 'epilogue gate|up', sw.gu, M, 2 * N, sw.ld, sw.offset ?? 0, 1, 0, 4);
+    params.push(sw.ld, sw.offset ?? 0);
   } else params.push(0, 0);
-  const EPI = (lr ? 1 : 0) | (epi.residual ? 2 : 0);
+  const EPI = (lr ? 1 : 0) | (epi.residual ? 2 : 0) | (sw ? 4 : 0);
   const uniform = createUniform(gpu, label, params, F32_PARAMS);
   // Epilogue operands are statically used by every entry point: unused ones get a 4-byte dummy.
   const dummy = epilogueDummy(gpu);
-  const epiBufs: Buf[] = [lr?.x ?? dummy, lr?.y ?? dummy, epi.residual?.buffer ?? dummy];
+  const epiBufs: Buf[] = [lr?.x ?? dummy, lr?.y ?? dummy, epi.residual?.buffer ?? sw?.gu ?? dummy];
 
   // Load units: vec4 (A, f32 B) or 4 packed words (16-bit B) along each operand's contiguous dimension.
   const aView = vector ? vec4View(g.a.buffer) : null;

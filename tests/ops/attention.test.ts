@@ -2,7 +2,7 @@
 // differences and against properties of the mask (causality, padding, GQA head mapping).
 // B sequences, T tokens, H query heads, Hkv kv heads, D head dim.
 import { describe, expect, it } from 'vitest';
-import { attentionBackward, attentionBackwardWorkspaceBytes, attentionForward, type AttentionTiles } from '../../src/ops/attention.ts';
+import { attentionBackward, attentionBackwardWorkspaceBytes, attentionFlops, attentionForward, attentionTiles, dsTilesPerHead, type AttentionTiles } from '../../src/ops/attention.ts';
 import { attentionBackwardRef, attentionForwardRef } from '../../src/ops/attention.ref.ts';
 import { destroyKernels, runKernels } from '../../src/gpu/kernel.ts';
 import { createStorage } from '../../src/gpu/buffers.ts';
@@ -34,6 +34,8 @@ interface Case {
   lengths: number[];
   qkScale?: number;
   tiles?: AttentionTiles;
+  /** Run forward and backward a second time and require bit-identical results (default true). */
+  rerun?: boolean;
 }
 
 interface Inputs { q: Float64Array; k: Float64Array; v: Float64Array; dout: Float64Array }
@@ -98,7 +100,7 @@ async function runGpu(c: Case, x: Inputs) {
   const cu = u32Buffer(gpu, 'cu', cuArr);
   const out = garbage(nq, 'out'), lse = garbage(M * H, 'lse');
   const dq = garbage(nq, 'dq'), dk = garbage(nkv, 'dk'), dv = garbage(nkv, 'dv');
-  const ws = createStorage(gpu, 'attn.ws', attentionBackwardWorkspaceBytes(M, H));
+  const ws = createStorage(gpu, 'attn.ws', attentionBackwardWorkspaceBytes(M, T, B, H, D, c.tiles));
   const kernels = [
     attentionForward(gpu, out, lse, q, k, v, cu, B, T, M, H, Hkv, D, c.tiles),
     attentionBackward(gpu, dq, dk, dv, ws, dout, q, k, v, out, lse, cu, B, T, M, H, Hkv, D, c.tiles),
@@ -108,9 +110,12 @@ async function runGpu(c: Case, x: Inputs) {
     out: unpack(c, await readF32(gpu, out), H, D), lse: unpackLse(c, await readF32(gpu, lse)),
     dq: unpack(c, await readF32(gpu, dq), H, D), dk: unpack(c, await readF32(gpu, dk), Hkv, D), dv: unpack(c, await readF32(gpu, dv), Hkv, D),
   };
-  // Backward again on the same inputs: results must be bit-identical (no atomics, fixed order).
-  await runKernels(gpu, [kernels[1]]);
-  const again = { dq: unpack(c, await readF32(gpu, dq), H, D), dk: unpack(c, await readF32(gpu, dk), Hkv, D), dv: unpack(c, await readF32(gpu, dv), Hkv, D) };
+  // Forward and backward again on the same inputs: results must be bit-identical (no atomics, fixed order).
+  if (c.rerun !== false) await runKernels(gpu, kernels);
+  const again = {
+    out: unpack(c, await readF32(gpu, out), H, D), lse: unpackLse(c, await readF32(gpu, lse)),
+    dq: unpack(c, await readF32(gpu, dq), H, D), dk: unpack(c, await readF32(gpu, dk), Hkv, D), dv: unpack(c, await readF32(gpu, dv), Hkv, D),
+  };
   destroyKernels(kernels);
   for (const b of [q, k, v, dout, cu, out, lse, dq, dk, dv, ws]) b.destroy();
   return { ...res, again };
@@ -132,9 +137,8 @@ const name = (c: Case) =>
 
 // Small tiles with D not a multiple of threads-per-row: exercises clamped lanes and many tile boundaries.
 const SMALL_TILES: AttentionTiles = {
-  forward: { BQ: 4, BK: 8, TPR: 8 },
-  dkdv: { BQ: 4, BK: 8, TPR: 8 },
-  dq: { BQ: 8, BK: 4, TPR: 4 },
+  forward: { BQ: 4, BK: 8 },
+  backward: { BQ: 4, BK: 8, TPR: 8, TPRq: 4 },
 };
 
 const CASES: Case[] = [
@@ -142,11 +146,14 @@ const CASES: Case[] = [
   { B: 2, T: 5, H: 4, Hkv: 2, D: 32, lengths: [5, 1] },                  // second sequence: one token, rest padding
   { B: 2, T: 37, H: 2, Hkv: 2, D: 32, lengths: [37, 20] },               // GQA ratio 1, T not a tile multiple
   { B: 2, T: 70, H: 8, Hkv: 2, D: 32, lengths: [33, 70] },               // GQA ratio 4
-  { B: 2, T: 20, H: 4, Hkv: 2, D: 128, lengths: [20, 13] },              // Qwen3 head dim
+  { B: 4, T: 20, H: 6, Hkv: 2, D: 128, lengths: [17, 1, 15, 20] },       // Qwen3 head dim, GQA ratio 3
   { B: 2, T: 128, H: 2, Hkv: 1, D: 32, lengths: [128, 100] },            // longest test sequence (D=32 reuses pipelines)
   { B: 2, T: 37, H: 4, Hkv: 2, D: 32, lengths: [37, 30], qkScale: 20 },  // large scores: stability
   { B: 2, T: 37, H: 4, Hkv: 2, D: 20, lengths: [37, 23], tiles: SMALL_TILES },
   { B: 3, T: 40, H: 4, Hkv: 2, D: 32, lengths: [17, 40, 1] },            // packed: unequal lengths end to end
+  // Awkward shapes (issue 10): GQA ratio 3, head dims 16 / 64 / 128, lengths 1, 15, 17, 1023 in one packed batch.
+  { B: 4, T: 1023, H: 3, Hkv: 1, D: 16, lengths: [1, 15, 17, 1023], rerun: false }, // rerun: the other cases
+  { B: 4, T: 40, H: 6, Hkv: 2, D: 64, lengths: [15, 1, 40, 17] },
 ];
 
 describe('attention', () => {
@@ -165,6 +172,8 @@ describe('attention', () => {
       expectClose('dq', g.dq, r.dq, large ? TOL_GRAD_LARGE : TOL_GRAD);
       expectClose('dk', g.dk, r.dk, large ? TOL_GRAD_LARGE : TOL_GRAD);
       expectClose('dv', g.dv, r.dv, large ? TOL_GRAD_LARGE : TOL_GRAD);
+      expect(g.again.out).toEqual(g.out);
+      expect(g.again.lse).toEqual(g.lse);
       expect(g.again.dq).toEqual(g.dq);
       expect(g.again.dk).toEqual(g.dk);
       expect(g.again.dv).toEqual(g.dv);
@@ -176,12 +185,47 @@ describe('attention', () => {
     const buf = createStorage(gpu, 'any', 1 << 16);
     expect(() => attentionForward(gpu, buf, buf, buf, buf, buf, buf, 1, 4, 4, 3, 2, 32)).toThrow(/H = 3 is not a multiple of Hkv = 2/);
     expect(() => attentionForward(gpu, buf, buf, buf, buf, buf, buf, 1, 4, 4, 2, 1, 30)).toThrow(/D = 30 must be a multiple of 4/);
-    expect(() => attentionBackward(gpu, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf, 1, 4, 4, 2, 1, 512))
-      .toThrow(/D = 512 needs more than 4 vec4s per thread/);
+    expect(() => attentionBackward(gpu, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf, 1, 4, 4, 2, 1, 256))
+      .toThrow(/D = 256 is over 128/);
+    const bad: AttentionTiles = { forward: { BQ: 4, BK: 8 }, backward: { BQ: 8, BK: 12, TPR: 4, TPRq: 4 } };
+    expect(() => attentionBackward(gpu, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf, 1, 4, 4, 2, 1, 32, bad))
+      .toThrow(/BK = 12 must be a multiple of the query tile BQ = 8/);
+    // The workspace (header + dS tiles) is checked against the bound for M, T and the sequence count: 4 bytes short fails.
+    const need = attentionBackwardWorkspaceBytes(128, 64, 2, 2, 32);
+    const ws = createStorage(gpu, 'ws.short', need - 4), big = createStorage(gpu, 'big', 1 << 20);
+    expect(() => attentionBackward(gpu, big, big, big, ws, big, big, big, big, big, big, big, 2, 64, 128, 2, 1, 32))
+      .toThrow(new RegExp(`buffer workspace \\(ws.short\\) has ${need - 4} bytes, needs ${need}`));
+    ws.destroy();
+    big.destroy();
     const small = createStorage(gpu, 'small', 16);
     expect(() => attentionForward(gpu, buf, buf, small, buf, buf, buf, 1, 4, 4, 2, 1, 32)).toThrow(/buffer q \(small\) has 16 bytes, needs 1024/);
     buf.destroy();
     small.destroy();
+  });
+
+  it('workspace bound covers every packing and is exact for full-length sequences', () => {
+    // Exact bytes for a packing: header (M,H,2) + H · Σ_b TILES(ceil(len_b / BQ)) tiles of BQ·BK floats.
+    const exact = (lengths: number[], H: number, D: number, tiles = attentionTiles(D)) => {
+      const { BQ, BK } = tiles.backward;
+      const M = lengths.reduce((a, b) => a + b, 0);
+      return 4 * (M * H * 2 + H * BQ * BK * lengths.reduce((s, n) => s + dsTilesPerHead(Math.ceil(n / BQ), BK / BQ), 0));
+    };
+    const rng = new Rng(3);
+    for (let trial = 0; trial < 300; trial++) {
+      const D = [16, 64, 128][trial % 3], H = 1 + rng.int(4), T = 1 + rng.int(300), S = 1 + rng.int(6);
+      const lengths = Array.from({ length: S }, () => rng.int(T + 1)); // 0-length sequences allowed
+      const M = Math.max(1, lengths.reduce((a, b) => a + b, 0));
+      expect(attentionBackwardWorkspaceBytes(M, T, S, H, D)).toBeGreaterThanOrEqual(exact(lengths, H, D));
+    }
+    // Full sequences (the model's worst case): the bound is the exact size. 8 × 1024 tokens, 16 heads, D = 128.
+    expect(attentionBackwardWorkspaceBytes(8 * 1024, 1024, 8, 16, 128)).toBe(exact(Array(8).fill(1024), 16, 128));
+    expect(exact(Array(8).fill(1024), 16, 128)).toBe(4 * 8 * 1024 * 16 * 2 + 4 * 8 * 16 * 4160 * 128); // 4160 tiles of 8×16
+    // dS 272.6 MB + header 1 MB at this shape, about half the full T×T (536.9 MB).
+    expect(attentionBackwardWorkspaceBytes(8 * 1024, 1024, 8, 16, 128) / 2 ** 20).toBeCloseTo(261, 0);
+    // Model-counted FLOPs: backward 10·D per visible pair + 2·D per row (Δ): ≤ 2.6× the forward's 4·D.
+    const f = attentionFlops([1, 15, 17, 1023], 3, 16);
+    expect(f.forward).toBe(4 * 16 * 3 * (1 + 120 + 153 + 523776));
+    expect(f.backward / f.forward).toBeLessThanOrEqual(2.6);
   });
 
   it('reference backward matches finite differences (with padding and GQA)', () => {

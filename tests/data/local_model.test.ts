@@ -40,7 +40,7 @@ function folder(change: Record<string, Uint8Array | null> = {}): LocalFile[] {
 }
 
 let n = 0;
-const newStore = () => openIdbFileStore({ dbName: `local-model-${n++}`, chunkSize: 1 << 16 });
+const newStore = () => openIdbFileStore({ dbName: `local-model-${n++}`, chunkSize: 1 << 20 });
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const keys = async (s: FileStore) => (await s.list()).map((f) => f.key);
 

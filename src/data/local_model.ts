@@ -12,7 +12,7 @@
 // written last. Any failure deletes what this import stored: a folder is stored whole or not at all.
 import { blobSource, readPieces, readText, type ByteSource } from '../formats/bytes.ts';
 import { parseJsonText } from '../formats/json_text.ts';
-import { locateTensors, parseSafetensorsIndex, SAFETENSORS_INDEX_FILE, shardFiles } from '../formats/safetensors.ts';
+import { locateTensors, parseSafetensorsIndex, SAFETENSORS_INDEX_FILE, shardFiles, type SafetensorsIndex } from '../formats/safetensors.ts';
 import { parseModelConfigText } from '../model/config.ts';
 import { checkModelFolderTensors } from '../model/folder_check.ts';
 import { UserError } from '../util/user_error.ts';
@@ -114,13 +114,13 @@ async function checkFolder(name: string, byName: Map<string, Blob>): Promise<{ p
   for (const o of OPTIONAL_MODEL_FILES) if (byName.has(o)) picked.push([o, byName.get(o)!]);
 
   let weights: [string, Blob][];
-  let indexText: string | undefined;
+  let index: SafetensorsIndex | undefined;
   if (byName.has(SAFETENSORS_INDEX_FILE)) {
     const indexBlob = byName.get(SAFETENSORS_INDEX_FILE)!;
-    indexText = await text(SAFETENSORS_INDEX_FILE, indexBlob);
-    const index = wrap('Save the model again (save_pretrained), then choose the folder again.', () => parseSafetensorsIndex(indexText!, at(SAFETENSORS_INDEX_FILE)));
+    const indexText = await text(SAFETENSORS_INDEX_FILE, indexBlob);
+    index = wrap('Save the model again (save_pretrained), then choose the folder again.', () => parseSafetensorsIndex(indexText, at(SAFETENSORS_INDEX_FILE)));
     picked.push([SAFETENSORS_INDEX_FILE, indexBlob]);
-    weights = shardFiles(index).map((s) => [s, need(s, `${SAFETENSORS_INDEX_FILE} names this shard: choose the whole folder with every shard.`)]);
+    weights = shardFiles(index!).map((s) => [s, need(s, `${SAFETENSORS_INDEX_FILE} names this shard: choose the whole folder with every shard.`)]);
   } else if (byName.has('model.safetensors')) {
     weights = [['model.safetensors', byName.get('model.safetensors')!]];
   } else {
@@ -133,7 +133,7 @@ async function checkFolder(name: string, byName: Map<string, Blob>): Promise<{ p
   const sources: ByteSource[] = weights.map(([p, b]) => blobSource(b, at(p)));
   const located = await (async () => {
     try {
-      return await locateTensors(sources, indexText !== undefined ? parseSafetensorsIndex(indexText, at(SAFETENSORS_INDEX_FILE)) : undefined);
+      return await locateTensors(sources, index);
     } catch (e) {
       throw new LocalModelError((e as Error).message, 'The weights file is truncated or damaged: copy or export the model folder again, then choose it again.');
     }

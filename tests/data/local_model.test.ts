@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importModelFolder, LOCAL_MANIFEST, LocalModelError, type LocalFile } from '../../src/data/local_model.ts';
 import { openIdbFileStore } from '../../src/data/storage-idb.ts';
 import { hubFileKey, type FileStore } from '../../src/data/storage.ts';
-import { locateTensors } from '../../src/formats/safetensors.ts';
+import { bytesSource } from '../../src/formats/bytes.ts';
+import { concatParts, locateTensors, parseSafetensorsIndex, readSafetensorsHeader, serializeSafetensors } from '../../src/formats/safetensors.ts';
 import { modelFiles } from '../../src/worker/model_files.ts';
 import { writeTinyQwen3 } from '../../tools/fixtures-model.ts';
 
@@ -26,6 +27,8 @@ beforeAll(async () => {
   // as in Qwen3's own config.json)
   const cfg = JSON.parse(new TextDecoder().decode(bytes.get('config.json'))) as Record<string, unknown>;
   bytes.set('config.json', new TextEncoder().encode(JSON.stringify({ ...cfg, bos_token_id: 1, eos_token_id: 2 })));
+  // the import checks tokenizer.json is JSON but does not load it: a small one keeps the copies and hashes quick
+  bytes.set('tokenizer.json', new TextEncoder().encode(JSON.stringify({ version: '1.0', model: { type: 'BPE', vocab: { a: 0 }, merges: [] } })));
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -95,6 +98,26 @@ describe('local model folder import', () => {
     expect(b.stored).toEqual([]);
     const c = await refused(folder({ 'config.json': new TextEncoder().encode('{"hidden_size": ') }));
     expect(c.error.message).toMatch(/my-model\/config\.json/);
+  });
+
+  it('stores a sharded folder (index + shards); a missing shard is named', async () => {
+    const src = bytes.get('model.safetensors')!;
+    const header = await readSafetensorsHeader(bytesSource('model.safetensors', src));
+    const tensors = [...header.tensors.values()].map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, data: src.subarray(header.dataStart + t.dataOffsets[0], header.dataStart + t.dataOffsets[1]) }));
+    const half = Math.ceil(tensors.length / 2);
+    const shards = [tensors.slice(0, half), tensors.slice(half)].map((ts) => concatParts(serializeSafetensors(ts, { format: 'pt' })));
+    const names = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+    const weight_map = Object.fromEntries(tensors.map((t, i) => [t.name, names[i < half ? 0 : 1]]));
+    const index = new TextEncoder().encode(JSON.stringify({ metadata: { total_size: src.length }, weight_map }));
+    const sharded = { 'model.safetensors': null, 'model.safetensors.index.json': index, [names[0]]: shards[0], [names[1]]: shards[1] };
+    const store = await newStore();
+    const r = await importModelFolder(store, 'my-model', folder(sharded));
+    const mf = await modelFiles({ kind: 'hub', repo: r.repo, revision: r.revision }, store);
+    expect(mf.weights.map((w) => w.name)).toEqual(names);
+    expect((await locateTensors(mf.weights, parseSafetensorsIndex(mf.indexText!))).size).toBe(tensors.length);
+    const missing = await refused(folder({ ...sharded, [names[1]]: null }));
+    expect(missing.error.message).toBe(`The folder "my-model" has no ${names[1]}.`);
+    expect(missing.stored).toEqual([]);
   });
 
   it('removes what it stored when the copy fails half-way (storage full)', async () => {

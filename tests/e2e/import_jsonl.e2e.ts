@@ -60,7 +60,7 @@ describe('JSONL drop', () => {
     await stored.waitFor();
     await expect(stored.getByTestId('import-accepted').textContent()).resolves.toContain('34 pairs stored');
     await expect(stored.getByTestId('import-split').textContent()).resolves.toBe('train 32 · test 2 (test_size 2, seed 7)');
-    await expect(stored.getByTestId('import-files').textContent()).resolves.toMatch(/pairs\.jsonl \d+(\.\d)? (B|KiB) · import\.json \d+/);
+    await expect(stored.getByTestId('import-files').textContent()).resolves.toMatch(/pairs\.jsonl \d+(\.\d)? (B|KiB) · lines\.json \d+ B · import\.json \d+/);
     await expect(page.getByLabel('Preference data').inputValue()).resolves.toMatch(/^import:/);
     // the stored list shows the import's files with sizes
     await page.getByTestId('stored-files').getByText('imported my-prefs.jsonl').waitFor();

@@ -117,9 +117,13 @@ export function effectiveCheckpointing(L: number, o: Pick<ActivationOptions, 'gr
   return o.checkpointing ?? (o.gradientCheckpointing ? 'full' : 'none');
 }
 
-/** xa buffers of one layer: one per fusion group with LoRA targets, (M, targeted parts·R). */
+/** xa buffers of one layer, in the order groupLinears (src/model/linear.ts) asks for them: (M, parts·R) for a fusion
+ *  group whose every linear is targeted (one product), else (M, R) for each targeted linear (one product each). */
 export function loraGroupWidths(o: Pick<ActivationOptions, 'loraTargets' | 'loraR'>): number[] {
-  return LINEAR_GROUPS.map((g) => g.filter((n) => o.loraTargets.includes(n)).length).filter((n) => n > 0).map((n) => n * o.loraR);
+  return LINEAR_GROUPS.flatMap((g) => {
+    const t = g.filter((n) => o.loraTargets.includes(n));
+    return t.length === g.length ? [g.length * o.loraR] : t.map(() => o.loraR);
+  });
 }
 
 /** One buffer kind: `count` buffers of `bytes` each (as allocated: ≥ 4, sub-ranges 256-aligned). */

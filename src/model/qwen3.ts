@@ -164,13 +164,13 @@ export class Qwen3RewardModel {
           } : null,
         };
       };
-      let lg = 0; // index of the LoRA group's xa buffer in the layer's activations
-      const groups = LINEAR_GROUPS.map((names) => {
-        const g = names.some((n) => lora?.targets.includes(n)) ? lg++ : -1;
-        // The fused group's xa is the layer's buffer; a group that falls back to one product per linear gets
-        // (M,R) buffers of its own.
-        return groupLinears(names.map(slot), (parts, R) => (g >= 0 && parts * R === widths[g] ? this.acts.xa[i][g] : this.own(createStorage(gpu, `act.layer${i}.lora_xa`, M * R * 4))));
-      });
+      let next = 0; // the layer's xa buffers in the order groupLinears asks for them (loraGroupWidths)
+      const groups = LINEAR_GROUPS.map((names) =>
+        groupLinears(names.map(slot), (parts, R) => {
+          const g = next++;
+          // a fusion the layout did not foresee (weights not adjacent) gets buffers of its own (not in the plan)
+          return parts * R === widths[g] ? this.acts.xa[i][g] : this.own(createStorage(gpu, `act.layer${i}.lora_xa`, M * R * 4));
+        }));
       const p = layerPrefix(i);
       this.slots.push({
         qkv: groups[0], o: groups[1], gu: groups[2], down: groups[3],

@@ -28,7 +28,7 @@ describe('defaults', () => {
       lr_scheduler_type: 'linear', warmup_steps: 0, warmup_ratio: 0,
       center_rewards_coefficient: null, max_length: 1024, disable_dropout: true,
       logging_steps: 10, eval_strategy: 'no', eval_steps: null, save_strategy: 'steps', save_steps: 500,
-      seed: 42, train_sampling_strategy: 'random', gradient_checkpointing: true, bf16: true,
+      seed: 42, train_sampling_strategy: 'random', gradient_checkpointing: null, bf16: true, // studio: not set = the plan chooses (TRL: true)
       peft: null, ignored: {},
     });
   });

@@ -5,14 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { parseQwen3Config, modelDims, withPadTokenId } from '../src/model/config.ts';
 import { memoryPlan } from '../src/model/plan.ts';
-import { LINEAR_NAMES } from '../src/model/params.ts';
+import { LINEAR_NAMES, type LoraSpec } from '../src/model/params.ts';
 import { CHECKPOINT_MODES } from '../src/model/activations.ts';
 import { chooseCheckpointing } from '../src/train/session.ts';
 
 const cfg = withPadTokenId(parseQwen3Config(JSON.parse(readFileSync(new URL('./configs/Qwen3-0.6B.config.json', import.meta.url), 'utf8'))));
 const dims = modelDims(cfg);
 const GiB = (n: number) => (n / 2 ** 30).toFixed(2);
-const modes = [['lora r=16', { r: 16, alpha: 32, dropout: 0, targets: [...LINEAR_NAMES], useRslora: false }], ['full', null]] as const;
+const modes: [string, LoraSpec | null][] = [['lora r=16', { r: 16, alpha: 32, dropout: 0, targets: [...LINEAR_NAMES], useRslora: false }], ['full', null]];
 console.log('| mode | checkpointing | micro-batch (pairs) | weights frozen | weights trainable | grads | AdamW | activations | workspace | total GiB |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const [mode, lora] of modes) {

@@ -3,7 +3,8 @@
 //   dB (N, R)   (= or +=) scale · doutᵀ · xa_g          row n of dB belongs to part g(n) (its column block of dout)
 //   dA (G·R, K) (= or +=) scale · wsᵀ · drop_g(inp)     row g·R + r of dA belongs to part g
 // with dout (M, N) (row stride ldo, first column dcol), xa (M, G·R) = drop(inp)·Aᵀ saved by the forward,
-// ws (M, G·R) = dout_g·B_g from the backward, inp (M, K) the group's input. Both are products over the M rows, with
+// ws (M, G·R) = dout_g·B_g from the backward, inp (M, K) the group's input (or, with inpGlu, [gate | up] (M, 2K)
+// standing for h = silu(gate)·up). Both are products over the M rows, with
 // a small output: one workgroup per 64×16 output tile (64 along n or k, 16 along r), the M rows split among
 // 4 quarters of the workgroup (quarter q takes slices q, q+4, …), the quarters' sums added in order 0,1,2,3 at the
 // end: deterministic, bit-identical run to run. Workgroups [0, nB) are dB tiles, [nB, …) dA tiles.
@@ -37,6 +38,7 @@ struct Params {
   salt1: u32,
   salt2: u32,
   scale: f32,
+  inpGlu: u32,          // 1: inp holds [gate | up] rows (M, 2K) and the input is silu(gate)·up (down_proj's h)
 }
 
 @group(0) @binding(0) var<storage, read> dout: array<f32>;
@@ -66,6 +68,13 @@ fn mix32(x: u32) -> u32 {
 
 fn dropMul(key: u32, e: u32) -> f32 {
   return select(0.0, p.dropScale, mix32(mix32(e) ^ key) >= p.dropThreshold);
+}
+
+// silu(g)·u as shaders/swiglu.wgsl computes it (bit-identical to the h it writes).
+fn sigmoidStable(x: f32) -> f32 {
+  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
+  let t = exp(x);
+  return t / (1.0 + t);
 }
 
 fn partOf(n: u32) -> u32 {
@@ -126,7 +135,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           v = dout[mm * p.ldo + p.dcol + uu];
         } else {
           let ei = mm * p.K + uu;
-          v = inp[ei];
+          if (p.inpGlu != 0u) {
+            let g = inp[mm * 2u * p.K + uu];
+            v = g * sigmoidStable(g) * inp[mm * 2u * p.K + p.K + uu];
+          } else {
+            v = inp[ei];
+          }
           if (p.dropout != 0u) { v *= dropMul(key, ei); }
         }
       }

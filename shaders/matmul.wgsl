@@ -41,6 +41,8 @@ override A_K: u32 = 2;          // A layout: 0 i contiguous, 1 c contiguous, 2 r
 override B_K: u32 = 2;          // B layout: 0 j contiguous, 1 c contiguous, 2 read p.bKContig
 override B_DT: u32 = 3;         // B dtype: 0 f32, 1 f16, 2 bf16, 3 read p.bDtype
 override DROP_ON: u32 = 0;      // 0 none, 1 A, 2 B, 3 C (the result, before accumulation); *_dropout entries
+override A_GLU: u32 = 0;        // 1: A(i, c) = silu(G(i, c))·U(i, c), G at A's address and U K elements later (A
+                                //    stored as [gate | up] rows, c contiguous): the SwiGLU forward as a prologue
 override EPI: u32 = 0;          // epilogue bits (see epilogue()): 1 low-rank (LoRA) term, 2 residual add, 4 SwiGLU backward store
 
 struct Params {
@@ -120,9 +122,23 @@ fn loadA1(tl: Tile, gi: u32, gc: u32) -> f32 {
   if (gi >= p.M || gc >= tl.kEnd) { return 0.0; }
   let e = tl.baseA + select(gc * p.lda + gi, gi * p.lda + gc, aKC());
   var v = a[e];
+  if (A_GLU == 1u) {
+    v = glu(v, a[e + p.K]);
+    // the mask element is that of the (M, K) product input h, as if it were stored densely
+    if (DROP_ON == 1u) { v *= dropMul(tl.key, gi * p.K + gc); }
+    return v;
+  }
   if (DROP_ON == 1u) { v *= dropMul(tl.key, e); }
   return v;
 }
+
+// silu(g)·u with the arithmetic of shaders/swiglu.wgsl's forward (bit-identical to h written by it).
+fn sigmoidA(x: f32) -> f32 {
+  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
+  let t = exp(x);
+  return t / (1.0 + t);
+}
+fn glu(g: f32, u: f32) -> f32 { return g * sigmoidA(g) * u; }
 
 fn loadA(tl: Tile, l: u32, k0: u32) -> vec4<f32> {
   let BM = WG_M * TM;
@@ -135,7 +151,13 @@ fn loadA(tl: Tile, l: u32, k0: u32) -> vec4<f32> {
   // Along c (kc) or along i: is the whole vec4 inside the matrix?
   let full = select(gc < tl.kEnd && gi + 3u < p.M, gi < p.M && gc + 3u < tl.kEnd, kc);
   if (full && DROP_ON != 1u) {
-    return a4[(tl.baseA + select(gc * p.lda + gi, gi * p.lda + gc, kc)) / 4u];
+    let e4 = (tl.baseA + select(gc * p.lda + gi, gi * p.lda + gc, kc)) / 4u;
+    if (A_GLU == 1u) {
+      let g4 = a4[e4];
+      let u4 = a4[e4 + p.K / 4u];
+      return vec4<f32>(glu(g4.x, u4.x), glu(g4.y, u4.y), glu(g4.z, u4.z), glu(g4.w, u4.w));
+    }
+    return a4[e4];
   }
   if (kc) { return vec4<f32>(loadA1(tl, gi, gc), loadA1(tl, gi, gc + 1u), loadA1(tl, gi, gc + 2u), loadA1(tl, gi, gc + 3u)); }
   return vec4<f32>(loadA1(tl, gi, gc), loadA1(tl, gi + 1u, gc), loadA1(tl, gi + 2u, gc), loadA1(tl, gi + 3u, gc));

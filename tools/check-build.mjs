@@ -4,7 +4,8 @@
 //   - no first-page file references a .wasm (onnxruntime's 26 MB wasm may exist only behind a lazy chunk), and the
 //     first page's gzip size is at most FIRST_PAGE_LIMIT (model and tokenizer files excluded: they are data);
 //   - with --browser: the built data worker, served by `vite preview`, tokenizes a chat in headless Chromium (so the
-//     onnxruntime stub really leaves the tokenizer working).
+//     onnxruntime stub really leaves the tokenizer working, under the Content-Security-Policy header that `vite
+//     preview` sends with the page and the worker script; the report gives the meta tag, the headers and dist/_headers).
 // Usage: node tools/check-build.mjs [--build] [--browser] [--dist DIR]   (prints a JSON report; exit 1 on a violation)
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -106,9 +107,20 @@ export async function browserCheck(dist) {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true, args: ['--headless', '--no-sandbox', '--disable-webgpu'] });
   try {
     const page = await browser.newPage();
-    await page.goto(url);
+    const workerHeaders = {};
+    page.on('response', (r) => {
+      if (/\/assets\/\w+\.worker-[\w-]+\.js$/.test(r.url())) workerHeaders[new URL(r.url()).pathname.replace(/-[\w-]+\.js$/, '')] = r.headers()['content-security-policy'];
+    });
+    const response = await page.goto(url);
+    // the Content-Security-Policy: the built page's <meta> tag, the header on the page and on a worker's script
+    const csp = {
+      meta: await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content'),
+      page: response.headers()['content-security-policy'],
+      workers: workerHeaders,
+      headersFile: existsSync(path.join(dist, '_headers')) ? readFileSync(path.join(dist, '_headers'), 'utf8') : null,
+    };
     const worker = readdirSync(path.join(dist, 'assets')).find((f) => /^data\.worker-.*\.js$/.test(f));
-    return await page.evaluate(async (src) => {
+    const tok = await page.evaluate(async (src) => {
       const w = new Worker(src, { type: 'module' });
       const ch = new MessageChannel();
       w.postMessage({ type: 'connect-port', port: ch.port2 }, [ch.port2]);
@@ -120,6 +132,7 @@ export async function browserCheck(dist) {
       w.terminate();
       return reply.type === 'token-ids' ? { ids: Array.from(reply.ids[0]) } : { error: reply.message ?? reply.type };
     }, `/assets/${worker}`);
+    return { ...tok, csp };
   } finally {
     await browser.close();
     await new Promise((r) => server.httpServer.close(r));

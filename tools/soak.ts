@@ -1,4 +1,4 @@
-// `npm run soak [-- --n 8 --seed 1 --only kill,download,device,enospc,nonfinite]`: the fault-injection harness.
+// `npm run soak [-- --n 8 --seed 1 --only kill,download,device,enospc,nonfinite,studio]`: the fault-injection harness.
 // Not part of `npm test` (the suite runs short versions: tests/soak/). Plain Node (spawns the CLI with
 // process.execPath and kills it with child.kill('SIGKILL'), so it works on Windows too). Prints one line per round
 // and a table of counts at the end; writes the counts to .cache/soak/results.json; exits 1 if any round failed.
@@ -9,15 +9,20 @@
 //   device     device lost mid-step: exit naming the step, --resume
 //   enospc     full disk during a checkpoint / the export: sizes named, previous kept, --resume
 //   nonfinite  NaN / Inf in a gradient: stop naming step and pass, last good checkpoint intact, --resume
-// The studio's own faults (device lost, quota) run in the suite through the worker handlers (tests/soak/).
+//   studio     the studio in headless Chromium: the tab reloaded / closed and reopened at random moments of a LoRA
+//              run and of a model download from a throttled local mirror (tools/soak/studio.ts; --studio-n rounds,
+//              default n/4): resumes from the last (recovery) checkpoint, Range-resumed verified downloads, stored
+//              imports / files / runs intact
+// The studio's device loss and quota run in the suite (tests/e2e/device_lost.e2e.ts, tests/soak/).
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ROOT, type ScenarioResult, type SoakOptions } from './soak/common.ts';
 import { cliSoakContext, deviceLostScenario, enospcScenario, killScenario, nonFiniteScenario } from './soak/cli_faults.ts';
 import { downloadScenario } from './soak/download.ts';
+import { studioScenario } from './soak/studio.ts';
 import { useSwiftShaderIfNoIcd } from '../src/gpu/node.ts';
 
-const ALL = ['kill', 'download', 'device', 'enospc', 'nonfinite'] as const;
+const ALL = ['kill', 'download', 'device', 'enospc', 'nonfinite', 'studio'] as const;
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,7 +48,8 @@ async function main(): Promise<number> {
   const o: SoakOptions = { n, seed, workDir, log: (l) => console.log(`${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s ${l}`) };
   const results: ScenarioResult[] = [];
   if (only.includes('download')) results.push(...(await downloadScenario(o)));
-  const cli = only.filter((s) => s !== 'download');
+  if (only.includes('studio')) results.push(...(await studioScenario({ ...o, n: Number(arg('studio-n') ?? Math.max(1, Math.ceil(n / 4))) })));
+  const cli = only.filter((s) => s !== 'download' && s !== 'studio');
   if (cli.length) {
     const c = await cliSoakContext(o);
     if (only.includes('kill')) results.push(...(await killScenario(o, c)));

@@ -202,7 +202,7 @@ function finish(split: string, files: string[], columns: ParquetColumn[], c: Pre
 }
 
 /** Inspect one split stored as a JSONL file. */
-export async function inspectJsonl(split: string, fileName: string, source: ByteSource, opts: InspectOptions & JsonlOptions = {}): Promise<SplitReport> {
+export async function inspectJsonl(split: string, fileName: string, source: ByteSource, opts: InspectOptions & JsonlOptions & { lineOf?: (line: number) => number } = {}): Promise<SplitReport> {
   const c = new PreferenceCollector({ maxErrors: opts.maxErrors ?? 10, keepRecords: false });
   const ins = new SplitInspector(opts);
   const types = new ColumnTypes();
@@ -211,7 +211,8 @@ export async function inspectJsonl(split: string, fileName: string, source: Byte
     else if (ev.kind === 'issue') c.addIssue(ev.issue);
     else {
       types.add(ev.value);
-      const place: RowPlace = { kind: 'line', line: ev.line };
+      // places name the user's own file's lines when the split is a subset of it (an import's split)
+      const place: RowPlace = { kind: 'line', line: opts.lineOf ? opts.lineOf(ev.line) : ev.line };
       const pair = c.addRow(place, ev.value);
       if (pair) ins.add(pair, place);
     }

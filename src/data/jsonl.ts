@@ -203,6 +203,21 @@ export async function readPreferenceJsonl(source: ByteSource, opts: JsonlOptions
   return collector.result();
 }
 
+/**
+ * Whether a JSONL file holds preference pairs (TRL's chosen/rejected, any format: conversational, standard, explicit
+ * prompt, pre-tokenized chosen_ids/rejected_ids) or single records to score (messages | text | input_ids), decided
+ * from its first non-blank line (`head`: the file's first bytes). A line too long for `head` is judged by its keys.
+ */
+export function looksLikePairFile(head: string): boolean {
+  const line = head.replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
+  try {
+    const v = JSON.parse(line) as unknown;
+    return !!v && typeof v === 'object' && !Array.isArray(v) && ('chosen' in v || 'chosen_ids' in v);
+  } catch {
+    return /^\s*\{.*"(chosen|chosen_ids)"\s*:/.test(line);
+  }
+}
+
 /** Read a JSONL file of records to score (`messages` | `text` | `input_ids` per line). */
 export async function readScoreJsonl(
   source: ByteSource,

@@ -43,6 +43,18 @@ export class ParquetFileError extends UserError {
  *  in the file, and no preference dataset shard comes near 2^31 rows). */
 const MAX_ROWS = 2 ** 31 - 1;
 
+/** Whether `path` (a column chunk's path_in_schema) leads from the root to a leaf of the schema tree. */
+function schemaLeaf(tree: SchemaTree, path: readonly unknown[]): boolean {
+  if (path.length === 0) return false;
+  let node = tree;
+  for (const part of path) {
+    const child = node.children.find((c) => c.element.name === part);
+    if (!child) return false;
+    node = child;
+  }
+  return node.children.length === 0;
+}
+
 async function readFooter(file: AsyncBuffer, name: string): Promise<FileMetaData> {
   let metadata: FileMetaData;
   try {
@@ -55,12 +67,26 @@ async function readFooter(file: AsyncBuffer, name: string): Promise<FileMetaData
   if (!(rows >= 0 && rows <= MAX_ROWS) || metadata.row_groups.some((rg) => !(Number(rg.num_rows) >= 0)) || sum !== rows) {
     throw new ParquetFileError(`${name}: the footer's row counts are inconsistent (num_rows ${rows}, row groups sum to ${sum}); the file is damaged — download it again`);
   }
+  let tree: SchemaTree;
+  try {
+    tree = parquetSchema(metadata);
+  } catch (e) {
+    throw new ParquetFileError(`${name}: the footer's schema cannot be read (${(e as Error).message}); the file is damaged — download it again`);
+  }
   // Every column chunk must lie inside the file: a lying offset or size made the page reader spin (found by npm run fuzz).
   const size = file.byteLength;
   for (const [g, rg] of metadata.row_groups.entries()) {
     for (const cc of rg.columns) {
       const m = cc.meta_data;
       if (!m) continue;
+      // Every chunk's path must name a leaf of the schema. hyparquet resolves the paths one chunk at a time while it
+      // starts the reads of the chunks before it; an unknown path threw synchronously there and left those reads'
+      // promises unobserved, so a damaged earlier chunk rejected later as an unhandled rejection that ended the
+      // process (a worker in `npm run fuzz`, the CLI with exit 1). Checked here, before any read starts.
+      const path = Array.isArray(m.path_in_schema) ? m.path_in_schema : [];
+      if (!schemaLeaf(tree, path)) {
+        throw new ParquetFileError(`${name}: row group ${g}: a column chunk names the column "${path.join('.')}", which the schema does not have as a leaf; the file is damaged — download it again`);
+      }
       const start = Number(m.dictionary_page_offset ?? m.data_page_offset);
       const end = Math.max(start, Number(m.data_page_offset)) + Number(m.total_compressed_size);
       const offsets = [Number(cc.file_offset), Number(m.data_page_offset), start];

@@ -26,7 +26,7 @@ export interface LayerActs {
   ln2: GPUBuffer; // (M,C) post_attention_layernorm(x2)
   rstd2: GPUBuffer; // (M,)
   gu: GPUBuffer; // (M,2F) the fused gate|up projection
-  h: GPUBuffer; // (M,F) silu(gate)*up
+  h: GPUBuffer; // (M,F) silu(gate)*up, full fine-tuning only (else 4 bytes, unused: the down products read gu)
 }
 
 export interface Activations {
@@ -105,8 +105,9 @@ export interface ActivationOptions {
   loraTargets: LinearName[];
   loraR: number;
   training: boolean;
-  /** Full fine-tuning: the embedding gradient's CSR plan buffers (src/ops/embedding.ts) are part of the layout. */
-  trainEmbedding?: boolean;
+  /** Full fine-tuning: the embedding gradient's CSR plan buffers (src/ops/embedding.ts) and h = silu(gate)·up (dW
+   *  of down_proj reads it) are part of the layout; otherwise the down products read gate|up (no h stored). */
+  fullFineTune?: boolean;
 }
 
 const align256 = (n: number) => Math.ceil(n / 256) * 256;
@@ -150,7 +151,7 @@ export function activationLayout(d: ModelDims, o: ActivationOptions): LayoutEntr
   const layerBytes: Record<keyof LayerActs, number> = {
     ln1: M * C * f, rstd1: M * f, qkv: M * NQKV * f, v: M * Hkv * D * f, rstdqk: M * (H + Hkv) * f,
     qr: M * H * D * f, kr: M * Hkv * D * f, att: M * H * D * f, lse: M * H * f,
-    x2: M * C * f, ln2: M * C * f, rstd2: M * f, gu: M * 2 * F * f, h: M * F * f,
+    x2: M * C * f, ln2: M * C * f, rstd2: M * f, gu: M * 2 * F * f, h: o.training && o.fullFineTune ? M * F * f : 4,
   };
   const t = o.training;
   const tabB = align256(o.maxT * (D / 2) * f);
@@ -185,7 +186,7 @@ export function activationLayout(d: ModelDims, o: ActivationOptions): LayoutEntr
     e('dropoutSeed', 4, 1, true),
     e('rope', 2 * tabB, 1, true),
   ];
-  if (t && o.trainEmbedding) out.push(e('embedPlan.uniq', M * 4, 1, true), e('embedPlan.offsets', (M + 1) * 4, 1, true), e('embedPlan.positions', M * 4, 1, true));
+  if (t && o.fullFineTune) out.push(e('embedPlan.uniq', M * 4, 1, true), e('embedPlan.offsets', (M + 1) * 4, 1, true), e('embedPlan.positions', M * 4, 1, true));
   return out;
 }
 

@@ -105,7 +105,9 @@ export interface Columns {
 }
 
 // out (M, ΣN) = inp (M,K) · Wᵀ [+ LoRA] [+ residual (M, ΣN)]. `train` false: no dropout (evaluation and scoring).
-export function groupForward(gpu: Gpu, g: LinearGroup, out: Buf, inp: Buf, M: number, train = true, residual?: Buf, cols: Columns = { ld: g.N, col: 0 }): Kernel[] {
+// `glu`: inp holds [gate | up] rows (M, 2K) and the products read h = silu(gate)·up (the SwiGLU forward as their load
+// prologue; down_proj without a stored h).
+export function groupForward(gpu: Gpu, g: LinearGroup, out: Buf, inp: Buf, M: number, train = true, residual?: Buf, cols: Columns = { ld: g.N, col: 0 }, glu = false): Kernel[] {
   const { K, N } = g;
   const ks: Kernel[] = [];
   const epilogue: GemmEpilogue = residual ? { residual: { buffer: residual, ld: cols.ld, offset: cols.col } } : {};
@@ -115,20 +117,20 @@ export function groupForward(gpu: Gpu, g: LinearGroup, out: Buf, inp: Buf, M: nu
     const drop = train && l.dropout;
     if (!drop) {
       // xa (M, G·R) = inp · [A_1; …; A_G]ᵀ
-      ks.push(gemmKernel(gpu, { label: 'lora.xa', c: g.xa, ldc: G * l.R, M, N: G * l.R, K, a: { buffer: inp, kContig: true, ld: K }, b: { buffer: l.A, kContig: true, ld: K } }));
+      ks.push(gemmKernel(gpu, { label: 'lora.xa', c: g.xa, ldc: G * l.R, M, N: G * l.R, K, a: { buffer: inp, kContig: true, ld: glu ? 2 * K : K, glu }, b: { buffer: l.A, kContig: true, ld: K } }));
     } else {
       g.parts.forEach((s, i) => {
         const d = s.lora!.dropout!;
         ks.push(gemmKernel(gpu, {
           label: 'lora.xa', c: g.xa!, ldc: G * l.R, cOffset: i * l.R, M, N: l.R, K, dropout: { on: 'a', p: d.p, seed: d.seed, salt: d.salt },
-          a: { buffer: inp, kContig: true, ld: K }, b: { buffer: s.lora!.A, kContig: true, ld: K },
+          a: { buffer: inp, kContig: true, ld: glu ? 2 * K : K, glu }, b: { buffer: s.lora!.A, kContig: true, ld: K },
         }));
       });
     }
     epilogue.lowRank = { x: g.xa, ldx: G * l.R, y: l.B, yJ: l.R, yR: 1, R: l.R, scale: l.scale, groups: columnGroups(g) };
   }
   ks.push(matmulForward(gpu, out, inp, g.W, M, N, K, {
-    weightDtype: g.dtype, label: `linear_forward.${g.parts.map((s) => s.name).join('|')}`, epilogue,
+    weightDtype: g.dtype, label: `linear_forward.${g.parts.map((s) => s.name).join('|')}`, epilogue, inpGlu: glu,
     strides: { outRow: cols.ld, outOffset: cols.col },
   }));
   return ks;
@@ -138,7 +140,10 @@ export function groupForward(gpu: Gpu, g: LinearGroup, out: Buf, inp: Buf, M: nu
  * dinp (M,K) (=|+= accumulate) dout (M,ΣN) · W (+ LoRA); parameter gradients (=|+= per `assign`).
  * workspace: (M, parts·R) f32 for LoRA.
  */
-export function groupBackward(gpu: Gpu, g: LinearGroup, dinp: Buf, workspace: Buf, dout: Buf, inp: Buf, M: number, accumulate: boolean, assign: boolean, cols: Columns = { ld: g.N, col: 0 }, swiglu?: { gu: Buf }): Kernel[] {
+// opts.swiglu: dinp is dgu (see below). opts.inpGlu: inp holds [gate | up] rows standing for h (as groupForward's glu).
+export function groupBackward(gpu: Gpu, g: LinearGroup, dinp: Buf, workspace: Buf, dout: Buf, inp: Buf, M: number, accumulate: boolean, assign: boolean, cols: Columns = { ld: g.N, col: 0 }, opts: { swiglu?: { gu: Buf }; inpGlu?: boolean } = {}): Kernel[] {
+  const swiglu = opts.swiglu;
+  if (opts.inpGlu && g.dW) throw new Error(`linear_backward: a trained weight's dW needs the stored input, not [gate | up]`);
   const { K, N } = g;
   const ldo = cols.ld;
   const ks: Kernel[] = [];
@@ -186,7 +191,7 @@ export function groupBackward(gpu: Gpu, g: LinearGroup, dinp: Buf, workspace: Bu
     ks.push(loraGrads(gpu, {
       dB: l.dB, dA: l.dA, dout, ldo, dcol: cols.col, xa: g.xa, ws: workspace, inp, M, K, R: l.R,
       partN: g.parts.map((s) => s.N), scale: l.scale, accumulate: acc, seed: d0 ? d0.seed : g.xa,
-      dropout: d0 ? { p: d0.p, salts: g.parts.map((s) => s.lora!.dropout!.salt) } : undefined,
+      dropout: d0 ? { p: d0.p, salts: g.parts.map((s) => s.lora!.dropout!.salt) } : undefined, inpGlu: opts.inpGlu,
     }));
   }
   // dW (ΣN, K) (=|+=) doutᵀ · inp

@@ -6,11 +6,13 @@ import type { Gpu } from '../gpu/device.ts';
 import type { ByteSource } from '../formats/bytes.ts';
 import { locateTensors, parseSafetensorsIndex, type SafetensorsIndex } from '../formats/safetensors.ts';
 import { modelDims, parseModelConfigText, withPadTokenId, QWEN3_PAD_TOKEN_ID, type Qwen3Config } from './config.ts';
-import { buildParamTable, type LoraSpec, type ModelDims, type ParamTable, type StoreDtype } from './params.ts';
-import { UserError } from '../util/user_error.ts';
+import { buildParamTable, type LoraSpec, type ModelDims, type StoreDtype } from './params.ts';
 import { allocateWeights, initNewParams, loadWeights, type ModelWeights, type TensorSource } from './weights.ts';
 import { Qwen3RewardModel } from './qwen3.ts';
 import { adapterKeyToHf } from '../formats/peft.ts';
+import { checkCheckpointTensors } from './folder_check.ts';
+
+export { checkCheckpointTensors };
 
 
 export interface ModelFiles {
@@ -48,37 +50,6 @@ export interface LoadedModel {
   initialized: string[];
   /** What the user should know but that does not stop loading (tensors the config does not use). */
   warnings: string[];
-}
-
-/** Tensor names transformers drops without a word when a causal LM is loaded for sequence classification. */
-const EXPECTED_UNUSED = new Set(['lm_head.weight']);
-
-/**
- * Checks a checkpoint's tensor list against the parameter table before anything is allocated: a score head that
- * contradicts config.json's num_labels, and a tensor the engine needs stored in a dtype it cannot read, are refused;
- * tensors the config does not use (a layer beyond num_hidden_layers, …) are returned as a warning.
- */
-export function checkCheckpointTensors(
-  config: Qwen3Config,
-  table: ParamTable,
-  tensors: Map<string, { file: string; dtype: string; shape: number[] }>,
-  source: string,
-): string[] {
-  const score = tensors.get('score.weight');
-  if (score && config.num_labels !== null && config.num_labels !== 1) {
-    throw new UserError(`${source}: num_labels is ${config.num_labels} but a reward model has one label, and score.weight in ${score.file} has shape [${score.shape}]; ` +
-      'set "num_labels": 1 (and one id2label entry) if this checkpoint is a reward model, or start from the base model without a score head');
-  }
-  for (const [name, t] of tensors) {
-    if (table.byName.has(name) && !['F32', 'F16', 'BF16'].includes(t.dtype)) {
-      throw new UserError(`${name} in ${t.file} is stored as ${t.dtype}; the engine reads F32, F16 or BF16 weights — re-export the checkpoint in one of them`);
-    }
-  }
-  const unused = [...tensors.keys()].filter((n) => !table.byName.has(n) && !EXPECTED_UNUSED.has(n) && !/lora_|modules_to_save/.test(n));
-  if (unused.length === 0) return [];
-  const shown = unused.slice(0, 3).join(', ') + (unused.length > 3 ? `, … (${unused.length} in all)` : '');
-  return [`${unused.length} tensor${unused.length === 1 ? '' : 's'} of the checkpoint ${unused.length === 1 ? 'is' : 'are'} not used by this config (${source}: ` +
-    `num_hidden_layers ${config.num_hidden_layers}, hidden_size ${config.hidden_size}): ${shown}. Check that config.json belongs to these weights.`];
 }
 
 /** Frozen weights keep the checkpoint's 16-bit dtype (exact), else f32. */

@@ -39,7 +39,7 @@ export function memoryPlan(i: MemoryPlanInput): MemoryPlan {
   const train = table.trainableBlockBytes.reduce((s, b) => s + b, 0);
   const o = {
     maxB: 2 * i.microPairs, maxT: i.maxLength, gradientCheckpointing: i.gradientCheckpointing, checkpointing: i.checkpointing,
-    loraTargets: i.lora?.targets ?? [], loraR: i.lora?.r ?? 0, training: true, trainEmbedding: i.lora === null,
+    loraTargets: i.lora?.targets ?? [], loraR: i.lora?.r ?? 0, training: true, fullFineTune: i.lora === null,
   };
   const layout = activationLayout(i.dims, o);
   let acts = 0;

@@ -135,7 +135,7 @@ export class Qwen3RewardModel {
     const lora = t.lora;
     this.acts = allocateActivations(gpu, this.dims, {
       maxB: opts.maxB, maxT: opts.maxT, gradientCheckpointing: opts.gradientCheckpointing, checkpointing: opts.checkpointing,
-      loraTargets: lora?.targets ?? [], loraR: lora?.r ?? 0, training: opts.training, trainEmbedding: opts.training && this.full,
+      loraTargets: lora?.targets ?? [], loraR: lora?.r ?? 0, training: opts.training, fullFineTune: opts.training && this.full,
     });
     const { cos, sin } = ropeTable(opts.maxT, this.dims.D, this.dims.theta);
     writeBuffer(gpu, this.acts.cos.buffer, cos, this.acts.cos.offset);
@@ -180,6 +180,12 @@ export class Qwen3RewardModel {
         postNorm: paramRef(weights, `${p}.post_attention_layernorm.weight`), dPostNorm: grad(`${p}.post_attention_layernorm.weight`),
       });
     }
+  }
+
+  /** down_proj reads h = silu(gate)·up through its load prologue (h not stored) unless a trained down_proj weight's
+   *  gradient needs h itself (full fine-tuning). */
+  private downGlu(s: LayerSlots): boolean {
+    return s.down.every((g) => !g.dW);
   }
 
   private readonly extra: GPUBuffer[] = [];
@@ -237,10 +243,10 @@ export class Qwen3RewardModel {
     const NQKV = (H + 2 * Hkv) * D;
     const qk = (s: LayerSlots): QkNormRopeArgs => ({ qNorm: s.qNorm, kNorm: s.kNorm, cos: a.cos, sin: a.sin, positions: a.positions, M, H, Hkv, D, eps });
     /** Forward of a fusion group's products into `out` (row stride ld), each at its columns. */
-    const fwd = (gs: LinearGroup[], out: GPUBuffer, inp: GPUBuffer, ld: number, residual?: GPUBuffer) => {
+    const fwd = (gs: LinearGroup[], out: GPUBuffer, inp: GPUBuffer, ld: number, residual?: GPUBuffer, glu = false) => {
       let col = 0;
       return gs.flatMap((g) => {
-        const ks = groupForward(gpu, g, out, inp, M, train, residual, { ld, col });
+        const ks = groupForward(gpu, g, out, inp, M, train, residual, { ld, col }, glu);
         col += g.N;
         return ks;
       });
@@ -255,16 +261,20 @@ export class Qwen3RewardModel {
       const oK = fwd(s.o, a.tmpC, x.att, C);
       const norm2 = residualRmsnormForward(gpu, x.x2, x.ln2, x.rstd2, a.resid[l], a.tmpC, s.postNorm, M, C, eps); // x2 = x + o; ln2
       const guK = fwd(s.gu, x.gu, x.ln2, 2 * F); // gate|up (M, 2F)
-      const swiglu = swigluRowsForward(gpu, x.h, x.gu, M, F);
-      const downK = fwd(s.down, a.resid[l + 1], x.h, C, x.x2); // x_{l+1} = x2 + down(h): the residual add in the epilogue
-      layers.push([norm1, ...qkvK, qkRope, attn, ...oK, norm2, ...guK, swiglu, ...downK]);
+      // x_{l+1} = x2 + down(h): the residual add in the epilogue. When no trained weight needs h itself (dW of
+      // down_proj in full fine-tuning), h = silu(gate)·up is never stored: the down products read gate|up through
+      // their load prologue.
+      const glu = this.downGlu(s);
+      const swiglu = glu ? [] : [swigluRowsForward(gpu, x.h, x.gu, M, F)];
+      const downK = glu ? fwd(s.down, a.resid[l + 1], x.gu, C, x.x2, true) : fwd(s.down, a.resid[l + 1], x.h, C, x.x2);
+      layers.push([norm1, ...qkvK, qkRope, attn, ...oK, norm2, ...guK, ...swiglu, ...downK]);
       if (!training || mode === 'none') layersRecompute.push([]);
       // full: everything but the last product (resid[l+1] is kept per layer)
-      else if (mode === 'full') layersRecompute.push([norm1, ...noXa(qkvK), qkRope, attn, ...noXa(oK), norm2, ...noXa(guK), swiglu]);
+      else if (mode === 'full') layersRecompute.push([norm1, ...noXa(qkvK), qkRope, attn, ...noXa(oK), norm2, ...noXa(guK), ...swiglu]);
       else {
         // selective: the kept x2 gives ln2 without the o product (the same rmsnorm on the same x2 values)
         const norm2r = rmsnormForward(gpu, x.ln2, x.rstd2, x.x2, s.postNorm, M, C, eps);
-        layersRecompute.push([norm1, qkRope, norm2r, ...(mode === 'selective_mlp' ? noXa(guK) : []), swiglu]);
+        layersRecompute.push([norm1, qkRope, norm2r, ...(mode === 'selective_mlp' ? noXa(guK) : []), ...swiglu]);
       }
     }
     const scoreW = paramRef(w, 'score.weight');
@@ -295,9 +305,17 @@ export class Qwen3RewardModel {
       const x = this.layerActs(l);
       const ks: Kernel[] = [];
       // MLP: x_{l+1} = x2 + down(silu(gate(ln2)) * up(ln2)); dres holds d x_{l+1} = d x2 (residual passes through)
+      const glu = this.downGlu(s);
       if (s.down.length === 1 && !s.down[0].lora?.dropout) {
         // dgu (M, 2F) = SwiGLU backward of dh = dres · W_down (+ LoRA), applied in the dinp product's store
-        ks.push(...groupBackward(gpu, s.down[0], a.dgu, a.wsLora, a.dres, x.h, M, false, false, { ld: C, col: 0 }, { gu: x.gu }));
+        ks.push(...groupBackward(gpu, s.down[0], a.dgu, a.wsLora, a.dres, glu ? x.gu : x.h, M, false, false, { ld: C, col: 0 }, { swiglu: { gu: x.gu }, inpGlu: glu }));
+      } else if (glu) {
+        let col = 0;
+        for (const [i, g] of s.down.entries()) {
+          ks.push(...groupBackward(gpu, g, a.dh, a.wsLora, a.dres, x.gu, M, i > 0, false, { ld: C, col }, { inpGlu: true }));
+          col += g.N;
+        }
+        ks.push(swigluRowsBackward(gpu, a.dgu, a.dh, x.gu, M, F));
       } else {
         ks.push(...bwd(s.down, a.dh, a.dres, x.h, C, false));
         ks.push(swigluRowsBackward(gpu, a.dgu, a.dh, x.gu, M, F));

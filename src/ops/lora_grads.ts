@@ -32,6 +32,8 @@ export interface LoraGradsArgs {
   seed: Buf;
   /** LoRA dropout on inp for dA: probability and one salt per part (the forward's xa salts). */
   dropout?: { p: number; salts: number[] };
+  /** inp holds [gate | up] rows (M, 2K): the input is h = silu(gate)·up (down_proj without a stored h). */
+  inpGlu?: boolean;
 }
 
 const NONE = 0xffffffff;
@@ -45,7 +47,7 @@ export function loraGrads(gpu: Gpu, a: LoraGradsArgs): Kernel {
   checkDims(label, { M, N, K, R });
   needBytes(label, 'dB', a.dB, N * R * 4); needBytes(label, 'dA', a.dA, G * R * K * 4);
   needBytes(label, 'xa', a.xa, M * G * R * 4); needBytes(label, 'ws', a.ws, M * G * R * 4);
-  needBytes(label, 'inp', a.inp, M * K * 4); needBytes(label, 'dout', a.dout, ((M - 1) * a.ldo + a.dcol + N) * 4);
+  needBytes(label, 'inp', a.inp, M * K * (a.inpGlu ? 2 : 1) * 4); needBytes(label, 'dout', a.dout, ((M - 1) * a.ldo + a.dcol + N) * 4);
   const tilesR = cdiv(R, 16);
   const nB = cdiv(N, 64) * tilesR;
   const nA = cdiv(K, 64) * G * tilesR;
@@ -57,7 +59,7 @@ export function loraGrads(gpu: Gpu, a: LoraGradsArgs): Kernel {
     G > 1 ? partN[0] : NONE, G > 2 ? partN[0] + partN[1] : NONE,
     nB, tilesR, a.accumulate ? 1 : 0,
     drop ? 1 : 0, drop ? dropoutThreshold(drop.p) : 0, drop ? Math.fround(1 / (1 - drop.p)) : 1,
-    salts[0] ?? 0, salts[1] ?? 0, salts[2] ?? 0, a.scale,
+    salts[0] ?? 0, salts[1] ?? 0, salts[2] ?? 0, a.scale, a.inpGlu ? 1 : 0,
   ];
   return simpleKernel(gpu, { label, code, entryPoint: 'main' },
     [a.dout, a.xa, a.ws, a.inp, a.dB, a.dA, a.seed], params, [nB + nA, 1, 1], new Set([15, 19]));

@@ -178,6 +178,12 @@ export interface GemmOperand {
   ld: number;
   offset?: number;
   batchStride?: number;
+  /**
+   * A only, c-contiguous: the stored rows are [gate | up] (2K values each, within row stride ld) and the product
+   * reads A(i, c) = silu(gate(i, c))·up(i, c) — the SwiGLU forward as a load prologue. A dropout mask on A then
+   * uses the element index i·K + c of the (M, K) input it stands for.
+   */
+  glu?: boolean;
 }
 
 export interface Gemm {
@@ -303,7 +309,9 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
   const ldbW = words(g.b.ld, 'row stride');
   const offBW = words(g.b.offset ?? 0, 'offset');
   const batchBW = words(g.b.batchStride ?? 0, 'batch stride');
-  checkExtent(label, 'A', g.a.buffer, aRows, aCols, g.a.ld, g.a.offset ?? 0, batch, g.a.batchStride ?? 0, 4);
+  const glu = !!g.a.glu;
+  if (glu && (!g.a.kContig || batch > 1)) throw new Error(`${label}: the SwiGLU prologue needs A c-contiguous and batch 1`);
+  checkExtent(label, 'A', g.a.buffer, aRows, glu ? 2 * aCols : aCols, g.a.ld, g.a.offset ?? 0, batch, g.a.batchStride ?? 0, 4);
   if (packed) checkExtent(label, 'B', g.b.buffer, bRows, cdiv(bCols, 2), ldbW, offBW, batch, batchBW, 4);
   else checkExtent(label, 'B', g.b.buffer, bRows, bCols, g.b.ld, offBW, batch, batchBW, 4);
   const sw = g.epilogue?.swigluBackward;
@@ -353,7 +361,7 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
   // Load units: vec4 (A, f32 B) or 4 packed words (16-bit B) along each operand's contiguous dimension.
   const aView = vector ? vec4View(g.a.buffer) : null;
   const bView = vector ? vec4View(g.b.buffer) : null;
-  const UA = unitFor(4, g.a.offset ?? 0, g.a.ld, g.a.batchStride ?? 0, batch, g.a.kContig ? tile.bk : BM, aView);
+  const UA = glu && K % 4 !== 0 ? 1 : unitFor(4, g.a.offset ?? 0, g.a.ld, g.a.batchStride ?? 0, batch, g.a.kContig ? tile.bk : BM, aView);
   const UB = unitFor(packed ? 8 : 4, offBW, ldbW, batchBW, batch, g.b.kContig ? tile.bk : BN, bView);
   const LA = cdiv((BM * tile.bk) / UA, NT);
   const LB = cdiv((BN * tile.bk) / UB, NT);
@@ -364,7 +372,7 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
     WG_M: tile.wgM, WG_N: tile.wgN, TM: tile.tm, TN: tile.tn, BK: tile.bk, UA, UB, PREFETCH,
     LA: PREFETCH ? LA : 1, LB: PREFETCH ? LB : 1,
     A_K: specialize ? (g.a.kContig ? 1 : 0) : 2, B_K: specialize ? (g.b.kContig ? 1 : 0) : 2, B_DT: specialize ? DTYPE_CODE[dtype] : 3,
-    DROP_ON: splits > 1 && dropOn === 3 ? 0 : dropOn, EPI: splits > 1 ? 0 : EPI,
+    DROP_ON: splits > 1 && dropOn === 3 ? 0 : dropOn, EPI: splits > 1 ? 0 : EPI, A_GLU: glu ? 1 : 0,
   };
   const tileGrid: [number, number, number] = [cdiv(N, BN), cdiv(M, BM), batch * splits];
   checkWorkgroups(gpu, label, tileGrid);
@@ -430,6 +438,8 @@ export interface MatmulOpts {
   splitK?: number;
   label?: string;
   epilogue?: GemmEpilogue;
+  /** inp holds [gate | up] rows (row stride strides.inpRow, default 2K): the product reads silu(gate)·up. */
+  inpGlu?: boolean;
 }
 
 /** Row length in elements of a stored (N,K) weight: K for f32, K padded to even for packed 16-bit. */
@@ -445,7 +455,7 @@ export function matmulForward(gpu: Gpu, out: Buf, inp: Buf, weight: Buf, M: numb
   return gemmKernel(gpu, {
     label: opts.label ?? 'matmul_forward',
     c: out, ldc: s.outRow ?? N, cOffset: s.outOffset, cBatchStride: s.outBatch ?? M * (s.outRow ?? N),
-    a: { buffer: inp, kContig: true, ld: s.inpRow ?? K, offset: s.inpOffset, batchStride: s.inpBatch ?? M * (s.inpRow ?? K) },
+    a: { buffer: inp, kContig: true, ld: s.inpRow ?? (opts.inpGlu ? 2 * K : K), offset: s.inpOffset, batchStride: s.inpBatch ?? M * (s.inpRow ?? K), glu: opts.inpGlu },
     b: { buffer: weight, kContig: true, ld: ldw, offset: s.weightOffset, batchStride: s.weightBatch ?? N * ldw, dtype },
     M, N, K, batch: opts.batch, alpha: opts.alpha, accumulate: opts.accumulate, tile: opts.tile, splitK: opts.splitK, epilogue: opts.epilogue,
   });

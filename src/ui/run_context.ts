@@ -1,7 +1,7 @@
 // The run the results follow: the run this tab trains or opened, or (after a reload) the run it last had, kept in
 // localStorage. Evaluate, Export and the exported TRL script use its own model, data (with its split) and config;
 // without a run they use the current selection in Model & data and Configure.
-import type { ConfigJson, DatasetRef, ImportSplit, ModelRef, RunSummary } from '../worker/protocol.ts';
+import { modelRefName, type ConfigJson, type DatasetRef, type ImportSplit, type ModelRef, type RunSummary } from '../worker/protocol.ts';
 import type { ScriptContext } from './panels/configure/trl_script.ts';
 import type { StudioState } from './store/store.ts';
 
@@ -45,7 +45,7 @@ export function dataLabel(s: Pick<StudioState, 'storedImports' | 'imports'>, ref
 }
 
 export function modelLabel(m: ModelRef): string {
-  return m.kind === 'hub' ? m.repo : 'demo model';
+  return modelRefName(m, 'demo model');
 }
 
 /** Who scores in Evaluate & compare: the loaded folder, or the run the page follows (opened by the worker if needed). */

@@ -5,13 +5,14 @@
 // A file with bad lines is held in this tab until the user imports its valid lines (never a silent partial import).
 import { BestOfNError, flattenBestOfN, readBestOfNJsonl, tokenizeBestOfN } from '../data/best_of_n.ts';
 import { downloadHubRepo } from '../data/hub.ts';
+import { importModelFolder, LocalModelError } from '../data/local_model.ts';
 import { HubPushError, pushToHub } from '../data/hub_push.ts';
 import type { DownloadProgress } from '../data/hub-progress.ts';
 import { inspectJsonl, inspectParquet, type DatasetReport } from '../data/inspect.ts';
-import { readPreferenceJsonl, readScoreJsonl } from '../data/jsonl.ts';
+import { looksLikePairFile, readPreferenceJsonl, readScoreJsonl } from '../data/jsonl.ts';
 import type { DataIssue, PreferenceImport } from '../data/records.ts';
 import type { FileStore } from '../data/storage.ts';
-import { tokenizeScoreRecord } from '../data/tokenize.ts';
+import { tokenizePair, tokenizeScoreRecord } from '../data/tokenize.ts';
 import type { ChatTokenizer, TokenizerFiles } from '../data/tokenizer.ts';
 import { datasetSplits, DataSourceError, modelVocabSize } from './data_sources.ts';
 import { createTokenizeService, refKey } from './data_tokenize.ts';
@@ -100,7 +101,7 @@ export function describeKey(key: string): Pick<StoredFile, 'kind' | 'repo' | 're
 
 /** The fix for an error raised while reading data, by its kind. */
 function dataFix(e: unknown, fallback: string): string | undefined {
-  if (e instanceof DataSourceError || e instanceof ImportStoreError || e instanceof BestOfNError || e instanceof HubPushError) return e.fix;
+  if (e instanceof DataSourceError || e instanceof ImportStoreError || e instanceof BestOfNError || e instanceof HubPushError || e instanceof LocalModelError) return e.fix;
   const name = (e as Error)?.name;
   if (name === 'StorageFullError') return 'Delete stored files you no longer need (Stored in this browser), then try again.';
   if (name === 'HubDownloadError') return 'Check the repo id, revision, Hub base URL and token above, then press Download again: it resumes.';
@@ -147,7 +148,8 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
     try {
       const store = await getStore();
       const records = held.read.importRecords(held.read.summary.invalid === 0 ? 'all-or-nothing' : 'valid-only');
-      const stored = await storeImport(store, { id, name: held.file.name, records, split: held.split });
+      const lines = held.read.recordPlaces.map((p) => (p.kind === 'line' ? p.line : p.row + 1));
+      const stored = await storeImport(store, { id, name: held.file.name, records, split: held.split, lines });
       pending.delete(id);
       post({ type: 'import-accepted', rid, id, pairs: stored.pairs, stored });
       await storageReport(0);
@@ -222,7 +224,7 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
       splits: [],
     };
     for (const s of splits) {
-      report.splits.push(s.kind === 'jsonl' ? await inspectJsonl(s.split, s.name, s.open(), opts) : await inspectParquet(s.split, s.shards, opts));
+      report.splits.push(s.kind === 'jsonl' ? await inspectJsonl(s.split, s.name, s.open(), { ...opts, ...(s.lineOf ? { lineOf: s.lineOf } : {}) }) : await inspectParquet(s.split, s.shards, opts));
     }
     post({ type: 'inspect-report', rid: req.rid, report });
   };
@@ -344,6 +346,19 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
         return;
       case 'download':
         return download(req);
+      case 'import-model-folder':
+        try {
+          const store = await getStore();
+          const r = await importModelFolder(store, req.name, req.files.map((f) => ({ path: f.path, blob: f.file })));
+          tokenize.forget((k) => k.includes(`hub:${r.repo}@`));
+          for (const w of r.manifest.warnings) post({ type: 'warning', where: 'model-data', message: w });
+          post({ type: 'download-done', rid: req.rid, what: 'model', repo: r.repo, revision: r.revision, files: r.manifest.files.map((f) => f.path) });
+        } catch (e) {
+          fail(req.rid, 'model-data', e, 'Choose a Hugging Face model folder (config.json, safetensors weights, tokenizer files), then try again.');
+        } finally {
+          await storageReport(0).catch(() => undefined);
+        }
+        return;
       case 'cancel':
         downloads.get(req.target)?.abort();
         return;
@@ -399,6 +414,16 @@ export function createDataHandler(deps: DataHandlerDeps): DataHandler {
         case 'tokenize-score-file': {
           const tok = await tokenize.tokenizerOf(req.model);
           const vocabSize = await modelVocabSize(req.model, await getStore());
+          if (looksLikePairFile(await req.file.slice(0, 1 << 16).text())) {
+            // the import's parser: every TRL pair format, one format per file, errors with line and field
+            const read = await readPreferenceJsonl(req.file.stream(), { maxErrors: MAX_IMPORT_ERRORS, ...(vocabSize !== undefined ? { vocabSize } : {}) });
+            const pairs = read.importRecords('valid-only').map((p) => tokenizePair(tok, p));
+            const lines = read.recordPlaces.map((p) => (p.kind === 'line' ? p.line : p.row + 1));
+            return {
+              reply: { type: 'token-ids', id: req.id, ids: [], pairs, lines, padTokenId: tok.padTokenId, errors: read.summary.errors.map(toImportError), errorCount: read.summary.invalid },
+              transfer: pairs.flatMap((p) => [p.chosen_ids.buffer, p.rejected_ids.buffer]),
+            };
+          }
           const read = await readScoreJsonl(req.file.stream(), { maxErrors: MAX_IMPORT_ERRORS, ...(vocabSize !== undefined ? { vocabSize } : {}) });
           const ids = read.records.map((r) => tokenizeScoreRecord(tok, r));
           return {

@@ -21,7 +21,7 @@ export const DEMO_DATASET = { seed: 42, trainRows: 256, testRows: 64 };
 
 export type SplitSource =
   | { split: string; kind: 'parquet'; shards: { name: string; file: AsyncBuffer }[] }
-  | { split: string; kind: 'jsonl'; name: string; open: () => StreamSource };
+  | { split: string; kind: 'jsonl'; name: string; open: () => StreamSource; /** Split line → line of the user's file (imports). */ lineOf?: (line: number) => number };
 
 /** A user-facing problem with the chosen data (message says what, fix says what to do). */
 export { DataSourceError };

@@ -11,7 +11,7 @@ import type { DataPort } from './data_port.ts';
 import { loadBaseModel, loadModelFolder, type EvalModel } from './eval_model.ts';
 import { bestOfNMetrics, filterBestOfN, flattenBestOfN } from '../data/best_of_n.ts';
 import { modelFiles } from './model_files.ts';
-import { pairScore, type Area, type DatasetRef, type EvalSource, type ModelRef, type Request, type TokenizerRef, type WorkerEvent } from './protocol.ts';
+import { pairScore, type Area, type BatchPairs, type DatasetRef, type EvalSource, type ImportError, type ModelRef, type Request, type TokenizerRef, type WorkerEvent } from './protocol.ts';
 
 /** A user-facing problem with what was asked (message says what, fix says what to do). */
 export class EvalUserError extends Error {
@@ -132,6 +132,42 @@ export function createEvalHandler(ctx: EvalContext): { handle(req: EvalRequest):
     if (long >= 0) throw new EvalUserError(`${what} ${long + 1} has ${seqs[long].length} tokens; the model takes at most ${s.maxT}.`, 'Shorten it, or (for a run) raise max_length in Configure and train again.');
   };
 
+  /** The last scored pair file's pairs (for their text on click). */
+  let lastBatch: { pairs: TokenizedPair[]; tokenizer: TokenizerRef } | null = null;
+
+  /**
+   * Batch scoring of a file of preference pairs: both rewards of every valid pair, TRL's pair metrics (accuracy,
+   * margins), and a JSONL with one line per pair naming its file line.
+   */
+  const scoreBatchPairs = async (rid: number, fileName: string, s: Scorer, pairs: TokenizedPair[], lines: number[], errors: ImportError[], errorCount: number) => {
+    if (pairs.length === 0) {
+      const first = errors[0];
+      throw new EvalUserError(
+        `${fileName}: no valid pair to score (${errorCount} invalid line${errorCount === 1 ? '' : 's'}${first ? `; line ${first.line}${first.field ? `, ${first.field}` : ''}: ${first.message}` : ''}).`,
+        'Each line must be a TRL preference pair: chosen and rejected (conversations or text, optionally prompt and margin) or chosen_ids and rejected_ids.',
+      );
+    }
+    pairs.forEach((p, i) => {
+      for (const [which, ids] of [['chosen', p.chosen_ids], ['rejected', p.rejected_ids]] as const) {
+        if (ids.length > s.maxT) throw new EvalUserError(`${fileName}: line ${lines[i] ?? i + 1}, ${which}: ${ids.length} tokens; the model takes at most ${s.maxT}.`, 'Shorten that pair or leave it out, or (for a run) raise max_length in Configure and train again.');
+      }
+    });
+    const { chosen, rejected } = await s.scorePairs(pairs);
+    const metrics = pairMetrics(chosen, rejected, pairs.map((p) => p.margin ?? 0));
+    lastBatch = { pairs, tokenizer: s.tokenizer };
+    const text = pairs.map((_, i) => JSON.stringify({ line: lines[i] ?? i + 1, chosen_reward: chosen[i], rejected_reward: rejected[i], margin: chosen[i] - rejected[i], correct: chosen[i] > rejected[i] })).join('\n') + '\n';
+    const name = fileName.replace(/\.jsonl?$/i, '') + '.scores.jsonl';
+    const batch: BatchPairs = {
+      metrics,
+      chosenRewards: [...chosen],
+      rejectedRewards: [...rejected],
+      chosenLengths: pairs.map((p) => p.chosen_ids.length),
+      rejectedLengths: pairs.map((p) => p.rejected_ids.length),
+      lines: pairs.map((_, i) => lines[i] ?? i + 1),
+    };
+    post({ type: 'score-batch-result', rid, rows: pairs.length, file: { name, data: new TextEncoder().encode(text) }, errors, errorCount, pairs: batch });
+  };
+
   /** Drops the loaded adapter/model folder (one at a time), telling the page. */
   const unloadEvalModel = () => {
     if (!evalModel) return;
@@ -193,12 +229,18 @@ export function createEvalHandler(ctx: EvalContext): { handle(req: EvalRequest):
           const s = await scorerOf(req.rid, req.source ?? 'run', req.runId);
           if (!s) return;
           const reply = await ctx.port().request({ type: 'tokenize-score-file', model: s.tokenizer, file: req.file }, 'token-ids');
+          const errors = reply.errors ?? [];
+          const errorCount = reply.errorCount ?? errors.length;
+          if (reply.pairs) {
+            await scoreBatchPairs(req.rid, req.file.name, s, reply.pairs as TokenizedPair[], reply.lines ?? [], errors, errorCount);
+            return;
+          }
           if (reply.ids.length === 0) throw new EvalUserError(`${req.file.name}: no record to score (${reply.errorCount ?? 0} invalid lines).`, 'Each line must be {"messages": [...]}, {"text": "..."} or {"input_ids": [...]}.');
           checkLengths(s, reply.ids, 'Record');
           const r = await s.score(reply.ids);
           const text = [...r].map((reward, index) => JSON.stringify({ index, reward })).join('\n') + '\n';
           const name = req.file.name.replace(/\.jsonl?$/i, '') + '.scores.jsonl';
-          post({ type: 'score-batch-result', rid: req.rid, rows: r.length, file: { name, data: new TextEncoder().encode(text) }, errors: reply.errors ?? [] });
+          post({ type: 'score-batch-result', rid: req.rid, rows: r.length, file: { name, data: new TextEncoder().encode(text) }, errors, errorCount });
         } catch (e) {
           ctx.fail(req.rid, 'evaluate', e);
         }
@@ -242,10 +284,12 @@ export function createEvalHandler(ctx: EvalContext): { handle(req: EvalRequest):
       }
       case 'eval-pair-text':
         try {
-          const pair = lastEval?.pairs[req.index];
-          if (!lastEval || !pair) throw new EvalUserError(`No pair ${req.index + 1} in the last evaluation.`, 'Press Evaluate again, then pick a row.');
-          const { texts } = await ctx.port().request({ type: 'decode', model: lastEval.tokenizer, ids: [Int32Array.from(pair.chosen_ids), Int32Array.from(pair.rejected_ids)] }, 'texts');
-          post({ type: 'eval-pair-text', rid: req.rid, index: req.index, chosen: texts[0], rejected: texts[1] });
+          const from = req.from ?? 'eval';
+          const last = from === 'batch' ? lastBatch : lastEval;
+          const pair = last?.pairs[req.index];
+          if (!last || !pair) throw new EvalUserError(`No pair ${req.index + 1} in the last ${from === 'batch' ? 'scored file' : 'evaluation'}.`, from === 'batch' ? 'Score the file again, then pick a row.' : 'Press Evaluate again, then pick a row.');
+          const { texts } = await ctx.port().request({ type: 'decode', model: last.tokenizer, ids: [Int32Array.from(pair.chosen_ids), Int32Array.from(pair.rejected_ids)] }, 'texts');
+          post({ type: 'eval-pair-text', rid: req.rid, index: req.index, chosen: texts[0], rejected: texts[1], from });
         } catch (e) {
           ctx.fail(req.rid, 'evaluate', e);
         }

@@ -20,7 +20,7 @@ import { bucketLength } from '../train/batches.ts';
 import { DEMO_MODEL_NAME } from './demo_model.ts';
 import { loadOnnxFolder } from './eval_onnx.ts';
 import type { OnnxRewardSession } from '../formats/onnx/session.ts';
-import type { LoadedModelInfo, ModelRef, TokenizerRef } from './protocol.ts';
+import { modelIdOf, type LoadedModelInfo, type ModelRef, type TokenizerRef } from './protocol.ts';
 
 /** Sequences per forward pass of a loaded model (4 pairs). */
 const EVAL_MAX_B = 8;
@@ -111,7 +111,7 @@ export async function loadModelFolder(
     }
     lora = loraSpecOfAdapter(ac);
     loraInfo = { r: ac.lora.r, lora_alpha: ac.lora.lora_alpha, target_modules: [...ac.lora.target_modules] };
-    const baseRepo = o.base.kind === 'hub' ? o.base.repo : DEMO_MODEL_NAME;
+    const baseRepo = modelIdOf(o.base, DEMO_MODEL_NAME);
     trainedOn = ac.base_model_name_or_path;
     if (trainedOn && trainedOn !== baseRepo) {
       warnings.push(`The adapter was trained on ${trainedOn}; it is loaded on ${baseRepo} as selected in Model & data.`);
@@ -164,8 +164,9 @@ export async function loadModelFolder(
  */
 export async function loadBaseModel(gpu: Gpu, o: { base: ModelRef; baseFiles: () => Promise<ModelFiles>; seed: number }): Promise<EvalModel> {
   const loaded = await loadRewardModel(gpu, await o.baseFiles(), { lora: null, training: false, maxB: EVAL_MAX_B, maxT: MIN_T, gradientCheckpointing: false, seed: o.seed });
-  const name = o.base.kind === 'hub' ? o.base.repo : DEMO_MODEL_NAME;
-  const info: LoadedModelInfo = { kind: 'base', name, base: o.base, lora: null, tokenizer: 'base', files: [] };
+  const name = modelIdOf(o.base, DEMO_MODEL_NAME);
+  // a trained model folder chosen as the model carries its own score head: it is loaded, not initialized
+  const info: LoadedModelInfo = { kind: 'base', name, base: o.base, lora: null, tokenizer: 'base', files: [], ...(loaded.initialized.includes('score.weight') ? {} : { trainedHead: true }) };
   return evalModelOf(gpu, loaded, info, o.base);
 }
 

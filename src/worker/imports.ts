@@ -1,6 +1,8 @@
 // Imported preference sets, stored in the browser's FileStore like a Hub dataset so they outlive the tab:
 //   imports/<id>/pairs.jsonl   the accepted valid pairs, one JSON object per line in file order, TRL's column names
 //                              (prompt?, chosen, rejected | chosen_ids, rejected_ids, margin?, other columns kept)
+//   imports/<id>/lines.json    the line of the dropped file each pair came from (a JSON array, parallel to pairs.jsonl),
+//                              so Inspect names lines of the user's own file, not of a split
 //   imports/<id>/import.json   ImportMeta: the file's name, format, pair count, the content's sha256 and the split
 // pairs.jsonl is written first and import.json last: an import exists once its metadata is complete.
 // The split is metadata, not a copy of the rows: the test rows are the last ⌈test_size·n⌉ (or test_size) entries of
@@ -18,6 +20,7 @@ import { putStoredBytes, readStoredBytes } from './stored_bytes.ts';
 export const IMPORTS_PREFIX = 'imports/';
 export const PAIRS_FILE = 'pairs.jsonl';
 export const META_FILE = 'import.json';
+export const LINES_FILE = 'lines.json';
 
 /** datasets' train_test_split has no default seed; ours is 42 with 10% test rows. */
 export const DEFAULT_IMPORT_SPLIT: ImportSplit = { kind: 'seeded', test_size: 0.1, seed: 42 };
@@ -120,7 +123,7 @@ async function writeMeta(store: FileStore, meta: ImportMeta): Promise<void> {
 /** What the page shows for a stored import. */
 export async function describeImport(store: FileStore, meta: ImportMeta): Promise<StoredImport> {
   const files: StoredImport['files'] = [];
-  for (const path of [PAIRS_FILE, META_FILE]) {
+  for (const path of [PAIRS_FILE, LINES_FILE, META_FILE]) {
     const key = importKey(meta.id, path);
     const f = await store.stat(key);
     if (f) files.push({ key, path, bytes: f.storedBytes });
@@ -131,8 +134,9 @@ export async function describeImport(store: FileStore, meta: ImportMeta): Promis
 /** Stores the accepted pairs of a file with its split; returns what the page shows. */
 export async function storeImport(
   store: FileStore,
-  o: { id: string; name: string; records: PreferencePair[]; split: ImportSplit; createdAt?: number },
+  o: { id: string; name: string; records: PreferencePair[]; split: ImportSplit; createdAt?: number; /** 1-based source line of each record. */ lines?: number[] },
 ): Promise<StoredImport> {
+  if (o.lines && o.lines.length !== o.records.length) throw new Error(`storeImport: ${o.lines.length} lines for ${o.records.length} records`);
   if (o.records.length === 0) throw new ImportStoreError(`${o.name}: no valid pair to import.`, 'Fix the lines listed, then drop the file again.');
   testMask(o.records.length, o.split); // refuse a split that does not fit before writing anything
   const enc = new TextEncoder();
@@ -154,6 +158,7 @@ export async function storeImport(
   }
   const sha256 = await sha256Hex(all);
   await putStoredBytes(store, importKey(o.id, PAIRS_FILE), [all], `import:${sha256}`);
+  if (o.lines) await putStoredBytes(store, importKey(o.id, LINES_FILE), [enc.encode(JSON.stringify(o.lines))], `lines:${sha256}`);
   const meta: ImportMeta = { version: 1, id: o.id, name: o.name, createdAt: o.createdAt ?? Date.now(), format: o.records[0].format, ...('prompt' in o.records[0] && o.records[0].prompt !== undefined ? { explicitPrompt: true } : {}), pairs: o.records.length, sha256, split: o.split };
   await writeMeta(store, meta);
   return describeImport(store, meta);
@@ -187,6 +192,15 @@ export async function listStoredImports(store: FileStore): Promise<StoredImport[
 export async function deleteImport(store: FileStore, id: string): Promise<void> {
   await store.delete(importKey(id, META_FILE));
   await store.delete(importKey(id, PAIRS_FILE));
+  await store.delete(importKey(id, LINES_FILE));
+}
+
+/** The source-file line of each stored pair (null for imports stored before lines were kept). */
+async function readSourceLines(store: FileStore, meta: ImportMeta): Promise<number[] | null> {
+  const b = await readStoredBytes(store, importKey(meta.id, LINES_FILE));
+  if (!b) return null;
+  const lines = JSON.parse(new TextDecoder().decode(b)) as unknown;
+  return Array.isArray(lines) && lines.length === meta.pairs ? (lines as number[]) : null;
 }
 
 /** The lines of `src` whose 0-based index i has mask[i] === want, read `pieceSize` bytes at a time, out in ~1 MiB pieces. */
@@ -221,9 +235,17 @@ export async function* maskedLines(src: ByteSource, mask: Uint8Array, want: numb
   yield* out;
 }
 
-/** The import's splits as JSONL streams (each split keeps its lines of pairs.jsonl, in file order). */
-export async function importSplitSources(store: FileStore, meta: ImportMeta): Promise<{ split: 'train' | 'test'; name: string; open: () => StreamSource }[]> {
+/**
+ * The import's splits as JSONL streams (each split keeps its lines of pairs.jsonl, in file order), with `lineOf`:
+ * a split's 1-based line → the line of the dropped file it came from (when the import kept them).
+ */
+export async function importSplitSources(store: FileStore, meta: ImportMeta): Promise<{ split: 'train' | 'test'; name: string; open: () => StreamSource; lineOf?: (line: number) => number }[]> {
   const src = await openStoredFile(store, importKey(meta.id, PAIRS_FILE));
   const mask = testMask(meta.pairs, meta.split);
-  return splitsOfImport(meta).map((split) => ({ split, name: `${meta.name} (${split})`, open: () => maskedLines(src, mask, split === 'test' ? 1 : 0) }));
+  const source = await readSourceLines(store, meta);
+  return splitsOfImport(meta).map((split) => {
+    const want = split === 'test' ? 1 : 0;
+    const of = source ? source.filter((_, i) => mask[i] === want) : null;
+    return { split, name: `${meta.name} (${split})`, open: () => maskedLines(src, mask, want), ...(of ? { lineOf: (line: number) => of[line - 1] ?? line } : {}) };
+  });
 }

@@ -73,6 +73,8 @@ export interface LoadedModelInfo {
   base: ModelRef | null;
   /** LoRA settings of an adapter (r, lora_alpha, target_modules). */
   lora: { r: number; lora_alpha: number; target_modules: string[] } | null;
+  /** base: the selected model has a score head of its own (a trained model folder), used instead of a seeded one. */
+  trainedHead?: boolean;
   /** Where the tokenizer comes from: the folder's own files, or the base / selected model's. */
   tokenizer: 'folder' | 'base';
   files: string[];
@@ -218,6 +220,16 @@ export interface EvalReport {
   scored: { dataset: DatasetRef; split: Split; scored: number; filtered: number };
 }
 
+/** Batch scoring of a pair file: pair metrics and, per pair (file order), both rewards, token lengths and file line. */
+export interface BatchPairs {
+  metrics: Record<string, number>;
+  chosenRewards: number[];
+  rejectedRewards: number[];
+  chosenLengths: number[];
+  rejectedLengths: number[];
+  lines: number[];
+}
+
 /** Best-of-N accuracy of a RewardBench 2-style file (src/data/best_of_n.ts), with the model that scored it. */
 export interface BestOfNResult {
   file: string;
@@ -260,6 +272,11 @@ export type Request =
     }
   | { type: 'cancel'; rid: number; target: number }
   | { type: 'storage-list'; rid: number }
+  /**
+   * A model folder on disk (its files, paths relative to the folder) checked and copied once into the browser's
+   * storage like a Hub download (src/data/local_model.ts); answered with download-done (repo '_local/<folder>').
+   */
+  | { type: 'import-model-folder'; rid: number; name: string; files: { path: string; file: File }[] }
   | { type: 'storage-delete'; rid: number; keys: string[] }
   // Data (data worker)
   /** Validates a file; a file with no bad line is stored at once (IndexedDB) with its split. */
@@ -319,8 +336,8 @@ export type Request =
    * 'run' the run's own dataset is scored, whatever `dataset` says.
    */
   | { type: 'evaluate'; rid: number; dataset: DatasetRef; split: Split; source?: EvalSource; maxLength?: number; runId?: string }
-  /** The text of pair `index` of the last eval report (decoded from the token ids that were scored). */
-  | { type: 'eval-pair-text'; rid: number; index: number }
+  /** The text of pair `index` of the last eval report, or (from 'batch') of the last scored pair file. */
+  | { type: 'eval-pair-text'; rid: number; index: number; from?: 'eval' | 'batch' }
   /** Best-of-N accuracy of a JSONL in RewardBench 2's format (prompt, chosen, rejected as a list, optional subset). */
   | { type: 'best-of-n'; rid: number; file: File; source?: EvalSource; maxLength?: number }
   // Export (train worker; 'export-data' the data worker)
@@ -341,6 +358,7 @@ export const REQUEST_WORKER: Record<RequestType, 'data' | 'train'> = {
   download: 'data',
   cancel: 'data',
   'storage-list': 'data',
+  'import-model-folder': 'data',
   'storage-delete': 'data',
   'import-jsonl': 'data',
   'import-accept': 'data',
@@ -380,6 +398,7 @@ export const REQUEST_AREA: Record<RequestType, Area> = {
   download: 'model-data',
   cancel: 'model-data',
   'storage-list': 'model-data',
+  'import-model-folder': 'model-data',
   'storage-delete': 'model-data',
   'import-jsonl': 'model-data',
   'import-accept': 'model-data',
@@ -493,9 +512,15 @@ export type WorkerEvent =
   | { type: 'model-loaded'; rid: number; info: LoadedModelInfo }
   | { type: 'model-unloaded'; rid: number }
   | { type: 'score-pair-result'; rid: number; score: PairScore; source: EvalSource }
-  | { type: 'score-batch-result'; rid: number; rows: number; file: OutFile; errors: ImportError[] }
+  | {
+      type: 'score-batch-result'; rid: number; rows: number; file: OutFile;
+      /** The first invalid lines (line, field, message) and how many there are in all; they were not scored. */
+      errors: ImportError[]; errorCount: number;
+      /** A file of preference pairs: their metrics (TRL's eval names, no prefix) and per-pair rewards. */
+      pairs?: BatchPairs;
+    }
   | { type: 'eval-report'; rid: number; report: EvalReport; source: EvalSource }
-  | { type: 'eval-pair-text'; rid: number; index: number; chosen: string; rejected: string }
+  | { type: 'eval-pair-text'; rid: number; index: number; chosen: string; rejected: string; from?: 'eval' | 'batch' }
   | { type: 'best-of-n-report'; rid: number; report: BestOfNResult; source: EvalSource }
   /** verify: for an ONNX export, onnxruntime-web's rewards against the engine's. */
   | { type: 'export-files'; rid: number; what: ExportWhat | 'data'; files: OutFile[]; verify?: OnnxVerify }
@@ -526,6 +551,13 @@ export interface PortControl {
   port: MessagePort;
 }
 
+/** Dev server and tests only (ignored in a production build): arms src/gpu/flags.ts's fault injection in the train
+ *  worker, e.g. `device-lost@step:3` — set from the page's `?faults=` query (src/ui/workers.ts). */
+export interface FaultControl {
+  type: 'set-faults';
+  spec: string;
+}
+
 export interface TokenizedPairData {
   chosen_ids: Int32Array;
   rejected_ids: Int32Array;
@@ -539,7 +571,10 @@ export type PortRequest =
   | { type: 'get-splits'; id: number; dataset: DatasetRef }
   /** Chat-template token ids of whole conversations (scoring: prompt + a response as the final assistant turn). */
   | { type: 'tokenize-chats'; id: number; model: TokenizerRef; chats: Message[][] }
-  /** Token ids of every valid record of a score JSONL ({messages} | {text} | {input_ids} per line). */
+  /**
+   * Token ids of every valid record of a score JSONL ({messages} | {text} | {input_ids} per line), or, for a file of
+   * TRL preference pairs (chosen/rejected in any TRL format, read by the import's parser), the pairs' token ids.
+   */
   | { type: 'tokenize-score-file'; id: number; model: TokenizerRef; file: File }
   /** A best-of-N JSONL: every response of every record tokenized (chosen first, then rejected, record by record). */
   | { type: 'tokenize-best-of-n'; id: number; model: TokenizerRef; file: File }
@@ -552,13 +587,34 @@ export type DistributiveOmitId<T> = T extends unknown ? Omit<T, 'id'> : never;
 export type PortReply =
   | { type: 'tokenized'; id: number; pairs: TokenizedPairData[]; total: number; filtered: number; padTokenId: number; cached: boolean }
   | { type: 'splits'; id: number; splits: string[] }
-  | { type: 'token-ids'; id: number; ids: Int32Array[]; padTokenId: number; lines?: number[]; errors?: ImportError[]; errorCount?: number }
+  | {
+      type: 'token-ids'; id: number; ids: Int32Array[]; padTokenId: number; lines?: number[]; errors?: ImportError[]; errorCount?: number;
+      /** A pair file: its valid pairs tokenized (ids is then empty) and the 1-based file line of each. */
+      pairs?: TokenizedPairData[];
+    }
   | { type: 'best-of-n-ids'; id: number; records: { place: string; subset: string; chosen: number; rejected: number }[]; ids: Int32Array[] }
   | { type: 'texts'; id: number; texts: string[] }
   | { type: 'port-error'; id: number; where: Area; message: string; fix: string };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers used on both sides
+
+/** The folder name of a model stored from a local folder (ModelRef repo '_local/<folder>'), else null. */
+export function localModelName(m: ModelRef): string | null {
+  return m.kind === 'hub' && m.repo.startsWith('_local/') ? m.repo.slice(7) : null;
+}
+
+/** A model in words: the Hub repo id, "folder <name>" for a local folder, or `demo` for the demo model. */
+export function modelRefName(m: ModelRef, demo = 'the demo model'): string {
+  if (m.kind !== 'hub') return demo;
+  const local = localModelName(m);
+  return local !== null ? `folder ${local}` : m.repo;
+}
+
+/** The model's id for exported files (base_model_name_or_path, READMEs): the repo, a local folder's name, or `demo`. */
+export function modelIdOf(m: ModelRef, demo: string): string {
+  return m.kind === 'hub' ? (localModelName(m) ?? m.repo) : demo;
+}
 
 /** σ(rA − rB) computed without overflow for |rA − rB| in the hundreds. */
 export function preferenceProbability(rewardA: number, rewardB: number): number {

@@ -25,7 +25,7 @@ import { readImportMeta } from './imports.ts';
 import { modelFiles } from './model_files.ts';
 import { DEMO_MODEL_NAME } from './demo_model.ts';
 import {
-  errorEvent, type Area, type DatasetRef, type MemoryPlan, type ModelRef, type OutFile, type Request, type RunSummary, type TrainState, type WorkerEvent,
+  errorEvent, modelIdOf, modelRefName, type Area, type DatasetRef, type MemoryPlan, type ModelRef, type OutFile, type Request, type RunSummary, type TrainState, type WorkerEvent,
 } from './protocol.ts';
 
 export interface TrainHandlerDeps {
@@ -133,7 +133,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
     const meta = store ? await readImportMeta(store, ref.id) : null;
     return meta ? meta.name : 'an imported file (deleted)';
   };
-  const describeModel = (m: ModelRef) => (m.kind === 'hub' ? m.repo : 'the demo model');
+  const describeModel = (m: ModelRef) => modelRefName(m);
 
   const needSession = async (rid: number, where: Area, runId?: string): Promise<RunSessionInfo | null> => {
     // another stored run was asked for (the run selected in Train): open its last checkpoint first
@@ -246,7 +246,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       checkpoints: runs?.checkpoints(record.id),
       budgetBytes: record.budgetBytes ?? defaultBudget,
       gemmTuneStore: typeof indexedDB !== 'undefined' ? idbTuneStore() : undefined,
-      baseModel: record.model.kind === 'hub' ? record.model.repo : DEMO_MODEL_NAME,
+      baseModel: modelIdOf(record.model, DEMO_MODEL_NAME),
       // 'open' only evaluates and exports: no recovery checkpoints
       recoveryEveryMs: mode === 'open' ? undefined : (deps.recoveryIntervalMs ?? RECOVERY_INTERVAL_MS),
       onEvent,
@@ -292,7 +292,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       record.config = c.config;
       init = c.init;
       record.continuedFrom = req.adapter.name;
-      const modelName = record.model.kind === 'hub' ? record.model.repo : DEMO_MODEL_NAME;
+      const modelName = modelIdOf(record.model, DEMO_MODEL_NAME);
       if (c.trainedOn && c.trainedOn !== modelName) post({ type: 'warning', where: 'train', message: `The adapter was trained on ${c.trainedOn}; this run continues it on ${modelName}.` });
     }
     const session = await openSession(record, req.resume ? 'resume' : 'new', req.rid, init);
@@ -329,7 +329,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       const prefix = hubRepoPrefix('dataset', r.dataset.repo, r.dataset.revision);
       if (![...keys].some((k) => k.startsWith(prefix))) return `dataset ${r.dataset.repo} is no longer stored`;
     }
-    if (r.model.kind === 'hub' && !keys.has(hubFileKey('model', r.model.repo, r.model.revision, 'config.json'))) return `model ${r.model.repo} is no longer stored`;
+    if (r.model.kind === 'hub' && !keys.has(hubFileKey('model', r.model.repo, r.model.revision, 'config.json'))) return `model ${modelRefName(r.model)} is no longer stored`;
     return null;
   };
 
@@ -507,7 +507,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
           try {
             const { files, verify } = await exportOnnxFiles(s.session, {
               dtype: req.dtype === 'f16' ? 'float16' : 'float32',
-              baseModel: s.model.kind === 'hub' ? s.model.repo : DEMO_MODEL_NAME,
+              baseModel: modelIdOf(s.model, DEMO_MODEL_NAME),
               tokenizerFiles: await tokenizerFilesOf(s.model),
             });
             post({ type: 'export-files', rid: req.rid, what: 'onnx', files, verify });

@@ -190,3 +190,29 @@ describe('invalid parquet rows', () => {
     ]);
   });
 });
+
+describe('damaged parquet footers', () => {
+  it('a column chunk naming a column the schema lacks is refused before any read starts (no unhandled rejection)', async () => {
+    // Found by `npm run fuzz` (seed 1, parquet #191): hyparquet resolved the chunks' paths while starting the earlier
+    // chunks' reads; the unknown path threw, and the damaged first chunk's read rejected later with nobody listening,
+    // which ends a Node process. Here: row group 0's score_rejected chunk renamed, its first chunk's pages damaged.
+    const rows = generateSyntheticPreferences({ trainRows: 12, testRows: 1, seed: 3 }).train;
+    const b = new Uint8Array(ultrafeedbackParquet(rows, { rowGroupSize: 4 }));
+    const at = [...new TextDecoder('latin1').decode(b).matchAll(/score_rejected/g)].map((m) => m.index);
+    expect(at).toHaveLength(4); // the schema, then each row group's chunk path
+    b.set(new TextEncoder().encode('score_rejectex'), at[1]);
+    b.fill(0xff, 20, 256);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await expect(readPreferenceParquet(countingBuffer(b.buffer), { name: 'shard.parquet' })).rejects.toThrow(
+        /^shard\.parquet: row group 0: a column chunk names the column "score_rejectex", which the schema does not have/,
+      );
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+  });
+});

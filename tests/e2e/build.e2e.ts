@@ -1,8 +1,9 @@
 // The production build (tools/check-build.mjs): built into a temporary folder, the first page (index.html, its JS/CSS
 // and the two workers) stays under 1.5 MiB gzip and refers to no .wasm (onnxruntime only behind a lazy import());
 // the built data worker, served by `vite preview`, still tokenizes a chat in Chromium with onnxruntime stubbed out
-// of transformers.js. Sizes are printed for BENCHMARKS.md. (About 30 s: one vite build + one page.)
-import { mkdtempSync, rmSync } from 'node:fs';
+// of transformers.js, under the Content-Security-Policy header the preview server sends (also written to
+// dist/_headers). Sizes are printed for BENCHMARKS.md. (About 30 s: one vite build + one page.)
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -32,8 +33,20 @@ describe('production build', () => {
     expect(report.firstPage.files.map((f: { file: string }) => f.file.replace(/-[\w-]+\.js$/, ''))).toEqual(expect.arrayContaining(['assets/data.worker', 'assets/train.worker', 'assets/index']));
     // a wasm may only exist behind a lazy chunk (e.g. an ONNX export feature importing onnxruntime-web on demand)
     if (report.lazyChunks.length === 0) expect(report.wasmFiles).toEqual([]);
+    // the dev-only fault injection (`?faults=`, src/ui/workers.ts and the train worker) is not in the build
+    for (const f of report.firstPage.files as { file: string }[]) {
+      if (f.file.endsWith('.js')) expect(readFileSync(path.join(out, f.file), 'utf8'), f.file).not.toMatch(/faults armed/);
+    }
     const tok = await browserCheck(out);
     expect(tok.error).toBeUndefined();
+    // the CSP: a <meta> tag in the built page, the same policy (+ frame-ancestors) as a header from `vite preview` on
+    // the page and on the worker script (the worker above tokenized under it), and in dist/_headers for other hosts
+    const header = `${tok.csp.meta}; frame-ancestors 'none'`;
+    expect(tok.csp.meta).toMatch(/^default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self' https:\/\/huggingface\.co /);
+    expect(tok.csp.page).toBe(header);
+    expect(tok.csp.workers['/assets/data.worker']).toBe(header);
+    for (const [w, h] of Object.entries(tok.csp.workers)) expect(h, w).toBe(header);
+    expect(tok.csp.headersFile).toBe(`/*\n  Content-Security-Policy: ${header}\n  X-Content-Type-Options: nosniff\n`);
     // <|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n...: the chat template rendered and tokenized
     expect(tok.ids.slice(0, 5)).toEqual([151644, 872, 198, 13048, 151645]);
   });

@@ -3,7 +3,9 @@
 // panel that shows data — import (errors listed by line), Inspect (examples), Train (a one-step run: the stored run
 // and the metrics table), Evaluate & compare (the pair form and its error, batch scoring of a payload file) — and
 // the page must never create an element from it or run it; the payload text is shown as text. The policy itself is
-// checked: an inline script injected at run time is refused (and that is the only violation the page reports).
+// checked: an inline script injected at run time is refused (and that is the only violation the page reports). The
+// policy is also an HTTP header on the page's and the worker scripts' responses (a <meta> tag does not cover
+// workers): a fetch to a forbidden origin from inside the real train worker is refused by it.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { assertNoConsoleErrors, launchBrowser, openPanel, openStudio, screenshot } from './browser.ts';
@@ -17,6 +19,8 @@ const CONFIG = {
   learning_rate: 0.001,
   peft: { r: 2, lora_alpha: 4, lora_dropout: 0, target_modules: ['q_proj'], use_rslora: false, modules_to_save: null },
 };
+
+const REFUSED_INLINE = ['script-src-elem inline', 'script-src-elem inline'];
 
 /** Each part sets window.__xss if it ever runs. */
 const XSS = `<img src=x onerror="window.__xss=(window.__xss||0)+1"><script>window.__xss=(window.__xss||0)+1</script><svg onload="window.__xss=1"><b>bold</b>`;
@@ -58,8 +62,29 @@ describe('security', () => {
       w.__csp = [];
       document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.effectiveDirective} ${e.blockedURI}`));
     });
-    await page.goto(`${inject('baseUrl')}/#config=${encodeURIComponent(JSON.stringify(CONFIG))}`);
+    const workerScripts = new Map<string, string | undefined>();
+    page.on('response', (r) => {
+      if (/\/src\/worker\/\w+\.worker\.ts\b/.test(r.url())) workerScripts.set(new URL(r.url()).pathname, r.headers()['content-security-policy']);
+    });
+    const response = await page.goto(`${inject('baseUrl')}/#config=${encodeURIComponent(JSON.stringify(CONFIG))}`);
     await page.getByTestId('gpu-name').waitFor({ timeout: 60_000 });
+
+    // the policy is sent as a header too: on the page (the <meta> policy + frame-ancestors) and on both workers' scripts
+    const meta = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+    const header = `${meta}; frame-ancestors 'none'`;
+    expect(response!.headers()['content-security-policy']).toBe(header);
+    expect(Object.fromEntries(workerScripts)).toEqual({ '/src/worker/train.worker.ts': header, '/src/worker/data.worker.ts': header });
+    // ... and it governs the workers: the real train worker may not connect to an origin the policy does not list
+    const trainWorker = page.workers().find((w) => w.url().includes('/src/worker/train.worker.ts'))!;
+    const refusedInWorker = await trainWorker.evaluate(
+      () =>
+        new Promise<string>((resolve) => {
+          self.addEventListener('securitypolicyviolation', (e) => resolve(`${e.effectiveDirective} ${e.blockedURI}`), { once: true });
+          fetch('https://not-allowed.example/x').catch(() => {});
+          setTimeout(() => resolve('no violation'), 5000);
+        }),
+    );
+    expect(refusedInWorker).toBe('connect-src https://not-allowed.example/x');
 
     // the policy is in force: an inline script added at run time does not run
     const policy = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
@@ -73,12 +98,13 @@ describe('security', () => {
       el.remove();
     });
     expect(await page.evaluate(() => (window as unknown as { __inline?: number }).__inline)).toBeUndefined();
-    await page.waitForFunction(() => (window as unknown as { __csp: string[] }).__csp.length > 0);
-    expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual(['script-src-elem inline']);
-    // Chromium reports that refusal as a console error: the one expected error
-    const refused = s.errors.findIndex((e) => e.includes('Content Security Policy') && e.includes('inline script'));
-    expect(refused).toBeGreaterThanOrEqual(0);
-    s.errors.splice(refused, 1);
+    // refused by both policies (the header's and the <meta> tag's): one report each
+    await page.waitForFunction(() => (window as unknown as { __csp: string[] }).__csp.length > 1);
+    expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual(REFUSED_INLINE);
+    // Chromium reports each refusal as a console error: the expected errors
+    const isRefusal = (e: string) => e.includes('Content Security Policy') && e.includes('inline script');
+    expect(s.errors.filter(isRefusal).length).toBeGreaterThanOrEqual(1);
+    s.errors = s.errors.filter((e) => !isRefusal(e));
 
     // 1. import: a payload file name, payload messages, and broken lines quoting payloads
     const lines = [pair(1), `{"chosen": "${XSS.replaceAll('"', "'")}"`, pair(2), JSON.stringify({ chosen: [{ role: XSS, content: 'x' }], rejected: [] }), ...[3, 4, 5, 6].map(pair)];
@@ -136,7 +162,9 @@ describe('security', () => {
     await screenshot(page, 'security-payloads');
 
     // nothing else was refused by the policy (the app needs nothing it forbids), and the page logged no errors
-    expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual(['script-src-elem inline']);
+    expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual(REFUSED_INLINE);
+    // (the worker's refused fetch, if Chromium logged it, is the one expected worker error)
+    s.errors = s.errors.filter((e) => !e.includes('not-allowed.example'));
     assertNoConsoleErrors(s);
   });
 });

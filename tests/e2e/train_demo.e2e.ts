@@ -101,11 +101,25 @@ describe('demo run in the browser', () => {
     const records = [{ messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Sure! Hello.' }] }, { text: 'Ugh. Whatever.' }];
     await page.getByTestId('batch-input').setInputFiles({ name: 'to-score.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(records.map((r) => JSON.stringify(r)).join('\n') + '\nnot json\n') });
     await page.getByTestId('batch-result').waitFor({ timeout: 60_000 });
-    await expect(page.getByTestId('batch-result').textContent()).resolves.toContain('Scored 2 records (1 lines skipped');
+    await expect(page.getByTestId('batch-result').textContent()).resolves.toContain('Scored 2 records (1 invalid line skipped');
+    await expect(page.getByTestId('batch-errors').textContent()).resolves.toMatch(/^line 3: /);
     const [scores] = await Promise.all([page.waitForEvent('download'), page.getByTestId('batch-result').getByRole('button').click()]);
     const lines = (await readFile((await scores.path())!, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { index: number; reward: number });
     expect(lines.map((l) => l.index)).toEqual([0, 1]);
     expect(lines.every((l) => Number.isFinite(l.reward))).toBe(true);
+    // a file of TRL pairs (explicit prompt): accuracy, margin and the per-pair table by file line; a bad line listed
+    const q = [{ role: 'user', content: 'Hi' }];
+    const pairRows = [
+      { prompt: q, chosen: [{ role: 'assistant', content: 'Sure! Hello.' }], rejected: [{ role: 'assistant', content: 'Ugh. Whatever.' }] },
+      { prompt: q, chosen: [{ role: 'assistant', content: 'Hello!' }] },
+      { prompt: q, chosen: [{ role: 'assistant', content: 'Ugh.' }], rejected: [{ role: 'assistant', content: 'Sure! Hi there.' }] },
+    ];
+    await page.getByTestId('batch-input').setInputFiles({ name: 'pairs.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(pairRows.map((r) => JSON.stringify(r)).join('\n') + '\n') });
+    await page.getByTestId('batch-pair-table').waitFor({ timeout: 60_000 });
+    await expect(page.getByTestId('batch-result').textContent()).resolves.toContain('Scored 2 pairs (1 invalid line skipped');
+    await expect(page.getByTestId('batch-errors').textContent()).resolves.toMatch(/^line 2, rejected: /);
+    expect([0, 0.5, 1]).toContain(Number(await page.getByTestId('batch-accuracy').getAttribute('data-value')));
+    await expect(page.getByTestId('batch-pair-table').getByTestId('pair-row').allTextContents()).resolves.toEqual(expect.arrayContaining(['line 1', 'line 3']));
     await page.getByTestId('eval-run').click();
     await page.getByTestId('eval-result').waitFor({ timeout: 120_000 });
     await expect(page.getByTestId('eval-result').textContent()).resolves.toContain('eval_accuracy');

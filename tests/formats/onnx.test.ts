@@ -4,9 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import { f32ToF16Bits } from '../../src/formats/onnx/half.ts';
 import { numberToF16Bits } from '../../src/ops/convert.ref.ts';
-import { GraphBuilder } from '../../src/formats/onnx/graph.ts';
+import { GraphBuilder, valueInfo } from '../../src/formats/onnx/graph.ts';
+import { buildQwen3Graph } from '../../src/formats/onnx/qwen3.ts';
 import { ArraySink, MemorySink, writeOnnxModel, type ModelMeta } from '../../src/formats/onnx/writer.ts';
-import { DataType, decodeModel } from '../../src/formats/onnx/proto.ts';
+import { DataType, encodeMessage, GraphProto, ModelProto, TensorProto } from '../../src/formats/onnx/proto.ts';
+import { decodeModel, protobufType } from '../../src/formats/onnx/proto_decode.ts';
 import { compareRewards } from '../../src/formats/onnx/session.ts';
 import { Rng } from '../../src/util/random.ts';
 
@@ -29,6 +31,25 @@ function tinyGraph(sizes: number[]): { g: GraphBuilder; data: Float32Array[] } {
 type Decoded = { metadata_props: { key: string; value: string }[]; graph: { initializer: { name: string; raw_data?: Uint8Array; data_location?: number; external_data?: { key: string; value: string }[] }[] } };
 
 describe('ONNX writer', () => {
+  it('encodes every message byte for byte as protobufjs does, without compiling code (the CSP forbids eval)', () => {
+    // the real Qwen3 graph (every op, attribute kind and constant the export uses) on a tiny shape
+    const d = { V: 16, C: 8, F: 12, L: 1, H: 2, Hkv: 1, D: 4, eps: 1e-6, theta: 1e6, padId: 0 };
+    const g = buildQwen3Graph(d, async () => new Float32Array(0), 'float16');
+    g.op('Slice', ['x', g.i64([-1]), g.i64([-2147483648, -9007199254740991])], { axis: -1, alpha: { float: -0.125 } });
+    const cases: [typeof ModelProto, object][] = [
+      [ModelProto, { ir_version: 8, producer_name: 'reward-studio ü', producer_version: '1', doc_string: '', opset_import: [{ domain: '', version: 17 }], metadata_props: [{ key: 'k', value: 'v' }] }],
+      [GraphProto, { name: 'g', node: g.nodes, input: g.inputs.map(valueInfo), output: g.outputs.map(valueInfo), initializer: g.constants }],
+      [TensorProto, { name: 'w', dims: [3, 0, 2 ** 40], data_type: 10, data_location: 1, external_data: [{ key: 'location', value: 'model.onnx_data' }, { key: 'offset', value: '4096' }] }],
+    ];
+    for (const [t, v] of cases) {
+      const ref = protobufType(t);
+      expect(ref.verify(v), t.name).toBeNull();
+      expect([...encodeMessage(t, v)], t.name).toEqual([...ref.encode(ref.fromObject(v)).finish()]);
+    }
+    expect(g.nodes.length).toBeGreaterThan(20);
+    expect(() => encodeMessage(TensorProto, { name: 'w', dimz: [1] })).toThrow('onnx TensorProto: unknown field dimz');
+  });
+
   it('float16 bits equal the float64 reference encoder (ties to even, subnormals, overflow, NaN)', () => {
     const rng = new Rng(1);
     const xs: number[] = [0, -0, 1, -1, 65504, 65519.99, 65520, 1e6, -1e6, 2 ** -24, 2 ** -25, 2 ** -25 * 1.0001, 3 * 2 ** -26, 6e-8, 1e-10, Infinity, -Infinity];

@@ -21,30 +21,38 @@ function tolFor(L: number, mag: ArrayLike<number>): Tol {
 }
 const abs = (a: ArrayLike<number>) => Float64Array.from(a, Math.abs);
 
-interface Case { M: number; K: number; R: number; partN: number[]; ldo: number; dcol: number; scale: number; p: number; salts: number[]; accumulate: boolean }
+interface Case { M: number; K: number; R: number; partN: number[]; ldo: number; dcol: number; scale: number; p: number; salts: number[]; accumulate: boolean; glu?: boolean }
 const cases: Case[] = [
   { M: 37, K: 70, R: 3, partN: [70, 33, 33], ldo: 141, dcol: 5, scale: 2, p: 0, salts: [0, 0, 0], accumulate: false },
   { M: 130, K: 65, R: 20, partN: [40, 40], ldo: 80, dcol: 0, scale: 0.5, p: 0.3, salts: [7, 8], accumulate: true },
   { M: 1, K: 1, R: 16, partN: [1], ldo: 1, dcol: 0, scale: 1.25, p: 0.2, salts: [3], accumulate: true },
+  // down_proj without a stored h: inp given as [gate | up] rows, the input is silu(gate)·up
+  { M: 21, K: 30, R: 5, partN: [19], ldo: 19, dcol: 0, scale: 0.75, p: 0.15, salts: [4], accumulate: false, glu: true },
 ];
 
 describe('lora grads (grouped ws, dB + dA)', () => {
   for (const c of cases) {
-    const { M, K, R, partN, ldo, dcol, scale, p, salts, accumulate } = c;
+    const { M, K, R, partN, ldo, dcol, scale, p, salts, accumulate, glu } = c;
     const G = partN.length;
     const N = partN.reduce((a, b) => a + b, 0);
-    it(`M=${M} K=${K} R=${R} parts=${partN.join('|')} dropout=${p} accumulate=${accumulate}`, async () => {
+    it(`M=${M} K=${K} R=${R} parts=${partN.join('|')} dropout=${p} accumulate=${accumulate}${glu ? ' glu' : ''}`, async () => {
       const gpu = await getTestGpu();
       const rng = new Rng(M * 31 + K);
       const dout = roundF32(randomArray(rng, M * ldo));
-      const xa = roundF32(randomArray(rng, M * G * R)), ws = roundF32(randomArray(rng, M * G * R)), inp = roundF32(randomArray(rng, M * K));
+      const xa = roundF32(randomArray(rng, M * G * R)), ws = roundF32(randomArray(rng, M * G * R));
+      // glu: the buffer holds [gate | up] rows; the reference input is h = silu(gate)·up in float64
+      const stored = roundF32(randomArray(rng, M * K * (glu ? 2 : 1)));
+      const inp = glu ? Float64Array.from({ length: M * K }, (_, e) => {
+        const m = Math.floor(e / K), k = e % K, g = stored[m * 2 * K + k];
+        return (g / (1 + Math.exp(-g))) * stored[m * 2 * K + K + k];
+      }) : stored;
       const prevDB = roundF32(randomArray(rng, N * R)), prevDA = roundF32(randomArray(rng, G * R * K));
       const seed = 0xc0ffee;
       const dBB = f32Buffer(gpu, 'dB', prevDB), dAB = f32Buffer(gpu, 'dA', prevDA);
       const k = loraGrads(gpu, {
         dB: dBB, dA: dAB, dout: f32Buffer(gpu, 'dout', dout), ldo, dcol, xa: f32Buffer(gpu, 'xa', xa), ws: f32Buffer(gpu, 'ws', ws),
-        inp: f32Buffer(gpu, 'inp', inp), M, K, R, partN, scale, accumulate, seed: u32Buffer(gpu, 'seed', [seed]),
-        dropout: p > 0 ? { p, salts } : undefined,
+        inp: f32Buffer(gpu, 'inp', stored), M, K, R, partN, scale, accumulate, seed: u32Buffer(gpu, 'seed', [seed]),
+        dropout: p > 0 ? { p, salts } : undefined, inpGlu: glu,
       });
       expect(k.dispatches.length, 'one launch for every part').toBe(1);
       await runKernels(gpu, [k]);

@@ -18,7 +18,7 @@ import { exportModel } from '../../src/train/export.ts';
 import { exportOnnx } from '../../src/train/export_onnx.ts';
 import { MemorySink } from '../../src/formats/onnx/writer.ts';
 import { openOnnxRewardModel, compareRewards, VERIFY_TOLERANCE } from '../../src/formats/onnx/session.ts';
-import { decodeModel } from '../../src/formats/onnx/proto.ts';
+import { decodeModel } from '../../src/formats/onnx/proto_decode.ts';
 import { Rng } from '../../src/util/random.ts';
 import type { Gpu } from '../../src/gpu/device.ts';
 

@@ -158,12 +158,22 @@ describe('data handler with stored imports', () => {
     ]);
     const report = ev2.find((e) => e.type === 'storage-report');
     expect(report?.type === 'storage-report' && report.files.filter((f) => f.kind === 'import').map((f) => `${f.repo}/${f.path}`).sort()).toEqual([
-      'bad/import.json', 'bad/pairs.jsonl', 'clean/import.json', 'clean/pairs.jsonl',
+      'bad/import.json', 'bad/lines.json', 'bad/pairs.jsonl', 'clean/import.json', 'clean/lines.json', 'clean/pairs.jsonl',
+    ]);
+    // Inspect names the lines of the dropped file (bad.jsonl: pairs on lines 1, 3, 4, 5), not positions in a split
+    await h2.handle({ type: 'inspect', rid: 15, dataset: { kind: 'import', id: 'bad' }, model: { kind: 'demo' }, maxLength: 64 });
+    const badReport = ev2.filter((e) => e.type === 'inspect-report').at(-1);
+    if (badReport?.type !== 'inspect-report') throw new Error(JSON.stringify(ev2.filter((e) => e.type === 'error')));
+    const mask = testMask(4, { kind: 'seeded', test_size: 1, seed: 1 });
+    const sourceLines = [1, 3, 4, 5];
+    expect(badReport.report.splits.map((s) => [s.split, s.examples.map((x) => Number(/^line (\d+)/.exec(x)![1]))])).toEqual([
+      ['train', sourceLines.filter((_, i) => mask[i] === 0)],
+      ['test', sourceLines.filter((_, i) => mask[i] === 1)],
     ]);
     const { reply } = await h2.handlePort({ type: 'get-splits', id: 1, dataset: { kind: 'import', id: 'clean' } });
     expect(reply).toEqual({ type: 'splits', id: 1, splits: ['train', 'test'] });
     await h2.handle({ type: 'inspect', rid: 11, dataset: { kind: 'import', id: 'clean' }, model: { kind: 'demo' }, maxLength: 64 });
-    const insp = ev2.find((e) => e.type === 'inspect-report');
+    const insp = ev2.filter((e) => e.type === 'inspect-report').at(-1);
     expect(insp?.type === 'inspect-report' && [insp.report.source, insp.report.splits.map((s) => [s.split, s.rows])]).toEqual(['clean.jsonl', [['train', 9], ['test', 3]]]);
 
     // re-split after the reload, then delete: the files and the cached token ids go
@@ -176,7 +186,7 @@ describe('data handler with stored imports', () => {
     await h2.handle({ type: 'storage-delete', rid: 13, keys: [importKey('clean', PAIRS_FILE)] });
     const left = (await store.list()).map((f) => f.key);
     expect(left.filter((k) => k.includes('clean'))).toEqual([]);
-    expect(left.filter((k) => k.startsWith('imports/bad/')).length).toBe(2);
+    expect(left.filter((k) => k.startsWith('imports/bad/')).length).toBe(3);
     const gone = await h2.handlePort({ type: 'get-splits', id: 4, dataset: { kind: 'import', id: 'clean' } });
     expect(gone.reply).toMatchObject({ type: 'port-error' });
     expect(gone.reply.type === 'port-error' && gone.reply.fix).toMatch(/Drop the JSONL file again/);

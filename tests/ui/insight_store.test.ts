@@ -32,7 +32,14 @@ describe('store: insight events', () => {
     apply({ type: 'best-of-n-report', rid: 7, report, source: 'run' });
     expect(s().evaluation.bestOfN).toEqual({ ...report, source: 'run' });
     apply({ type: 'eval-pair-text', rid: 8, index: 2, chosen: 'c', rejected: 'r' });
-    expect(s().evaluation.pairText).toEqual({ index: 2, chosen: 'c', rejected: 'r' });
+    expect(s().evaluation.pairText).toEqual({ index: 2, chosen: 'c', rejected: 'r', from: 'eval' });
+    // batch scoring of a pair file: metrics, skipped lines and pairs on the card; a row's text is the batch's
+    const pairs = { metrics: { accuracy: 1, margin: 2 }, chosenRewards: [3], rejectedRewards: [1], chosenLengths: [5], rejectedLengths: [4], lines: [3] };
+    const errors = [{ line: 2, field: 'rejected', message: 'missing', fix: 'f' }];
+    apply({ type: 'score-batch-result', rid: 9, rows: 1, file: { name: 'p.scores.jsonl', data: new Uint8Array(1) }, errors, errorCount: 4, pairs });
+    expect(s().evaluation.batch).toMatchObject({ rows: 1, errorCount: 4, errors, pairs });
+    apply({ type: 'eval-pair-text', rid: 10, index: 0, chosen: 'c2', rejected: 'r2', from: 'batch' });
+    expect(s().evaluation.pairText).toEqual({ index: 0, chosen: 'c2', rejected: 'r2', from: 'batch' });
   });
 });
 

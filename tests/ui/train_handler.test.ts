@@ -110,6 +110,58 @@ function score(s: ReturnType<typeof setup>): [number, number] {
   return [r.score.rewardA, r.score.rewardB];
 }
 
+const jsonl = (rows: unknown[], name: string) => new File([rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n'], name);
+
+/** Batch scoring of TRL pair files with the loaded adapter: every format, rewards equal to single-record scoring. */
+async function scoresPairFiles(s: ReturnType<typeof setup>) {
+  const last = () => {
+    const r = s.of('score-batch-result').at(-1);
+    if (!r) throw new Error(JSON.stringify(s.errors()));
+    return r;
+  };
+  const user = conversation[0];
+  const say = (content: string) => [{ role: 'assistant', content }];
+  // conversational with an explicit prompt: the pair scores as Compare does; a bad line is listed by line and field
+  await s.send({ type: 'score-batch', source: 'loaded', file: jsonl([
+    { prompt: [user], chosen: say('Sure! It is 4.'), rejected: say('Ugh. 5.') },
+    { prompt: [user], chosen: say('x') },
+    { prompt: [user], chosen: say('Ugh. 5.'), rejected: say('Sure! It is 4.') },
+  ], 'pairs.jsonl') });
+  let r = last();
+  expect(r.pairs).toMatchObject({ chosenRewards: [runRewards[0], runRewards[1]], rejectedRewards: [runRewards[1], runRewards[0]], lines: [1, 3] });
+  expect(r.pairs!.metrics.accuracy).toBe(0.5);
+  expect(r.pairs!.metrics.margin).toBeCloseTo(0, 6);
+  expect(r).toMatchObject({ rows: 2, errorCount: 1, errors: [{ line: 2, field: 'rejected' }] });
+  expect(new TextDecoder().decode(r.file.data).trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([
+    { line: 1, chosen_reward: runRewards[0], rejected_reward: runRewards[1], margin: runRewards[0] - runRewards[1], correct: runRewards[0] > runRewards[1] },
+    { line: 3, chosen_reward: runRewards[1], rejected_reward: runRewards[0], margin: runRewards[1] - runRewards[0], correct: runRewards[1] > runRewards[0] },
+  ]);
+  // a pair's text on click (decoded from what was scored)
+  await s.send({ type: 'eval-pair-text', index: 1, from: 'batch' });
+  expect(s.of('eval-pair-text').at(-1)).toMatchObject({ from: 'batch', chosen: expect.stringContaining('Ugh. 5.'), rejected: expect.stringContaining('Sure! It is 4.') });
+  // conversational without a prompt (implicit), standard text and pre-tokenized pairs score like single records
+  await s.send({ type: 'score-batch', source: 'loaded', file: jsonl([{ chosen: [user, ...say('Sure! It is 4.')], rejected: [user, ...say('Ugh. 5.')] }], 'implicit.jsonl') });
+  expect(last().pairs).toMatchObject({ chosenRewards: [runRewards[0]], rejectedRewards: [runRewards[1]] });
+  const singles = async (rows: unknown[]) => {
+    await s.send({ type: 'score-batch', source: 'loaded', file: jsonl(rows, 'singles.jsonl') });
+    expect(last().pairs).toBeUndefined();
+    return new TextDecoder().decode(last().file.data).trim().split('\n').map((l) => (JSON.parse(l) as { reward: number }).reward);
+  };
+  for (const [pair, single] of [
+    [{ prompt: 'Q: 2+2? A:', chosen: ' 4', rejected: ' 5' }, [{ text: 'Q: 2+2? A: 4' }, { text: 'Q: 2+2? A: 5' }]],
+    [{ chosen_ids: [9, 8, 7, 6], rejected_ids: [9, 8, 5] }, [{ input_ids: [9, 8, 7, 6] }, { input_ids: [9, 8, 5] }]],
+  ] as const) {
+    await s.send({ type: 'score-batch', source: 'loaded', file: jsonl([pair], 'pair.jsonl') });
+    r = last();
+    const want = await singles([...single]);
+    expect([r.pairs!.chosenRewards[0], r.pairs!.rejectedRewards[0]], JSON.stringify(pair)).toEqual(want);
+    expect(r.pairs!.metrics.accuracy).toBe(want[0] > want[1] ? 1 : 0);
+  }
+  // no valid pair: an error on Evaluate naming the file, line and field
+  await s.send({ type: 'score-batch', source: 'loaded', file: jsonl([{ chosen: 'a', rejected: 7 }], 'bad.jsonl') });
+  expect(s.errors().at(-1)).toMatchObject({ where: 'evaluate', message: expect.stringMatching(/^bad\.jsonl: no valid pair to score \(1 invalid line; line 1, rejected: /) });
+}
+
 describe('train handler with the engine', () => {
   it('trains on a stored import, scores, evaluates and exports', async () => {
     gpuApi = await dawnGpu();
@@ -276,6 +328,7 @@ describe('train handler with the engine', () => {
     const batch = s.of('score-batch-result').at(-1);
     if (!batch) throw new Error(JSON.stringify(s.errors()));
     expect(JSON.parse(new TextDecoder().decode(batch.file.data).trim())).toEqual({ index: 0, reward: runRewards[0] });
+    await scoresPairFiles(s);
 
     // the merged model folder (f32, LoRA folded into the weights): the same rewards up to rounding; it carries no
     // tokenizer, so the base model's is used

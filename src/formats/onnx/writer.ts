@@ -1,5 +1,5 @@
 // Streams a built graph as a ModelProto: the model's small parts (opset, graph nodes, inputs/outputs, constants)
-// are encoded by protobufjs in one piece, then each weight initializer is produced, encoded and written on its
+// are encoded (proto.ts) in one piece, then each weight initializer is produced, encoded and written on its
 // own, so no more than one weight is in memory at a time. Protobuf lets a message's fields come in any order and
 // a sub-message be written as the concatenation of its fields, which is what makes this possible: the graph field
 // of ModelProto is (key, length, GraphProto fields…, initializer 1, initializer 2, …) with the length computed

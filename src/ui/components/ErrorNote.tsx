@@ -1,17 +1,23 @@
 // The error of one area, shown where it happened: what went wrong and what to do, with a dismiss button; below it
-// the area's warnings (things that did not stop anything, e.g. pairs filtered out by max_length).
+// the area's warnings (things that did not stop anything, e.g. pairs filtered out by max_length). A card can show the
+// errors of its own requests (`requests`), which the panel's note then leaves out (`except`).
 import { useShallow } from 'zustand/react/shallow';
-import type { Area } from '../../worker/protocol.ts';
+import type { Area, RequestType } from '../../worker/protocol.ts';
 import { useActions, useStudio } from '../context.ts';
 
-export function ErrorNote({ area }: { area: Area }) {
-  const err = useStudio((s) => s.errors[area]);
-  const warnings = useStudio(useShallow((s) => s.warnings.filter((w) => w.where === area)));
+export function ErrorNote({ area, requests, except }: { area: Area; requests?: RequestType[]; except?: RequestType[] }) {
+  const err = useStudio((s) => {
+    const e = s.errors[area];
+    if (!e) return undefined;
+    if (requests) return e.request && requests.includes(e.request) ? e : undefined;
+    return e.request && except?.includes(e.request) ? undefined : e;
+  });
+  const warnings = useStudio(useShallow((s) => (requests ? [] : s.warnings.filter((w) => w.where === area))));
   const { clearError } = useActions();
   return (
     <>
       {err && (
-        <div className="error-note" role="alert" data-testid={`error-${area}`}>
+        <div className="error-note" role="alert" data-testid={requests ? `error-${requests[0]}` : `error-${area}`}>
           <div className="error-text">
             <strong>{err.message}</strong>
             <span className="error-fix">What to do: {err.fix}</span>

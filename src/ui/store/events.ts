@@ -207,12 +207,12 @@ export function applyEvent(
     case 'score-batch-result':
       return {
         ...withoutPending(s, ev.rid),
-        evaluation: { ...s.evaluation, batch: { rows: ev.rows, file: ev.file, errorCount: ev.errors.length } },
+        evaluation: { ...s.evaluation, batch: { rows: ev.rows, file: ev.file, errorCount: ev.errorCount, errors: ev.errors, pairs: ev.pairs ?? null }, ...(s.evaluation.pairText?.from === 'batch' ? { pairText: null } : {}) },
       };
     case 'eval-report':
-      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, report: { ...ev.report, source: ev.source }, pairText: null } };
+      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, report: { ...ev.report, source: ev.source }, ...(s.evaluation.pairText?.from !== 'batch' ? { pairText: null } : {}) } };
     case 'eval-pair-text':
-      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, pairText: { index: ev.index, chosen: ev.chosen, rejected: ev.rejected } } };
+      return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, pairText: { index: ev.index, chosen: ev.chosen, rejected: ev.rejected, from: ev.from ?? 'eval' } } };
     case 'best-of-n-report':
       return { ...withoutPending(s, ev.rid), evaluation: { ...s.evaluation, bestOfN: { ...ev.report, source: ev.source } } };
     case 'push-done':

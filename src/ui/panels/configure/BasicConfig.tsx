@@ -5,6 +5,7 @@ import { startTraining } from '../../actions.ts';
 import { refKey } from '../model_data/SelectionPicker.tsx';
 import { ConfigProblems } from './ConfigProblems.tsx';
 import { dataLabel } from '../../run_context.ts';
+import { localModelName } from '../../../worker/protocol.ts';
 import { useConfigCheck } from './useConfigCheck.ts';
 
 export function BasicConfig() {
@@ -19,7 +20,7 @@ export function BasicConfig() {
     <Section title="Train with sensible defaults" id="basic">
       {config && (
         <p>
-          Trains <strong>{model.kind === 'demo' ? 'the tiny demo model' : refKey(model).slice(4)}</strong> as a reward model on{' '}
+          Trains <strong>{model.kind === 'demo' ? 'the tiny demo model' : localModelName(model) !== null ? `folder ${localModelName(model)}` : refKey(model).slice(4)}</strong> as a reward model on{' '}
           <strong data-testid="basic-data">{dataName}</strong> with learning rate {config.learning_rate}, batch {config.per_device_train_batch_size},{' '}
           {config.max_steps > 0 ? `${config.max_steps} steps` : `${config.num_train_epochs} epoch(s)`}, {config.peft ? `LoRA r ${config.peft.r}` : 'full fine-tuning'}, max_length {config.max_length ?? 'none'}.
         </p>

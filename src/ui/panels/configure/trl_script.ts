@@ -5,7 +5,7 @@
 import { renderTrlScript as render } from '../../../train/trl_script.ts';
 import { checkConfig } from '../../config_fields.ts';
 import { runDataNames } from '../../../worker/run_data_files.ts';
-import type { ConfigJson, DatasetRef, ImportSplit, ModelRef } from '../../../worker/protocol.ts';
+import { localModelName, type ConfigJson, type DatasetRef, type ImportSplit, type ModelRef } from '../../../worker/protocol.ts';
 
 /** The Hub model the script trains when the studio ran its demo model (random weights, not on the Hub). */
 export const DEMO_SCRIPT_MODEL = 'Qwen/Qwen3-0.6B';
@@ -29,8 +29,10 @@ function splitWords(split: ImportSplit | null | undefined): string {
 export function renderTrlScript(ctx: ScriptContext): string {
   const check = checkConfig(ctx.config);
   if (!check.config) throw new Error(`The config is not valid: ${check.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
-  const modelId = ctx.model.kind === 'hub' ? ctx.model.repo : DEMO_SCRIPT_MODEL;
+  const local = localModelName(ctx.model);
+  const modelId = local !== null ? local : ctx.model.kind === 'hub' ? ctx.model.repo : DEMO_SCRIPT_MODEL;
   const notes: string[] = [];
+  if (local !== null) notes.push(`The studio trained the model folder "${local}" from your disk: run this script beside that folder (or put its path in model_name_or_path).`);
   if (ctx.model.kind === 'demo') notes.push(`The studio trained its tiny demo model (random weights, not on the Hub); this script trains ${DEMO_SCRIPT_MODEL} instead.`);
   const names = runDataNames(ctx.dataset, ctx.importName, ctx.split ?? null);
   if (!names) return render(check.config, { modelId, datasetId: ctx.dataset.kind === 'hub' ? ctx.dataset.repo : null, notes });

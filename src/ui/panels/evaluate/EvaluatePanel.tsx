@@ -13,7 +13,7 @@ import { ModelSource } from './ModelSource.tsx';
 export function EvaluatePanel() {
   return (
     <div className="stack">
-      <ErrorNote area="evaluate" />
+      <ErrorNote area="evaluate" except={['score-batch']} />
       <div className="panel-grid">
         <div className="col">
           <ModelSource />

@@ -6,16 +6,17 @@ import { useId, type InputHTMLAttributes } from 'react';
 import { Section } from '../../components/Section.tsx';
 import { BaselineButton } from './BaselineButton.tsx';
 import { useActions, useStudio, useStudioApi } from '../../context.ts';
-import type { LoadedModelInfo, ModelRef } from '../../../worker/protocol.ts';
+import { modelRefName, type LoadedModelInfo, type ModelRef } from '../../../worker/protocol.ts';
 
 /** The directory picker attribute (Chrome, Edge, Firefox, Safari) that React's types do not list. */
 const DIRECTORY = { webkitdirectory: '' } as InputHTMLAttributes<HTMLInputElement>;
 
 function modelName(m: ModelRef | null): string {
-  return !m ? '' : m.kind === 'hub' ? m.repo : 'the demo model';
+  return !m ? '' : modelRefName(m);
 }
 
 function describe(info: LoadedModelInfo): string {
+  if (info.kind === 'base' && info.trainedHead) return `Model ${info.name} with its own trained score head (from its weights), as selected in Model & data.`;
   if (info.kind === 'base') return `Base model ${info.name} with an untrained score head (seeded as a new run): the baseline before training.`;
   const tok = info.tokenizer === 'folder' ? "the folder's tokenizer" : `the tokenizer of ${modelName(info.base) || 'the selected model'}`;
   if (info.kind === 'onnx') return `ONNX reward model from ${info.name}, scored with onnxruntime-web (${info.provider === 'webgpu' ? 'WebGPU' : 'WASM'}); ${tok}.`;

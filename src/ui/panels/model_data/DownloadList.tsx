@@ -21,7 +21,7 @@ function DownloadItem({ d }: { d: DownloadState }) {
       : `${d.status} · ${o.filesDone}/${o.filesTotal} files · ${formatBytes(o.loaded)} of ${formatBytes(o.total)}${o.rate > 0 ? ` · ${formatBytes(o.rate)}/s · ${formatDuration(o.etaSeconds)} left` : ''}`;
   return (
     <li className="download" data-testid="download-item" data-status={d.status} data-what={d.what}>
-      <ProgressBar label={`${d.what} ${d.repo}@${d.revision}`} value={d.status === 'done' ? 100 : percent(o.loaded, o.total)} detail={detail} />
+      <ProgressBar label={d.repo.startsWith('_local/') ? `model folder ${d.repo.slice(7)}` : `${d.what} ${d.repo}@${d.revision}`} value={d.status === 'done' ? 100 : percent(o.loaded, o.total)} detail={detail} />
       <ul className="file-progress">
         {d.files.map((f) => (
           <li key={f.path} data-status={f.status} title={f.error}>

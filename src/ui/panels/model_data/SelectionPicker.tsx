@@ -5,7 +5,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { SelectField } from '../../components/fields.tsx';
 import { Section } from '../../components/Section.tsx';
 import { useActions, useStudio } from '../../context.ts';
-import type { DatasetRef, ModelRef } from '../../../worker/protocol.ts';
+import { localModelName, type DatasetRef, type ModelRef } from '../../../worker/protocol.ts';
 
 export function refKey(r: ModelRef | DatasetRef): string {
   return r.kind === 'hub' ? `hub:${r.repo}@${r.revision}` : r.kind === 'import' ? `import:${r.id}` : 'demo';
@@ -33,7 +33,7 @@ export function SelectionPicker() {
   }, [files, downloads, imports, selection]);
 
   const label = (r: ModelRef | DatasetRef, what: string) =>
-    r.kind === 'demo' ? `Demo ${what} (built in, offline)` : r.kind === 'hub' ? `${r.repo} @ ${r.revision}` : `${imports.find((i) => i.id === r.id)?.name ?? r.id} (imported)`;
+    r.kind === 'demo' ? `Demo ${what} (built in, offline)` : r.kind === 'hub' ? (localModelName(r) !== null ? `Folder ${localModelName(r)} (from disk)` : `${r.repo} @ ${r.revision}`) : `${imports.find((i) => i.id === r.id)?.name ?? r.id} (imported)`;
 
   return (
     <Section title="This run uses" id="selection">

@@ -19,7 +19,7 @@ export function StoredFiles() {
         const id = f.repo.startsWith('imports/') ? names.get(f.repo.slice(8)) ?? f.repo.slice(8) : f.repo.replace(/^hub\//, '');
         return `token ids of ${id} (cache)`;
       }
-      return `${f.kind} ${f.repo}@${f.revision}`;
+      return f.kind === 'model' && f.repo.startsWith('_local/') ? `model folder ${f.repo.slice(7)}` : `${f.kind} ${f.repo}@${f.revision}`;
     };
     const m = new Map<string, StoredFile[]>();
     for (const f of storage.files) {

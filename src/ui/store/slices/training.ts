@@ -1,7 +1,7 @@
 // Training slice: the run's state and progress (per-step metrics go to the MetricsBuffer, not here), the
 // evaluation and scoring results, and the exported files.
 import type { StateCreator } from 'zustand/vanilla';
-import type { BestOfNResult, EvalFlips, EvalReport, EvalSource, ExportWhat, LoadedModelInfo, OnnxVerify, OutFile, PairScore, RunSummary, TrainState } from '../../../worker/protocol.ts';
+import type { BatchPairs, BestOfNResult, EvalFlips, ImportError, EvalReport, EvalSource, ExportWhat, LoadedModelInfo, OnnxVerify, OutFile, PairScore, RunSummary, TrainState } from '../../../worker/protocol.ts';
 import type { StudioState } from '../store.ts';
 
 export interface Progress {
@@ -40,11 +40,12 @@ export interface TrainingSlice {
     loaded: LoadedModelInfo | null;
     pair: (PairScore & { source: EvalSource }) | null;
     report: (EvalReport & { source: EvalSource }) | null;
-    batch: { rows: number; file: OutFile; errorCount: number } | null;
+    /** The last batch scoring: records (or pairs) scored, the output file, the skipped lines; pair metrics for pairs. */
+    batch: { rows: number; file: OutFile; errorCount: number; errors: ImportError[]; pairs: BatchPairs | null } | null;
     /** Best-of-N accuracy of a RewardBench 2-style file. */
     bestOfN: (BestOfNResult & { source: EvalSource }) | null;
     /** The text of one pair of the report (clicked in the per-pair table). */
-    pairText: { index: number; chosen: string; rejected: string } | null;
+    pairText: { index: number; chosen: string; rejected: string; from: 'eval' | 'batch' } | null;
   };
   exports: Partial<Record<ExportWhat | 'data', OutFile[]>>;
   /** The last ONNX export's verification (onnxruntime-web vs the engine). */

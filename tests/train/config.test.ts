@@ -34,6 +34,18 @@ describe('defaults', () => {
   });
 });
 
+describe('gradient_checkpointing', () => {
+  it('unset or null is null (the memory plan chooses) and is not written to JSON; true/false are kept and written', () => {
+    expect(parseRewardConfig({}).gradient_checkpointing).toBeNull();
+    expect(parseRewardConfig({ gradient_checkpointing: null }).gradient_checkpointing).toBeNull();
+    expect(parseRewardConfig({ gradient_checkpointing: true }).gradient_checkpointing).toBe(true);
+    expect(parseRewardConfig({ gradient_checkpointing: false }).gradient_checkpointing).toBe(false);
+    expect('gradient_checkpointing' in rewardConfigToJson(defaultRewardConfig())).toBe(false);
+    expect(rewardConfigToJson({ ...defaultRewardConfig(), gradient_checkpointing: false }).gradient_checkpointing).toBe(false);
+    expect(rewardConfigToJson({ ...defaultRewardConfig(), gradient_checkpointing: true }, { onlyNonDefault: true }).gradient_checkpointing).toBe(true);
+  });
+});
+
 describe('parseRewardConfig', () => {
   it('reads every field it is given', () => {
     const c = parseRewardConfig({

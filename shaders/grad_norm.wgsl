@@ -10,6 +10,9 @@
 //                Several ranges ("blocks") write consecutive slices of `partials`.
 //   finalize:    one workgroup sums partials[0..n): thread tid takes partials tid, tid+WG, ... in sub-blocks of
 //                SUB terms (sequential inside a sub-block, then added to the thread total), then a tree.
+// The `subgroups` variant (src/gpu/variants.ts) replaces both workgroup stages with subgroupAdd / subgroupOr and the
+// subgroup results added in a fixed order (shaders/subgroup_reduce.wgsl): same determinism, other rounding, an error
+// bound no larger (each stage ≤ log2(S) + SG_SLOTS/S + log2(S) roundings instead of 6 and 8).
 // Error: every square passes through at most EPT/8 + 3 + 6 (sum_squares) + SUB + n/(WG·SUB) + log2(WG) (finalize)
 // f32 roundings; all terms are ≥ 0, so the relative error of the sum is ≤ that count · 2^-24
 // (≈ 75 · 6e-8 ≈ 4.5e-6 at N = 6e8, n = 146485 partials).
@@ -66,7 +69,12 @@ fn sum_squares(@builtin(workgroup_id) wgid: vec3<u32>, @builtin(num_workgroups) 
     a6 += sq(start, e + 6u * SUM_WG, rem, full);
     a7 += sq(start, e + 7u * SUM_WG, rem, full);
   }
-  sums[tid] = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
+  let t = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
+  // #if SUBGROUPS
+  let total = sg_workgroup_sum(tid, SUM_WG, t);
+  if (tid == 0u) { partials_out[sp.partials_offset + w] = total; }
+  // #else
+  sums[tid] = t;
   workgroupBarrier();
   if (tid < 8u) {
     let q = SUM_WG / 8u;
@@ -78,6 +86,7 @@ fn sum_squares(@builtin(workgroup_id) wgid: vec3<u32>, @builtin(num_workgroups) 
     partials_out[sp.partials_offset + w] = ((sums8[0] + sums8[1]) + (sums8[2] + sums8[3])) +
                                            ((sums8[4] + sums8[5]) + (sums8[6] + sums8[7]));
   }
+  // #endif
 }
 
 // 1: +Inf seen, 2: NaN seen.
@@ -104,6 +113,10 @@ fn finalize(@builtin(local_invocation_index) tid: u32) {
     }
     acc += sub;
   }
+  // #if SUBGROUPS
+  let total = sg_workgroup_sum(tid, WG, acc);
+  let all_flags = sg_workgroup_or(tid, WG, flags);
+  // #else
   red[tid] = acc;
   red_flags[tid] = flags;
   workgroupBarrier();
@@ -114,9 +127,11 @@ fn finalize(@builtin(local_invocation_index) tid: u32) {
     }
     workgroupBarrier();
   }
+  let total = red[0];
+  let all_flags = red_flags[0];
+  // #endif
   if (tid == 0u) {
-    let total = red[0];
-    let f = red_flags[0] | classify(total);   // finite partials can still overflow when added
+    let f = all_flags | classify(total);   // finite partials can still overflow when added
     if ((f & 2u) != 0u) {
       norm[0] = 0x7fc00000u;                  // NaN norm, NaN coefficient (torch: max_norm / NaN)
       norm[1] = 0x7fc00000u;

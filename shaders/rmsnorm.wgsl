@@ -1,5 +1,6 @@
 // RMSNorm (transformers Qwen3RMSNorm) over rows of width C: out = (x * rstd) * weight, rstd = 1/sqrt(mean(x²) + eps),
-// statistics in f32. One workgroup per row; the row sum is a fixed-order tree reduction (deterministic).
+// statistics in f32. One workgroup per row; the row sum is a fixed-order reduction (deterministic): a workgroup tree,
+// or in the `subgroups` variant (src/gpu/variants.ts) subgroupAdd and the subgroup sums in a fixed order.
 // N rows, C width: over the hidden size N = B*T, C = hidden; per head (q_norm/k_norm) N = B*T*H, C = D.
 //
 // Backward, with r = rstd of the row and g = dout:
@@ -35,9 +36,12 @@ struct Params {
 @group(0) @binding(11) var<storage, read> delta: array<f32>;           // (N,C)
 @group(0) @binding(12) var<uniform> p: Params;
 
+// Sum of `v` over the workgroup, same order on every run. Call from uniform control flow.
+// #if SUBGROUPS
+fn workgroup_sum(lid: u32, v: f32) -> f32 { return sg_workgroup_sum(lid, WG, v); }
+// #else
 var<workgroup> red: array<f32, WG>;
 
-// Sum of `v` over the workgroup, same order on every run. Call from uniform control flow.
 fn workgroup_sum(lid: u32, v: f32) -> f32 {
   red[lid] = v;
   workgroupBarrier();
@@ -49,6 +53,7 @@ fn workgroup_sum(lid: u32, v: f32) -> f32 {
   workgroupBarrier();   // `red` may be reused right after
   return total;
 }
+// #endif
 
 fn row_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return wid.x + wid.y * nwg.x;

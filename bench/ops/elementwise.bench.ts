@@ -46,19 +46,29 @@ export async function benchElementwise(gpu: Gpu, report: Report, opts: { tiny?: 
   const dy = keep(buf('dy', BT * C)), dx = keep(createStorage(gpu, 'dx', BT * C * 4)), dw = keep(createStorage(gpu, 'dw', C * 4));
   const ws = keep(createStorage(gpu, 'ws', Math.max(rmsnormBackwardWorkspaceBytes(BT, C), rmsnormBackwardWorkspaceBytes(BT * H, D))));
   const NC = BT * C;
-  await run(`rmsnorm_forward N=${BT} C=${C}`, rmsnormForward(gpu, y, rstd, x, w, BT, C, 1e-6), 4 * NC, 8 * NC);
-  await run(`rmsnorm_backward N=${BT} C=${C} (+dweight, accumulate)`,
-    rmsnormBackward(gpu, dx, dw, ws, dy, x, w, rstd, BT, C, { accumulate: true }), 10 * NC, 4 * 6 * NC);
-  await run(`rmsnorm_backward N=${BT} C=${C} (frozen weight)`, rmsnormBackward(gpu, dx, null, null, dy, x, w, rstd, BT, C), 6 * NC, 4 * 3 * NC);
+  // Each reduction variant the adapter offers (src/gpu/variants.ts), named in the row.
+  const variants = gpu.hasSubgroups ? [false, true] : [false];
+  const vn = (sg: boolean) => (sg ? ' [subgroups]' : ' [tree]');
+  for (const subgroups of variants) {
+    await run(`rmsnorm_forward N=${BT} C=${C}${vn(subgroups)}`, rmsnormForward(gpu, y, rstd, x, w, BT, C, 1e-6, { subgroups }), 4 * NC, 8 * NC);
+    await run(`rmsnorm_backward N=${BT} C=${C} (+dweight, accumulate)${vn(subgroups)}`,
+      rmsnormBackward(gpu, dx, dw, ws, dy, x, w, rstd, BT, C, { accumulate: true, subgroups }), 10 * NC, 4 * 6 * NC);
+    await run(`rmsnorm_backward N=${BT} C=${C} (frozen weight)${vn(subgroups)}`, rmsnormBackward(gpu, dx, null, null, dy, x, w, rstd, BT, C, { subgroups }), 6 * NC, 4 * 3 * NC);
+  }
   await run(`residual_forward N=${NC} (in place)`, residualForward(gpu, x, x, dy, NC), NC, 12 * NC);
-  await run(`residual_rmsnorm_forward N=${BT} C=${C} (in place)`, residualRmsnormForward(gpu, x, y, rstd, x, dy, w, BT, C, 1e-6), 5 * NC, 16 * NC);
+  for (const subgroups of variants) {
+    await run(`residual_rmsnorm_forward N=${BT} C=${C} (in place)${vn(subgroups)}`, residualRmsnormForward(gpu, x, y, rstd, x, dy, w, BT, C, 1e-6, { subgroups }), 5 * NC, 16 * NC);
+  }
 
   // Per-head q norm and RoPE: q (B,T,H,D)
   const q = keep(buf('q', BT * H * D)), qn = keep(createStorage(gpu, 'qn', BT * H * D * 4)), wq = keep(buf('wq', D));
   const dq = keep(buf('dq', BT * H * D)), dqn = keep(createStorage(gpu, 'dqn', BT * H * D * 4)), dwq = keep(createStorage(gpu, 'dwq', D * 4));
   const NQ = BT * H * D;
-  await run(`rmsnorm_forward per head N=${BT * H} D=${D}`, rmsnormForward(gpu, qn, rstd, q, wq, BT * H, D, 1e-6), 4 * NQ, 8 * NQ);
-  await run(`rmsnorm_backward per head N=${BT * H} D=${D} (+dweight)`, rmsnormBackward(gpu, dqn, dwq, ws, dq, q, wq, rstd, BT * H, D), 10 * NQ, 4 * 5 * NQ);
+  for (const subgroups of variants) {
+    await run(`rmsnorm_forward per head N=${BT * H} D=${D}${vn(subgroups)}`, rmsnormForward(gpu, qn, rstd, q, wq, BT * H, D, 1e-6, { subgroups }), 4 * NQ, 8 * NQ);
+    await run(`rmsnorm_backward per head N=${BT * H} D=${D} (+dweight)${vn(subgroups)}`,
+      rmsnormBackward(gpu, dqn, dwq, ws, dq, q, wq, rstd, BT * H, D, { subgroups }), 10 * NQ, 4 * 5 * NQ);
+  }
   const table = ropeTable(T, D, 1e6);
   const cos = keep(uploadBuffer(gpu, 'cos', table.cos)), sin = keep(uploadBuffer(gpu, 'sin', table.sin));
   await run(`rope_forward q B=${B} T=${T} H=${H} D=${D} (in place)`, ropeForward(gpu, qn, qn, cos, sin, B, T, H, D), 3 * NQ, 8 * NQ);

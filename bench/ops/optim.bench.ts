@@ -5,6 +5,7 @@
 import type { Gpu } from '../../src/gpu/device.ts';
 import { checked } from '../../src/gpu/device.ts';
 import { type Kernel, destroyKernels } from '../../src/gpu/kernel.ts';
+import { flags } from '../../src/gpu/flags.ts';
 import { createStorage } from '../../src/gpu/buffers.ts';
 import { adamwUpdate, createAdamwHyper, writeAdamwHyper } from '../../src/ops/adamw.ts';
 import { gradNormKernels, gradNormPartialsTotal, type GradRange } from '../../src/ops/grad_norm.ts';
@@ -43,6 +44,7 @@ export async function benchOptim(gpu: Gpu, report: Report, opts: BenchOptimOptio
     const blocks = blockSizes(gpu, n);
     const bufs: GPUBuffer[] = [];
     const kernels: Kernel[] = [];
+    const treeKernels: Kernel[] = [];
     try {
       await checked(gpu, `bench ${name}: allocate`, () => {
         const hyper = createAdamwHyper(gpu), norm = createStorage(gpu, 'bench.norm', 8);
@@ -60,19 +62,23 @@ export async function benchOptim(gpu: Gpu, report: Report, opts: BenchOptimOptio
         bufs.push(partials);
         const normKernels = gradNormKernels(gpu, norm, partials, ranges, 1.0);
         kernels.push(...normKernels, ...updates);
+        // the portable tree variant too where the default is the subgroup one (src/gpu/variants.ts)
+        if (gpu.hasSubgroups) treeKernels.push(...gradNormKernels(gpu, norm, partials, ranges, 1.0, { subgroups: false }));
       });
     } catch (e) {
       console.warn(`${name}: skipped (${(e as Error).message})`);
-      destroyKernels(kernels);
+      destroyKernels([...kernels, ...treeKernels]);
       for (const b of bufs) b.destroy();
       continue;
     }
     const normCount = blocks.length + 1;
     const normMs = await timeKernels(gpu, kernels.slice(0, normCount), iters);
-    report(`grad norm ${name.replace('adamw ', '')} (${blocks.length} block${blocks.length > 1 ? 's' : ''})`, normMs, 2 * n, 4 * n);
+    const blocksText = `${blocks.length} block${blocks.length > 1 ? 's' : ''}`;
+    report(`grad norm ${name.replace('adamw ', '')} (${blocksText}) [${gpu.hasSubgroups && !flags.noSubgroups ? 'subgroups' : 'tree'}]`, normMs, 2 * n, 4 * n);
+    if (treeKernels.length) report(`grad norm ${name.replace('adamw ', '')} (${blocksText}) [tree]`, await timeKernels(gpu, treeKernels, iters), 2 * n, 4 * n);
     const adamMs = await timeKernels(gpu, kernels.slice(normCount), iters);
     report(`${name} (${blocks.length} block${blocks.length > 1 ? 's' : ''})`, adamMs, ADAMW_FLOPS * n, ADAMW_BYTES * n);
-    destroyKernels(kernels);
+    destroyKernels([...kernels, ...treeKernels]);
     for (const b of bufs) b.destroy();
   }
 

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, copyFile, open, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { requestNodeGpu } from '../gpu/node.ts';
-import { describeGpu, type Gpu } from '../gpu/device.ts';
+import { describeEngineFeatures, describeGpu, type Gpu } from '../gpu/device.ts';
 import { parseRewardConfig, defaultRewardConfig, type RewardConfig } from '../train/config.ts';
 import { CliInputError } from './files.ts';
 import { parseJsonText } from '../formats/json_text.ts';
@@ -13,6 +13,8 @@ import { formatBytes } from '../data/storage.ts';
 export async function cliGpu(): Promise<Gpu> {
   const gpu = await requestNodeGpu({ swiftShaderFallback: true });
   console.error(`[gpu] ${describeGpu(gpu)}`);
+  console.error(`[gpu] engine: ${describeEngineFeatures(gpu)}`);
+  if (gpu.info.software) console.error(`[gpu] WARNING: ${gpu.info.software}`);
   return gpu;
 }
 

@@ -5,6 +5,7 @@
 //   export-onnx --model <dir> [--adapter <dir>] --out <dir> [--dtype float32|float16]
 //   plan    --model <dir-or-config.json> [--config <json>] [--micro-batch N] [--gpu-memory GB]
 //   inspect --data <file-or-dir> [...]
+//   gpu     [--json]
 // Exit codes: 0 ok, 2 bad usage or input (the message names the file, line and field), 1 anything else.
 import { isUserError } from '../util/user_error.ts';
 import { trainCommand } from './train.ts';
@@ -12,6 +13,7 @@ import { scoreCommand, evalCommand } from './score.ts';
 import { planCommand } from './plan.ts';
 import { exportOnnxCommand } from './onnx.ts';
 import { inspectCommand } from './inspect.ts';
+import { gpuCommand } from './gpu.ts';
 import { flags } from '../gpu/flags.ts';
 
 const USAGE = `usage: npm run cli -- <command> [options]
@@ -21,6 +23,7 @@ const USAGE = `usage: npm run cli -- <command> [options]
   export-onnx  the reward model as ONNX (verified with onnxruntime-web): --model DIR [--adapter DIR] --out DIR [--dtype float32|float16]
   plan     GPU memory a run needs: --model DIR|config.json [--config JSON]
   inspect  dataset inspection: --data FILE|DIR
+  gpu      the WebGPU adapter, the features the engine uses (and why not), its limits [--json]
 Each command takes --help.`;
 
 async function main(argv: string[]): Promise<number> {
@@ -32,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
     case 'export-onnx': return exportOnnxCommand(rest);
     case 'plan': return planCommand(rest);
     case 'inspect': return inspectCommand(rest);
+    case 'gpu': return gpuCommand(rest);
     case undefined: case '--help': case '-h': case 'help':
       console.log(USAGE);
       return cmd === undefined ? 2 : 0;

@@ -1,7 +1,10 @@
 // One way to get a WebGPU device, in the browser (navigator.gpu) and in Node (pass the `webgpu` package's GPU,
 // see ./node.ts). Requests the limits the engine needs up to what the adapter offers, the optional features
 // shader-f16 / subgroups / timestamp-query when present, and turns device loss and uncaptured errors into
-// readable messages.
+// readable messages. GpuInfo also carries what the engine uses of the optional features and why not
+// (./features.ts), for the studio's GPU status and the CLI.
+import { engineFeatures, engineFeaturesLine, readSubgroupMatrixConfigs, softwareAdapter, type EngineFeature, type SubgroupMatrixConfig } from './features.ts';
+import { flags } from './flags.ts';
 
 export class WebGpuUnavailableError extends Error {
   override name = 'WebGpuUnavailableError';
@@ -23,8 +26,22 @@ export interface GpuInfo {
   architecture: string;
   device: string;
   description: string;
+  /** Features of the device (those the engine requested and got). */
   features: string[];
   limits: Record<string, number>;
+  /** Features the adapter offered (may include some the engine does not request, e.g. subgroup matrices). */
+  adapterFeatures: string[];
+  /** GPUAdapterInfo.isFallbackAdapter (a software adapter). */
+  fallback: boolean;
+  /** Subgroup sizes the adapter reports (0 when unknown). */
+  subgroupMinSize: number;
+  subgroupMaxSize: number;
+  /** chromium-experimental-subgroup-matrix configurations, null where the adapter lists none. */
+  subgroupMatrixConfigs: SubgroupMatrixConfig[] | null;
+  /** What the engine uses of the optional features, and why not (./features.ts). */
+  engine: EngineFeature[];
+  /** A warning when the adapter is a software fallback (SwiftShader, …) rather than the GPU; null on a GPU. */
+  software: string | null;
 }
 
 export interface Gpu {
@@ -97,16 +114,27 @@ export async function requestGpu(gpuApi: GPU | undefined, opts: RequestGpuOption
   const ai = adapter.info ?? ({} as GPUAdapterInfo);
   const limits: Record<string, number> = {};
   for (const name of REQUESTED_LIMITS) limits[name] = (device.limits as unknown as Record<string, number>)[name];
+  const extra = ai as GPUAdapterInfo & { isFallbackAdapter?: boolean; subgroupMinSize?: number; subgroupMaxSize?: number };
+  const info: GpuInfo = {
+    vendor: ai.vendor ?? '',
+    architecture: ai.architecture ?? '',
+    device: ai.device ?? '',
+    description: ai.description ?? '',
+    features: [...device.features].map(String).sort(),
+    limits,
+    adapterFeatures: [...adapter.features].map(String).sort(),
+    fallback: Boolean(extra.isFallbackAdapter ?? (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter),
+    subgroupMinSize: extra.subgroupMinSize ?? 0,
+    subgroupMaxSize: extra.subgroupMaxSize ?? 0,
+    subgroupMatrixConfigs: readSubgroupMatrixConfigs(ai),
+    engine: [],
+    software: null,
+  };
+  info.engine = engineFeatures(info, { noSubgroups: flags.noSubgroups });
+  info.software = softwareAdapter(info);
   const gpu: Gpu = {
     device,
-    info: {
-      vendor: ai.vendor ?? '',
-      architecture: ai.architecture ?? '',
-      device: ai.device ?? '',
-      description: ai.description ?? '',
-      features: [...device.features].map(String).sort(),
-      limits,
-    },
+    info,
     hasF16: device.features.has('shader-f16'),
     hasSubgroups: device.features.has('subgroups'),
     hasTimestamps: device.features.has('timestamp-query'),
@@ -127,6 +155,11 @@ export async function requestGpu(gpuApi: GPU | undefined, opts: RequestGpuOption
     console.error(`[webgpu] uncaptured ${e.constructor.name}: ${e.message}`);
   });
   return gpu;
+}
+
+/** What the engine uses of the optional features, one line (the CLI prints it beside describeGpu). */
+export function describeEngineFeatures(gpu: Gpu): string {
+  return engineFeaturesLine(gpu.info.engine);
 }
 
 /** One line describing the adapter, for logs and benchmark headers. */

@@ -12,9 +12,12 @@ export interface Flags {
   /** Ignore the GEMM autotuner's measured tile choices (src/ops/matmul_tune.ts): every product gets the
    *  deterministic default tile of chooseTile. */
   noGemmAutotune: boolean;
+  /** Use the portable workgroup-tree variants of the reductions (rmsnorm, grad norm) even where the device has the
+   *  `subgroups` feature (src/gpu/variants.ts): to compare the two, or to rule the subgroup variants out. */
+  noSubgroups: boolean;
 }
 
-export const flags: Flags = { printWgsl: false, checkEveryStep: false, stackTraces: false, noGemmAutotune: false };
+export const flags: Flags = { printWgsl: false, checkEveryStep: false, stackTraces: false, noGemmAutotune: false, noSubgroups: false };
 
 export function setFlags(f: Partial<Flags>): void {
   Object.assign(flags, f);

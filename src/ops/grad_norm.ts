@@ -12,9 +12,12 @@
 // A NaN anywhere gives norm = [NaN, NaN]; an Inf (or an overflowing sum) gives [+Inf, 0]. adamwUpdate skips the step
 // when norm[0] is not finite; the trainer reads norm[0] to report it.
 // Buffer arguments may be whole GPUBuffers or ranges of one (Buf); element offsets count from the range's start.
+// Variants (src/gpu/variants.ts): subgroup reductions where the device has `subgroups` (opts.subgroups overrides: tests
+// run both; flags.noSubgroups turns them off).
 import code from '../../shaders/grad_norm.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
 import { type Buf, type Kernel, bufLabel, bufSize, cdiv, simpleKernel } from '../gpu/kernel.ts';
+import { useSubgroups, wgslVariant } from '../gpu/variants.ts';
 import { elementwiseGrid } from './grid.ts';
 
 const WG = 256;     // finalize threads
@@ -28,24 +31,38 @@ export function gradNormPartialsCount(count: number): number {
   return cdiv(count, GRAD_NORM_CHUNK);
 }
 
+/** Variant choice: `subgroups` true/false forces it (an error if the device lacks the feature). */
+export interface GradNormVariant {
+  subgroups?: boolean;
+}
+
+function shader(gpu: Gpu, label: string, opts: GradNormVariant): { label: string; code: string } {
+  const sg = useSubgroups(gpu, opts.subgroups, label);
+  return { label: sg ? `${label}+subgroups` : label, code: wgslVariant(sg ? 'grad_norm+subgroups' : 'grad_norm', code, { subgroups: sg }) };
+}
+
 // partials (≥ partialsOffset + gradNormPartialsCount(count),) f32 out; grad (≥ offset + count,) f32.
-export function gradSumSquares(gpu: Gpu, partials: Buf, grad: Buf, offset: number, count: number, partialsOffset: number): Kernel {
+export function gradSumSquares(
+  gpu: Gpu, partials: Buf, grad: Buf, offset: number, count: number, partialsOffset: number, opts: GradNormVariant = {},
+): Kernel {
   const label = 'grad_sum_squares';
   checkRange(label, 'grad', grad, offset, count);
   const groups = gradNormPartialsCount(count);
   checkRange(label, 'partials', partials, partialsOffset, groups);
-  return simpleKernel(gpu, { label, code, entryPoint: 'sum_squares', constants: { EPT } },
+  const k = simpleKernel(gpu, { ...shader(gpu, label, opts), entryPoint: 'sum_squares', constants: { EPT } },
     [partials, grad], [offset, count, partialsOffset, groups], elementwiseGrid(groups, 1));
+  return { ...k, label };
 }
 
 // norm (2,) f32 out = [total_norm, clip_coef]; partials (≥ numPartials,) f32.
-export function gradNormFinalize(gpu: Gpu, norm: Buf, partials: Buf, numPartials: number, maxGradNorm: number): Kernel {
+export function gradNormFinalize(gpu: Gpu, norm: Buf, partials: Buf, numPartials: number, maxGradNorm: number, opts: GradNormVariant = {}): Kernel {
   const label = 'grad_norm_finalize';
   checkRange(label, 'partials', partials, 0, numPartials);
   if (bufSize(norm) < 8) throw new Error(`${label}: norm buffer needs 2 floats, has ${bufSize(norm)} bytes`);
   const clip = Number.isFinite(maxGradNorm) && maxGradNorm > 0;
-  return simpleKernel(gpu, { label, code, entryPoint: 'finalize', constants: { WG } },
+  const k = simpleKernel(gpu, { ...shader(gpu, label, opts), entryPoint: 'finalize', constants: { WG } },
     [null, null, null, norm, partials], [numPartials, clip ? 1 : 0, clip ? maxGradNorm : 0, 0], [1, 1, 1], new Set([2]));
+  return { ...k, label };
 }
 
 /** A gradient range inside a block buffer (elements). */
@@ -61,14 +78,14 @@ export function gradNormPartialsTotal(ranges: GradRange[]): number {
 }
 
 /** All kernels of one global norm: sum of squares per range (slices end to end), then finalize. */
-export function gradNormKernels(gpu: Gpu, norm: Buf, partials: Buf, ranges: GradRange[], maxGradNorm: number): Kernel[] {
+export function gradNormKernels(gpu: Gpu, norm: Buf, partials: Buf, ranges: GradRange[], maxGradNorm: number, opts: GradNormVariant = {}): Kernel[] {
   const ks: Kernel[] = [];
   let slot = 0;
   for (const r of ranges) {
-    ks.push(gradSumSquares(gpu, partials, r.buf, r.offset, r.count, slot));
+    ks.push(gradSumSquares(gpu, partials, r.buf, r.offset, r.count, slot, opts));
     slot += gradNormPartialsCount(r.count);
   }
-  ks.push(gradNormFinalize(gpu, norm, partials, slot, maxGradNorm));
+  ks.push(gradNormFinalize(gpu, norm, partials, slot, maxGradNorm, opts));
   return ks;
 }
 

@@ -3,9 +3,13 @@
 // N rows of width C. Over the hidden size: N = B*T, C = hidden. Per head (q_norm/k_norm): N = B*T*H, C = D, with
 // one weight (D,) shared by all heads. Buffers are f32. Also the fused pre-norm step
 // residualRmsnormForward: resOut = resIn + delta, normOut = rmsnorm(resOut) (one pass over the residual stream).
+// Variants (src/gpu/variants.ts): the row sums use subgroup operations where the device has `subgroups`
+// (opts.subgroups overrides: tests run both; flags.noSubgroups turns them off); the dweight passes have no
+// workgroup reduction and are the same in both.
 import code from '../../shaders/rmsnorm.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
 import { type Buf, type Kernel, bindBuffers, cdiv, checkWorkgroups, createUniform, getPipeline } from '../gpu/kernel.ts';
+import { useSubgroups, wgslVariant } from '../gpu/variants.ts';
 import { elementwiseGrid } from './grid.ts';
 import { checkAliasing, checkDims, needBytes, sameRange } from './args.ts';
 
@@ -38,9 +42,15 @@ interface Slots {
 const SLOT_ORDER: (keyof Slots)[] =
   ['out', 'rstdOut', 'inp', 'weight', 'dinp', 'dout', 'rstd', 'workspace', 'dweight', 'resOut', 'resIn', 'delta'];
 
-function dispatch(gpu: Gpu, entryPoint: string, WG: number, slots: Slots, params: GPUBuffer, workgroups: [number, number, number]) {
+/** Variant choice of the row reductions: `subgroups` true/false forces it (an error if the device lacks the feature). */
+export interface RmsnormVariant {
+  subgroups?: boolean;
+}
+
+function dispatch(gpu: Gpu, entryPoint: string, WG: number, slots: Slots, params: GPUBuffer, workgroups: [number, number, number], sg = false) {
   const label = `rmsnorm_${entryPoint}`;
-  const pipeline = getPipeline(gpu, { label: 'rmsnorm', code, entryPoint, constants: { WG } });
+  const shader = sg ? 'rmsnorm+subgroups' : 'rmsnorm';
+  const pipeline = getPipeline(gpu, { label: shader, code: wgslVariant(shader, code, { subgroups: sg }), entryPoint, constants: { WG } });
   checkWorkgroups(gpu, label, workgroups);
   const buffers = [...SLOT_ORDER.map((k) => slots[k] ?? null), params];
   return { pipeline, bindGroup: bindBuffers(gpu, label, pipeline, buffers), workgroups };
@@ -53,15 +63,18 @@ function params(gpu: Gpu, label: string, N: number, C: number, eps: number, accu
 
 // out (N,C), rstd (N,) saved for backward; inp (N,C); weight (C,). Buffers may be ranges (Buf); out and rstd
 // must not share a GPUBuffer with inp or weight (no in place).
-export function rmsnormForward(gpu: Gpu, out: Buf, rstd: Buf, inp: Buf, weight: Buf, N: number, C: number, eps: number): Kernel {
+export function rmsnormForward(
+  gpu: Gpu, out: Buf, rstd: Buf, inp: Buf, weight: Buf, N: number, C: number, eps: number, opts: RmsnormVariant = {},
+): Kernel {
   const label = 'rmsnorm_forward';
+  const sg = useSubgroups(gpu, opts.subgroups, label);
   checkDims(label, { N, C });
   checkAliasing(label, { out, rstd }, { inp, weight });
   needBytes(label, 'out', out, N * C * 4); needBytes(label, 'inp', inp, N * C * 4);
   needBytes(label, 'rstd', rstd, N * 4); needBytes(label, 'weight', weight, C * 4);
   const u = params(gpu, label, N, C, eps);
   const WG = rmsnormWorkgroupSize(C);
-  return { label, dispatches: [dispatch(gpu, 'forward', WG, { out, rstdOut: rstd, inp, weight }, u, elementwiseGrid(N, 1))], owned: [u] };
+  return { label, dispatches: [dispatch(gpu, 'forward', WG, { out, rstdOut: rstd, inp, weight }, u, elementwiseGrid(N, 1), sg)], owned: [u] };
 }
 
 /**
@@ -75,16 +88,17 @@ export function rmsnormForward(gpu: Gpu, out: Buf, rstd: Buf, inp: Buf, weight: 
 export function rmsnormBackward(
   gpu: Gpu, dinp: Buf, dweight: Buf | null, workspace: Buf | null,
   dout: Buf, inp: Buf, weight: Buf, rstd: Buf, N: number, C: number,
-  opts: { accumulate?: boolean } = {},
+  opts: { accumulate?: boolean } & RmsnormVariant = {},
 ): Kernel {
   const label = 'rmsnorm_backward';
+  const sg = useSubgroups(gpu, opts.subgroups, label);
   checkDims(label, { N, C });
   checkAliasing(label, { dinp, dweight, workspace }, { dout, inp, weight, rstd });
   needBytes(label, 'dinp', dinp, N * C * 4); needBytes(label, 'dout', dout, N * C * 4); needBytes(label, 'inp', inp, N * C * 4);
   needBytes(label, 'rstd', rstd, N * 4); needBytes(label, 'weight', weight, C * 4);
   const u = params(gpu, label, N, C, 0, opts.accumulate ?? false);
   const WG = rmsnormWorkgroupSize(C);
-  const dispatches = [dispatch(gpu, 'backward_dinp', WG, { dinp, dout, inp, weight, rstd }, u, elementwiseGrid(N, 1))];
+  const dispatches = [dispatch(gpu, 'backward_dinp', WG, { dinp, dout, inp, weight, rstd }, u, elementwiseGrid(N, 1), sg)];
   if (dweight) {
     if (!workspace) throw new Error(`${label}: dweight needs a workspace of rmsnormBackwardWorkspaceBytes(${N}, ${C}) bytes`);
     needBytes(label, 'dweight', dweight, C * 4);
@@ -106,9 +120,10 @@ export function rmsnormBackward(
  */
 export function residualRmsnormForward(
   gpu: Gpu, resOut: Buf, normOut: Buf, rstd: Buf, resIn: Buf, delta: Buf,
-  weight: Buf, N: number, C: number, eps: number,
+  weight: Buf, N: number, C: number, eps: number, opts: RmsnormVariant = {},
 ): Kernel {
   const label = 'residual_rmsnorm_forward';
+  const sg = useSubgroups(gpu, opts.subgroups, label);
   checkDims(label, { N, C });
   const inPlace = sameRange(resOut, resIn);
   checkAliasing(label, { resOut, normOut, rstd }, { resIn: inPlace ? null : resIn, delta, weight });
@@ -117,7 +132,7 @@ export function residualRmsnormForward(
   const u = params(gpu, label, N, C, eps);
   const WG = rmsnormWorkgroupSize(C);
   const d = inPlace
-    ? dispatch(gpu, 'residual_forward_inplace', WG, { out: normOut, rstdOut: rstd, weight, resOut, delta }, u, elementwiseGrid(N, 1))
-    : dispatch(gpu, 'residual_forward', WG, { out: normOut, rstdOut: rstd, weight, resOut, resIn, delta }, u, elementwiseGrid(N, 1));
+    ? dispatch(gpu, 'residual_forward_inplace', WG, { out: normOut, rstdOut: rstd, weight, resOut, delta }, u, elementwiseGrid(N, 1), sg)
+    : dispatch(gpu, 'residual_forward', WG, { out: normOut, rstdOut: rstd, weight, resOut, resIn, delta }, u, elementwiseGrid(N, 1), sg);
   return { label, dispatches: [d], owned: [u] };
 }

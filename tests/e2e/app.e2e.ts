@@ -34,12 +34,19 @@ describe('studio shell', () => {
     // SwiftShader offers subgroups and no shader-f16 (WEBGPU_TESTING.md); the badges say what the device got
     const subgroups = await page.getByTestId('feature-subgroups').textContent();
     expect(subgroups).toMatch(/subgroups [✓✗]/);
+    // SwiftShader is a software adapter: the header warns, and the details say what the engine uses and why not
+    await expect(page.getByTestId('gpu-software').textContent()).resolves.toMatch(/software adapter \(CPU\)/);
+    await expect(page.getByTestId('feature-subgroup-matrices').textContent()).resolves.toMatch(/subgroup matrices ✗/);
     // key limits are shown from the device
     await page.getByTestId('gpu-name').click();
     const maxBuffer = await page.getByTestId('limit-maxStorageBuffersPerShaderStage').textContent();
     expect(Number(maxBuffer)).toBeGreaterThanOrEqual(8);
     const invocations = await page.getByTestId('limit-maxComputeInvocationsPerWorkgroup').textContent();
     expect(Number(invocations)).toBeGreaterThanOrEqual(256);
+    await expect(page.getByTestId('gpu-software-detail').textContent()).resolves.toMatch(/SwiftShader, a software renderer on the CPU, not on the GPU/);
+    const sgDetail = await page.getByTestId('feature-subgroups-detail').textContent();
+    expect(sgDetail).toMatch(subgroups?.includes('✓') ? /^used: norm and grad-norm reductions/ : /^not used: /);
+    await expect(page.getByTestId('feature-shader-f16-detail').textContent()).resolves.toMatch(/not used: /);
     await screenshot(page, '00-gpu-status');
     await page.getByTestId('gpu-name').click();
 

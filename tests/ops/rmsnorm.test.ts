@@ -1,5 +1,6 @@
-// RMSNorm forward/backward (and the fused residual + RMSNorm forward) on the GPU against the float64 reference;
-// the reference backward against finite differences.
+// RMSNorm forward/backward (and the fused residual + RMSNorm forward) on the GPU against the float64 reference, for
+// both variants of the row reductions (workgroup tree; subgroups where the adapter has them: SwiftShader's subgroup
+// size 4 is a stress case); the reference backward against finite differences.
 import { describe, expect, it } from 'vitest';
 import { rmsnormForward, rmsnormBackward, rmsnormBackwardWorkspaceBytes, residualRmsnormForward } from '../../src/ops/rmsnorm.ts';
 import { rmsnormForwardRef, rmsnormBackwardRef } from '../../src/ops/rmsnorm.ref.ts';
@@ -8,6 +9,7 @@ import { createStorage } from '../../src/gpu/buffers.ts';
 import { Rng, randomArray } from '../../src/util/random.ts';
 import { getTestGpu, f32Buffer, readF32 } from '../helpers/gpu.ts';
 import { checkGradFD, dot, expectClose, roundF32 } from '../helpers/check.ts';
+import { REDUCTION_VARIANTS, gpuForVariant } from '../helpers/variants.ts';
 
 const EPS = 1e-6;
 
@@ -33,9 +35,10 @@ const CASES: Case[] = [
 ];
 
 describe('rmsnorm', () => {
-  for (const k of CASES) {
-    it(`forward and backward match float64: ${k.what}`, async () => {
-      const gpu = await getTestGpu();
+  for (const v of REDUCTION_VARIANTS) for (const k of CASES) {
+    it(`[${v.name}] forward and backward match float64: ${k.what}`, async (ctx) => {
+      const gpu = await gpuForVariant(ctx, v);
+      const opts = { subgroups: v.subgroups };
       const { N, C } = k;
       const rng = new Rng(N * 1000 + C);
       const inp = roundF32(randomArray(rng, N * C, -k.scale, k.scale));
@@ -59,8 +62,8 @@ describe('rmsnorm', () => {
       const wB = range(wBlock), dweight = range(dwBlock);
       const ws = k.frozen ? null : createStorage(gpu, 'workspace', rmsnormBackwardWorkspaceBytes(N, C));
       await runKernels(gpu, [
-        rmsnormForward(gpu, out, rstd, inpB, wB, N, C, EPS),
-        rmsnormBackward(gpu, dinp, k.frozen ? null : dweight, ws, doutB, inpB, wB, rstd, N, C, { accumulate: k.accumulate }),
+        rmsnormForward(gpu, out, rstd, inpB, wB, N, C, EPS, opts),
+        rmsnormBackward(gpu, dinp, k.frozen ? null : dweight, ws, doutB, inpB, wB, rstd, N, C, { accumulate: k.accumulate, ...opts }),
       ]);
 
       const outRef = new Float64Array(N * C), rstdRef = new Float64Array(N);
@@ -77,9 +80,9 @@ describe('rmsnorm', () => {
     });
   }
 
-  for (const inPlace of [false, true]) {
-    it(`fused residual + rmsnorm forward matches float64${inPlace ? ' (in place)' : ''}`, async () => {
-      const gpu = await getTestGpu();
+  for (const v of REDUCTION_VARIANTS) for (const inPlace of [false, true]) {
+    it(`[${v.name}] fused residual + rmsnorm forward matches float64${inPlace ? ' (in place)' : ''}`, async (ctx) => {
+      const gpu = await gpuForVariant(ctx, v);
       const N = 5, C = 77;
       const rng = new Rng(inPlace ? 11 : 12);
       const resIn = roundF32(randomArray(rng, N * C, -2, 2)), delta = roundF32(randomArray(rng, N * C));
@@ -87,7 +90,7 @@ describe('rmsnorm', () => {
       const resInB = f32Buffer(gpu, 'resIn', resIn), deltaB = f32Buffer(gpu, 'delta', delta), wB = f32Buffer(gpu, 'weight', weight);
       const resOut = inPlace ? resInB : createStorage(gpu, 'resOut', N * C * 4);
       const normOut = createStorage(gpu, 'normOut', N * C * 4), rstd = createStorage(gpu, 'rstd', N * 4);
-      await runKernels(gpu, [residualRmsnormForward(gpu, resOut, normOut, rstd, resInB, deltaB, wB, N, C, EPS)]);
+      await runKernels(gpu, [residualRmsnormForward(gpu, resOut, normOut, rstd, resInB, deltaB, wB, N, C, EPS, { subgroups: v.subgroups })]);
 
       // f32 addition of two f32 values is correctly rounded, so the sum is exact against roundF32(a + b).
       const resRef = roundF32(resIn.map((a, i) => a + delta[i]));

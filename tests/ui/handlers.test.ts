@@ -188,5 +188,9 @@ describe('train handler: gpu-info', () => {
       expect(ev.info.limits[k]).toBeGreaterThan(0);
     }
     expect(Array.isArray(ev.info.features)).toBe(true);
+    // what the engine uses of the optional features (the header's badges), and SwiftShader flagged as software
+    expect(ev.info.engine.map((f) => f.name)).toEqual(['subgroups', 'shader-f16', 'timestamp-query', 'subgroup matrices']);
+    expect(ev.info.engine[0].using).toBe(ev.info.features.includes('subgroups'));
+    if (/swiftshader/i.test(ev.info.architecture + ev.info.description)) expect(ev.info.software).toMatch(/software renderer on the CPU/);
   });
 });

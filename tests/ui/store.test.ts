@@ -12,7 +12,10 @@ function studioWithLog() {
   return { ...createStudio(transport), sent };
 }
 
-const GPU_INFO = { vendor: 'google', architecture: 'swiftshader', device: '', description: '', features: ['subgroups'], limits: { maxBufferSize: 1 << 30 } };
+const GPU_INFO = {
+  vendor: 'google', architecture: 'swiftshader', device: '', description: '', features: ['subgroups'], limits: { maxBufferSize: 1 << 30 },
+  adapterFeatures: ['subgroups'], fallback: true, subgroupMinSize: 4, subgroupMaxSize: 4, subgroupMatrixConfigs: null, engine: [], software: null,
+};
 
 describe('requests', () => {
   it('numbers requests, routes them, and drops the token from what the store keeps', () => {

@@ -1,9 +1,11 @@
-// The header's GPU status area: what the train worker's adapter is, its optional features and key limits, and the
-// bytes the engine holds. The page never touches GPU objects; this reads the worker's `gpu-info` message.
+// The header's GPU status area: what the train worker's adapter is, which optional features the engine uses (and why
+// not: info.engine, src/gpu/features.ts), a warning when the adapter is a software fallback (SwiftShader) rather than
+// the GPU, key limits, and the bytes the engine holds. The page never touches GPU objects; this reads the worker's
+// `gpu-info` message.
 import { useStudio } from '../context.ts';
 import { formatBytes } from '../format.ts';
 
-const FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
+const testId = (name: string) => `feature-${name.replace(/ /g, '-')}`;
 
 const LIMITS: { name: string; label: string; bytes: boolean }[] = [
   { name: 'maxBufferSize', label: 'max buffer', bytes: true },
@@ -32,9 +34,14 @@ export function GpuStatus() {
         <span className="gpu-name" data-testid="gpu-name">
           {name}
         </span>
-        {FEATURES.map((f) => (
-          <span key={f} className={`badge ${info.features.includes(f) ? 'on' : 'off'}`} data-testid={`feature-${f}`}>
-            {f} {info.features.includes(f) ? '✓' : '✗'}
+        {info.software && (
+          <span className="badge warn" data-testid="gpu-software" title={info.software}>
+            ⚠ software adapter (CPU)
+          </span>
+        )}
+        {(info.engine ?? []).map((f) => (
+          <span key={f.name} className={`badge ${f.using ? 'on' : 'off'}`} data-testid={testId(f.name)} title={f.detail}>
+            {f.name} {f.using ? '✓' : '✗'}
           </span>
         ))}
         {gpu.memoryBytes !== null && (
@@ -44,8 +51,22 @@ export function GpuStatus() {
         )}
       </summary>
       <dl className="gpu-details">
+        {info.software && (
+          <>
+            <dt>Warning</dt>
+            <dd className="gpu-warning" data-testid="gpu-software-detail">{info.software}</dd>
+          </>
+        )}
         <dt>Adapter</dt>
         <dd>{info.description || info.device || '(no description)'}</dd>
+        {(info.engine ?? []).map((f) => (
+          <div key={f.name} className="limit">
+            <dt>{f.name}</dt>
+            <dd data-testid={`${testId(f.name)}-detail`}>
+              {f.using ? 'used' : 'not used'}: {f.detail}
+            </dd>
+          </div>
+        ))}
         <dt>Vendor / architecture</dt>
         <dd>
           {info.vendor || '?'} / {info.architecture || '?'}

@@ -1,0 +1,87 @@
+// What the engine uses of the adapter's optional features, and why not when it does not: one summary for the studio's
+// GPU status and the CLI. Pure (reads the GpuInfo that requestGpu filled in), so it is tested with fake adapters.
+//   subgroups         the reductions' subgroup variants (rmsnorm row sums, gradient norm; src/gpu/variants.ts)
+//   shader-f16        requested when offered; no kernel has an f16 path yet
+//   timestamp-query   GPU kernel times in the step benchmark (src/gpu/timer.ts); without it wall-clock times
+//   subgroup matrices chromium-experimental-subgroup-matrix: detected and listed only (no GEMM path yet); browsers
+//                     and Dawn offer it only with unsafe APIs allowed
+import type { GpuInfo } from './device.ts';
+
+export const SUBGROUP_MATRIX = 'chromium-experimental-subgroup-matrix';
+
+/** One entry of GPUAdapterInfo.subgroupMatrixConfigurations (Chrome/Dawn, experimental). */
+export interface SubgroupMatrixConfig {
+  componentType: string;
+  resultComponentType: string;
+  M: number;
+  N: number;
+  K: number;
+}
+
+export interface EngineFeature {
+  name: 'subgroups' | 'shader-f16' | 'timestamp-query' | 'subgroup matrices';
+  /** The engine uses it on this device. */
+  using: boolean;
+  /** Short reason: what it is used for, or why not. */
+  detail: string;
+}
+
+/** The adapter is a software fallback (CPU), not the GPU: the adapter says so, or its name is a known CPU driver. */
+export function softwareAdapter(info: Pick<GpuInfo, 'vendor' | 'architecture' | 'device' | 'description' | 'fallback'>): string | null {
+  const name = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`;
+  const known = /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render|\bwarp\b/i.exec(name);
+  if (!known && !info.fallback) return null;
+  const what = known ? known[0].toLowerCase() === 'swiftshader' ? 'SwiftShader' : known[0] : 'a fallback adapter';
+  return `WebGPU runs on ${what}, a software renderer on the CPU, not on the GPU: fine for tiny tests, far too slow for real training. ` +
+    'Check chrome://gpu (hardware acceleration on, GPU driver current; on Linux start Chrome with ' +
+    '--enable-features=Vulkan) or, in Node, that a Vulkan/D3D12/Metal driver for the GPU is installed.';
+}
+
+export function engineFeatures(info: GpuInfo, opts: { noSubgroups: boolean }): EngineFeature[] {
+  const has = (f: string) => info.features.includes(f);
+  const offered = (f: string) => info.adapterFeatures.includes(f);
+  const notOffered = 'not offered by this adapter';
+  const sizes = info.subgroupMinSize
+    ? info.subgroupMinSize === info.subgroupMaxSize ? `size ${info.subgroupMinSize}` : `sizes ${info.subgroupMinSize}–${info.subgroupMaxSize}`
+    : '';
+  const subgroups: EngineFeature = has('subgroups')
+    ? opts.noSubgroups
+      ? { name: 'subgroups', using: false, detail: 'turned off (flag noSubgroups)' }
+      : { name: 'subgroups', using: true, detail: `norm and grad-norm reductions${sizes ? `, ${sizes}` : ''}` }
+    : { name: 'subgroups', using: false, detail: offered('subgroups') ? 'disabled when the device was requested' : notOffered };
+  const f16: EngineFeature = has('shader-f16')
+    ? { name: 'shader-f16', using: false, detail: 'available; no kernel has an f16 path yet' }
+    : { name: 'shader-f16', using: false, detail: offered('shader-f16') ? 'disabled when the device was requested' : notOffered };
+  const ts: EngineFeature = has('timestamp-query')
+    ? { name: 'timestamp-query', using: true, detail: 'GPU kernel times in the benchmark' }
+    : { name: 'timestamp-query', using: false, detail: `${offered('timestamp-query') ? 'disabled when the device was requested' : notOffered}: wall-clock times` };
+  const configs = info.subgroupMatrixConfigs ?? [];
+  const matrices: EngineFeature = offered(SUBGROUP_MATRIX)
+    ? {
+        name: 'subgroup matrices',
+        using: false,
+        detail: `offered (${configs.length ? configs.map(formatConfig).join(', ') : 'no configurations listed'}); not used: no GEMM path yet`,
+      }
+    : { name: 'subgroup matrices', using: false, detail: 'not offered: needs --enable-unsafe-webgpu in Chrome (Dawn: allow_unsafe_apis) and a GPU with matrix units' };
+  return [subgroups, f16, ts, matrices];
+}
+
+export function formatConfig(c: SubgroupMatrixConfig): string {
+  return `${c.componentType}→${c.resultComponentType} ${c.M}×${c.N}×${c.K}`;
+}
+
+/** The one-line summary: `subgroups ✓ (…) · shader-f16 ✗ (…) · …`. */
+export function engineFeaturesLine(list: EngineFeature[]): string {
+  return list.map((f) => `${f.name} ${f.using ? '✓' : '✗'} (${f.detail})`).join(' · ');
+}
+
+/** Reads GPUAdapterInfo.subgroupMatrixConfigurations where the browser/Dawn has it (experimental), else null. */
+export function readSubgroupMatrixConfigs(ai: unknown): SubgroupMatrixConfig[] | null {
+  const list = (ai as { subgroupMatrixConfigurations?: unknown } | null)?.subgroupMatrixConfigurations;
+  if (!list || typeof (list as Iterable<unknown>)[Symbol.iterator] !== 'function') return null;
+  const out: SubgroupMatrixConfig[] = [];
+  for (const c of list as Iterable<Record<string, unknown>>) {
+    out.push({ componentType: String(c.componentType), resultComponentType: String(c.resultComponentType), M: Number(c.M), N: Number(c.N), K: Number(c.K) });
+  }
+  return out;
+}

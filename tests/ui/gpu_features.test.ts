@@ -1,0 +1,73 @@
+// The GPU status summary (src/gpu/features.ts) for fake adapters: what the engine uses of the optional features and
+// why not, the software-adapter warning, the one-line text the CLI prints, and reading subgroup matrix configurations.
+import { describe, expect, it } from 'vitest';
+import { engineFeatures, engineFeaturesLine, readSubgroupMatrixConfigs, softwareAdapter, SUBGROUP_MATRIX } from '../../src/gpu/features.ts';
+import type { GpuInfo } from '../../src/gpu/device.ts';
+
+function info(o: Partial<GpuInfo>): GpuInfo {
+  return {
+    vendor: '', architecture: '', device: '', description: '', features: [], limits: {}, adapterFeatures: [],
+    fallback: false, subgroupMinSize: 0, subgroupMaxSize: 0, subgroupMatrixConfigs: null, engine: [], software: null, ...o,
+  };
+}
+
+const SWIFTSHADER = info({
+  vendor: 'google', architecture: 'swiftshader', device: 'swiftshader-device-subzero-', description: 'SwiftShader driver 5.0.0',
+  features: ['core-features-and-limits', 'subgroups', 'timestamp-query'], adapterFeatures: ['subgroups', 'subgroup-size-control', 'timestamp-query'],
+  fallback: true, subgroupMinSize: 4, subgroupMaxSize: 4,
+});
+const RTX = info({
+  vendor: 'nvidia', architecture: 'blackwell', description: 'NVIDIA GeForce RTX 5090',
+  features: ['shader-f16', 'subgroups', 'timestamp-query'], adapterFeatures: ['shader-f16', 'subgroups', 'timestamp-query', SUBGROUP_MATRIX],
+  subgroupMinSize: 32, subgroupMaxSize: 32,
+  subgroupMatrixConfigs: [{ componentType: 'f16', resultComponentType: 'f32', M: 8, N: 8, K: 8 }],
+});
+const INTEL_NO_TS = info({
+  vendor: 'intel', architecture: 'gen-12lp', features: ['subgroups'], adapterFeatures: ['subgroups', 'shader-f16', 'timestamp-query'],
+  subgroupMinSize: 8, subgroupMaxSize: 32,
+});
+
+describe('GPU feature summary', () => {
+  it('SwiftShader: subgroups used (size 4), no f16, timestamps, matrices need unsafe APIs; a software warning', () => {
+    const line = engineFeaturesLine(engineFeatures(SWIFTSHADER, { noSubgroups: false }));
+    expect(line).toBe(
+      'subgroups ✓ (norm and grad-norm reductions, size 4) · shader-f16 ✗ (not offered by this adapter) · ' +
+        'timestamp-query ✓ (GPU kernel times in the benchmark) · subgroup matrices ✗ (not offered: needs ' +
+        '--enable-unsafe-webgpu in Chrome (Dawn: allow_unsafe_apis) and a GPU with matrix units)',
+    );
+    expect(softwareAdapter(SWIFTSHADER)).toMatch(/^WebGPU runs on SwiftShader, a software renderer on the CPU, not on the GPU/);
+  });
+
+  it('a GPU offering subgroup matrices: listed with their configurations, not used; f16 available but unused; no warning', () => {
+    const list = engineFeatures(RTX, { noSubgroups: false });
+    expect(list.map((f) => [f.name, f.using])).toEqual([['subgroups', true], ['shader-f16', false], ['timestamp-query', true], ['subgroup matrices', false]]);
+    expect(list[0].detail).toBe('norm and grad-norm reductions, size 32');
+    expect(list[1].detail).toBe('available; no kernel has an f16 path yet');
+    expect(list[3].detail).toBe('offered (f16→f32 8×8×8); not used: no GEMM path yet');
+    expect(softwareAdapter(RTX)).toBeNull();
+  });
+
+  it('features offered but not on the device say so; the noSubgroups flag is named; size ranges', () => {
+    const list = engineFeatures(INTEL_NO_TS, { noSubgroups: false });
+    expect(list[0].detail).toBe('norm and grad-norm reductions, sizes 8–32');
+    expect(list[1].detail).toBe('disabled when the device was requested');
+    expect(list[2]).toEqual({ name: 'timestamp-query', using: false, detail: 'disabled when the device was requested: wall-clock times' });
+    expect(engineFeatures(INTEL_NO_TS, { noSubgroups: true })[0]).toEqual({ name: 'subgroups', using: false, detail: 'turned off (flag noSubgroups)' });
+    expect(engineFeatures(info({}), { noSubgroups: false })[0]).toEqual({ name: 'subgroups', using: false, detail: 'not offered by this adapter' });
+  });
+
+  it('software adapters by flag or by name (llvmpipe, WARP); real GPUs are not flagged', () => {
+    expect(softwareAdapter(info({ description: 'llvmpipe (LLVM 15.0.6, 256 bits)' }))).toMatch(/runs on llvmpipe/);
+    expect(softwareAdapter(info({ description: 'Microsoft Basic Render Driver' }))).toMatch(/runs on Microsoft Basic Render/);
+    expect(softwareAdapter(info({ vendor: 'x', fallback: true }))).toMatch(/runs on a fallback adapter/);
+    expect(softwareAdapter(info({ vendor: 'amd', architecture: 'rdna-3', description: 'AMD Radeon RX 7900 XTX' }))).toBeNull();
+    expect(softwareAdapter(info({ vendor: 'apple', architecture: 'metal-3', description: 'Apple M2 Max' }))).toBeNull();
+  });
+
+  it('reads subgroup matrix configurations where the adapter info lists them, else null', () => {
+    expect(readSubgroupMatrixConfigs({})).toBeNull();
+    expect(readSubgroupMatrixConfigs(null)).toBeNull();
+    const set = new Set([{ componentType: 'f16', resultComponentType: 'f16', M: 8, N: 8, K: 8 }, { componentType: 'f16', resultComponentType: 'f32', M: 16, N: 16, K: 16 }]);
+    expect(readSubgroupMatrixConfigs({ subgroupMatrixConfigurations: set })).toEqual([...set]);
+  });
+});

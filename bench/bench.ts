@@ -1,6 +1,7 @@
-// `npm run bench [-- --tiny] [--json FILE] [--compare torch.json] [--full] [--ops] [--reps N]`: whole training steps
+// `npm run bench [-- --tiny] [--json FILE] [--compare torch.json] [--full] [--ops] [--reps N] [--gpu-memory GiB]`: whole training steps
 // (src/bench/step_bench.ts: LoRA r=16 on all linears, and full fine-tuning with --full, at max_length 256/512/1024 and
-// micro-batch 1/4/8 pairs; --tiny: tiny dims on any adapter incl. SwiftShader) with their structure (dispatches per
+// micro-batch 1/4/8 pairs, each in the checkpointing mode the trainer chooses for --gpu-memory (default 24 GiB); --tiny:
+// tiny dims on any adapter incl. SwiftShader, every checkpointing mode) with their structure (dispatches per
 // layer and step, submissions, allocations per step after the first, rows processed vs real tokens), then with
 // --ops every kernel at Qwen3-0.6B shapes (bench/kernels.ts's benches). --json writes one object {adapter, steps};
 // --compare reads tools/bench_torch.py's JSON and adds the ours/PyTorch tokens/s ratio per precision.
@@ -35,7 +36,8 @@ const gpu = await requestNodeGpu({ swiftShaderFallback: true });
 const adapter = describeGpu(gpu);
 console.log(`adapter: ${adapter}${tiny ? '   (tiny shapes)' : ''}; step time: ${gpu.hasTimestamps ? 'GPU timestamp queries (ms_wall: the wall clock as the trainer submits)' : 'wall clock (submit → onSubmittedWorkDone; the adapter has no timestamp-query)'}`);
 const results: (StepResult & { vs_torch?: Record<string, number> })[] = [];
-for (const c of stepConfigs(tiny, { full: args.includes('--full') })) {
+const gpuMemory = arg('--gpu-memory');
+for (const c of stepConfigs(tiny, { full: args.includes('--full'), budgetBytes: gpuMemory ? Number(gpuMemory) * 2 ** 30 : undefined })) {
   const r = await benchStep(gpu, tiny ? TINY_DIMS : QWEN3_0_6B_DIMS, c, reps);
   results.push(torch.length ? { ...r, vs_torch: torchRatios(r, torch) } : r);
   console.log(formatStepTable([results[results.length - 1]], results.length === 1));

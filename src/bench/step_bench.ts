@@ -19,6 +19,8 @@ import { MicroStepRunner } from '../train/micro_step.ts';
 import { packSequences } from '../train/batches.ts';
 import { attentionFlops } from '../ops/attention.ts';
 import { Rng } from '../util/random.ts';
+import type { CheckpointMode } from '../model/activations.ts';
+import { chooseCheckpointing } from '../train/session.ts';
 
 export const QWEN3_0_6B_DIMS: ModelDims = { C: 1024, F: 3072, L: 28, H: 16, Hkv: 8, D: 128, V: 151936, eps: 1e-6, theta: 1e6, padId: 151643, initializerRange: 0.02 };
 /** Tiny dims for CPU (SwiftShader) runs: the real structure, small sizes (vocab cut so the table stays small). */
@@ -26,7 +28,9 @@ export const TINY_DIMS: ModelDims = { ...QWEN3_0_6B_DIMS, C: 64, F: 128, L: 2, H
 
 export interface StepConfig {
   mode: 'lora' | 'full';
+  /** true = 'full', false = 'none', unless `checkpointing` is given. */
   gradientCheckpointing: boolean;
+  checkpointing?: CheckpointMode;
   /** Pairs per micro-batch (2× sequences). */
   pairs: number;
   /** max_length: the longest sequence; the others are drawn shorter (unequal lengths). */
@@ -40,7 +44,10 @@ export interface StepConfig {
 export interface StepResult {
   name: string;
   mode: 'lora' | 'full';
+  /** TRL's meaning: every layer recomputed (checkpointing_mode 'full'). */
   gradient_checkpointing: boolean;
+  /** What the backward recomputes (src/model/activations.ts): none, selective, selective_mlp or full. */
+  checkpointing_mode: CheckpointMode;
   pairs: number;
   max_length: number;
   layers: number;
@@ -69,7 +76,12 @@ export interface StepResult {
 
 export function stepName(c: StepConfig): string {
   const split = c.layersPerSubmission ? ` split/${c.layersPerSubmission}` : '';
-  return `${c.mode}${c.gradientCheckpointing ? '+ckpt' : ''} P=${c.pairs} T=${c.maxLength}${split}`;
+  const m = ckptMode(c);
+  return `${c.mode}${m === 'full' ? '+ckpt' : m === 'none' ? '' : `+${m}`} P=${c.pairs} T=${c.maxLength}${split}`;
+}
+
+export function ckptMode(c: StepConfig): CheckpointMode {
+  return c.checkpointing ?? (c.gradientCheckpointing ? 'full' : 'none');
 }
 
 /** Sequence lengths of a micro-batch: the first is maxLength, the rest drawn in [maxLength/4, maxLength] (seeded). */
@@ -78,13 +90,15 @@ export function benchLengths(B: number, maxLength: number, seed = 1): number[] {
   return Array.from({ length: B }, (_, i) => (i === 0 ? maxLength : Math.max(1, Math.round(maxLength * (0.25 + 0.75 * rng.uniform())))));
 }
 
-/** FLOPs of one training step: 6 × linear params × real tokens + attention (causal, fwd + 2× bwd), + recompute. */
-export function stepFlops(d: ModelDims, lengths: number[], ckpt: boolean): number {
+/** FLOPs of one training step: 6 × linear params × real tokens + attention (causal, fwd + 2× bwd), + recompute
+ *  (full: the forward; selective_mlp: the gate|up product; selective: elementwise only, not counted). */
+export function stepFlops(d: ModelDims, lengths: number[], ckpt: boolean | CheckpointMode): number {
+  const mode = ckpt === true ? 'full' : ckpt === false ? 'none' : ckpt;
   const lin = d.L * (d.C * (d.H + 2 * d.Hkv) * d.D + d.H * d.D * d.C + 3 * d.C * d.F);
   const tokens = lengths.reduce((a, b) => a + b, 0);
   const att = lengths.reduce((s, t) => s + 2 * d.L * t * t * d.H * d.D, 0); // QKᵀ and PV, causal half: 2·(2·T²/2)
   const fwd = 2 * lin * tokens + att;
-  return 3 * fwd + (ckpt ? fwd : 0);
+  return 3 * fwd + (mode === 'full' ? fwd : mode === 'selective_mlp' ? 2 * d.L * d.C * 2 * d.F * tokens : 0);
 }
 
 /** Runs `reps` timed steps of one configuration after one warm-up step. */
@@ -100,7 +114,7 @@ export async function benchStep(gpu: Gpu, dims: ModelDims, c: StepConfig, reps: 
   const rng = new Rng(7);
   const seqs = lengths.map((n) => Uint32Array.from({ length: n }, () => rng.int(dims.padId)));
   const mb = packSequences(seqs, dims.padId, c.maxLength);
-  const model = new Qwen3RewardModel(gpu, w, { maxB: B, maxT: mb.T, gradientCheckpointing: c.gradientCheckpointing, training: true });
+  const model = new Qwen3RewardModel(gpu, w, { maxB: B, maxT: mb.T, gradientCheckpointing: c.gradientCheckpointing, checkpointing: c.checkpointing, training: true });
   const opt = new Optimizer(gpu, w, 1);
   const runner = new MicroStepRunner(gpu, model, { budgetMs: c.budgetMs, layersPerSubmission: c.layersPerSubmission });
   try {
@@ -133,7 +147,7 @@ export async function benchStep(gpu: Gpu, dims: ModelDims, c: StepConfig, reps: 
     const realTokens = lengths.reduce((a, b) => a + b, 0);
     const att = attentionFlops(lengths, dims.H, dims.D);
     return {
-      name: stepName(c), mode: c.mode, gradient_checkpointing: c.gradientCheckpointing, pairs: c.pairs, max_length: c.maxLength,
+      name: stepName(c), mode: c.mode, gradient_checkpointing: model.checkpointing === 'full', checkpointing_mode: model.checkpointing, pairs: c.pairs, max_length: c.maxLength,
       layers: dims.L,
       dispatches_per_layer: model.layerDispatches(plan),
       attention_dispatches_per_layer: [...plan.layers[0], ...model.layerBackwardKernels(plan, 0)] // recompute included
@@ -151,7 +165,7 @@ export async function benchStep(gpu: Gpu, dims: ModelDims, c: StepConfig, reps: 
       ms,
       ms_wall: msWall,
       tokens_per_second: realTokens / (ms / 1000),
-      tflops: stepFlops(dims, lengths, c.gradientCheckpointing) / (ms / 1000) / 1e12,
+      tflops: stepFlops(dims, lengths, model.checkpointing) / (ms / 1000) / 1e12,
       timing: timed ? 'gpu-timestamps' : 'wall-clock',
     };
   } finally {
@@ -161,8 +175,10 @@ export async function benchStep(gpu: Gpu, dims: ModelDims, c: StepConfig, reps: 
   }
 }
 
-/** The configurations `npm run bench` and the studio run: tiny (CPU, structure) or the real matrix. */
-export function stepConfigs(tiny: boolean, opts: { full?: boolean } = {}): StepConfig[] {
+/** The configurations `npm run bench` and the studio run: tiny (CPU, structure: every checkpointing mode) or the
+ *  real matrix, each in the checkpointing mode the trainer would choose for `budgetBytes` (default 24 GiB) with
+ *  gradient_checkpointing unset (src/train/session.ts chooseCheckpointing). */
+export function stepConfigs(tiny: boolean, opts: { full?: boolean; budgetBytes?: number } = {}): StepConfig[] {
   if (tiny) {
     const base = { pairs: 2, maxLength: 64 };
     return [
@@ -170,13 +186,20 @@ export function stepConfigs(tiny: boolean, opts: { full?: boolean } = {}): StepC
       { mode: 'lora', gradientCheckpointing: false, ...base, budgetMs: Infinity },
       { mode: 'full', gradientCheckpointing: true, ...base, budgetMs: Infinity },
       { mode: 'full', gradientCheckpointing: false, ...base, budgetMs: Infinity },
+      { mode: 'lora', gradientCheckpointing: false, checkpointing: 'selective', ...base, budgetMs: Infinity },
+      { mode: 'lora', gradientCheckpointing: false, checkpointing: 'selective_mlp', ...base, budgetMs: Infinity },
       { mode: 'lora', gradientCheckpointing: true, ...base, layersPerSubmission: 1 },
     ];
   }
   const out: StepConfig[] = [];
   for (const mode of opts.full ? (['lora', 'full'] as const) : (['lora'] as const)) {
     for (const maxLength of [256, 512, 1024]) {
-      for (const pairs of [1, 4, 8]) out.push({ mode, gradientCheckpointing: true, pairs, maxLength });
+      for (const pairs of [1, 4, 8]) {
+        const lora = mode === 'lora' ? { r: 16, alpha: 32, dropout: 0, targets: [...LINEAR_NAMES], useRslora: false } : null;
+        const base = { dims: QWEN3_0_6B_DIMS, lora, frozenDtype: 'bf16' as const, maxLength, gradientCheckpointing: false, maxBlockBytes: 2 ** 31 };
+        const { mode: checkpointing } = chooseCheckpointing(base, { gradient_checkpointing: null }, pairs, opts.budgetBytes ?? 24 * 2 ** 30, 2 ** 31);
+        out.push({ mode, gradientCheckpointing: checkpointing === 'full', checkpointing, pairs, maxLength });
+      }
     }
   }
   return out;

@@ -7,11 +7,13 @@ import { CliInputError } from './files.ts';
 import { readRunConfig, gpuMemoryBytes } from './common.ts';
 import { parseModelConfigText, modelDims, withPadTokenId } from '../model/config.ts';
 import { memoryPlan, formatBytes } from '../model/plan.ts';
-import { loraSpecOf, planRun, DEFAULT_GPU_MEMORY_BYTES } from '../train/session.ts';
+import { loraSpecOf, planRun, chooseCheckpointing, checkpointingCandidates, DEFAULT_GPU_MEMORY_BYTES } from '../train/session.ts';
 
 const HELP = `usage: npm run cli -- plan --model DIR|config.json [--config JSON|FILE] [--micro-batch N] [--gpu-memory GiB] [--max-buffer GiB] [--json]
   Prints the GPU memory of a training run: weights (frozen bf16 + trainable f32), gradients, AdamW state,
-  activations (with/without gradient checkpointing) and workspace, for max_length tokens per sequence.`;
+  activations and workspace, for max_length tokens per sequence, with the checkpointing mode the trainer would use
+  (gradient_checkpointing true: full, false: none, unset: the least recompute that fits: none, selective,
+  selective_mlp, full).`;
 
 export async function planCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help')) return (console.log(HELP), 0);
@@ -29,17 +31,18 @@ export async function planCommand(argv: string[]): Promise<number> {
   let plan;
   let fits = true;
   let note = '';
-  const base = { dims, lora: loraSpecOf(config), frozenDtype: 'bf16' as const, maxLength, gradientCheckpointing: config.gradient_checkpointing, maxBlockBytes: maxBuffer };
+  const base = { dims, lora: loraSpecOf(config), frozenDtype: 'bf16' as const, maxLength, gradientCheckpointing: config.gradient_checkpointing === true, maxBlockBytes: maxBuffer };
   if (mb !== undefined) {
     const n = Number(mb);
     if (!Number.isInteger(n) || n < 1) throw new CliInputError(`--micro-batch ${mb}: expected an integer ≥ 1 (pairs)`);
-    plan = memoryPlan({ ...base, microPairs: n });
+    const { mode, microPairs } = chooseCheckpointing(base, config, n, budget, maxBuffer);
+    plan = memoryPlan({ ...base, microPairs: n, checkpointing: microPairs === n ? mode : checkpointingCandidates(config).at(-1) });
     fits = plan.total <= budget && plan.largest_buffer <= maxBuffer;
   } else {
     try {
       plan = planRun({ dims, config, maxLength, budgetBytes: budget, maxBufferBytes: maxBuffer, frozenDtype: 'bf16' }).plan;
     } catch (e) {
-      plan = memoryPlan({ ...base, microPairs: 1 });
+      plan = memoryPlan({ ...base, microPairs: 1, checkpointing: checkpointingCandidates(config).at(-1) });
       fits = false;
       note = (e as Error).message;
     }
@@ -50,7 +53,8 @@ export async function planCommand(argv: string[]): Promise<number> {
   }
   const row = (k: string, v: number) => `  ${k.padEnd(22)} ${formatBytes(v).padStart(12)}`;
   console.log(`${config.peft ? `LoRA r=${config.peft.r} (${config.peft.target_modules.join(', ')})` : 'full fine-tuning'}, max_length ${maxLength}, ` +
-    `micro-batch ${plan.micro_batch_pairs} pairs (${2 * plan.micro_batch_pairs} sequences), gradient_checkpointing ${config.gradient_checkpointing}`);
+    `micro-batch ${plan.micro_batch_pairs} pairs (${2 * plan.micro_batch_pairs} sequences), checkpointing ${plan.checkpointing_mode} ` +
+    `(gradient_checkpointing ${config.gradient_checkpointing ?? 'not set: chosen by the plan'})`);
   console.log(`  parameters             ${plan.params_total.toLocaleString('en-US')} (${plan.params_trainable.toLocaleString('en-US')} trainable)`);
   console.log([row('frozen weights', plan.weights_frozen), row('trainable weights', plan.weights_trainable), row('gradients', plan.gradients),
     row('optimizer (AdamW m, v)', plan.optimizer), row('activations', plan.activations), row('workspace', plan.workspace),

@@ -82,7 +82,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   });
   for (const w of session.loaded.warnings) console.error(`warning: ${w}`);
   maxSteps = session.trainer.maxSteps;
-  console.error(`[plan] micro-batch ${session.microPairs} pairs, ${formatBytes(session.plan.total)} of GPU memory planned; ${maxSteps} optimizer steps`);
+  console.error(`[plan] micro-batch ${session.microPairs} pairs, checkpointing ${session.plan.checkpointing_mode}${config.gradient_checkpointing === null ? ' (gradient_checkpointing unset: the least recompute that fits)' : ''}, ${formatBytes(session.plan.total)} of GPU memory planned; ${maxSteps} optimizer steps`);
   if (a.options.has('resume')) {
     const names = await store.list();
     if (names.length === 0) console.error('[resume] no checkpoint yet: starting from step 0');

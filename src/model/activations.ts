@@ -1,13 +1,15 @@
 // Activation and gradient buffers of the model, allocated once for the largest micro-batch (maxB sequences of
 // maxT tokens) and shared by every smaller shape: a (B,T,·) tensor of a smaller step uses the prefix.
-// With gradient checkpointing only the residual stream entering each layer (and LoRA's small x·Aᵀ) is kept per
-// layer; the rest of a layer's activations live in one shared set that the backward refills by recomputing that layer.
+// activationLayout() is the one list of buffers: allocateActivations() creates exactly its entries and the memory
+// plan (plan.ts) sums them. What is kept per layer depends on the checkpointing mode (CheckpointMode below); the rest
+// of a layer's activations live in one shared set that the backward refills by recomputing their kernels.
 import type { Gpu } from '../gpu/device.ts';
 import { createStorage } from '../gpu/buffers.ts';
 import { rmsnormBackwardWorkspaceBytes } from '../ops/rmsnorm.ts';
 import { attentionBackwardWorkspaceBytes } from '../ops/attention.ts';
 import { LINEAR_GROUPS, type LinearName, type ModelDims } from './params.ts';
 import { qkNormRopeWorkspaceBytes } from '../ops/qk_norm_rope.ts';
+import type { EmbeddingPlanBuffers } from '../ops/embedding.ts';
 
 /** What one decoder layer saves for its backward. M packed rows. */
 export interface LayerActs {
@@ -24,7 +26,7 @@ export interface LayerActs {
   ln2: GPUBuffer; // (M,C) post_attention_layernorm(x2)
   rstd2: GPUBuffer; // (M,)
   gu: GPUBuffer; // (M,2F) the fused gate|up projection
-  h: GPUBuffer; // (M,F) silu(gate)*up
+  h: GPUBuffer; // (M,F) silu(gate)*up, full fine-tuning only (else 4 bytes, unused: the down products read gu)
 }
 
 export interface Activations {
@@ -35,7 +37,9 @@ export interface Activations {
   positions: GPUBuffer; // (M,) u32 position of each packed row within its sequence (RoPE)
   margins: GPUBuffer; // (P,) f32
   resid: GPUBuffer[]; // L+1 × (M,C): resid[l] enters layer l; resid[L] enters the final norm
-  layers: LayerActs[]; // L sets, or 1 shared set with gradient checkpointing
+  /** Checkpointing mode the layout was made for (effectiveCheckpointing). */
+  checkpointing: CheckpointMode;
+  layers: LayerActs[]; // per layer l: its kept buffers, and the shared set's (KEPT_PER_LAYER) for the rest
   /** Per layer (kept with checkpointing too: the recompute reuses them instead of re-running x·Aᵀ), per fusion
    *  group with LoRA: (M, parts·R) dropout(x)·Aᵀ. Small: 7·R floats per row per layer with every linear targeted. */
   xa: GPUBuffer[][];
@@ -62,68 +66,127 @@ export interface Activations {
   dropoutSeed: GPUBuffer; // u32[1], rewritten every micro-step
   cos: GPUBufferBinding; // (maxT, D/2) RoPE tables: cos | sin, ranges of one buffer
   sin: GPUBufferBinding;
-  bytes: number; // total allocated, for the memory plan
+  /** Full fine-tuning: the embedding gradient's CSR plan (one per model), else null. */
+  embedPlan: EmbeddingPlanBuffers | null;
+  bytes: number; // total allocated (= activationBytes() of the same options)
 }
+
+/**
+ * What the backward gets from the forward (all f32):
+ * - `none`: every layer's activations kept (the fastest backward, the most memory);
+ * - `selective`: per layer the outputs of the products and attention (qkv, att, lse, x2, gu) and LoRA's xa are
+ *   kept; the cheap ones (input/post-attention norms, q/k norm + RoPE with the v copy, SwiGLU) are recomputed
+ *   into one shared set right before the layer's backward;
+ * - `selective_mlp`: as selective, and the gate|up product is recomputed too (gu not kept): the MLP's half of the
+ *   activations for one product (~35% of a layer's forward FLOPs at T = 1024);
+ * - `full` (transformers' gradient checkpointing): only the residual stream entering each layer (and xa) is kept,
+ *   the layer's whole forward but its last product is recomputed.
+ * Recompute is the same kernels on the same inputs, so every mode gives bit-identical results.
+ */
+export const CHECKPOINT_MODES = ['none', 'selective', 'selective_mlp', 'full'] as const;
+export type CheckpointMode = (typeof CHECKPOINT_MODES)[number];
+
+export const LAYER_ACT_NAMES = ['ln1', 'rstd1', 'qkv', 'v', 'rstdqk', 'qr', 'kr', 'att', 'lse', 'x2', 'ln2', 'rstd2', 'gu', 'h'] as const satisfies readonly (keyof LayerActs)[];
+
+/** The LayerActs kept per layer in each mode (the rest are one shared set, refilled by the recompute). */
+export const KEPT_PER_LAYER: Record<CheckpointMode, ReadonlySet<keyof LayerActs>> = {
+  none: new Set(LAYER_ACT_NAMES),
+  selective: new Set(['qkv', 'att', 'lse', 'x2', 'gu']),
+  selective_mlp: new Set(['qkv', 'att', 'lse', 'x2']),
+  full: new Set(),
+};
 
 export interface ActivationOptions {
   maxB: number;
   maxT: number;
+  /** `true` = 'full', `false` = 'none'; overridden by `checkpointing` when that is given. */
   gradientCheckpointing: boolean;
+  checkpointing?: CheckpointMode;
   loraTargets: LinearName[];
   loraR: number;
   training: boolean;
+  /** Full fine-tuning: the embedding gradient's CSR plan buffers (src/ops/embedding.ts) and h = silu(gate)·up (dW
+   *  of down_proj reads it) are part of the layout; otherwise the down products read gate|up (no h stored). */
+  fullFineTune?: boolean;
 }
 
 const align256 = (n: number) => Math.ceil(n / 256) * 256;
 
-/** xa buffers of one layer: one per fusion group with LoRA targets, (M, targeted parts·R). */
-export function loraGroupWidths(o: ActivationOptions): number[] {
-  return LINEAR_GROUPS.map((g) => g.filter((n) => o.loraTargets.includes(n)).length).filter((n) => n > 0).map((n) => n * o.loraR);
+/** The mode the allocation and the plan use: none without training or with one layer (nothing to share). */
+export function effectiveCheckpointing(L: number, o: Pick<ActivationOptions, 'gradientCheckpointing' | 'checkpointing' | 'training'>): CheckpointMode {
+  if (!o.training || L <= 1) return 'none';
+  return o.checkpointing ?? (o.gradientCheckpointing ? 'full' : 'none');
 }
 
-/** Bytes per buffer, as activationBytes() and allocateActivations() both see them (one source of truth). */
-export function activationLayout(d: ModelDims, o: ActivationOptions): { name: string; bytes: number; count: number }[] {
+/** xa buffers of one layer, in the order groupLinears (src/model/linear.ts) asks for them: (M, parts·R) for a fusion
+ *  group whose every linear is targeted (one product), else (M, R) for each targeted linear (one product each). */
+export function loraGroupWidths(o: Pick<ActivationOptions, 'loraTargets' | 'loraR'>): number[] {
+  return LINEAR_GROUPS.flatMap((g) => {
+    const t = g.filter((n) => o.loraTargets.includes(n));
+    return t.length === g.length ? [g.length * o.loraR] : t.map(() => o.loraR);
+  });
+}
+
+/** One buffer kind: `count` buffers of `bytes` each (as allocated: ≥ 4, sub-ranges 256-aligned). */
+export interface LayoutEntry {
+  name: string;
+  bytes: number;
+  count: number;
+  /** Counted as workspace (gradients, scratch, inputs) by the memory plan; else activations. */
+  workspace: boolean;
+}
+
+/**
+ * Every buffer allocateActivations() creates, by name: the one description the allocation and the memory plan
+ * (src/model/plan.ts) both read, so they cannot drift. `layer.<name>` entries are the LayerActs fields
+ * (count L when kept per layer, else 1), `lora_xa<g>` LoRA's per-layer x·Aᵀ per fusion group.
+ */
+export function activationLayout(d: ModelDims, o: ActivationOptions): LayoutEntry[] {
   const M = o.maxB * o.maxT;
   const { C, F, H, Hkv, D, L } = d;
   const f = 4;
-  const sets = o.gradientCheckpointing ? 1 : L;
+  const mode = effectiveCheckpointing(L, o);
+  const kept = KEPT_PER_LAYER[mode];
   const NQKV = (H + 2 * Hkv) * D;
-  const out: { name: string; bytes: number; count: number }[] = [
-    { name: 'ids', bytes: M * 4, count: 1 },
-    { name: 'positions', bytes: M * 4, count: 1 },
-    { name: 'resid', bytes: M * C * f, count: L + 1 },
-    { name: 'layer.ln1', bytes: M * C * f, count: sets },
-    { name: 'layer.rstd1', bytes: M * f, count: sets },
-    { name: 'layer.qkv', bytes: M * NQKV * f, count: sets },
-    { name: 'layer.v', bytes: M * Hkv * D * f, count: sets },
-    { name: 'layer.rstdqk', bytes: M * (H + Hkv) * f, count: sets },
-    { name: 'layer.qr', bytes: M * H * D * f, count: sets },
-    { name: 'layer.kr', bytes: M * Hkv * D * f, count: sets },
-    { name: 'layer.att', bytes: M * H * D * f, count: sets },
-    { name: 'layer.lse', bytes: M * H * f, count: sets },
-    { name: 'layer.x2', bytes: M * C * f, count: sets },
-    { name: 'layer.ln2', bytes: M * C * f, count: sets },
-    { name: 'layer.rstd2', bytes: M * f, count: sets },
-    { name: 'layer.gu', bytes: M * 2 * F * f, count: sets },
-    { name: 'layer.h', bytes: M * F * f, count: sets },
-    ...loraGroupWidths(o).map((w, i) => ({ name: `layer.lora_xa${i}`, bytes: M * w * f, count: L })),
-    { name: 'tmpC', bytes: M * C * f, count: 1 },
-    { name: 'xf', bytes: M * C * f, count: 1 },
+  const layerBytes: Record<keyof LayerActs, number> = {
+    ln1: M * C * f, rstd1: M * f, qkv: M * NQKV * f, v: M * Hkv * D * f, rstdqk: M * (H + Hkv) * f,
+    qr: M * H * D * f, kr: M * Hkv * D * f, att: M * H * D * f, lse: M * H * f,
+    x2: M * C * f, ln2: M * C * f, rstd2: M * f, gu: M * 2 * F * f, h: o.training && o.fullFineTune ? M * F * f : 4,
+  };
+  const t = o.training;
+  const tabB = align256(o.maxT * (D / 2) * f);
+  const qB = align256(M * H * D * f), kvB = align256(M * Hkv * D * f);
+  const e = (name: string, bytes: number, count = 1, workspace = false): LayoutEntry => ({ name, bytes: Math.max(4, bytes), count, workspace });
+  const g = (name: string, bytes: number): LayoutEntry => e(name, t ? bytes : 4, 1, true); // gradient / scratch: 4 B placeholder without training
+  const out: LayoutEntry[] = [
+    e('ids', M * 4, 1, true),
+    e('cu', (o.maxB + 2) * 4, 1, true),
+    e('positions', M * 4, 1, true),
+    e('margins', Math.ceil(o.maxB / 2) * f, 1, true),
+    e('resid', M * C * f, L + 1),
+    ...LAYER_ACT_NAMES.map((n) => e(`layer.${n}`, layerBytes[n], kept.has(n) ? L : 1)),
+    ...loraGroupWidths(o).map((w, i) => e(`lora_xa${i}`, M * w * f, L)),
+    e('tmpC', M * C * f, 1, true),
+    e('xf', M * C * f),
+    e('rstdf', M * f),
+    e('rewards', o.maxB * f),
+    e('poolIdx', o.maxB * 4),
+    e('drewards', o.maxB * f),
+    e('metrics', 8 * f),
+    g('dres', M * C * f),
+    g('dC', M * C * f),
+    g('dh', M * F * f),
+    g('dgu', M * 2 * F * f),
+    g('datt', M * H * D * f),
+    g('dqkv3', qB + 2 * kvB),
+    g('dqkv', M * NQKV * f),
+    g('wsNorm', Math.max(rmsnormBackwardWorkspaceBytes(M, C), qkNormRopeWorkspaceBytes(M, D))),
+    g('wsAttn', attentionBackwardWorkspaceBytes(M, o.maxT, o.maxB + 1, H, D)),
+    g('wsLora', M * Math.max(1, 3 * o.loraR) * f),
+    e('dropoutSeed', 4, 1, true),
+    e('rope', 2 * tabB, 1, true),
   ];
-  if (o.training) {
-    out.push(
-      { name: 'dres', bytes: M * C * f, count: 1 },
-      { name: 'dC', bytes: M * C * f, count: 1 },
-      { name: 'dh', bytes: M * F * f, count: 1 },
-      { name: 'dgu', bytes: M * 2 * F * f, count: 1 },
-      { name: 'datt', bytes: M * H * D * f, count: 1 },
-      { name: 'dqkv3', bytes: align256(M * H * D * f) + 2 * align256(M * Hkv * D * f), count: 1 },
-      { name: 'dqkv', bytes: M * NQKV * f, count: 1 },
-      { name: 'wsNorm', bytes: Math.max(rmsnormBackwardWorkspaceBytes(M, C), qkNormRopeWorkspaceBytes(M, D)), count: 1 },
-      { name: 'wsAttn', bytes: attentionBackwardWorkspaceBytes(M, o.maxT, o.maxB + 1, H, D), count: 1 },
-      { name: 'wsLora', bytes: M * Math.max(1, 3 * o.loraR) * f, count: 1 },
-    );
-  }
+  if (t && o.fullFineTune) out.push(e('embedPlan.uniq', M * 4, 1, true), e('embedPlan.offsets', (M + 1) * 4, 1, true), e('embedPlan.positions', M * 4, 1, true));
   return out;
 }
 
@@ -131,71 +194,70 @@ export function activationBytes(d: ModelDims, o: ActivationOptions): number {
   return activationLayout(d, o).reduce((s, e) => s + e.bytes * e.count, 0);
 }
 
+/** Allocates exactly activationLayout()'s entries (nothing else) and hands them out by name. */
 export function allocateActivations(gpu: Gpu, d: ModelDims, o: ActivationOptions): Activations {
   const M = o.maxB * o.maxT;
-  const { C, F, H, Hkv, D, L } = d;
-  let bytes = 0;
-  const buf = (label: string, n: number) => {
-    bytes += Math.max(4, n);
-    return createStorage(gpu, label, Math.max(4, n));
-  };
+  const { H, Hkv, D, L } = d;
   const f = 4;
-  const layerSet = (i: number): LayerActs => {
-    const p = `act.layer${o.gradientCheckpointing ? '*' : i}`;
-    return {
-      ln1: buf(`${p}.ln1`, M * C * f), rstd1: buf(`${p}.rstd1`, M * f),
-      qkv: buf(`${p}.qkv`, M * (H + 2 * Hkv) * D * f), v: buf(`${p}.v`, M * Hkv * D * f), rstdqk: buf(`${p}.rstdqk`, M * (H + Hkv) * f),
-      qr: buf(`${p}.qr`, M * H * D * f), kr: buf(`${p}.kr`, M * Hkv * D * f),
-      att: buf(`${p}.att`, M * H * D * f), lse: buf(`${p}.lse`, M * H * f),
-      x2: buf(`${p}.x2`, M * C * f), ln2: buf(`${p}.ln2`, M * C * f), rstd2: buf(`${p}.rstd2`, M * f),
-      gu: buf(`${p}.gu`, M * 2 * F * f), h: buf(`${p}.h`, M * F * f),
-    };
-  };
-  const sets = o.gradientCheckpointing ? 1 : L;
-  const none = () => buf('unused', 4);
+  const layout = activationLayout(d, o);
+  let bytes = 0;
+  const bufs = new Map<string, GPUBuffer[]>();
+  for (const e of layout) {
+    bufs.set(e.name, Array.from({ length: e.count }, (_, i) => {
+      bytes += e.bytes;
+      return createStorage(gpu, `act.${e.name}${e.count > 1 ? `[${i}]` : ''}`, e.bytes);
+    }));
+  }
+  const one = (name: string) => bufs.get(name)![0];
+  const layerSet = (l: number): LayerActs =>
+    Object.fromEntries(LAYER_ACT_NAMES.map((n) => {
+      const b = bufs.get(`layer.${n}`)!;
+      return [n, b[b.length === 1 ? 0 : l]];
+    })) as unknown as LayerActs;
   const t = o.training;
+  const d3 = one('dqkv3');
   const qB = align256(M * H * D * f), kvB = align256(M * Hkv * D * f);
-  const d3 = t ? buf('grad.dq|dk|dv', qB + 2 * kvB) : none();
   const range = (b: GPUBuffer, offset: number, size: number): GPUBufferBinding => (t ? { buffer: b, offset, size } : { buffer: b, offset: 0, size: 4 });
   const half = D / 2;
   const tabB = align256(o.maxT * half * f);
-  const rope = buf('rope.cos|sin', 2 * tabB);
+  const rope = one('rope');
+  const widths = loraGroupWidths(o);
   return {
     maxB: o.maxB,
     maxT: o.maxT,
-    ids: buf('act.ids', M * 4),
-    cu: buf('act.cu', (o.maxB + 2) * 4),
-    positions: buf('act.positions', M * 4),
-    margins: buf('act.margins', Math.ceil(o.maxB / 2) * f),
-    resid: Array.from({ length: L + 1 }, (_, i) => buf(`act.resid${i}`, M * C * f)),
-    layers: Array.from({ length: sets }, (_, i) => layerSet(i)),
-    xa: Array.from({ length: L }, (_, i) => loraGroupWidths(o).map((w, g) => buf(`act.layer${i}.lora_xa${g}`, M * w * f))),
-    tmpC: buf('act.tmpC', M * C * f),
-    xf: buf('act.xf', M * C * f),
-    rstdf: buf('act.rstdf', M * f),
-    rewards: buf('act.rewards', o.maxB * f),
-    poolIdx: buf('act.poolIdx', o.maxB * 4),
-    drewards: buf('act.drewards', o.maxB * f),
-    metrics: buf('act.metrics', 8 * f),
-    dres: t ? buf('grad.dres', M * C * f) : none(),
-    dC: t ? buf('grad.dC', M * C * f) : none(),
-    dh: t ? buf('grad.dh', M * F * f) : none(),
-    dgu: t ? buf('grad.dgu', M * 2 * F * f) : none(),
-    datt: t ? buf('grad.datt', M * H * D * f) : none(),
+    checkpointing: effectiveCheckpointing(L, o),
+    ids: one('ids'),
+    cu: one('cu'),
+    positions: one('positions'),
+    margins: one('margins'),
+    resid: bufs.get('resid')!,
+    layers: Array.from({ length: L }, (_, l) => layerSet(l)),
+    xa: Array.from({ length: L }, (_, l) => widths.map((_w, g) => bufs.get(`lora_xa${g}`)![l])),
+    tmpC: one('tmpC'),
+    xf: one('xf'),
+    rstdf: one('rstdf'),
+    rewards: one('rewards'),
+    poolIdx: one('poolIdx'),
+    drewards: one('drewards'),
+    metrics: one('metrics'),
+    dres: one('dres'),
+    dC: one('dC'),
+    dh: one('dh'),
+    dgu: one('dgu'),
+    datt: one('datt'),
     dq: range(d3, 0, M * H * D * f),
     dk: range(d3, qB, M * Hkv * D * f),
     dv: range(d3, qB + kvB, M * Hkv * D * f),
-    dqkv: t ? buf('grad.dqkv', M * (H + 2 * Hkv) * D * f) : none(),
-    wsNorm: t ? buf('ws.norm', Math.max(rmsnormBackwardWorkspaceBytes(M, C), qkNormRopeWorkspaceBytes(M, D))) : none(),
-    wsAttn: t ? buf('ws.attn', attentionBackwardWorkspaceBytes(M, o.maxT, o.maxB + 1, H, D)) : none(),
-    wsLora: t ? buf('ws.lora', M * Math.max(1, 3 * o.loraR) * f) : none(),
-    dropoutSeed: buf('act.dropoutSeed', 4),
+    dqkv: one('dqkv'),
+    wsNorm: one('wsNorm'),
+    wsAttn: one('wsAttn'),
+    wsLora: one('wsLora'),
+    dropoutSeed: one('dropoutSeed'),
     cos: { buffer: rope, offset: 0, size: o.maxT * half * f },
     sin: { buffer: rope, offset: tabB, size: o.maxT * half * f },
-    get bytes() {
-      return bytes;
-    },
-  } as Activations;
+    embedPlan: bufs.has('embedPlan.uniq') ? { BT: M, uniq: one('embedPlan.uniq'), offsets: one('embedPlan.offsets'), positions: one('embedPlan.positions') } : null,
+    bytes,
+  };
 }
 
 export function destroyActivations(a: Activations): void {

@@ -1,6 +1,7 @@
 // From a Hugging Face model folder's files to a ready model on the GPU: parse config.json, build the parameter
 // table (full fine-tuning or LoRA), stream the safetensors tensors in, initialise what a base checkpoint lacks
 // (score head, LoRA), and allocate the activations. Shared by the CLI (Node files) and the worker (stored files).
+import type { CheckpointMode } from './activations.ts';
 import type { Gpu } from '../gpu/device.ts';
 import type { ByteSource } from '../formats/bytes.ts';
 import { locateTensors, parseSafetensorsIndex, type SafetensorsIndex } from '../formats/safetensors.ts';
@@ -31,6 +32,8 @@ export interface LoadOptions {
   maxB: number;
   maxT: number;
   gradientCheckpointing: boolean;
+  /** Overrides gradientCheckpointing (src/model/activations.ts CheckpointMode). */
+  checkpointing?: CheckpointMode;
   seed: number;
   padId?: number;
   /** Extra tensors (a PEFT adapter's LoRA/score weights) that override or complete the checkpoint. */
@@ -90,6 +93,6 @@ export async function loadRewardModel(gpu: Gpu, files: ModelFiles, o: LoadOption
   }
   const missing = await loadWeights(gpu, weights, sources, o.onProgress);
   initNewParams(gpu, weights, missing, o.seed);
-  const model = new Qwen3RewardModel(gpu, weights, { maxB: o.maxB, maxT: o.maxT, gradientCheckpointing: o.gradientCheckpointing, training: o.training, paddingIdx });
+  const model = new Qwen3RewardModel(gpu, weights, { maxB: o.maxB, maxT: o.maxT, gradientCheckpointing: o.gradientCheckpointing, checkpointing: o.checkpointing, training: o.training, paddingIdx });
   return { config, dims, weights, model, initialized: missing, warnings };
 }

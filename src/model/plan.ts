@@ -2,7 +2,7 @@
 // AdamW moments, activations (with or without gradient checkpointing) and workspaces, from the same parameter
 // table and activation layout the engine allocates — so the plan and the real allocation cannot drift apart.
 import { buildParamTable, countParams, type LoraSpec, type ModelDims, type StoreDtype } from './params.ts';
-import { activationLayout } from './activations.ts';
+import { activationLayout, effectiveCheckpointing, type CheckpointMode } from './activations.ts';
 
 export interface MemoryPlanInput {
   dims: ModelDims;
@@ -11,6 +11,8 @@ export interface MemoryPlanInput {
   microPairs: number; // pairs per micro-batch (2 sequences each)
   maxLength: number;
   gradientCheckpointing: boolean;
+  /** Overrides gradientCheckpointing (true = 'full', false = 'none') when given. */
+  checkpointing?: CheckpointMode;
   maxBlockBytes: number;
 }
 
@@ -27,24 +29,24 @@ export interface MemoryPlan {
   largest_buffer: number;
   micro_batch_pairs: number;
   max_length: number;
+  checkpointing_mode: CheckpointMode;
 }
-
-const WORKSPACE_NAMES = new Set(['wsNorm', 'wsAttn', 'wsLora', 'dres', 'dC', 'dh', 'dgu', 'datt', 'dqkv3', 'dqkv', 'tmpC', 'ids', 'positions']);
 
 export function memoryPlan(i: MemoryPlanInput): MemoryPlan {
   const table = buildParamTable(i.dims, { lora: i.lora, frozenDtype: i.frozenDtype, maxBlockBytes: i.maxBlockBytes });
   const { total, trainable } = countParams(table);
   const frozen = table.frozen.reduce((s, e) => s + e.bytes, 0);
   const train = table.trainableBlockBytes.reduce((s, b) => s + b, 0);
-  const layout = activationLayout(i.dims, {
-    maxB: 2 * i.microPairs, maxT: i.maxLength, gradientCheckpointing: i.gradientCheckpointing,
-    loraTargets: i.lora?.targets ?? [], loraR: i.lora?.r ?? 0, training: true,
-  });
+  const o = {
+    maxB: 2 * i.microPairs, maxT: i.maxLength, gradientCheckpointing: i.gradientCheckpointing, checkpointing: i.checkpointing,
+    loraTargets: i.lora?.targets ?? [], loraR: i.lora?.r ?? 0, training: true, fullFineTune: i.lora === null,
+  };
+  const layout = activationLayout(i.dims, o);
   let acts = 0;
   let ws = 0;
   let largest = Math.max(...table.frozen.map((e) => e.bytes), ...table.trainableBlockBytes);
   for (const e of layout) {
-    if (WORKSPACE_NAMES.has(e.name)) ws += e.bytes * e.count;
+    if (e.workspace) ws += e.bytes * e.count;
     else acts += e.bytes * e.count;
     largest = Math.max(largest, e.bytes);
   }
@@ -54,6 +56,7 @@ export function memoryPlan(i: MemoryPlanInput): MemoryPlan {
     activations: acts, workspace: ws,
     total: frozen + 4 * train + acts + ws,
     largest_buffer: largest, micro_batch_pairs: i.microPairs, max_length: i.maxLength,
+    checkpointing_mode: effectiveCheckpointing(i.dims.L, o),
   };
 }
 

@@ -13,7 +13,7 @@
 import type { Gpu } from '../gpu/device.ts';
 import { type Kernel, destroyKernels } from '../gpu/kernel.ts';
 import { writeBuffer } from '../gpu/buffers.ts';
-import { embeddingForward, embeddingBackward, createEmbeddingPlanBuffers, writeEmbeddingPlan, embeddingBackwardPlan, type EmbeddingPlanBuffers } from '../ops/embedding.ts';
+import { embeddingForward, embeddingBackward, writeEmbeddingPlan, embeddingBackwardPlan, type EmbeddingPlanBuffers } from '../ops/embedding.ts';
 import { rmsnormForward, rmsnormBackward, residualRmsnormForward } from '../ops/rmsnorm.ts';
 import { ropeTable } from '../ops/rope.ts';
 import { qkNormRopeForward, qkNormRopeBackward, type QkNormRopeArgs } from '../ops/qk_norm_rope.ts';
@@ -21,7 +21,7 @@ import { attentionForward, attentionBackward } from '../ops/attention.ts';
 import { swigluRowsForward, swigluRowsBackward } from '../ops/swiglu.ts';
 import { rewardHeadForward, rewardHeadBackward } from '../ops/reward_head.ts';
 import { rewardLossForward } from '../ops/reward_loss.ts';
-import { allocateActivations, destroyActivations, loraGroupWidths, type Activations, type LayerActs } from './activations.ts';
+import { allocateActivations, destroyActivations, loraGroupWidths, type Activations, type CheckpointMode, type LayerActs } from './activations.ts';
 import { createStorage } from '../gpu/buffers.ts';
 import { groupBackward, groupForward, groupLinears, type LinearGroup, type LinearSlot } from './linear.ts';
 import { LINEAR_GROUPS, LINEAR_NAMES, layerPrefix, linearWeightName, loraName, loraScale, type ModelDims } from './params.ts';
@@ -31,7 +31,10 @@ import { gradRef, paramRef, type ModelWeights, type Ref } from './weights.ts';
 export interface ModelOptions {
   maxB: number; // sequences per micro-batch (2 × pairs)
   maxT: number; // tokens per sequence (max_length, bucketed)
+  /** true = 'full' checkpointing, false = 'none'; `checkpointing` overrides it when given. */
   gradientCheckpointing: boolean;
+  /** What the backward recomputes (src/model/activations.ts, CheckpointMode). */
+  checkpointing?: CheckpointMode;
   training: boolean;
   /**
    * nn.Embedding's padding_idx: config.json's pad_token_id *as loaded* (Qwen3Model builds the embedding from it, before
@@ -50,6 +53,8 @@ export interface StepPlan {
   layers: Kernel[][]; // forward of layer l (re-recorded by the backward when checkpointing)
   head: Kernel[]; // final norm + reward head
   lossByKey: Map<string, Kernel>; // loss kernels by (P, gradScale, center, metrics slot)
+  /** What layer l's backward recomputes first (the checkpointing mode's kernels; empty with 'none'). */
+  layersRecompute: Kernel[][];
   layersBackward: Kernel[][]; // backward of layer l (without its recompute)
   headBackward: Kernel[]; // reward head + final norm backward
   embedBackward: Kernel[];
@@ -129,19 +134,19 @@ export class Qwen3RewardModel {
     this.full = t.lora === null;
     const lora = t.lora;
     this.acts = allocateActivations(gpu, this.dims, {
-      maxB: opts.maxB, maxT: opts.maxT, gradientCheckpointing: opts.gradientCheckpointing && opts.training,
-      loraTargets: lora?.targets ?? [], loraR: lora?.r ?? 0, training: opts.training,
+      maxB: opts.maxB, maxT: opts.maxT, gradientCheckpointing: opts.gradientCheckpointing, checkpointing: opts.checkpointing,
+      loraTargets: lora?.targets ?? [], loraR: lora?.r ?? 0, training: opts.training, fullFineTune: opts.training && this.full,
     });
     const { cos, sin } = ropeTable(opts.maxT, this.dims.D, this.dims.theta);
     writeBuffer(gpu, this.acts.cos.buffer, cos, this.acts.cos.offset);
     writeBuffer(gpu, this.acts.sin.buffer, sin, this.acts.sin.offset);
-    this.embedPlanBufs = opts.training && this.full ? createEmbeddingPlanBuffers(gpu, opts.maxB * opts.maxT) : null;
+    this.embedPlanBufs = this.acts.embedPlan;
     this.rows = opts.maxB * opts.maxT;
 
     this.hasDropout = opts.training && (lora?.dropout ?? 0) > 0;
     const grad = (name: string) => (opts.training && t.byName.get(name)!.trainable ? gradRef(weights, name) : null);
     const M = opts.maxB * opts.maxT;
-    const widths = loraGroupWidths({ maxB: opts.maxB, maxT: opts.maxT, gradientCheckpointing: false, loraTargets: lora?.targets ?? [], loraR: lora?.r ?? 0, training: opts.training });
+    const widths = loraGroupWidths({ loraTargets: lora?.targets ?? [], loraR: lora?.r ?? 0 });
     this.slots = [];
     for (let i = 0; i < this.dims.L; i++) {
       const slot = (n: (typeof LINEAR_NAMES)[number]): LinearSlot => {
@@ -159,13 +164,13 @@ export class Qwen3RewardModel {
           } : null,
         };
       };
-      let lg = 0; // index of the LoRA group's xa buffer in the layer's activations
-      const groups = LINEAR_GROUPS.map((names) => {
-        const g = names.some((n) => lora?.targets.includes(n)) ? lg++ : -1;
-        // The fused group's xa is the layer's buffer; a group that falls back to one product per linear gets
-        // (M,R) buffers of its own.
-        return groupLinears(names.map(slot), (parts, R) => (g >= 0 && parts * R === widths[g] ? this.acts.xa[i][g] : this.own(createStorage(gpu, `act.layer${i}.lora_xa`, M * R * 4))));
-      });
+      let next = 0; // the layer's xa buffers in the order groupLinears asks for them (loraGroupWidths)
+      const groups = LINEAR_GROUPS.map((names) =>
+        groupLinears(names.map(slot), (parts, R) => {
+          const g = next++;
+          // a fusion the layout did not foresee (weights not adjacent) gets buffers of its own (not in the plan)
+          return parts * R === widths[g] ? this.acts.xa[i][g] : this.own(createStorage(gpu, `act.layer${i}.lora_xa`, M * R * 4));
+        }));
       const p = layerPrefix(i);
       this.slots.push({
         qkv: groups[0], o: groups[1], gu: groups[2], down: groups[3],
@@ -190,7 +195,12 @@ export class Qwen3RewardModel {
   }
 
   private layerActs(l: number): LayerActs {
-    return this.acts.layers[this.acts.layers.length === 1 ? 0 : l];
+    return this.acts.layers[l];
+  }
+
+  /** The checkpointing mode this model was allocated for ('none' without training or with one layer). */
+  get checkpointing(): CheckpointMode {
+    return this.acts.checkpointing;
   }
 
   /** The training kernels of B sequences of at most T tokens packed in the rows of the inputs written last
@@ -227,6 +237,9 @@ export class Qwen3RewardModel {
     const embedDtype = w.table.byName.get('model.embed_tokens.weight')!.dtype;
     const embed = [embeddingForward(gpu, a.resid[0], a.ids, paramRef(w, 'model.embed_tokens.weight'), M, C, { weightDtype: embedDtype })];
     const layers: Kernel[][] = [];
+    const layersRecompute: Kernel[][] = [];
+    const mode = this.acts.checkpointing;
+    const noXa = (ks: Kernel[]) => ks.filter((k) => k.label !== 'lora.xa'); // x·Aᵀ is kept per layer in every mode
     const NQKV = (H + 2 * Hkv) * D;
     const qk = (s: LayerSlots): QkNormRopeArgs => ({ qNorm: s.qNorm, kNorm: s.kNorm, cos: a.cos, sin: a.sin, positions: a.positions, M, H, Hkv, D, eps });
     /** Forward of a fusion group's products into `out` (row stride ld), each at its columns. */
@@ -241,26 +254,35 @@ export class Qwen3RewardModel {
     for (let l = 0; l < L; l++) {
       const s = this.slots[l];
       const x = this.layerActs(l);
-      layers.push([
-        rmsnormForward(gpu, x.ln1, x.rstd1, a.resid[l], s.inNorm, M, C, eps),
-        ...fwd(s.qkv, x.qkv, x.ln1, NQKV), // q|k|v (M, (H+2Hkv)·D)
-        qkNormRopeForward(gpu, x.qr, x.kr, x.v, x.rstdqk, x.qkv, qk(s)), // q_norm, k_norm, RoPE; v copied out
-        attentionForward(gpu, x.att, x.lse, x.qr, x.kr, x.v, a.cu, B + 1, T, M, H, Hkv, D), // + the pad-only tail
-        ...fwd(s.o, a.tmpC, x.att, C),
-        residualRmsnormForward(gpu, x.x2, x.ln2, x.rstd2, a.resid[l], a.tmpC, s.postNorm, M, C, eps), // x2 = x + o; ln2
-        ...fwd(s.gu, x.gu, x.ln2, 2 * F), // gate|up (M, 2F)
-        // x_{l+1} = x2 + down(h): the residual add in the epilogue. When no trained weight needs h itself (dW of
-        // down_proj in full fine-tuning), h = silu(gate)·up is never stored: the down products read gate|up through
-        // their load prologue.
-        ...(this.downGlu(s) ? fwd(s.down, a.resid[l + 1], x.gu, C, x.x2, true) : [swigluRowsForward(gpu, x.h, x.gu, M, F), ...fwd(s.down, a.resid[l + 1], x.h, C, x.x2)]),
-      ]);
+      const norm1 = rmsnormForward(gpu, x.ln1, x.rstd1, a.resid[l], s.inNorm, M, C, eps);
+      const qkvK = fwd(s.qkv, x.qkv, x.ln1, NQKV); // q|k|v (M, (H+2Hkv)·D)
+      const qkRope = qkNormRopeForward(gpu, x.qr, x.kr, x.v, x.rstdqk, x.qkv, qk(s)); // q_norm, k_norm, RoPE; v copied out
+      const attn = attentionForward(gpu, x.att, x.lse, x.qr, x.kr, x.v, a.cu, B + 1, T, M, H, Hkv, D); // + the pad-only tail
+      const oK = fwd(s.o, a.tmpC, x.att, C);
+      const norm2 = residualRmsnormForward(gpu, x.x2, x.ln2, x.rstd2, a.resid[l], a.tmpC, s.postNorm, M, C, eps); // x2 = x + o; ln2
+      const guK = fwd(s.gu, x.gu, x.ln2, 2 * F); // gate|up (M, 2F)
+      // x_{l+1} = x2 + down(h): the residual add in the epilogue. When no trained weight needs h itself (dW of
+      // down_proj in full fine-tuning), h = silu(gate)·up is never stored: the down products read gate|up through
+      // their load prologue.
+      const glu = this.downGlu(s);
+      const swiglu = glu ? [] : [swigluRowsForward(gpu, x.h, x.gu, M, F)];
+      const downK = glu ? fwd(s.down, a.resid[l + 1], x.gu, C, x.x2, true) : fwd(s.down, a.resid[l + 1], x.h, C, x.x2);
+      layers.push([norm1, ...qkvK, qkRope, attn, ...oK, norm2, ...guK, ...swiglu, ...downK]);
+      if (!training || mode === 'none') layersRecompute.push([]);
+      // full: everything but the last product (resid[l+1] is kept per layer)
+      else if (mode === 'full') layersRecompute.push([norm1, ...noXa(qkvK), qkRope, attn, ...noXa(oK), norm2, ...noXa(guK), ...swiglu]);
+      else {
+        // selective: the kept x2 gives ln2 without the o product (the same rmsnorm on the same x2 values)
+        const norm2r = rmsnormForward(gpu, x.ln2, x.rstd2, x.x2, s.postNorm, M, C, eps);
+        layersRecompute.push([norm1, qkRope, norm2r, ...(mode === 'selective_mlp' ? noXa(guK) : []), ...swiglu]);
+      }
     }
     const scoreW = paramRef(w, 'score.weight');
     const head = [
       rmsnormForward(gpu, a.xf, a.rstdf, a.resid[L], paramRef(w, 'model.norm.weight'), M, C, eps),
       rewardHeadForward(gpu, a.rewards, a.poolIdx, a.xf, a.ids, a.cu, scoreW, B, M, C, d.padId),
     ];
-    const plan: StepPlan = { B, T, M, embed, layers, head, lossByKey: new Map(), layersBackward: [], headBackward: [], embedBackward: [] };
+    const plan: StepPlan = { B, T, M, embed, layers, head, lossByKey: new Map(), layersRecompute, layersBackward: [], headBackward: [], embedBackward: [] };
     if (!training) return plan;
 
     // ---- backward (mirror of the forward, in reverse) ----
@@ -352,7 +374,7 @@ export class Qwen3RewardModel {
     return [...plan.embed, ...plan.layers.flat(), ...plan.head];
   }
 
-  /** Backward kernels in order; with checkpointing each layer's forward is recorded again before its backward. */
+  /** Backward kernels in order; with checkpointing each layer's recompute is recorded right before its backward. */
   backwardKernels(plan: StepPlan): Kernel[] {
     const ks: Kernel[] = [...plan.headBackward];
     for (let l = this.dims.L - 1; l >= 0; l--) ks.push(...this.layerBackwardKernels(plan, l));
@@ -360,12 +382,11 @@ export class Qwen3RewardModel {
     return ks;
   }
 
-  /** Layer l's part of the backward: its forward again when checkpointing, then its backward kernels. */
+  /** Layer l's part of the backward: what its checkpointing mode recomputes, then its backward kernels. The
+   *  recompute never runs LoRA's x·Aᵀ products (kept per layer: the same values, the dropout seed is the
+   *  micro-step's) nor the layer's last product (resid[l+1] is kept per layer). */
   layerBackwardKernels(plan: StepPlan, l: number): Kernel[] {
-    const recompute = this.acts.layers.length === 1 && this.dims.L > 1;
-    // The recompute skips the layer's last product (down_proj + residual → resid[l+1], which is kept per layer) and
-    // LoRA's x·Aᵀ products (kept per layer: the same values, the dropout seed is the micro-step's).
-    return recompute ? [...plan.layers[l].slice(0, -1).filter((k) => k.label !== 'lora.xa'), ...plan.layersBackward[l]] : plan.layersBackward[l];
+    return [...plan.layersRecompute[l], ...plan.layersBackward[l]];
   }
 
   /** Dispatches of layer l in one training micro-step (forward, recompute, backward): the fusion metric. */
@@ -376,7 +397,8 @@ export class Qwen3RewardModel {
 
   destroy(): void {
     for (const p of [...this.plans.values(), ...this.evalPlans.values()]) {
-      destroyKernels([...p.embed, ...p.layers.flat(), ...p.head, ...p.lossByKey.values(), ...p.layersBackward.flat(), ...p.headBackward, ...p.embedBackward]);
+      // recompute lists share most kernels with the forward: destroy each once
+      destroyKernels([...new Set([...p.embed, ...p.layers.flat(), ...p.head, ...p.lossByKey.values(), ...p.layersRecompute.flat(), ...p.layersBackward.flat(), ...p.headBackward, ...p.embedBackward])]);
     }
     this.plans.clear();
     this.evalPlans.clear();

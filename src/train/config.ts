@@ -2,12 +2,13 @@
 // level, and PEFT LoraConfig's names under "peft" (absent or null = full fine-tuning). The same JSON is read by the
 // CLI (--config), the studio (import/export, URL, localStorage) and rendered into a TRL script (trl_script.ts).
 //
-// Defaults are TRL's RewardConfig (learning_rate 1e-4, logging_steps 10, gradient_checkpointing true, bf16 true,
+// Defaults are TRL's RewardConfig (learning_rate 1e-4, logging_steps 10, bf16 true,
 // max_length 1024, disable_dropout true) over TrainingArguments (linear schedule, no warmup, AdamW (0.9, 0.999, 1e-8),
 // weight_decay 0, max_grad_norm 1.0, 3 epochs, batch 8, seed 42). parseRewardConfig rejects unknown fields (with a
 // "did you mean"), wrong types and out-of-range values, naming the field and the allowed range. TRL/Trainer fields
 // that do not change the math are accepted and ignored (IGNORED_FIELDS says why for each); options the engine does
-// not implement are accepted only at their default value.
+// not implement are accepted only at their default value. One studio default differs on purpose: gradient_checkpointing
+// left unset (null) lets the memory plan choose (src/train/session.ts, chooseCheckpointing); TRL's default is true.
 import { ConfigError, Fields, describe, isPlainObject } from '../formats/fields.ts';
 import { LORA_CONFIG_KEYS, LORA_DEFAULTS, LORA_TARGETS, readLoraSettings, type LoraSettings } from '../formats/peft.ts';
 
@@ -67,7 +68,13 @@ export interface RewardConfig {
    * takes the pairs in file order, exactly like Python's SequentialSampler.
    */
   train_sampling_strategy: SamplingStrategy;
-  gradient_checkpointing: boolean;
+  /**
+   * true: transformers' gradient checkpointing (every layer's forward recomputed in the backward); false: none;
+   * null (not set, the studio's default): the memory plan chooses the least recompute that fits the micro-batch
+   * (none, then selective, selective_mlp, full: src/model/activations.ts). Not written to JSON when null, so TRL
+   * applies its own default (true).
+   */
+  gradient_checkpointing: boolean | null;
   /** Recorded and passed to the TRL script; the WebGPU engine computes in f32 either way. */
   bf16: boolean;
   // --- LoRA (PEFT LoraConfig names); null = full fine-tuning
@@ -103,7 +110,7 @@ export function defaultRewardConfig(): RewardConfig {
     save_steps: 500,
     seed: 42,
     train_sampling_strategy: 'random',
-    gradient_checkpointing: true,
+    gradient_checkpointing: null,
     bf16: true,
     peft: null,
     ignored: {},
@@ -234,7 +241,7 @@ export function parseRewardConfig(json: unknown, source = 'config'): RewardConfi
     save_steps: readInterval(f, 'save_steps', d.save_steps),
     seed: f.integer('seed', d.seed, { min: 0, max: 2 ** 32 - 1 }),
     train_sampling_strategy: f.oneOf('train_sampling_strategy', d.train_sampling_strategy, SAMPLING_STRATEGIES),
-    gradient_checkpointing: f.boolean('gradient_checkpointing', d.gradient_checkpointing),
+    gradient_checkpointing: f.has('gradient_checkpointing') && json.gradient_checkpointing !== null ? f.boolean('gradient_checkpointing', false) : null,
     bf16: f.boolean('bf16', d.bf16),
     peft: null,
     ignored: {},
@@ -285,6 +292,7 @@ export function rewardConfigToJson(c: RewardConfig, opts: { onlyNonDefault?: boo
   const out: Record<string, unknown> = {};
   for (const k of REWARD_CONFIG_FIELDS) {
     if (k === 'peft') continue;
+    if (k === 'gradient_checkpointing' && c[k] === null) continue; // not set: TRL's default applies there, the plan's choice here
     if (opts.onlyNonDefault && c[k] === d[k]) continue;
     out[k] = c[k];
   }

@@ -5,7 +5,8 @@ import { checkContinued } from './continue.ts';
 import type { ByteSource } from '../formats/bytes.ts';
 import type { Gpu } from '../gpu/device.ts';
 import { loadRewardModel, type LoadedModel, type ModelFiles } from '../model/load.ts';
-import { fitMicroBatch, memoryPlan, type MemoryPlan } from '../model/plan.ts';
+import { fitMicroBatch, memoryPlan, type MemoryPlan, type MemoryPlanInput } from '../model/plan.ts';
+import { CHECKPOINT_MODES, type CheckpointMode } from '../model/activations.ts';
 import { LINEAR_NAMES, type LoraSpec, type ModelDims } from '../model/params.ts';
 import { type TuneStore, autotuneGemm, modelGemmShapes } from '../ops/matmul_tune.ts';
 import { parseModelConfigText, modelDims, withPadTokenId, QWEN3_PAD_TOKEN_ID } from '../model/config.ts';
@@ -45,22 +46,46 @@ export interface PlanRequest {
   frozenDtype: 'f32' | 'bf16' | 'f16';
 }
 
-/** The memory plan and micro-batch for a config; throws a message with what to change when nothing fits. */
-export function planRun(r: PlanRequest): { microPairs: number; plan: MemoryPlan } {
+/** The checkpointing modes a config allows, least recompute first: gradient_checkpointing true → full, false →
+ *  none (the user's explicit choice is kept), null (not set) → every mode. */
+export function checkpointingCandidates(c: Pick<RewardConfig, 'gradient_checkpointing'>): CheckpointMode[] {
+  return c.gradient_checkpointing === true ? ['full'] : c.gradient_checkpointing === false ? ['none'] : [...CHECKPOINT_MODES];
+}
+
+/**
+ * The checkpointing mode and micro-batch: the largest micro-batch (≤ per_device_train_batch_size) any allowed mode
+ * fits, and among the modes reaching it the one with the least recompute (none, selective, selective_mlp, full):
+ * no checkpointing whenever the whole micro-batch fits. microPairs 0: nothing fits.
+ */
+export function chooseCheckpointing(base: Omit<MemoryPlanInput, 'microPairs' | 'checkpointing'>, c: Pick<RewardConfig, 'gradient_checkpointing'>, batch: number, budgetBytes: number, maxBufferBytes: number): { mode: CheckpointMode; microPairs: number } {
+  const modes = checkpointingCandidates(c);
+  let best = { mode: modes[modes.length - 1], microPairs: 0 };
+  for (const mode of modes) {
+    const p = fitMicroBatch({ ...base, checkpointing: mode }, batch, budgetBytes, maxBufferBytes);
+    if (p > best.microPairs) best = { mode, microPairs: p };
+    if (p === batch) break;
+  }
+  return best;
+}
+
+/** The memory plan, micro-batch and checkpointing mode for a config; throws a message with what to change when
+ *  nothing fits. */
+export function planRun(r: PlanRequest): { microPairs: number; plan: MemoryPlan; checkpointing: CheckpointMode } {
   const base = {
     dims: r.dims, lora: loraSpecOf(r.config), frozenDtype: r.frozenDtype, maxLength: r.maxLength,
-    gradientCheckpointing: r.config.gradient_checkpointing, maxBlockBytes: r.maxBufferBytes,
+    gradientCheckpointing: r.config.gradient_checkpointing === true, maxBlockBytes: r.maxBufferBytes,
   };
-  const microPairs = fitMicroBatch(base, r.config.per_device_train_batch_size, r.budgetBytes, r.maxBufferBytes);
+  const { mode, microPairs } = chooseCheckpointing(base, r.config, r.config.per_device_train_batch_size, r.budgetBytes, r.maxBufferBytes);
   if (microPairs === 0) {
-    const one = memoryPlan({ ...base, microPairs: 1 });
+    const one = memoryPlan({ ...base, microPairs: 1, checkpointing: mode });
     throw new Error(
       `this run needs ${(one.total / 2 ** 30).toFixed(2)} GiB of GPU memory even with one pair per micro-batch, more than the ` +
-        `${(r.budgetBytes / 2 ** 30).toFixed(2)} GiB budget. Use LoRA (a "peft" config), turn on gradient_checkpointing, lower max_length, ` +
+        `${(r.budgetBytes / 2 ** 30).toFixed(2)} GiB budget. Use LoRA (a "peft" config), ` +
+        `${r.config.gradient_checkpointing === false ? 'turn on gradient_checkpointing (or leave it unset), ' : ''}lower max_length, ` +
         'or raise the GPU memory setting if your GPU has more.',
     );
   }
-  return { microPairs, plan: memoryPlan({ ...base, microPairs }) };
+  return { microPairs, checkpointing: mode, plan: memoryPlan({ ...base, microPairs, checkpointing: mode }) };
 }
 
 /** transformers' Trainer refuses an eval_strategy other than "no" without an eval dataset; so do we (`how` says how
@@ -146,12 +171,12 @@ export async function createSession(o: SessionOptions): Promise<TrainSession> {
   checkTokenIds(train.kept, cfg.vocab_size, cfg.max_position_embeddings, 'training');
   checkTokenIds(evalSet.kept, cfg.vocab_size, cfg.max_position_embeddings, 'eval');
   const limits = o.gpu.device.limits;
-  const { microPairs, plan } = planRun({
+  const { microPairs, plan, checkpointing } = planRun({
     dims, config: c, maxLength: maxT, budgetBytes: o.budgetBytes ?? DEFAULT_GPU_MEMORY_BYTES,
     maxBufferBytes: Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize), frozenDtype: 'bf16',
   });
   const loaded = await loadRewardModel(o.gpu, o.files, {
-    lora: loraSpecOf(c), training: true, maxB: 2 * microPairs, maxT, gradientCheckpointing: c.gradient_checkpointing,
+    lora: loraSpecOf(c), training: true, maxB: 2 * microPairs, maxT, gradientCheckpointing: checkpointing === 'full', checkpointing,
     seed: c.seed, padId: o.padTokenId, onProgress: o.onLoadProgress, ...(o.init?.length ? { extra: o.init } : {}),
   });
   // First use of these product shapes on this adapter: pick the GEMM tiles (cached per adapter; no-op on CPU).

@@ -52,6 +52,7 @@ const GROUPS: { title: string; fields: [keyof RewardConfig, 'i' | 'f' | 'b' | 's
 function fieldValue(c: RewardConfig, key: keyof RewardConfig, kind: 'i' | 'f' | 'b' | 's' | 'o'): string {
   const v = c[key];
   if (kind === 'f') return py(v, true);
+  if (key === 'gradient_checkpointing' && v === null) return 'True'; // not set in the studio (its plan chose): TRL's default
   if (key === 'center_rewards_coefficient' && typeof v === 'number') return py(v, true);
   return py(v);
 }

@@ -18,7 +18,8 @@ import {
 } from '../train/config.ts';
 import type { ConfigJson } from '../worker/protocol.ts';
 
-export type FieldKind = 'number' | 'nullable-number' | 'bool' | 'select' | 'list';
+/** auto-bool: true / false / null (not set: the engine decides, e.g. the memory plan for gradient_checkpointing). */
+export type FieldKind = 'number' | 'nullable-number' | 'bool' | 'auto-bool' | 'select' | 'list';
 
 export type FieldGroup = 'training' | 'optimizer' | 'schedule' | 'reward' | 'evaluation' | 'memory' | 'lora';
 
@@ -67,7 +68,7 @@ export const TRAINER_FIELDS: readonly FieldSpec[] = [
   { name: 'save_steps', group: 'evaluation', kind: 'number', help: 'Checkpoint every N steps; a reload resumes from the last one.' },
   { name: 'seed', group: 'memory', kind: 'number', help: 'Seeds the score-head / LoRA init and the data order.' },
   { name: 'train_sampling_strategy', group: 'memory', kind: 'select', options: SAMPLING_STRATEGIES, help: 'random: a seeded shuffle each epoch (the studio\'s own order); sequential: the pairs in file order, as Python\'s SequentialSampler.' },
-  { name: 'gradient_checkpointing', group: 'memory', kind: 'bool', help: 'Recompute activations in the backward: less memory, more compute.' },
+  { name: 'gradient_checkpointing', group: 'memory', kind: 'auto-bool', help: 'Recompute activations in the backward: less memory, more compute. auto: the memory plan keeps them when the micro-batch fits, else recomputes only what it must (selective), else every layer.' },
   { name: 'bf16', group: 'memory', kind: 'bool', help: 'Recorded for the TRL script; the WebGPU engine computes in f32.' },
 ];
 

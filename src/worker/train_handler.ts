@@ -4,6 +4,7 @@
 // resumes), opening a stored run's last checkpoint, and export on the session's weights. Evaluate & compare (the
 // run's model or a loaded adapter/model folder) is eval_handler.ts. Token ids come from the data worker over the
 // port (data_port.ts).
+import type { CheckpointMode } from '../model/activations.ts';
 import { idbTuneStore } from '../ops/matmul_tune.ts';
 import type { ByteSource } from '../formats/bytes.ts';
 import { adapterToContinue } from './continue_files.ts';
@@ -179,6 +180,12 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
   const tokenized = async (dataset: DatasetRef, model: ModelRef, maxLength: number | null, split: string) =>
     port().request({ type: 'get-tokenized', dataset, model, maxLength, split }, 'tokenized');
 
+  const CHECKPOINTING_ADVICE: Record<CheckpointMode, string> = {
+    none: 'Checkpointing: none (every activation kept, no recompute).',
+    selective: 'Checkpointing: selective (norms, q/k norm + RoPE and SwiGLU recomputed in the backward).',
+    selective_mlp: 'Checkpointing: selective + MLP (also the gate|up product recomputed in the backward).',
+    full: 'Checkpointing: full (every layer\'s forward recomputed in the backward).',
+  };
   const plan = async (req: Extract<Request, { type: 'plan' }>): Promise<MemoryPlan> => {
     const config = parseConfigOrExplain(req.config);
     const budget = checkBudget(req.budgetBytes, defaultBudget);
@@ -188,8 +195,8 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
     const dims = modelDims(withPadTokenId(parseModelConfigText(files.configText, files.configSource)));
     const maxBufferBytes = gpu ? Math.min(gpu.device.limits.maxBufferSize, gpu.device.limits.maxStorageBufferBindingSize) : NO_GPU_MAX_BUFFER_BYTES;
     try {
-      const { microPairs, plan: p } = planRun({ dims, config, maxLength: config.max_length ?? 1024, budgetBytes: budget, maxBufferBytes, frozenDtype: 'bf16' });
-      const advice: string[] = [];
+      const { microPairs, plan: p, checkpointing } = planRun({ dims, config, maxLength: config.max_length ?? 1024, budgetBytes: budget, maxBufferBytes, frozenDtype: 'bf16' });
+      const advice: string[] = [CHECKPOINTING_ADVICE[checkpointing] + (config.gradient_checkpointing === null ? ' (gradient_checkpointing auto: the least recompute that fits)' : '')];
       if (microPairs < config.per_device_train_batch_size) advice.push(`Each batch of ${config.per_device_train_batch_size} pairs runs as micro-batches of ${microPairs} pairs (same result, more passes).`);
       return {
         fits: true,

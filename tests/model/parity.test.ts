@@ -13,6 +13,7 @@ import { buildParamTable, LINEAR_NAMES, type LoraSpec, type ModelDims } from '..
 import { allocateWeights, readParam, writeParam, type ModelWeights } from '../../src/model/weights.ts';
 import { Qwen3RewardModel } from '../../src/model/qwen3.ts';
 import { Optimizer } from '../../src/train/optimizer.ts';
+import type { CheckpointMode } from '../../src/model/activations.ts';
 
 const PEFT_PREFIX = 'base_model.model.';
 
@@ -32,7 +33,7 @@ function lora(): LoraSpec {
 }
 
 /** Builds the model with the fixture's weights; LoRA B random (gradient check) or zeros (training run). */
-function build(mode: 'full' | 'lora', opts: { gradientCheckpointing?: boolean; loraB?: 'random' | 'zeros' } = {}): { w: ModelWeights; model: Qwen3RewardModel } {
+function build(mode: 'full' | 'lora', opts: { gradientCheckpointing?: boolean; checkpointing?: CheckpointMode; loraB?: 'random' | 'zeros' } = {}): { w: ModelWeights; model: Qwen3RewardModel } {
   const table = buildParamTable(dims, { lora: mode === 'lora' ? lora() : null, frozenDtype: 'f32', maxBlockBytes: gpu.device.limits.maxStorageBufferBindingSize });
   const w = allocateWeights(gpu, table);
   for (const e of [...table.frozen, ...table.trainable]) {
@@ -44,7 +45,7 @@ function build(mode: 'full' | 'lora', opts: { gradientCheckpointing?: boolean; l
     writeParam(gpu, w, e.name, data);
   }
   const { B, T } = fx.meta.dims;
-  const model = new Qwen3RewardModel(gpu, w, { maxB: B, maxT: T, gradientCheckpointing: opts.gradientCheckpointing ?? false, training: true });
+  const model = new Qwen3RewardModel(gpu, w, { maxB: B, maxT: T, gradientCheckpointing: opts.gradientCheckpointing ?? false, checkpointing: opts.checkpointing, training: true });
   const ids = Uint32Array.from(fx.inputs.i32('input_ids'));
   model.writeInputs(ids, Uint32Array.from(fx.inputs.i32('lengths')), fx.inputs.f32('margin'));
   return { w, model };
@@ -118,6 +119,37 @@ describe('parity with PyTorch: LoRA', () => {
     }
     model.destroy();
   });
+});
+
+// Every checkpointing mode recomputes with the same kernels on the same inputs: rewards, loss and every gradient are
+// bit-identical to the run that keeps everything (which the tests above check against PyTorch).
+describe('checkpointing modes: bit-identical to keeping every activation', () => {
+  // (full recompute is checked against PyTorch above; each selective mode once, to keep the suite short)
+  for (const [mode, m] of [['full', 'selective'], ['lora', 'selective_mlp']] as const) {
+    it(`${mode}: ${m} recompute`, async () => {
+      const run = async (checkpointing: CheckpointMode) => {
+        const { w, model } = build(mode, { checkpointing, loraB: 'random' });
+        expect(model.checkpointing).toBe(checkpointing);
+        const { rewards, loss } = await forwardBackward(model);
+        const grads = new Map<string, Float32Array>();
+        for (const e of w.table.trainable) grads.set(e.name, await readParam(gpu, w, e.name, 'grads'));
+        model.destroy();
+        return { rewards, loss, grads };
+      };
+      const ref = await run('none');
+      {
+        const got = await run(m);
+        expect(Array.from(got.rewards), `${m}: rewards`).toEqual(Array.from(ref.rewards));
+        expect(got.loss, `${m}: loss`).toBe(ref.loss);
+        for (const [name, g] of ref.grads) {
+          const h = got.grads.get(name)!;
+          let diff = -1;
+          for (let i = 0; i < g.length && diff < 0; i++) if (!Object.is(g[i], h[i])) diff = i;
+          expect(diff, `${m}: d${name} differs first at ${diff} (${h[diff]} vs ${g[diff]})`).toBe(-1);
+        }
+      }
+    });
+  }
 });
 
 describe('parity with PyTorch: 10 AdamW steps, linear warmup, clipping', () => {

@@ -28,9 +28,21 @@ describe('defaults', () => {
       lr_scheduler_type: 'linear', warmup_steps: 0, warmup_ratio: 0,
       center_rewards_coefficient: null, max_length: 1024, disable_dropout: true,
       logging_steps: 10, eval_strategy: 'no', eval_steps: null, save_strategy: 'steps', save_steps: 500,
-      seed: 42, train_sampling_strategy: 'random', gradient_checkpointing: true, bf16: true,
+      seed: 42, train_sampling_strategy: 'random', gradient_checkpointing: null, bf16: true, // studio: not set = the plan chooses (TRL: true)
       peft: null, ignored: {},
     });
+  });
+});
+
+describe('gradient_checkpointing', () => {
+  it('unset or null is null (the memory plan chooses) and is not written to JSON; true/false are kept and written', () => {
+    expect(parseRewardConfig({}).gradient_checkpointing).toBeNull();
+    expect(parseRewardConfig({ gradient_checkpointing: null }).gradient_checkpointing).toBeNull();
+    expect(parseRewardConfig({ gradient_checkpointing: true }).gradient_checkpointing).toBe(true);
+    expect(parseRewardConfig({ gradient_checkpointing: false }).gradient_checkpointing).toBe(false);
+    expect('gradient_checkpointing' in rewardConfigToJson(defaultRewardConfig())).toBe(false);
+    expect(rewardConfigToJson({ ...defaultRewardConfig(), gradient_checkpointing: false }).gradient_checkpointing).toBe(false);
+    expect(rewardConfigToJson({ ...defaultRewardConfig(), gradient_checkpointing: true }, { onlyNonDefault: true }).gradient_checkpointing).toBe(true);
   });
 });
 

@@ -3,7 +3,7 @@
 // indentation, no JavaScript literals, only RewardConfig / LoraConfig keyword names that exist.
 import { describe, expect, it } from 'vitest';
 import { renderTrlScript } from '../../src/train/trl_script.ts';
-import { REWARD_CONFIG_FIELDS, parseRewardConfig, rewardPreset, IGNORED_FIELDS } from '../../src/train/config.ts';
+import { REWARD_CONFIG_FIELDS, defaultRewardConfig, parseRewardConfig, rewardPreset, IGNORED_FIELDS } from '../../src/train/config.ts';
 import { renderTrlScript as renderUiScript } from '../../src/ui/panels/configure/trl_script.ts';
 import { defaultConfigJson } from '../../src/ui/config_fields.ts';
 
@@ -46,6 +46,13 @@ function kwargs(src: string, call: string): Map<string, string> {
 }
 
 describe('renderTrlScript', () => {
+  it('gradient_checkpointing unset (the studio plans it) is written as TRL\'s default True; explicit values as given', () => {
+    const kw = (gc: boolean | null) => kwargs(renderTrlScript({ ...defaultRewardConfig(), gradient_checkpointing: gc }, OPTS), 'training_args = RewardConfig').get('gradient_checkpointing');
+    expect(kw(null)).toBe('True');
+    expect(kw(false)).toBe('False');
+    expect(kw(true)).toBe('True');
+  });
+
   it('writes every RewardConfig field with its value (fast LoRA preset)', () => {
     const c = rewardPreset('fast_lora');
     const src = renderTrlScript(c, OPTS);

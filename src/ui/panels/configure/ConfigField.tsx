@@ -7,6 +7,12 @@ export function ConfigField({ spec, value, onChange, invalid }: { spec: FieldSpe
   switch (spec.kind) {
     case 'bool':
       return <CheckboxField label={spec.name} name={spec.name} checked={value === true} onChange={onChange} hint={invalid ?? spec.help} />;
+    case 'auto-bool':
+      return (
+        <SelectField label={spec.name} name={spec.name} value={value === true ? 'true' : value === false ? 'false' : 'auto'}
+          options={[{ value: 'auto', label: 'auto (memory plan)' }, { value: 'true', label: 'true' }, { value: 'false', label: 'false' }]}
+          onChange={(v) => onChange(v === 'auto' ? null : v === 'true')} hint={invalid ?? spec.help} />
+      );
     case 'select':
       return <SelectField label={spec.name} name={spec.name} value={String(value)} options={spec.options!} onChange={onChange} hint={invalid ?? spec.help} />;
     case 'list': {

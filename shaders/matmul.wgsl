@@ -133,12 +133,7 @@ fn loadA1(tl: Tile, gi: u32, gc: u32) -> f32 {
 }
 
 // silu(g)·u with the arithmetic of shaders/swiglu.wgsl's forward (bit-identical to h written by it).
-fn sigmoidA(x: f32) -> f32 {
-  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
-  let t = exp(x);
-  return t / (1.0 + t);
-}
-fn glu(g: f32, u: f32) -> f32 { return g * sigmoidA(g) * u; }
+fn glu(g: f32, u: f32) -> f32 { return g * sigmoidStable(g) * u; }
 
 fn loadA(tl: Tile, l: u32, k0: u32) -> vec4<f32> {
   let BM = WG_M * TM;
@@ -402,6 +397,7 @@ fn storeRow(gi: u32, jL: u32, jH: u32, bz: u32, z: u32, key: u32, lo: vec4<f32>,
 // EPI & 4: the SwiGLU backward, in the down_proj dinp product whose result v is dh(i, j) (M, F = N): instead of dh
 //          it stores dgate at C(i, j) and dup at C(i, N + j) (C = dgu (M, 2F), assigned), reading gate and up from
 //          res(i, j) and res(i, N + j) (the forward's gu (M, 2F)); the same arithmetic as shaders/swiglu.wgsl.
+// The stable sigmoid of shaders/swiglu.wgsl (exp of a non-positive argument only); used by glu() and swigluStore().
 fn sigmoidStable(x: f32) -> f32 {
   if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
   let t = exp(x);

@@ -41,6 +41,8 @@ struct Params {
   inpGlu: u32,          // 1: inp holds [gate | up] rows (M, 2K) and the input is silu(gate)·up (down_proj's h)
 }
 
+// mix32 and sigmoidStable: shaders/common_math.wgsl (appended by src/ops/lora_grads.ts).
+
 @group(0) @binding(0) var<storage, read> dout: array<f32>;
 @group(0) @binding(1) var<storage, read> xa: array<f32>;
 @group(0) @binding(2) var<storage, read> ws: array<f32>;
@@ -56,25 +58,8 @@ const LQ: u32 = BK * TU;
 const SQ: u32 = BK * GMAX * TV;
 var<workgroup> sh: array<f32, 4u * (LQ + SQ)>;
 
-fn mix32(x: u32) -> u32 {
-  var h = x;
-  h ^= h >> 16u;
-  h *= 0x7feb352du;
-  h ^= h >> 15u;
-  h *= 0x846ca68bu;
-  h ^= h >> 16u;
-  return h;
-}
-
 fn dropMul(key: u32, e: u32) -> f32 {
   return select(0.0, p.dropScale, mix32(mix32(e) ^ key) >= p.dropThreshold);
-}
-
-// silu(g)·u as shaders/swiglu.wgsl computes it (bit-identical to the h it writes).
-fn sigmoidStable(x: f32) -> f32 {
-  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
-  let t = exp(x);
-  return t / (1.0 + t);
 }
 
 fn partOf(n: u32) -> u32 {

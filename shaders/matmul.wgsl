@@ -85,16 +85,7 @@ override SB: u32 = WG_N * TN / 4u + 1u;
 var<workgroup> As: array<vec4<f32>, 2u * BK * SA>;   // As[buf·BK·SA + c·SA + i/4][i%4]
 var<workgroup> Bs: array<vec4<f32>, 2u * BK * SB>;   // Bs[buf·BK·SB + c·SB + j/4][j%4]
 
-// lowbias32 (Chris Wellons): a bijective u32 mixer. Mirrored by dropoutHash in src/ops/matmul.ts.
-fn mix32(x: u32) -> u32 {
-  var h = x;
-  h ^= h >> 16u;
-  h *= 0x7feb352du;
-  h ^= h >> 15u;
-  h *= 0x846ca68bu;
-  h ^= h >> 16u;
-  return h;
-}
+// mix32 and sigmoidStable: shaders/common_math.wgsl (appended by src/ops/matmul.ts).
 
 // key = mix32(seed ^ mix32(salt)); hash(e) = mix32(mix32(e) ^ key).
 fn dropKey(s: u32) -> u32 { return mix32(s ^ mix32(p.dropSalt)); }
@@ -397,13 +388,6 @@ fn storeRow(gi: u32, jL: u32, jH: u32, bz: u32, z: u32, key: u32, lo: vec4<f32>,
 // EPI & 4: the SwiGLU backward, in the down_proj dinp product whose result v is dh(i, j) (M, F = N): instead of dh
 //          it stores dgate at C(i, j) and dup at C(i, N + j) (C = dgu (M, 2F), assigned), reading gate and up from
 //          res(i, j) and res(i, N + j) (the forward's gu (M, 2F)); the same arithmetic as shaders/swiglu.wgsl.
-// The stable sigmoid of shaders/swiglu.wgsl (exp of a non-positive argument only); used by glu() and swigluStore().
-fn sigmoidStable(x: f32) -> f32 {
-  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
-  let t = exp(x);
-  return t / (1.0 + t);
-}
-
 fn swigluStore(i: u32, j: u32, e: u32, d: f32) {
   let go = p.offRes + i * p.ldRes + j;
   let g = epiRes[go];

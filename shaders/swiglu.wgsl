@@ -18,12 +18,7 @@ struct Params { n: u32, F: u32 }
 @group(0) @binding(4) var<storage, read> dout: array<f32>;      // forward: (unused, any buffer)
 @group(0) @binding(5) var<uniform> p: Params;
 
-fn sigmoid(x: f32) -> f32 {
-  // Stable on both tails: exp of a non-positive argument only.
-  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
-  let e = exp(x);
-  return e / (1.0 + e);
-}
+// sigmoidStable: shaders/common_math.wgsl (appended by src/ops/swiglu.ts).
 
 @compute @workgroup_size(WG)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -33,7 +28,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   var ui = i;
   if (ROWS == 1u) { gi = (i / p.F) * 2u * p.F + i % p.F; ui = gi + p.F; }
   let g = gate[gi];
-  a[i] = g * sigmoid(g) * up[ui];
+  a[i] = g * sigmoidStable(g) * up[ui];
 }
 
 @compute @workgroup_size(WG)
@@ -44,7 +39,7 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   var ui = i;
   if (ROWS == 1u) { gi = (i / p.F) * 2u * p.F + i % p.F; ui = gi + p.F; }
   let g = gate[gi];
-  let s = sigmoid(g);
+  let s = sigmoidStable(g);
   let d = dout[i];
   let dg = d * up[ui] * s * (1.0 + g * (1.0 - s));
   let du = d * g * s;

@@ -5,12 +5,15 @@
 //   dA (G·R, K) (=|+=) scale · wsᵀ · drop_g(inp)    xa, ws (M, G·R); inp (M, K)
 // Replaces per-part dB products and the dA product(s) (2–3 dispatches per group, or G + 1 … with dropout) by one.
 // Also loraDoutB: ws = dout_g·B_g for every part in one launch (shaders/lora_ws.wgsl).
-import code from '../../shaders/lora_grads.wgsl?raw';
+import shaderCode from '../../shaders/lora_grads.wgsl?raw';
+import commonMath from '../../shaders/common_math.wgsl?raw';
 import wsCode from '../../shaders/lora_ws.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
 import { type Buf, type Kernel, cdiv, simpleKernel } from '../gpu/kernel.ts';
 import { checkDims, needBytes } from './args.ts';
 import { dropoutThreshold } from './matmul.ts';
+
+const code = `${shaderCode}\n${commonMath}`;
 
 export interface LoraGradsArgs {
   dB: Buf; // (N, R) f32

@@ -4,10 +4,13 @@
 // Letters: M rows (tokens, B*T), N output features, K input features. inp is (M,K), weight (N,K) like
 // torch.nn.Linear, out (M,N). Activations are f32; weights are f32, or f16/bf16 packed two per u32 along K
 // (element (n,k) in word n*ceil(K/2) + k/2, low half first; see packWeight). Accumulation is always f32.
-import code from '../../shaders/matmul.wgsl?raw';
+import shaderCode from '../../shaders/matmul.wgsl?raw';
+import commonMath from '../../shaders/common_math.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
 import { type Buf, type Kernel, type Dispatch, bindBuffers, bufLabel, bufSize, cdiv, checkWorkgroups, createUniform, getPipeline, isRange } from '../gpu/kernel.ts';
 import { flags } from '../gpu/flags.ts';
+
+const code = `${shaderCode}\n${commonMath}`;
 
 export type WeightDtype = 'f32' | 'f16' | 'bf16';
 

@@ -1,11 +1,14 @@
 // SwiGLU elementwise part of Qwen3's MLP: out = silu(gate) * up. Shader: shaders/swiglu.wgsl.
 // Reference: ./swiglu.ref.ts. Test: tests/ops/swiglu.test.ts.
 // N = B*T*F elements, flattened. Buffers are f32.
-import code from '../../shaders/swiglu.wgsl?raw';
+import shaderCode from '../../shaders/swiglu.wgsl?raw';
+import commonMath from '../../shaders/common_math.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
 import { type Buf, type Kernel, simpleKernel } from '../gpu/kernel.ts';
 import { elementwiseGrid, WG_1D } from './grid.ts';
 import { needBytes } from './args.ts';
+
+const code = `${shaderCode}\n${commonMath}`;
 
 // out is (N,), gate is (N,), up is (N,)
 export function swigluForward(gpu: Gpu, out: Buf, gate: Buf, up: Buf, N: number): Kernel {

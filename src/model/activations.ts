@@ -50,6 +50,13 @@ export interface Activations {
   poolIdx: GPUBuffer; // (B,) u32
   drewards: GPUBuffer; // (B,)
   metrics: GPUBuffer; // (8,) of the last micro-batch
+  // The last layer after K/V runs on the B pooled rows only (src/model/qwen3.ts): its compact inputs and gradients
+  lastAtt: GPUBuffer; // (B, H*D) attention output at the pooled rows (o_proj's input)
+  lastResid: GPUBuffer; // (B, C) residual stream entering the last layer at the pooled rows
+  lastDres: GPUBuffer; // (B, C) gradient of the compact residual stream
+  lastDatt: GPUBuffer; // (B, H*D) o_proj's input gradient, scattered into datt
+  /** u32 (1 + B): [LoRA dropout seed, pooled rows…]: the compact products' dropout masks use the packed row. */
+  dropRows: GPUBuffer;
   // gradients (shared by all layers)
   dres: GPUBuffer; // (M,C) gradient of the residual stream
   dC: GPUBuffer; // (M,C) dln1 / dln2 / dxf
@@ -173,6 +180,11 @@ export function activationLayout(d: ModelDims, o: ActivationOptions): LayoutEntr
     e('poolIdx', o.maxB * 4),
     e('drewards', o.maxB * f),
     e('metrics', 8 * f),
+    e('last.att', o.maxB * H * D * f),
+    e('last.resid', o.maxB * C * f),
+    g('last.dres', o.maxB * C * f),
+    g('last.datt', o.maxB * H * D * f),
+    e('dropRows', (1 + o.maxB) * 4, 1, true),
     g('dres', M * C * f),
     g('dC', M * C * f),
     g('dh', M * F * f),
@@ -240,6 +252,11 @@ export function allocateActivations(gpu: Gpu, d: ModelDims, o: ActivationOptions
     poolIdx: one('poolIdx'),
     drewards: one('drewards'),
     metrics: one('metrics'),
+    lastAtt: one('last.att'),
+    lastResid: one('last.resid'),
+    lastDres: one('last.dres'),
+    lastDatt: one('last.datt'),
+    dropRows: one('dropRows'),
     dres: one('dres'),
     dC: one('dC'),
     dh: one('dh'),

@@ -8,6 +8,13 @@
 // (bucketRows: ≤ ~3% more, so few plans exist); the rows past the real tokens form one extra pad-only sequence
 // that attention keeps to itself and nothing pools (its gradient is exactly 0). Attention reads sequence offsets;
 // the reward head pools each sequence's rightmost non-pad row.
+// The last layer's work only where it matters: only the B pooled rows of the last layer's output reach the loss, so
+// that layer computes q|k|v, q/k norm + RoPE and attention on all M rows (the pooled rows attend to every earlier row
+// of their sequence), then gathers the B pooled rows (attention output and residual) and runs o_proj, the residual,
+// post_attention_layernorm, gate|up, down, the final norm and the head on those B rows alone (poolIdx comes from the
+// inputs, computed with the embedding by the head's own pooling kernel). Its backward scatters the compact gradients
+// back into the (M,·) attention / residual gradients (zero elsewhere: exactly what the full computation gives, as no
+// other row reaches the loss). `fullLastLayer` keeps the reference path (every row), for the tests.
 // Legend: B sequences (2P: chosen [0,P), rejected [P,2P)), T the longest (bucketed), M packed rows, C hidden, H query heads,
 // Hkv kv heads, D head dim, F ffn dim, V vocab, R LoRA rank, L layers.
 import type { Gpu } from '../gpu/device.ts';
@@ -19,7 +26,7 @@ import { ropeTable } from '../ops/rope.ts';
 import { qkNormRopeForward, qkNormRopeBackward, type QkNormRopeArgs } from '../ops/qk_norm_rope.ts';
 import { attentionForward, attentionBackward } from '../ops/attention.ts';
 import { swigluRowsForward, swigluRowsBackward } from '../ops/swiglu.ts';
-import { rewardHeadForward, rewardHeadBackward } from '../ops/reward_head.ts';
+import { rewardHeadForward, rewardHeadBackward, poolIndex, gatherPooledRows, scatterPooledRows } from '../ops/reward_head.ts';
 import { rewardLossForward } from '../ops/reward_loss.ts';
 import { allocateActivations, destroyActivations, loraGroupWidths, type Activations, type CheckpointMode, type LayerActs } from './activations.ts';
 import { createStorage } from '../gpu/buffers.ts';
@@ -42,6 +49,9 @@ export interface ModelOptions {
    * fine-tuning (weight decay still applies).
    */
   paddingIdx?: number | null;
+  /** Run the last decoder layer after attention (and the final norm) on every row instead of the B pooled rows only
+   *  (the reference path: the same rewards and gradients up to f32 summation order; tests compare both). */
+  fullLastLayer?: boolean;
 }
 
 /** The kernels of one (B,T) shape. */
@@ -227,15 +237,24 @@ export class Qwen3RewardModel {
     return p;
   }
 
+  /** Whether a plan runs the last layer after attention on the B pooled rows only (see the file's header). */
+  private compactLastLayer(train: boolean): boolean {
+    return !this.opts.fullLastLayer && !(train && this.hasDropout);
+  }
+
   private buildPlan(B: number, T: number, M: number, train: boolean): StepPlan {
     const { gpu, acts: a, dims: d } = this;
     const { C, F, H, Hkv, D, L, eps } = d;
     const w = this.weights;
     const training = this.opts.training && train;
+    const compact = this.compactLastLayer(train);
+    /** Rows of layer l after attention: B (the pooled rows, compact) in the last layer, else M. */
+    const rowsAfterAttn = (l: number) => (compact && l === L - 1 ? B : M);
 
     // ---- forward ----
     const embedDtype = w.table.byName.get('model.embed_tokens.weight')!.dtype;
     const embed = [embeddingForward(gpu, a.resid[0], a.ids, paramRef(w, 'model.embed_tokens.weight'), M, C, { weightDtype: embedDtype })];
+    if (compact) embed.push(poolIndex(gpu, a.poolIdx, a.dropRows, a.ids, a.cu, B, M, d.padId)); // poolIdx (B,) from the inputs
     const layers: Kernel[][] = [];
     const layersRecompute: Kernel[][] = [];
     const mode = this.acts.checkpointing;
@@ -243,10 +262,10 @@ export class Qwen3RewardModel {
     const NQKV = (H + 2 * Hkv) * D;
     const qk = (s: LayerSlots): QkNormRopeArgs => ({ qNorm: s.qNorm, kNorm: s.kNorm, cos: a.cos, sin: a.sin, positions: a.positions, M, H, Hkv, D, eps });
     /** Forward of a fusion group's products into `out` (row stride ld), each at its columns. */
-    const fwd = (gs: LinearGroup[], out: GPUBuffer, inp: GPUBuffer, ld: number, residual?: GPUBuffer, glu = false) => {
+    const fwd = (gs: LinearGroup[], out: GPUBuffer, inp: GPUBuffer, ld: number, residual?: GPUBuffer, glu = false, rows = M) => {
       let col = 0;
       return gs.flatMap((g) => {
-        const ks = groupForward(gpu, g, out, inp, M, train, residual, { ld, col }, glu);
+        const ks = groupForward(gpu, g, out, inp, rows, train, residual, { ld, col }, glu);
         col += g.N;
         return ks;
       });
@@ -258,44 +277,53 @@ export class Qwen3RewardModel {
       const qkvK = fwd(s.qkv, x.qkv, x.ln1, NQKV); // q|k|v (M, (H+2Hkv)·D)
       const qkRope = qkNormRopeForward(gpu, x.qr, x.kr, x.v, x.rstdqk, x.qkv, qk(s)); // q_norm, k_norm, RoPE; v copied out
       const attn = attentionForward(gpu, x.att, x.lse, x.qr, x.kr, x.v, a.cu, B + 1, T, M, H, Hkv, D); // + the pad-only tail
-      const oK = fwd(s.o, a.tmpC, x.att, C);
-      const norm2 = residualRmsnormForward(gpu, x.x2, x.ln2, x.rstd2, a.resid[l], a.tmpC, s.postNorm, M, C, eps); // x2 = x + o; ln2
-      const guK = fwd(s.gu, x.gu, x.ln2, 2 * F); // gate|up (M, 2F)
+      // Last layer (compact): the B pooled rows of the attention output and of the residual stream, (B, H·D), (B, C);
+      // from here on every op runs on Mo = B rows and resid[L] holds the B pooled rows.
+      const Mo = rowsAfterAttn(l);
+      const last = compact && l === L - 1;
+      const att = last ? a.lastAtt : x.att;
+      const resid = last ? a.lastResid : a.resid[l];
+      const gather = last ? [gatherPooledRows(gpu, a.lastAtt, x.att, a.poolIdx, B, M, H * D, 'gather_pooled_rows.att'), gatherPooledRows(gpu, a.lastResid, a.resid[l], a.poolIdx, B, M, C, 'gather_pooled_rows.resid')] : [];
+      const oK = fwd(s.o, a.tmpC, att, C, undefined, false, Mo);
+      const norm2 = residualRmsnormForward(gpu, x.x2, x.ln2, x.rstd2, resid, a.tmpC, s.postNorm, Mo, C, eps); // x2 = x + o; ln2
+      const guK = fwd(s.gu, x.gu, x.ln2, 2 * F, undefined, false, Mo); // gate|up (Mo, 2F)
       // x_{l+1} = x2 + down(h): the residual add in the epilogue. When no trained weight needs h itself (dW of
       // down_proj in full fine-tuning), h = silu(gate)·up is never stored: the down products read gate|up through
       // their load prologue.
       const glu = this.downGlu(s);
-      const swiglu = glu ? [] : [swigluRowsForward(gpu, x.h, x.gu, M, F)];
-      const downK = glu ? fwd(s.down, a.resid[l + 1], x.gu, C, x.x2, true) : fwd(s.down, a.resid[l + 1], x.h, C, x.x2);
-      layers.push([norm1, ...qkvK, qkRope, attn, ...oK, norm2, ...guK, ...swiglu, ...downK]);
+      const swiglu = glu ? [] : [swigluRowsForward(gpu, x.h, x.gu, Mo, F)];
+      const downK = glu ? fwd(s.down, a.resid[l + 1], x.gu, C, x.x2, true, Mo) : fwd(s.down, a.resid[l + 1], x.h, C, x.x2, false, Mo);
+      layers.push([norm1, ...qkvK, qkRope, attn, ...gather, ...oK, norm2, ...guK, ...swiglu, ...downK]);
       if (!training || mode === 'none') layersRecompute.push([]);
       // full: everything but the last product (resid[l+1] is kept per layer)
-      else if (mode === 'full') layersRecompute.push([norm1, ...noXa(qkvK), qkRope, attn, ...noXa(oK), norm2, ...noXa(guK), ...swiglu]);
+      else if (mode === 'full') layersRecompute.push([norm1, ...noXa(qkvK), qkRope, attn, ...gather, ...noXa(oK), norm2, ...noXa(guK), ...swiglu]);
       else {
         // selective: the kept x2 gives ln2 without the o product (the same rmsnorm on the same x2 values)
-        const norm2r = rmsnormForward(gpu, x.ln2, x.rstd2, x.x2, s.postNorm, M, C, eps);
+        const norm2r = rmsnormForward(gpu, x.ln2, x.rstd2, x.x2, s.postNorm, Mo, C, eps);
         layersRecompute.push([norm1, qkRope, norm2r, ...(mode === 'selective_mlp' ? noXa(guK) : []), ...swiglu]);
       }
     }
     const scoreW = paramRef(w, 'score.weight');
+    const Mf = rowsAfterAttn(L - 1); // rows of resid[L]: M, or the B pooled rows (compact)
     const head = [
-      rmsnormForward(gpu, a.xf, a.rstdf, a.resid[L], paramRef(w, 'model.norm.weight'), M, C, eps),
-      rewardHeadForward(gpu, a.rewards, a.poolIdx, a.xf, a.ids, a.cu, scoreW, B, M, C, d.padId),
+      rmsnormForward(gpu, a.xf, a.rstdf, a.resid[L], paramRef(w, 'model.norm.weight'), Mf, C, eps),
+      rewardHeadForward(gpu, a.rewards, a.poolIdx, a.xf, a.ids, a.cu, scoreW, B, M, C, d.padId, compact),
     ];
     const plan: StepPlan = { B, T, M, embed, layers, head, lossByKey: new Map(), layersRecompute, layersBackward: [], headBackward: [], embedBackward: [] };
     if (!training) return plan;
 
     // ---- backward (mirror of the forward, in reverse) ----
     const normW = 'model.norm.weight';
+    const dresL = compact ? a.lastDres : a.dres; // gradient of resid[L]: (B,C) compact, else (M,C)
     plan.headBackward = [
-      rewardHeadBackward(gpu, a.dC, gradRef(w, 'score.weight'), a.drewards, a.xf, scoreW, a.poolIdx, a.cu, B, M, C), // dxf (M,C) =
-      rmsnormBackward(gpu, a.dres, this.full ? gradRef(w, normW) : null, a.wsNorm, a.dC, a.resid[L], paramRef(w, normW), a.rstdf, M, C), // dres =
+      rewardHeadBackward(gpu, a.dC, gradRef(w, 'score.weight'), a.drewards, a.xf, scoreW, a.poolIdx, a.cu, B, M, C, compact), // dxf (Mf,C) =
+      rmsnormBackward(gpu, dresL, this.full ? gradRef(w, normW) : null, a.wsNorm, a.dC, a.resid[L], paramRef(w, normW), a.rstdf, Mf, C), // dres =
     ];
     /** Backward of a fusion group's products: dinp from dout (row stride ld), each group at its columns. */
-    const bwd = (gs: LinearGroup[], dinp: GPUBuffer, dout: GPUBuffer, inp: GPUBuffer, ld: number, accumulate: boolean) => {
+    const bwd = (gs: LinearGroup[], dinp: GPUBuffer, dout: GPUBuffer, inp: GPUBuffer, ld: number, accumulate: boolean, rows = M) => {
       let col = 0;
       return gs.flatMap((g, i) => {
-        const ks = groupBackward(gpu, g, dinp, a.wsLora, dout, inp, M, accumulate || i > 0, false, { ld, col });
+        const ks = groupBackward(gpu, g, dinp, a.wsLora, dout, inp, rows, accumulate || i > 0, false, { ld, col });
         col += g.N;
         return ks;
       });
@@ -304,26 +332,35 @@ export class Qwen3RewardModel {
       const s = this.slots[l];
       const x = this.layerActs(l);
       const ks: Kernel[] = [];
+      // Last layer (compact): everything down to o_proj's backward runs on the B pooled rows (lastDres, lastDatt).
+      const Mo = rowsAfterAttn(l);
+      const last = compact && l === L - 1;
+      const dres = last ? a.lastDres : a.dres;
       // MLP: x_{l+1} = x2 + down(silu(gate(ln2)) * up(ln2)); dres holds d x_{l+1} = d x2 (residual passes through)
       const glu = this.downGlu(s);
       if (s.down.length === 1 && !s.down[0].lora?.dropout) {
-        // dgu (M, 2F) = SwiGLU backward of dh = dres · W_down (+ LoRA), applied in the dinp product's store
-        ks.push(...groupBackward(gpu, s.down[0], a.dgu, a.wsLora, a.dres, glu ? x.gu : x.h, M, false, false, { ld: C, col: 0 }, { swiglu: { gu: x.gu }, inpGlu: glu }));
+        // dgu (Mo, 2F) = SwiGLU backward of dh = dres · W_down (+ LoRA), applied in the dinp product's store
+        ks.push(...groupBackward(gpu, s.down[0], a.dgu, a.wsLora, dres, glu ? x.gu : x.h, Mo, false, false, { ld: C, col: 0 }, { swiglu: { gu: x.gu }, inpGlu: glu }));
       } else if (glu) {
         let col = 0;
         for (const [i, g] of s.down.entries()) {
-          ks.push(...groupBackward(gpu, g, a.dh, a.wsLora, a.dres, x.gu, M, i > 0, false, { ld: C, col }, { inpGlu: true }));
+          ks.push(...groupBackward(gpu, g, a.dh, a.wsLora, dres, x.gu, Mo, i > 0, false, { ld: C, col }, { inpGlu: true }));
           col += g.N;
         }
-        ks.push(swigluRowsBackward(gpu, a.dgu, a.dh, x.gu, M, F));
+        ks.push(swigluRowsBackward(gpu, a.dgu, a.dh, x.gu, Mo, F));
       } else {
-        ks.push(...bwd(s.down, a.dh, a.dres, x.h, C, false));
-        ks.push(swigluRowsBackward(gpu, a.dgu, a.dh, x.gu, M, F));
+        ks.push(...bwd(s.down, a.dh, dres, x.h, C, false, Mo));
+        ks.push(swigluRowsBackward(gpu, a.dgu, a.dh, x.gu, Mo, F));
       }
-      ks.push(...bwd(s.gu, a.dC, a.dgu, x.ln2, 2 * F, false));
-      ks.push(rmsnormBackward(gpu, a.dres, s.dPostNorm, a.wsNorm, a.dC, x.x2, s.postNorm, x.rstd2, M, C, { accumulate: true }));
+      ks.push(...bwd(s.gu, a.dC, a.dgu, x.ln2, 2 * F, false, Mo));
+      ks.push(rmsnormBackward(gpu, dres, s.dPostNorm, a.wsNorm, a.dC, x.x2, s.postNorm, x.rstd2, Mo, C, { accumulate: true }));
       // Attention: x2 = x + o_proj(attn(rope(q_norm(q)), rope(k_norm(k)), v)); dres holds d x2 = d x (so far)
-      ks.push(...bwd(s.o, a.datt, a.dres, x.att, C, false));
+      ks.push(...bwd(s.o, last ? a.lastDatt : a.datt, dres, last ? a.lastAtt : x.att, C, false, Mo));
+      if (last) {
+        // back to all M rows: the pooled rows' gradients, zero elsewhere (no other row of this layer reaches the loss)
+        ks.push(scatterPooledRows(gpu, a.datt, a.lastDatt, a.poolIdx, a.cu, B, M, H * D, 'scatter_pooled_rows.datt'));
+        ks.push(scatterPooledRows(gpu, a.dres, a.lastDres, a.poolIdx, a.cu, B, M, C, 'scatter_pooled_rows.dres'));
+      }
       ks.push(attentionBackward(gpu, a.dq, a.dk, a.dv, a.wsAttn, a.datt, x.qr, x.kr, x.v, x.att, x.lse, a.cu, B + 1, T, M, H, Hkv, D));
       ks.push(qkNormRopeBackward(gpu, a.dqkv, s.dQNorm, s.dKNorm, s.dQNorm ? a.wsNorm : null, a.dq, a.dk, a.dv, x.qkv, x.rstdqk, qk(s)));
       ks.push(...bwd(s.qkv, a.dC, a.dqkv, x.ln1, NQKV, false));

@@ -9,7 +9,8 @@
 // 4 quarters of the workgroup (quarter q takes slices q, q+4, …), the quarters' sums added in order 0,1,2,3 at the
 // end: deterministic, bit-identical run to run. Workgroups [0, nB) are dB tiles, [nB, …) dA tiles.
 // Dropout (LoRA dropout, per part g): element e = m·K + k of inp is scaled by keep ? 1/(1−p) : 0 from the hash of
-// (seed, salt_g, e), as matmul.wgsl's *_dropout entries do for the forward's xa.
+// (seed, salt_g, e), as matmul.wgsl's *_dropout entries do for the forward's xa. dropRows = 1: the M rows are rows of
+// a larger batch (the last decoder layer's pooled rows) and row m's mask is that of batch row seed[1 + m].
 
 const TU: u32 = 64u;     // tile along n (dB) or k (dA)
 const TV: u32 = 16u;     // tile along r
@@ -39,6 +40,7 @@ struct Params {
   salt2: u32,
   scale: f32,
   inpGlu: u32,          // 1: inp holds [gate | up] rows (M, 2K) and the input is silu(gate)·up (down_proj's h)
+  dropRows: u32,        // 1: seed is [seed, mask row of row 0, …] (see above)
 }
 
 // mix32 and sigmoidStable: shaders/common_math.wgsl (appended by src/ops/lora_grads.ts).
@@ -126,7 +128,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           } else {
             v = inp[ei];
           }
-          if (p.dropout != 0u) { v *= dropMul(key, ei); }
+          if (p.dropout != 0u) {
+            var em = ei;
+            if (p.dropRows != 0u) { em = seed[1u + mm] * p.K + uu; }
+            v *= dropMul(key, em);
+          }
         }
       }
       sh[lBase + e] = v;

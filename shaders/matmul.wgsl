@@ -25,7 +25,9 @@
 // sums go to a dense scratch (batch·splits, M, N) bound as C, and the `reduce` entry adds them up in order s = 0, 1, …
 // Dropout (entry points *_dropout only): element e of the masked operand (A, B or C) is scaled by
 // keep(e) ? 1/(1−p) : 0, e being that element's index in its own buffer, from a hash of (seed, salt, e).
-// (A mask on B needs B in f32.)
+// (A mask on B needs B in f32.) DROP_ROWS = 1: the product's rows are some rows of a larger batch (the last decoder
+// layer's pooled rows, src/model/qwen3.ts) and the mask is that of the batch's element: row i counts as row
+// seed[1 + i] (A c-contiguous with the batch's row stride; C with the batch's ldc), so the masks equal the full batch's.
 
 override WG_M: u32 = 16;        // threads along rows i
 override WG_N: u32 = 16;        // threads along columns j
@@ -43,6 +45,7 @@ override B_DT: u32 = 3;         // B dtype: 0 f32, 1 f16, 2 bf16, 3 read p.bDtyp
 override DROP_ON: u32 = 0;      // 0 none, 1 A, 2 B, 3 C (the result, before accumulation); *_dropout entries
 override A_GLU: u32 = 0;        // 1: A(i, c) = silu(G(i, c))·U(i, c), G at A's address and U K elements later (A
                                 //    stored as [gate | up] rows, c contiguous): the SwiGLU forward as a prologue
+override DROP_ROWS: u32 = 0;    // 1 (*_dropout entries): the mask's row of row i is seed[1 + i] (see above)
 override EPI: u32 = 0;          // epilogue bits (see epilogue()): 1 low-rank (LoRA) term, 2 residual add, 4 SwiGLU backward store
 
 struct Params {
@@ -93,6 +96,13 @@ fn dropMul(key: u32, e: u32) -> f32 {
   return select(0.0, p.dropScale, mix32(mix32(e) ^ key) >= p.dropThreshold);
 }
 
+// DROP_ROWS: the mask rows of the tile's rows i0 .. i0 + BM (BM ≤ 128), filled by the *_dropout entries.
+var<private> dropRowP: array<u32, 128>;
+fn maskRow(gi: u32) -> u32 {
+  if (DROP_ROWS == 1u) { return dropRowP[gi % (WG_M * TM)]; }
+  return gi;
+}
+
 fn aKC() -> bool { if (A_K == 2u) { return p.aKContig == 1u; } return A_K == 1u; }
 fn bKC() -> bool { if (B_K == 2u) { return p.bKContig == 1u; } return B_K == 1u; }
 fn bDt() -> u32 { if (B_DT == 3u) { return p.bDtype; } return B_DT; }
@@ -116,10 +126,14 @@ fn loadA1(tl: Tile, gi: u32, gc: u32) -> f32 {
   if (A_GLU == 1u) {
     v = glu(v, a[e + p.K]);
     // the mask element is that of the (M, K) product input h, as if it were stored densely
-    if (DROP_ON == 1u) { v *= dropMul(tl.key, gi * p.K + gc); }
+    if (DROP_ON == 1u) { v *= dropMul(tl.key, maskRow(gi) * p.K + gc); }
     return v;
   }
-  if (DROP_ON == 1u) { v *= dropMul(tl.key, e); }
+  if (DROP_ON == 1u) {
+    var em = e;
+    if (DROP_ROWS == 1u) { em = tl.baseA + maskRow(gi) * p.lda + gc; }
+    v *= dropMul(tl.key, em);
+  }
   return v;
 }
 
@@ -363,7 +377,11 @@ fn storeOne(gi: u32, gj: u32, bz: u32, z: u32, key: u32, acc: f32) {
   }
   let e = p.offC + bz * p.batchC + gi * p.ldc + gj;
   var v = p.alpha * acc;
-  if (DROP_ON == 3u) { v *= dropMul(key, e); }
+  if (DROP_ON == 3u) {
+    var em = e;
+    if (DROP_ROWS == 1u) { em = p.offC + bz * p.batchC + maskRow(gi) * p.ldc + gj; }
+    v *= dropMul(key, em);
+  }
   if (EPI != 0u) { v = epilogue(gi, gj, v); }
   if ((EPI & 4u) != 0u) { swigluStore(gi, gj, e, v); return; }
   if (p.accumulate == 1u) { v += c[e]; }
@@ -417,12 +435,16 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
 
 @compute @workgroup_size(WG_N, WG_M)
 fn matmul_dropout(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  if (DROP_ROWS == 1u) {
+    let BM = WG_M * TM;
+    for (var r = 0u; r < BM; r++) { dropRowP[r] = seed[1u + min(wid.y * BM + r, p.M - 1u)]; }
+  }
   tile(lid, wid, dropKey(seed[0]));
 }
 
 // Split-K stage 2: C[b, i, j] (= or +=) alpha · Σ_s scratch[b·SPLITS + s, i, j], s in order. One thread per element;
 // grid (N/WG_N, M/WG_M, batch).
-fn reduceOne(gid: vec3<u32>, key: u32) {
+fn reduceOne(gid: vec3<u32>, key: u32, mi: u32) {
   let i = gid.y;
   let j = gid.x;
   if (i >= p.M || j >= p.N) { return; }
@@ -431,7 +453,7 @@ fn reduceOne(gid: vec3<u32>, key: u32) {
   for (var s = 0u; s < p.splits; s++) { sum += a[((bz * p.splits + s) * p.M + i) * p.N + j]; }
   let e = p.offC + bz * p.batchC + i * p.ldc + j;
   var v = p.alpha * sum;
-  if (DROP_ON == 3u) { v *= dropMul(key, e); }
+  if (DROP_ON == 3u) { v *= dropMul(key, p.offC + bz * p.batchC + mi * p.ldc + j); } // mi: the mask's row of i
   if (EPI != 0u) { v = epilogue(i, j, v); }
   if ((EPI & 4u) != 0u) { swigluStore(i, j, e, v); return; }
   if (p.accumulate == 1u) { v += c[e]; }
@@ -440,10 +462,12 @@ fn reduceOne(gid: vec3<u32>, key: u32) {
 
 @compute @workgroup_size(WG_N, WG_M)
 fn reduce(@builtin(global_invocation_id) gid: vec3<u32>) {
-  reduceOne(gid, 0u);
+  reduceOne(gid, 0u, gid.y);
 }
 
 @compute @workgroup_size(WG_N, WG_M)
 fn reduce_dropout(@builtin(global_invocation_id) gid: vec3<u32>) {
-  reduceOne(gid, dropKey(seed[0]));
+  var mi = gid.y;
+  if (DROP_ROWS == 1u) { mi = seed[1u + min(gid.y, p.M - 1u)]; }
+  reduceOne(gid, dropKey(seed[0]), mi);
 }

@@ -23,8 +23,10 @@ export interface LoraSlot {
   dB: Ref;
   R: number;
   scale: number;
-  /** Training-time dropout on the LoRA input; `salt` makes each module's mask independent. */
-  dropout: { p: number; seed: GPUBuffer; salt: number } | undefined;
+  /** Training-time dropout on the LoRA input; `salt` makes each module's mask independent. `rows`: the seed buffer is
+   *  [seed, batch row of row 0, …]: the products' rows are rows of a larger batch whose masks they use (the last
+   *  layer's pooled rows, matmul.wgsl DROP_ROWS). */
+  dropout: { p: number; seed: GPUBuffer; salt: number; rows?: boolean } | undefined;
 }
 
 export interface LinearSlot {
@@ -122,7 +124,7 @@ export function groupForward(gpu: Gpu, g: LinearGroup, out: Buf, inp: Buf, M: nu
       g.parts.forEach((s, i) => {
         const d = s.lora!.dropout!;
         ks.push(gemmKernel(gpu, {
-          label: 'lora.xa', c: g.xa!, ldc: G * l.R, cOffset: i * l.R, M, N: l.R, K, dropout: { on: 'a', p: d.p, seed: d.seed, salt: d.salt },
+          label: 'lora.xa', c: g.xa!, ldc: G * l.R, cOffset: i * l.R, M, N: l.R, K, dropout: { on: 'a', p: d.p, seed: d.seed, salt: d.salt, rows: d.rows },
           a: { buffer: inp, kContig: true, ld: glu ? 2 * K : K, glu }, b: { buffer: s.lora!.A, kContig: true, ld: K },
         }));
       });
@@ -165,7 +167,7 @@ export function groupBackward(gpu: Gpu, g: LinearGroup, dinp: Buf, workspace: Bu
         dispatches: g.parts.flatMap((s, i) => {
           const d = s.lora!.dropout!;
           return gemmKernel(gpu, {
-            label: 'lora.dinp', c: dinp, ldc: K, M, N: K, K: R, alpha: l.scale, accumulate: true, dropout: { on: 'c', p: d.p, seed: d.seed, salt: d.salt },
+            label: 'lora.dinp', c: dinp, ldc: K, M, N: K, K: R, alpha: l.scale, accumulate: true, dropout: { on: 'c', p: d.p, seed: d.seed, salt: d.salt, rows: d.rows },
             a: { buffer: workspace, kContig: true, ld: G * R, offset: i * R }, b: { buffer: s.lora!.A, kContig: false, ld: K },
           }).dispatches;
         }),
@@ -191,7 +193,7 @@ export function groupBackward(gpu: Gpu, g: LinearGroup, dinp: Buf, workspace: Bu
     ks.push(loraGrads(gpu, {
       dB: l.dB, dA: l.dA, dout, ldo, dcol: cols.col, xa: g.xa, ws: workspace, inp, M, K, R: l.R,
       partN: g.parts.map((s) => s.N), scale: l.scale, accumulate: acc, seed: d0 ? d0.seed : g.xa,
-      dropout: d0 ? { p: d0.p, salts: g.parts.map((s) => s.lora!.dropout!.salt) } : undefined, inpGlu: opts.inpGlu,
+      dropout: d0 ? { p: d0.p, salts: g.parts.map((s) => s.lora!.dropout!.salt), rows: d0.rows } : undefined, inpGlu: opts.inpGlu,
     }));
   }
   // dW (ΣN, K) (=|+=) doutᵀ · inp

@@ -158,7 +158,9 @@ export class Qwen3RewardModel {
     const M = opts.maxB * opts.maxT;
     const widths = loraGroupWidths({ loraTargets: lora?.targets ?? [], loraR: lora?.r ?? 0 });
     this.slots = [];
-    for (let i = 0; i < this.dims.L; i++) {
+    // rows: the layer's products after attention run on the pooled rows (compact last layer), so their LoRA dropout
+    // masks are those of the packed rows acts.dropRows names
+    const layerGroups = (i: number, rows: boolean): LinearGroup[][] => {
       const slot = (n: (typeof LINEAR_NAMES)[number]): LinearSlot => {
         const wName = linearWeightName(i, n);
         const e = t.byName.get(wName)!;
@@ -170,17 +172,20 @@ export class Qwen3RewardModel {
             dA: opts.training ? gradRef(weights, loraName(i, n, 'A')) : paramRef(weights, loraName(i, n, 'A')),
             dB: opts.training ? gradRef(weights, loraName(i, n, 'B')) : paramRef(weights, loraName(i, n, 'B')),
             R: lora.r, scale: loraScale(lora),
-            dropout: lora.dropout > 0 && opts.training ? { p: lora.dropout, seed: this.acts.dropoutSeed, salt: i * LINEAR_NAMES.length + LINEAR_NAMES.indexOf(n) } : undefined,
+            dropout: lora.dropout > 0 && opts.training ? { p: lora.dropout, seed: rows ? this.acts.dropRows : this.acts.dropoutSeed, salt: i * LINEAR_NAMES.length + LINEAR_NAMES.indexOf(n), rows } : undefined,
           } : null,
         };
       };
       let next = 0; // the layer's xa buffers in the order groupLinears asks for them (loraGroupWidths)
-      const groups = LINEAR_GROUPS.map((names) =>
+      return LINEAR_GROUPS.map((names) =>
         groupLinears(names.map(slot), (parts, R) => {
           const g = next++;
           // a fusion the layout did not foresee (weights not adjacent) gets buffers of its own (not in the plan)
           return parts * R === widths[g] ? this.acts.xa[i][g] : this.own(createStorage(gpu, `act.layer${i}.lora_xa`, M * R * 4));
         }));
+    };
+    for (let i = 0; i < this.dims.L; i++) {
+      const groups = layerGroups(i, false);
       const p = layerPrefix(i);
       this.slots.push({
         qkv: groups[0], o: groups[1], gu: groups[2], down: groups[3],
@@ -190,7 +195,15 @@ export class Qwen3RewardModel {
         postNorm: paramRef(weights, `${p}.post_attention_layernorm.weight`), dPostNorm: grad(`${p}.post_attention_layernorm.weight`),
       });
     }
+    // the last layer's o, gate|up and down on the pooled rows with LoRA dropout: the same weights and xa buffers
+    if (this.hasDropout) {
+      const g = layerGroups(this.dims.L - 1, true);
+      this.lastRows = { ...this.slots[this.dims.L - 1], o: g[1], gu: g[2], down: g[3] };
+    }
   }
+
+  /** The last layer's slots whose LoRA dropout masks follow acts.dropRows (with LoRA dropout only). */
+  private readonly lastRows: LayerSlots | null = null;
 
   /** down_proj reads h = silu(gate)·up through its load prologue (h not stored) unless a trained down_proj weight's
    *  gradient needs h itself (full fine-tuning). */
@@ -238,8 +251,8 @@ export class Qwen3RewardModel {
   }
 
   /** Whether a plan runs the last layer after attention on the B pooled rows only (see the file's header). */
-  private compactLastLayer(train: boolean): boolean {
-    return !this.opts.fullLastLayer && !(train && this.hasDropout);
+  private compactLastLayer(): boolean {
+    return !this.opts.fullLastLayer;
   }
 
   private buildPlan(B: number, T: number, M: number, train: boolean): StepPlan {
@@ -247,7 +260,9 @@ export class Qwen3RewardModel {
     const { C, F, H, Hkv, D, L, eps } = d;
     const w = this.weights;
     const training = this.opts.training && train;
-    const compact = this.compactLastLayer(train);
+    const compact = this.compactLastLayer();
+    /** Layer l's slots: the last layer's (compact) take their dropout masks from the packed rows (acts.dropRows). */
+    const slotsOf = (l: number) => (compact && l === L - 1 && train && this.lastRows ? this.lastRows : this.slots[l]);
     /** Rows of layer l after attention: B (the pooled rows, compact) in the last layer, else M. */
     const rowsAfterAttn = (l: number) => (compact && l === L - 1 ? B : M);
 
@@ -271,7 +286,7 @@ export class Qwen3RewardModel {
       });
     };
     for (let l = 0; l < L; l++) {
-      const s = this.slots[l];
+      const s = slotsOf(l);
       const x = this.layerActs(l);
       const norm1 = rmsnormForward(gpu, x.ln1, x.rstd1, a.resid[l], s.inNorm, M, C, eps);
       const qkvK = fwd(s.qkv, x.qkv, x.ln1, NQKV); // q|k|v (M, (H+2Hkv)·D)
@@ -329,7 +344,7 @@ export class Qwen3RewardModel {
       });
     };
     for (let l = 0; l < L; l++) {
-      const s = this.slots[l];
+      const s = slotsOf(l);
       const x = this.layerActs(l);
       const ks: Kernel[] = [];
       // Last layer (compact): everything down to o_proj's backward runs on the B pooled rows (lastDres, lastDatt).
@@ -402,6 +417,7 @@ export class Qwen3RewardModel {
     writeBuffer(this.gpu, this.acts.positions, packed.positions);
     if (margins) writeBuffer(this.gpu, this.acts.margins, margins);
     writeBuffer(this.gpu, this.acts.dropoutSeed, new Uint32Array([dropoutSeed >>> 0]));
+    writeBuffer(this.gpu, this.acts.dropRows, new Uint32Array([dropoutSeed >>> 0])); // word 0; the rows: pool_index
     if (this.embedPlanBufs) writeEmbeddingPlan(this.gpu, this.embedPlanBufs, embeddingBackwardPlan(packed.ids, this.dims.V, this.opts.paddingIdx ?? null));
     return packed.M;
   }

@@ -34,7 +34,7 @@ export interface LoraGradsArgs {
   /** u32[1] seed buffer (any 4-byte buffer without dropout). */
   seed: Buf;
   /** LoRA dropout on inp for dA: probability and one salt per part (the forward's xa salts). */
-  dropout?: { p: number; salts: number[] };
+  dropout?: { p: number; salts: number[]; rows?: boolean };
   /** inp holds [gate | up] rows (M, 2K): the input is h = silu(gate)·up (down_proj without a stored h). */
   inpGlu?: boolean;
 }
@@ -62,8 +62,9 @@ export function loraGrads(gpu: Gpu, a: LoraGradsArgs): Kernel {
     G > 1 ? partN[0] : NONE, G > 2 ? partN[0] + partN[1] : NONE,
     nB, tilesR, a.accumulate ? 1 : 0,
     drop ? 1 : 0, drop ? dropoutThreshold(drop.p) : 0, drop ? Math.fround(1 / (1 - drop.p)) : 1,
-    salts[0] ?? 0, salts[1] ?? 0, salts[2] ?? 0, a.scale, a.inpGlu ? 1 : 0,
+    salts[0] ?? 0, salts[1] ?? 0, salts[2] ?? 0, a.scale, a.inpGlu ? 1 : 0, drop?.rows ? 1 : 0,
   ];
+  if (drop?.rows) needBytes(label, 'seed (dropout row map)', a.seed, (1 + M) * 4);
   return simpleKernel(gpu, { label, code, entryPoint: 'main' },
     [a.dout, a.xa, a.ws, a.inp, a.dB, a.dA, a.seed], params, [nB + nA, 1, 1], new Set([15, 19]));
 }

@@ -205,7 +205,7 @@ export interface Gemm {
   alpha?: number;
   accumulate?: boolean;
   /** Inverted dropout on operand a, b, or on the result c (before accumulation). */
-  dropout?: { on: 'a' | 'b' | 'c'; p: number; seed: GPUBuffer; salt?: number };
+  dropout?: { on: 'a' | 'b' | 'c'; p: number; seed: GPUBuffer; salt?: number; rows?: boolean };
   tile?: TileConfig;
   splitK?: number;
   /** Fused epilogue on each finished element, before accumulate: see GemmEpilogue. */
@@ -325,6 +325,13 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
   const dropOn = drop && dropP > 0 ? DROP_CODE[drop.on] : 0;
   const seed = dropOn ? drop!.seed : null;
   if (dropOn === DROP_CODE.b && packed) throw new Error(`${label}: dropout on operand b needs f32 b, not ${dtype}`);
+  // rows: the seed buffer is [seed, mask row of row 0, …] (u32, 1 + M): the product's rows are rows of a larger batch.
+  const dropRows = dropOn && drop!.rows ? 1 : 0;
+  if (dropRows) {
+    if (dropOn === DROP_CODE.b || (dropOn === DROP_CODE.a && !g.a.kContig)) throw new Error(`${label}: a dropout row map needs the mask on c or on a c-contiguous a`);
+    if (tile.wgM * tile.tm > 128) throw new Error(`${label}: a dropout row map needs tiles of ≤ 128 rows, not ${tile.wgM * tile.tm}`);
+    if (drop!.seed.size < (1 + M) * 4) throw new Error(`${label}: the dropout row map '${drop!.seed.label}' holds ${drop!.seed.size} bytes, needs ${(1 + M) * 4}`);
+  }
   const params = [
     M, N, K, g.a.ld, ldbW, g.ldc,
     g.a.offset ?? 0, offBW, g.cOffset ?? 0,
@@ -376,6 +383,7 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
     LA: PREFETCH ? LA : 1, LB: PREFETCH ? LB : 1,
     A_K: specialize ? (g.a.kContig ? 1 : 0) : 2, B_K: specialize ? (g.b.kContig ? 1 : 0) : 2, B_DT: specialize ? DTYPE_CODE[dtype] : 3,
     DROP_ON: splits > 1 && dropOn === 3 ? 0 : dropOn, EPI: splits > 1 ? 0 : EPI, A_GLU: glu ? 1 : 0,
+    ...(dropRows && !(splits > 1 && dropOn === 3) ? { DROP_ROWS: 1 } : {}),
   };
   const tileGrid: [number, number, number] = [cdiv(N, BN), cdiv(M, BM), batch * splits];
   checkWorkgroups(gpu, label, tileGrid);
@@ -395,7 +403,7 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
   } else {
     const scratch = splitScratch(gpu, batch * splits * M * N * 4);
     dispatches.push(dispatch(entry, constants, [g.a.buffer, g.b.buffer, scratch, constants.DROP_ON ? seed : null, uniform, ...epiBufs, ...views], tileGrid));
-    const red = { WG_M: 16, WG_N: 16, DROP_ON: dropOn === 3 ? 3 : 0, EPI };
+    const red = { WG_M: 16, WG_N: 16, DROP_ON: dropOn === 3 ? 3 : 0, EPI, ...(dropRows && dropOn === 3 ? { DROP_ROWS: 1 } : {}) };
     const redGrid: [number, number, number] = [cdiv(N, 16), cdiv(M, 16), batch];
     checkWorkgroups(gpu, label, redGrid);
     dispatches.push(dispatch(red.DROP_ON ? 'reduce_dropout' : 'reduce', red, [scratch, null, g.c, red.DROP_ON ? seed : null, uniform, ...epiBufs], redGrid));

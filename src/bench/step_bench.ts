@@ -52,6 +52,11 @@ export interface StepResult {
   max_length: number;
   layers: number;
   dispatches_per_layer: number;
+  /** The last layer's dispatches (forward, recompute, backward; after attention on the B pooled rows only). */
+  last_layer_dispatches: number;
+  /** Model-counted FLOPs of the last layer per step: as run (pooled rows), and were every row computed. */
+  last_layer_flops: number;
+  last_layer_flops_all_rows: number;
   /** Dispatches of attention per layer in one micro-step (forward, recompute when checkpointing, backward), from the plan. */
   attention_dispatches_per_layer: number;
   /** Model-counted attention FLOPs per real token (all layers; causal pairs of each sequence, src/ops/attention.ts). */
@@ -91,14 +96,23 @@ export function benchLengths(B: number, maxLength: number, seed = 1): number[] {
 }
 
 /** FLOPs of one training step: 6 × linear params × real tokens + attention (causal, fwd + 2× bwd), + recompute
- *  (full: the forward; selective_mlp: the gate|up product; selective: elementwise only, not counted). */
-export function stepFlops(d: ModelDims, lengths: number[], ckpt: boolean | CheckpointMode): number {
+ *  (full: the forward; selective_mlp: the gate|up product; selective: elementwise only, not counted). The last layer
+ *  runs o_proj and the MLP on the B pooled rows only (`pooledLastLayer`, the model's default: src/model/qwen3.ts). */
+export function stepFlops(d: ModelDims, lengths: number[], ckpt: boolean | CheckpointMode, pooledLastLayer = true): number {
+  return (d.L - 1) * layerFlops(d, lengths, ckpt, false) + layerFlops(d, lengths, ckpt, pooledLastLayer);
+}
+
+/** FLOPs of one decoder layer in a training step (stepFlops' count); `pooled`: o_proj, gate|up and down on the B
+ *  pooled rows only (the last layer), q|k|v and attention on every token. */
+export function layerFlops(d: ModelDims, lengths: number[], ckpt: boolean | CheckpointMode, pooled: boolean): number {
   const mode = ckpt === true ? 'full' : ckpt === false ? 'none' : ckpt;
-  const lin = d.L * (d.C * (d.H + 2 * d.Hkv) * d.D + d.H * d.D * d.C + 3 * d.C * d.F);
   const tokens = lengths.reduce((a, b) => a + b, 0);
-  const att = lengths.reduce((s, t) => s + 2 * d.L * t * t * d.H * d.D, 0); // QKᵀ and PV, causal half: 2·(2·T²/2)
-  const fwd = 2 * lin * tokens + att;
-  return 3 * fwd + (mode === 'full' ? fwd : mode === 'selective_mlp' ? 2 * d.L * d.C * 2 * d.F * tokens : 0);
+  const rowsAfter = pooled ? lengths.length : tokens; // rows after attention
+  const qkv = 2 * d.C * (d.H + 2 * d.Hkv) * d.D;
+  const after = 2 * (d.H * d.D * d.C + 3 * d.C * d.F); // o, gate|up, down
+  const att = lengths.reduce((s, t) => s + 2 * t * t * d.H * d.D, 0); // QKᵀ and PV, causal half: 2·(2·T²/2)
+  const fwd = qkv * tokens + after * rowsAfter + att;
+  return 3 * fwd + (mode === 'full' ? fwd : mode === 'selective_mlp' ? 2 * d.C * 2 * d.F * rowsAfter : 0);
 }
 
 /** Runs `reps` timed steps of one configuration after one warm-up step. */
@@ -150,6 +164,9 @@ export async function benchStep(gpu: Gpu, dims: ModelDims, c: StepConfig, reps: 
       name: stepName(c), mode: c.mode, gradient_checkpointing: model.checkpointing === 'full', checkpointing_mode: model.checkpointing, pairs: c.pairs, max_length: c.maxLength,
       layers: dims.L,
       dispatches_per_layer: model.layerDispatches(plan),
+      last_layer_dispatches: model.layerDispatches(plan, dims.L - 1),
+      last_layer_flops: layerFlops(dims, lengths, model.checkpointing, true),
+      last_layer_flops_all_rows: layerFlops(dims, lengths, model.checkpointing, false),
       attention_dispatches_per_layer: [...plan.layers[0], ...model.layerBackwardKernels(plan, 0)] // recompute included
         .filter((k) => k.label.startsWith('attention_')).reduce((n, k) => n + k.dispatches.length, 0),
       attention_flops_fwd_per_token: (dims.L * att.forward) / realTokens,

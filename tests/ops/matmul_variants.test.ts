@@ -5,7 +5,7 @@
 // strides padded to multiples of 4 (vector loads with partial vectors at the edges) or not (scalar fallback), every
 // layout the layers use (kk forward, kt backward-input, tt weight gradient) and every B dtype, split-K, batched,
 // accumulate, alpha and the three dropout placements.
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type GemmOperand, type TileConfig, type WeightDtype, TILES, dropoutMultiplier, gemmKernel, toHalfBits, fromHalfBits } from '../../src/ops/matmul.ts';
 import { type GemmRefOperand, gemmRef } from '../../src/ops/matmul.ref.ts';
 import { runKernels } from '../../src/gpu/kernel.ts';
@@ -139,6 +139,36 @@ describe('matmul GPU variants (vector loads, register prefetch, specialised layo
     await runCase(gpu, { layout: 'tt', dtype: 'f32', M: 19, N: 33, K: 17, aligned: true, tile: SMALL, dropout: 'b', accumulate: true }, 32);
     await runCase(gpu, { layout: 'kk', dtype: 'bf16', M: 17, N: 19, K: 33, aligned: true, tile: SMALL, dropout: 'c', accumulate: true }, 33);
     await runCase(gpu, { layout: 'kk', dtype: 'bf16', M: 17, N: 19, K: 40, aligned: true, tile: SMALL, dropout: 'c', splitK: 2 }, 34);
+  });
+
+  // Dropout row map (the last decoder layer's pooled rows): a product over some rows of a batch, the seed buffer
+  // [seed, batch row of row 0, …], gives exactly the batch product's rows — masks on A, on C, and on C through split-K.
+  it('dropout row map: rows of a larger batch keep the batch rows\' masks (A, C, C through split-K)', async () => {
+    const gpu = await getTestGpu();
+    const M = 13, N = 19, K = 21, rows = [5, 0, 12, 7, 11], Bc = rows.length;
+    const rng = new Rng(77);
+    const a = Float32Array.from(randomArray(rng, M * K)), w = Float32Array.from(randomArray(rng, N * K));
+    const aC = new Float32Array(Bc * K);
+    rows.forEach((r, b) => aC.set(a.subarray(r * K, r * K + K), b * K));
+    const seed = uploadBuffer(gpu, 'seed', Uint32Array.of(4242)), map = uploadBuffer(gpu, 'seed+rows', Uint32Array.of(4242, ...rows));
+    const aB = f32Buffer(gpu, 'a', a), aCB = f32Buffer(gpu, 'a compact', aC), wB = f32Buffer(gpu, 'w', w);
+    for (const [on, splitK] of [['a', 1], ['c', 1], ['c', 3]] as const) {
+      const full = f32Buffer(gpu, 'c full', new Float32Array(M * N)), compact = f32Buffer(gpu, 'c compact', new Float32Array(Bc * N));
+      const gemm = (c: GPUBuffer, inp: GPUBuffer, m: number, s: GPUBuffer, mapped: boolean) => gemmKernel(gpu, {
+        label: 'gemm rows', c, ldc: N, M: m, N, K, a: { buffer: inp, kContig: true, ld: K }, b: { buffer: wB, kContig: true, ld: K },
+        tile: SMALL, splitK, dropout: { on, p: 0.4, seed: s, salt: 3, rows: mapped },
+      });
+      await runKernels(gpu, [gemm(full, aB, M, seed, false), gemm(compact, aCB, Bc, map, true)]);
+      const f = await readF32(gpu, full, M * N), c = await readF32(gpu, compact, Bc * N);
+      const want = Float32Array.from({ length: Bc * N }, (_, i) => f[rows[Math.floor(i / N)] * N + (i % N)]);
+      expect([...c], `dropout on ${on}, split-K ${splitK}`).toEqual([...want]);
+      let zeros = 0;
+      for (const v of want) zeros += v === 0 ? 1 : 0;
+      if (on === 'c') expect(zeros, 'some results dropped').toBeGreaterThan(0);
+      full.destroy();
+      compact.destroy();
+    }
+    for (const b of [seed, map, aB, aCB, wB]) b.destroy();
   });
 
   // The real GPU tiles (the autotuner's candidates), each at sizes straddling its own edges.

@@ -310,8 +310,9 @@ export class Qwen3RewardModel {
       const downK = glu ? fwd(s.down, a.resid[l + 1], x.gu, C, x.x2, true, Mo) : fwd(s.down, a.resid[l + 1], x.h, C, x.x2, false, Mo);
       layers.push([norm1, ...qkvK, qkRope, attn, ...gather, ...oK, norm2, ...guK, ...swiglu, ...downK]);
       if (!training || mode === 'none') layersRecompute.push([]);
-      // full: everything but the last product (resid[l+1] is kept per layer)
-      else if (mode === 'full') layersRecompute.push([norm1, ...noXa(qkvK), qkRope, attn, ...gather, ...noXa(oK), norm2, ...noXa(guK), ...swiglu]);
+      // full: everything but the last product (resid[l+1] is kept per layer; the last layer's gathered rows too:
+      // nothing else writes last.att / last.resid)
+      else if (mode === 'full') layersRecompute.push([norm1, ...noXa(qkvK), qkRope, attn, ...noXa(oK), norm2, ...noXa(guK), ...swiglu]);
       else {
         // selective: the kept x2 gives ln2 without the o product (the same rmsnorm on the same x2 values)
         const norm2r = rmsnormForward(gpu, x.ln2, x.rstd2, x.x2, s.postNorm, Mo, C, eps);

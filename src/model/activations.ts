@@ -51,7 +51,9 @@ export interface Activations {
   drewards: GPUBuffer; // (B,)
   metrics: GPUBuffer; // (8,) of the last micro-batch
   // The last layer after K/V runs on the B pooled rows only (src/model/qwen3.ts): its compact inputs and gradients
-  lastAtt: GPUBuffer; // (B, H*D) attention output at the pooled rows (o_proj's input)
+  lastAtt: GPUBuffer; // (B, H*D) attention output of the pooled rows' queries (o_proj's input)
+  lastStats: GPUBuffer; // (B, H, 2) their attention's [lse, Δ]
+  lastDq: GPUBuffer; // (B, H*D) their queries' gradient, scattered into dq
   lastResid: GPUBuffer; // (B, C) residual stream entering the last layer at the pooled rows
   lastDres: GPUBuffer; // (B, C) gradient of the compact residual stream
   lastDatt: GPUBuffer; // (B, H*D) o_proj's input gradient, scattered into datt
@@ -182,6 +184,8 @@ export function activationLayout(d: ModelDims, o: ActivationOptions): LayoutEntr
     e('metrics', 8 * f),
     e('last.att', o.maxB * H * D * f),
     e('last.resid', o.maxB * C * f),
+    e('last.stats', o.maxB * H * 2 * f),
+    g('last.dq', o.maxB * H * D * f),
     g('last.dres', o.maxB * C * f),
     g('last.datt', o.maxB * H * D * f),
     e('dropRows', (1 + o.maxB) * 4, 1, true),
@@ -254,6 +258,8 @@ export function allocateActivations(gpu: Gpu, d: ModelDims, o: ActivationOptions
     metrics: one('metrics'),
     lastAtt: one('last.att'),
     lastResid: one('last.resid'),
+    lastStats: one('last.stats'),
+    lastDq: one('last.dq'),
     lastDres: one('last.dres'),
     lastDatt: one('last.datt'),
     dropRows: one('dropRows'),

@@ -25,6 +25,7 @@ import { rmsnormForward, rmsnormBackward, residualRmsnormForward } from '../ops/
 import { ropeTable } from '../ops/rope.ts';
 import { qkNormRopeForward, qkNormRopeBackward, type QkNormRopeArgs } from '../ops/qk_norm_rope.ts';
 import { attentionForward, attentionBackward } from '../ops/attention.ts';
+import { attentionPooledForward, attentionPooledBackward } from '../ops/attention_pooled.ts';
 import { swigluRowsForward, swigluRowsBackward } from '../ops/swiglu.ts';
 import { rewardHeadForward, rewardHeadBackward, poolIndex, gatherPooledRows, scatterPooledRows } from '../ops/reward_head.ts';
 import { rewardLossForward } from '../ops/reward_loss.ts';
@@ -291,14 +292,17 @@ export class Qwen3RewardModel {
       const norm1 = rmsnormForward(gpu, x.ln1, x.rstd1, a.resid[l], s.inNorm, M, C, eps);
       const qkvK = fwd(s.qkv, x.qkv, x.ln1, NQKV); // q|k|v (M, (H+2Hkv)·D)
       const qkRope = qkNormRopeForward(gpu, x.qr, x.kr, x.v, x.rstdqk, x.qkv, qk(s)); // q_norm, k_norm, RoPE; v copied out
-      const attn = attentionForward(gpu, x.att, x.lse, x.qr, x.kr, x.v, a.cu, B + 1, T, M, H, Hkv, D); // + the pad-only tail
-      // Last layer (compact): the B pooled rows of the attention output and of the residual stream, (B, H·D), (B, C);
-      // from here on every op runs on Mo = B rows and resid[L] holds the B pooled rows.
+      // Last layer (compact): attention of the B pooled rows' queries against the full K/V (lastAtt (B, H·D)), and
+      // the B pooled rows of the residual stream (B, C); from here on every op runs on Mo = B rows and resid[L]
+      // holds the B pooled rows.
       const Mo = rowsAfterAttn(l);
       const last = compact && l === L - 1;
+      const attn = last
+        ? attentionPooledForward(gpu, a.lastAtt, a.lastStats, x.qr, x.kr, x.v, a.poolIdx, a.cu, B, M, H, Hkv, D)
+        : attentionForward(gpu, x.att, x.lse, x.qr, x.kr, x.v, a.cu, B + 1, T, M, H, Hkv, D); // + the pad-only tail
       const att = last ? a.lastAtt : x.att;
       const resid = last ? a.lastResid : a.resid[l];
-      const gather = last ? [gatherPooledRows(gpu, a.lastAtt, x.att, a.poolIdx, B, M, H * D, 'gather_pooled_rows.att'), gatherPooledRows(gpu, a.lastResid, a.resid[l], a.poolIdx, B, M, C, 'gather_pooled_rows.resid')] : [];
+      const gather = last ? [gatherPooledRows(gpu, a.lastResid, a.resid[l], a.poolIdx, B, M, C, 'gather_pooled_rows.resid')] : [];
       const oK = fwd(s.o, a.tmpC, att, C, undefined, false, Mo);
       const norm2 = residualRmsnormForward(gpu, x.x2, x.ln2, x.rstd2, resid, a.tmpC, s.postNorm, Mo, C, eps); // x2 = x + o; ln2
       const guK = fwd(s.gu, x.gu, x.ln2, 2 * F, undefined, false, Mo); // gate|up (Mo, 2F)
@@ -311,7 +315,7 @@ export class Qwen3RewardModel {
       layers.push([norm1, ...qkvK, qkRope, attn, ...gather, ...oK, norm2, ...guK, ...swiglu, ...downK]);
       if (!training || mode === 'none') layersRecompute.push([]);
       // full: everything but the last product (resid[l+1] is kept per layer; the last layer's gathered rows too:
-      // nothing else writes last.att / last.resid)
+      // nothing else writes last.resid)
       else if (mode === 'full') layersRecompute.push([norm1, ...noXa(qkvK), qkRope, attn, ...noXa(oK), norm2, ...noXa(guK), ...swiglu]);
       else {
         // selective: the kept x2 gives ln2 without the o product (the same rmsnorm on the same x2 values)
@@ -373,11 +377,12 @@ export class Qwen3RewardModel {
       // Attention: x2 = x + o_proj(attn(rope(q_norm(q)), rope(k_norm(k)), v)); dres holds d x2 = d x (so far)
       ks.push(...bwd(s.o, last ? a.lastDatt : a.datt, dres, last ? a.lastAtt : x.att, C, false, Mo));
       if (last) {
-        // back to all M rows: the pooled rows' gradients, zero elsewhere (no other row of this layer reaches the loss)
-        ks.push(scatterPooledRows(gpu, a.datt, a.lastDatt, a.poolIdx, a.cu, B, M, H * D, 'scatter_pooled_rows.datt'));
+        // the pooled queries' attention: dq (B rows) scattered back to M rows, dk/dv of every row (0 where no pooled
+        // query looks); d x at the pooled rows scattered likewise (no other row of this layer reaches the loss)
+        ks.push(attentionPooledBackward(gpu, a.lastDq, a.dk, a.dv, a.lastDatt, x.qr, x.kr, x.v, a.lastAtt, a.lastStats, a.poolIdx, a.cu, B, M, H, Hkv, D));
+        ks.push(scatterPooledRows(gpu, a.dq, a.lastDq, a.poolIdx, a.cu, B, M, H * D, 'scatter_pooled_rows.dq'));
         ks.push(scatterPooledRows(gpu, a.dres, a.lastDres, a.poolIdx, a.cu, B, M, C, 'scatter_pooled_rows.dres'));
-      }
-      ks.push(attentionBackward(gpu, a.dq, a.dk, a.dv, a.wsAttn, a.datt, x.qr, x.kr, x.v, x.att, x.lse, a.cu, B + 1, T, M, H, Hkv, D));
+      } else ks.push(attentionBackward(gpu, a.dq, a.dk, a.dv, a.wsAttn, a.datt, x.qr, x.kr, x.v, x.att, x.lse, a.cu, B + 1, T, M, H, Hkv, D));
       ks.push(qkNormRopeBackward(gpu, a.dqkv, s.dQNorm, s.dKNorm, s.dQNorm ? a.wsNorm : null, a.dq, a.dk, a.dv, x.qkv, x.rstdqk, qk(s)));
       ks.push(...bwd(s.qkv, a.dC, a.dqkv, x.ln1, NQKV, false));
       ks.push(rmsnormBackward(gpu, a.dres, s.dInNorm, a.wsNorm, a.dC, a.resid[l], s.inNorm, x.rstd1, M, C, { accumulate: true }));

@@ -1,10 +1,13 @@
-// The last layer's work only where it matters (src/model/qwen3.ts): after attention the last decoder layer, the
-// final norm and the head run on the B pooled rows only, and the backward scatters their gradients back. Against the
+// The last layer's work only where it matters (src/model/qwen3.ts): the last decoder layer's attention runs for the B
+// pooled rows' queries only (against the full K/V), and o_proj, the MLP, the final norm and the head on those B rows;
+// the backward scatters their gradients back. Against the
 // reference path (fullLastLayer: every row), at awkward shapes — GQA 3:1, C ≠ H·D, sequences of 1, 15 and 17 tokens
 // packed with others, pad ids inside sequences (the pooled row is not a sequence's last row), a pad-only tail —
 // rewards, loss and the gradient of every trainable tensor (LoRA A/B and the head; full fine-tuning: every weight,
-// norm and the embedding) agree to f32 summation order (rtol 1e-6 of the tensor's largest element), in every
-// checkpointing mode; scoring (the forward-only plan) agrees bit for bit.
+// norm and the embedding) agree to f32 rounding (1e-5 of the tensor's largest element: the pooled attention sums and
+// exponentiates in another order than the tiled one — observed ≤ 1.1e-6 on SwiftShader; the rest of the layer ≤ 1.2e-7;
+// a wrong row, mask or scatter gives errors of order 0.1–1), in every
+// checkpointing mode; scoring (the forward-only plan) likewise.
 import { describe, expect, it } from 'vitest';
 import { getTestGpu } from '../helpers/gpu.ts';
 import { expectClose } from '../helpers/check.ts';
@@ -65,7 +68,7 @@ async function step(gpu: Gpu, c: Case, fullLastLayer: boolean) {
   const labels = new Set(model.forwardKernels(plan).map((k) => k.label));
   model.destroy();
   destroyWeights(w);
-  return { out, compact: labels.has('gather_pooled_rows.att') };
+  return { out, compact: labels.has('attention_pooled_forward') };
 }
 
 async function compare(c: Case) {
@@ -78,7 +81,7 @@ async function compare(c: Case) {
     let max = 0;
     for (const v of r) max = Math.max(max, Math.abs(v));
     expect(max, `${name} is not all zero`).toBeGreaterThan(0);
-    expectClose(name, got.out.get(name)!, r, { atol: 1e-6 * max, rtol: 0 });
+    expectClose(name, got.out.get(name)!, r, { atol: 1e-5 * max, rtol: 0 });
   }
 }
 
@@ -93,7 +96,7 @@ describe('last layer on the pooled rows only', () => {
     await compare({ mode: 'full', ckpt: 'none' });
     await compare({ mode: 'full', ckpt: 'full' });
   });
-  it('scoring (forward-only plan) gives the same rewards bit for bit', async () => {
+  it('scoring (forward-only plan) gives the same rewards', async () => {
     const gpu = await getTestGpu();
     const { seqs } = batch();
     const score = async (fullLastLayer: boolean) => {
@@ -104,6 +107,7 @@ describe('last layer on the pooled rows only', () => {
       return [...r];
     };
     const ref = await score(true);
-    expect(await score(false)).toEqual(ref);
+    const max = Math.max(...ref.map(Math.abs));
+    expectClose('scores', await score(false), ref, { atol: 1e-5 * max, rtol: 0 });
   });
 });

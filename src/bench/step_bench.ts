@@ -102,15 +102,17 @@ export function stepFlops(d: ModelDims, lengths: number[], ckpt: boolean | Check
   return (d.L - 1) * layerFlops(d, lengths, ckpt, false) + layerFlops(d, lengths, ckpt, pooledLastLayer);
 }
 
-/** FLOPs of one decoder layer in a training step (stepFlops' count); `pooled`: o_proj, gate|up and down on the B
- *  pooled rows only (the last layer), q|k|v and attention on every token. */
+/** FLOPs of one decoder layer in a training step (stepFlops' count); `pooled` (the last layer): attention for the B
+ *  pooled queries only (each against its whole sequence, the pooled row counted as the last), o_proj, gate|up and
+ *  down on the B pooled rows; q|k|v on every token. */
 export function layerFlops(d: ModelDims, lengths: number[], ckpt: boolean | CheckpointMode, pooled: boolean): number {
   const mode = ckpt === true ? 'full' : ckpt === false ? 'none' : ckpt;
   const tokens = lengths.reduce((a, b) => a + b, 0);
   const rowsAfter = pooled ? lengths.length : tokens; // rows after attention
   const qkv = 2 * d.C * (d.H + 2 * d.Hkv) * d.D;
   const after = 2 * (d.H * d.D * d.C + 3 * d.C * d.F); // o, gate|up, down
-  const att = lengths.reduce((s, t) => s + 2 * t * t * d.H * d.D, 0); // QKᵀ and PV, causal half: 2·(2·T²/2)
+  // QKᵀ and PV, causal half: 2·(2·T²/2); one query per sequence: 2·2·T
+  const att = lengths.reduce((s, t) => s + (pooled ? 4 * t : 2 * t * t) * d.H * d.D, 0);
   const fwd = qkv * tokens + after * rowsAfter + att;
   return 3 * fwd + (mode === 'full' ? fwd : mode === 'selective_mlp' ? 2 * d.C * 2 * d.F * rowsAfter : 0);
 }

@@ -9,12 +9,12 @@
 // that attention keeps to itself and nothing pools (its gradient is exactly 0). Attention reads sequence offsets;
 // the reward head pools each sequence's rightmost non-pad row.
 // The last layer's work only where it matters: only the B pooled rows of the last layer's output reach the loss, so
-// that layer computes q|k|v, q/k norm + RoPE and attention on all M rows (the pooled rows attend to every earlier row
-// of their sequence), then gathers the B pooled rows (attention output and residual) and runs o_proj, the residual,
-// post_attention_layernorm, gate|up, down, the final norm and the head on those B rows alone (poolIdx comes from the
-// inputs, computed with the embedding by the head's own pooling kernel). Its backward scatters the compact gradients
-// back into the (M,·) attention / residual gradients (zero elsewhere: exactly what the full computation gives, as no
-// other row reaches the loss). `fullLastLayer` keeps the reference path (every row), for the tests.
+// that layer computes q|k|v and q/k norm + RoPE on all M rows (K/V serve every earlier row of a sequence), attention
+// for the B pooled queries only (src/ops/attention_pooled.ts), gathers the pooled rows of the residual stream and runs
+// o_proj, the residual, post_attention_layernorm, gate|up, down, the final norm and the head on those B rows alone
+// (poolIdx comes from the inputs, computed with the embedding by the head's own pooling kernel). Its backward
+// scatters dq and the residual gradient back to M rows (zero elsewhere: exactly what the full computation gives, as
+// no other row reaches the loss). `fullLastLayer` keeps the reference path (every row), for the tests.
 // Legend: B sequences (2P: chosen [0,P), rejected [P,2P)), T the longest (bucketed), M packed rows, C hidden, H query heads,
 // Hkv kv heads, D head dim, F ffn dim, V vocab, R LoRA rank, L layers.
 import type { Gpu } from '../gpu/device.ts';
@@ -53,8 +53,8 @@ export interface ModelOptions {
    * fine-tuning (weight decay still applies).
    */
   paddingIdx?: number | null;
-  /** Run the last decoder layer after attention (and the final norm) on every row instead of the B pooled rows only
-   *  (the reference path: the same rewards and gradients up to f32 summation order; tests compare both). */
+  /** Run the last decoder layer's attention and everything after it (and the final norm) on every row instead of
+   *  the B pooled rows only (the reference path: the same rewards and gradients up to f32 rounding; tests compare). */
   fullLastLayer?: boolean;
 }
 

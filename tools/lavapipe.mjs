@@ -15,7 +15,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const MIRROR = 'https://deb.debian.org/debian';
+// REWARD_STUDIO_DEBIAN_MIRROR: another Debian mirror (the same layout), e.g. a local one.
+const MIRROR = process.env.REWARD_STUDIO_DEBIAN_MIRROR || 'https://deb.debian.org/debian';
 const SUITE = 'bookworm-backports';
 const PACKAGES = 'main/binary-amd64/Packages.xz';
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';

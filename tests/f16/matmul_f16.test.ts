@@ -46,9 +46,10 @@ interface Case {
   tile: TileConfig; splitK?: number; alpha?: number; accumulate?: boolean; lora?: boolean;
 }
 
-/** vec4 loads (4 packed words), layouts and dtype as constants; no register prefetch (it only moves the same loads
+/** vec4 loads (4 packed words: the f16 bitcast staging), layouts and dtype from the uniform (one pipeline for both
+ * dtypes; as constants they only fold branches away); no register prefetch (it only moves the same loads
  * earlier, and costs ~30 s of compile per pipeline on lavapipe). */
-const SMALL: TileConfig = { wgM: 4, wgN: 4, tm: 8, tn: 4, bk: 8, vector: true, prefetch: false, specialize: true };
+const SMALL: TileConfig = { wgM: 4, wgN: 4, tm: 4, tn: 4, bk: 8, vector: true, prefetch: false, specialize: false };
 /** Scalar loads, layouts and B's dtype read from the uniform: one pipeline for every layout and dtype. */
 const DYN: TileConfig = { wgM: 4, wgN: 4, tm: 4, tn: 4, bk: 8, vector: false, prefetch: false, specialize: false };
 

@@ -2,7 +2,7 @@
 // implementation-defined rounding). 16-bit inputs and outputs are packed two per u32, element k in bits
 // [16·(k&1), 16·(k&1)+16) of word k>>1 (little-endian, as safetensors bytes uploaded as u32 words).
 //   bf16_to_f32: f32 bits = bf16 << 16 (exact, NaN payload kept)
-//   f16_to_f32:  exact (f16 subnormals become f32 normals; Inf/NaN kept, NaN payload kept)
+//   f16_to_f32:  exact (f16_to_f32_bits: shaders/half_bits.wgsl, appended by src/ops/convert.ts)
 //   bf16_to_f16: round to nearest even; |x| ≥ 65520 → ±Inf (IEEE overflow); |x| < 2^-25 → ±0; below 2^-14 the f16
 //                result is subnormal and rounded as such; NaN → quiet NaN with the top payload bits, sign kept.
 //   f32_to_bf16: round to nearest even, exactly torch's c10::BFloat16 conversion (NaN → 0x7fc0).
@@ -19,18 +19,6 @@ struct Params { count: u32, in_offset: u32, out_offset: u32, _pad: u32 }  // off
 
 fn half_at(k: u32) -> u32 {
   return (inp[k >> 1u] >> ((k & 1u) * 16u)) & 0xffffu;
-}
-
-fn f16_to_f32_bits(h: u32) -> u32 {
-  let s = (h & 0x8000u) << 16u;
-  let e = (h >> 10u) & 0x1fu;
-  let mant = h & 0x3ffu;
-  if (e == 0x1fu) { return s | 0x7f800000u | (mant << 13u); }          // Inf / NaN
-  if (e != 0u) { return s | ((e + 112u) << 23u) | (mant << 13u); }     // normal: rebias 15 → 127
-  if (mant == 0u) { return s; }                                         // ±0
-  // subnormal mant·2^-24 = 1.f · 2^(k-24), k = index of the top set bit
-  let k = 31u - countLeadingZeros(mant);
-  return s | ((k + 103u) << 23u) | ((mant << (23u - k)) & 0x7fffffu);
 }
 
 fn bf16_to_f16_bits(b: u32) -> u32 {

@@ -20,7 +20,7 @@ import { MicroStepRunner } from '../train/micro_step.ts';
 import { packSequences } from '../train/batches.ts';
 import { attentionFlops } from '../ops/attention.ts';
 import { Rng } from '../util/random.ts';
-import type { CheckpointMode } from '../model/activations.ts';
+import type { ActivationDtype, CheckpointMode } from '../model/activations.ts';
 import { chooseCheckpointing } from '../train/session.ts';
 
 export const QWEN3_0_6B_DIMS: ModelDims = { C: 1024, F: 3072, L: 28, H: 16, Hkv: 8, D: 128, V: 151936, eps: 1e-6, theta: 1e6, padId: 151643, initializerRange: 0.02 };
@@ -32,6 +32,8 @@ export interface StepConfig {
   /** true = 'full', false = 'none', unless `checkpointing` is given. */
   gradientCheckpointing: boolean;
   checkpointing?: CheckpointMode;
+  /** Storage of the saved activations (default float32). */
+  activationDtype?: ActivationDtype;
   /** Pairs per micro-batch (2× sequences). */
   pairs: number;
   /** max_length: the longest sequence; the others are drawn shorter (unequal lengths). */
@@ -49,6 +51,8 @@ export interface StepResult {
   gradient_checkpointing: boolean;
   /** What the backward recomputes (src/model/activations.ts): none, selective, selective_mlp or full. */
   checkpointing_mode: CheckpointMode;
+  /** Storage of the saved activations (src/model/activations.ts): float32, or float16 (packed per layer). */
+  activation_dtype: ActivationDtype;
   pairs: number;
   max_length: number;
   layers: number;
@@ -78,7 +82,7 @@ export interface StepResult {
 export function stepName(c: StepConfig): string {
   const split = c.layersPerSubmission ? ` split/${c.layersPerSubmission}` : '';
   const m = ckptMode(c);
-  return `${c.mode}${m === 'full' ? '+ckpt' : m === 'none' ? '' : `+${m}`} P=${c.pairs} T=${c.maxLength}${split}`;
+  return `${c.mode}${m === 'full' ? '+ckpt' : m === 'none' ? '' : `+${m}`}${c.activationDtype === 'float16' ? '+f16' : ''} P=${c.pairs} T=${c.maxLength}${split}`;
 }
 
 export function ckptMode(c: StepConfig): CheckpointMode {
@@ -118,7 +122,7 @@ export async function benchStep(gpu: Gpu, dims: ModelDims, c: StepConfig, reps: 
   const rng = new Rng(7);
   const seqs = lengths.map((n) => Uint32Array.from({ length: n }, () => rng.int(dims.padId)));
   const mb = packSequences(seqs, dims.padId, c.maxLength);
-  const model = new Qwen3RewardModel(gpu, w, { maxB: B, maxT: mb.T, gradientCheckpointing: c.gradientCheckpointing, checkpointing: c.checkpointing, training: true });
+  const model = new Qwen3RewardModel(gpu, w, { maxB: B, maxT: mb.T, gradientCheckpointing: c.gradientCheckpointing, checkpointing: c.checkpointing, activationDtype: c.activationDtype, training: true });
   const opt = new Optimizer(gpu, w, 1);
   const runner = new MicroStepRunner(gpu, model, { budgetMs: c.budgetMs, layersPerSubmission: c.layersPerSubmission });
   try {
@@ -151,7 +155,7 @@ export async function benchStep(gpu: Gpu, dims: ModelDims, c: StepConfig, reps: 
     const realTokens = lengths.reduce((a, b) => a + b, 0);
     const att = attentionFlops(lengths, dims.H, dims.D);
     return {
-      name: stepName(c), mode: c.mode, gradient_checkpointing: model.checkpointing === 'full', checkpointing_mode: model.checkpointing, pairs: c.pairs, max_length: c.maxLength,
+      name: stepName(c), mode: c.mode, gradient_checkpointing: model.checkpointing === 'full', checkpointing_mode: model.checkpointing, activation_dtype: model.activationDtype, pairs: c.pairs, max_length: c.maxLength,
       layers: dims.L,
       dispatches_per_layer: model.layerDispatches(plan),
       attention_dispatches_per_layer: [...plan.layers[0], ...model.layerBackwardKernels(plan, 0)] // recompute included
@@ -192,6 +196,7 @@ export function stepConfigs(tiny: boolean, opts: { full?: boolean; budgetBytes?:
       { mode: 'full', gradientCheckpointing: false, ...base, budgetMs: Infinity },
       { mode: 'lora', gradientCheckpointing: false, checkpointing: 'selective', ...base, budgetMs: Infinity },
       { mode: 'lora', gradientCheckpointing: false, checkpointing: 'selective_mlp', ...base, budgetMs: Infinity },
+      { mode: 'lora', gradientCheckpointing: false, activationDtype: 'float16', ...base, budgetMs: Infinity },
       { mode: 'lora', gradientCheckpointing: true, ...base, layersPerSubmission: 1 },
     ];
   }
@@ -201,8 +206,8 @@ export function stepConfigs(tiny: boolean, opts: { full?: boolean; budgetBytes?:
       for (const pairs of [1, 4, 8]) {
         const lora = mode === 'lora' ? { r: 16, alpha: 32, dropout: 0, targets: [...LINEAR_NAMES], useRslora: false } : null;
         const base = { dims: QWEN3_0_6B_DIMS, lora, frozenDtype: 'bf16' as const, maxLength, gradientCheckpointing: false, maxBlockBytes: 2 ** 31 };
-        const { mode: checkpointing } = chooseCheckpointing(base, { gradient_checkpointing: null }, pairs, opts.budgetBytes ?? 24 * 2 ** 30, 2 ** 31);
-        out.push({ mode, gradientCheckpointing: checkpointing === 'full', checkpointing, pairs, maxLength });
+        const { mode: checkpointing, activationDtype } = chooseCheckpointing(base, { gradient_checkpointing: null }, pairs, opts.budgetBytes ?? 24 * 2 ** 30, 2 ** 31);
+        out.push({ mode, gradientCheckpointing: checkpointing === 'full', checkpointing, activationDtype, pairs, maxLength });
       }
     }
   }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { requestNodeGpu } from '../gpu/node.ts';
 import { describeEngineFeatures, describeGpu, type Gpu } from '../gpu/device.ts';
 import { parseRewardConfig, defaultRewardConfig, type RewardConfig } from '../train/config.ts';
+import { ACTIVATION_DTYPE_CHOICES, type ActivationDtypeChoice } from '../train/session.ts';
 import { CliInputError } from './files.ts';
 import { parseJsonText } from '../formats/json_text.ts';
 import { enospcError, faultAt, killNow, type FaultPoint } from '../gpu/flags.ts';
@@ -110,6 +111,15 @@ export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'chat
 export async function copyTokenizerFiles(fromDir: string, toDir: string): Promise<void> {
   await mkdir(toDir, { recursive: true });
   for (const f of TOKENIZER_FILES) if (existsSync(path.join(fromDir, f))) await copyFile(path.join(fromDir, f), path.join(toDir, f));
+}
+
+/** --activation-dtype auto|float32|float16 (default auto: the memory plan's choice, f16 only when f32 does not fit). */
+export function activationDtypeArg(arg: string | undefined): ActivationDtypeChoice {
+  if (arg === undefined) return 'auto';
+  if (!(ACTIVATION_DTYPE_CHOICES as readonly string[]).includes(arg)) {
+    throw new CliInputError(`--activation-dtype ${arg}: expected one of ${ACTIVATION_DTYPE_CHOICES.join(', ')} (auto: float32 when it fits, else float16 storage of the saved activations)`);
+  }
+  return arg as ActivationDtypeChoice;
 }
 
 export function gpuMemoryBytes(arg: string | undefined): number | undefined {

@@ -9,7 +9,7 @@ import { openFileSource } from '../formats/bytes-node.ts';
 import { parseAdapterConfig } from '../formats/peft.ts';
 import { parseJsonText } from '../formats/json_text.ts';
 import { peftForContinue } from '../train/continue.ts';
-import { cliGpu, readRunConfig, writeFiles, readTokenizerFiles, gpuMemoryBytes } from './common.ts';
+import { cliGpu, readRunConfig, writeFiles, readTokenizerFiles, gpuMemoryBytes, activationDtypeArg } from './common.ts';
 import { FsCheckpointStore } from './checkpoint-fs.ts';
 import { checkEvalData, createSession } from '../train/session.ts';
 import { fileTuneStore } from '../ops/matmul_tune_node.ts';
@@ -19,19 +19,22 @@ import type { TrainEvent } from '../train/trainer.ts';
 
 const HELP = `usage: npm run cli -- train --model DIR --train FILE [--eval FILE] [--config JSON|FILE] --out DIR
   [--adapter DIR] [--resume [--override-resume-check]] [--gpu-memory GiB] [--export-dtype bfloat16|float32]
+  [--activation-dtype auto|float32|float16]
   --adapter continues training from a PEFT adapter (adapter_config.json + adapter_model.safetensors) trained on
   --model: its LoRA and score weights are the starting point and its r / lora_alpha / target_modules are the run's.
   To continue from a trained model folder, pass it as --model.
   --config holds RewardConfig / TrainingArguments fields at the top level and, for LoRA, a "peft" object with
   LoraConfig's fields; no "peft" means full fine-tuning.
   --resume continues from the last checkpoint in <out>/checkpoints; it is refused when the config or the training data
-  differ from the checkpoint's, unless --override-resume-check is given (the run then continues with the new values).`;
+  differ from the checkpoint's, unless --override-resume-check is given (the run then continues with the new values).
+  --activation-dtype: storage of the activations saved for the backward (auto, the default: float32 when the plan fits
+  the GPU memory, else float16, which halves them; the math is f32 either way, gradients move by ~1e-3 relative).`;
 
 const metricsLine = (type: string, metrics: Record<string, number>) => JSON.stringify({ type, ...metrics }) + '\n';
 
 export async function trainCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help')) return (console.log(HELP), 0);
-  const a = parseArgs(argv, { values: ['model', 'train', 'eval', 'config', 'out', 'gpu-memory', 'export-dtype', 'adapter'], flags: ['resume', 'override-resume-check'] });
+  const a = parseArgs(argv, { values: ['model', 'train', 'eval', 'config', 'out', 'gpu-memory', 'export-dtype', 'adapter', 'activation-dtype'], flags: ['resume', 'override-resume-check'] });
   const modelDir = required(a, 'model');
   const out = required(a, 'out');
   const config = await readRunConfig(optional(a, 'config'));
@@ -74,7 +77,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const session = await createSession({
     gpu, files, config, train: train.pairs, eval: evalSet?.pairs, checkpoints: store,
     // the folder as the user named it: exported files carry no local path beyond what was typed
-    budgetBytes: gpuMemoryBytes(optional(a, 'gpu-memory')), baseModel: modelDir.replace(/[\\/]+$/, ''), onEvent, init,
+    budgetBytes: gpuMemoryBytes(optional(a, 'gpu-memory')), activationDtype: activationDtypeArg(optional(a, 'activation-dtype')), baseModel: modelDir.replace(/[\\/]+$/, ''), onEvent, init,
     gemmTuneStore: fileTuneStore(),
   }).finally(async () => {
     await closeModelFiles(files);
@@ -82,7 +85,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   });
   for (const w of session.loaded.warnings) console.error(`warning: ${w}`);
   maxSteps = session.trainer.maxSteps;
-  console.error(`[plan] micro-batch ${session.microPairs} pairs, checkpointing ${session.plan.checkpointing_mode}${config.gradient_checkpointing === null ? ' (gradient_checkpointing unset: the least recompute that fits)' : ''}, ${formatBytes(session.plan.total)} of GPU memory planned; ${maxSteps} optimizer steps`);
+  console.error(`[plan] micro-batch ${session.microPairs} pairs, checkpointing ${session.plan.checkpointing_mode}${config.gradient_checkpointing === null ? ' (gradient_checkpointing unset: the least recompute that fits)' : ''}, activations stored ${session.plan.activation_dtype}, ${formatBytes(session.plan.total)} of GPU memory planned; ${maxSteps} optimizer steps`);
   if (a.options.has('resume')) {
     const names = await store.list();
     if (names.length === 0) console.error('[resume] no checkpoint yet: starting from step 0');

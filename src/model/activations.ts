@@ -39,6 +39,10 @@ export interface Activations {
   resid: GPUBuffer[]; // L+1 × (M,C): resid[l] enters layer l; resid[L] enters the final norm
   /** Checkpointing mode the layout was made for (effectiveCheckpointing). */
   checkpointing: CheckpointMode;
+  /** Storage of the saved activations (effectiveActivationDtype). */
+  activationDtype: ActivationDtype;
+  /** float16 storage: per layer its packed f16 buffer, holding `blocks` (the shared f32 set is layers[l]); else null. */
+  act16: { layer: GPUBuffer[]; blocks: Act16Block[] } | null;
   layers: LayerActs[]; // per layer l: its kept buffers, and the shared set's (KEPT_PER_LAYER) for the rest
   /** Per layer (kept with checkpointing too: the recompute reuses them instead of re-running x·Aᵀ), per fusion
    *  group with LoRA: (M, parts·R) dropout(x)·Aᵀ. Small: 7·R floats per row per layer with every linear targeted. */
@@ -96,6 +100,18 @@ export const KEPT_PER_LAYER: Record<CheckpointMode, ReadonlySet<keyof LayerActs>
   full: new Set(),
 };
 
+/**
+ * How the per-layer activations saved for the backward are stored. `float16`: the LayerActs in F16_ACTS that the
+ * checkpointing mode keeps per layer are packed to f16 at the end of the layer's forward (one buffer per layer,
+ * src/ops/act16.ts) and unpacked to f32 into one shared set at the start of its backward; all math stays f32. The
+ * residual stream (resid, x2: where Qwen's outlier activations live), the statistics (rstd, lse), LoRA's xa and h
+ * stay f32; v is restored from q|k|v's v columns. A value beyond f16's range (±65504) becomes ±Inf: the step's
+ * gradient is then non-finite and the trainer stops with its non-finite error (src/train/trainer.ts).
+ */
+export const ACTIVATION_DTYPES = ['float32', 'float16'] as const;
+export type ActivationDtype = (typeof ACTIVATION_DTYPES)[number];
+export const F16_ACTS = ['ln1', 'qkv', 'qr', 'kr', 'att', 'ln2', 'gu'] as const satisfies readonly (keyof LayerActs)[];
+
 export interface ActivationOptions {
   maxB: number;
   maxT: number;
@@ -108,6 +124,16 @@ export interface ActivationOptions {
   /** Full fine-tuning: the embedding gradient's CSR plan buffers (src/ops/embedding.ts) and h = silu(gate)·up (dW
    *  of down_proj reads it) are part of the layout; otherwise the down products read gate|up (no h stored). */
   fullFineTune?: boolean;
+  /** Storage of the saved activations (default float32). */
+  activationDtype?: ActivationDtype;
+}
+
+/** One f16 block of a layer's packed buffer: LayerActs `name`, (rows, cols), starting at half `hOffset` (a multiple
+ *  of the allocated rows, so a smaller plan uses the prefix rows of each block). */
+export interface Act16Block {
+  name: (typeof F16_ACTS)[number];
+  cols: number;
+  hOffset: number;
 }
 
 const align256 = (n: number) => Math.ceil(n / 256) * 256;
@@ -116,6 +142,30 @@ const align256 = (n: number) => Math.ceil(n / 256) * 256;
 export function effectiveCheckpointing(L: number, o: Pick<ActivationOptions, 'gradientCheckpointing' | 'checkpointing' | 'training'>): CheckpointMode {
   if (!o.training || L <= 1) return 'none';
   return o.checkpointing ?? (o.gradientCheckpointing ? 'full' : 'none');
+}
+
+/** The storage the allocation uses: float16 only when training with more than one layer and the mode keeps some
+ *  F16_ACTS per layer (with 'full' checkpointing nothing is kept but the residual stream). */
+export function effectiveActivationDtype(L: number, o: Pick<ActivationOptions, 'gradientCheckpointing' | 'checkpointing' | 'training' | 'activationDtype'>): ActivationDtype {
+  if (o.activationDtype !== 'float16') return 'float32';
+  const kept = KEPT_PER_LAYER[effectiveCheckpointing(L, o)];
+  return o.training && L > 1 && F16_ACTS.some((n) => kept.has(n)) ? 'float16' : 'float32';
+}
+
+/** The f16 blocks of each layer's packed buffer (empty with float32 storage), M = maxB·maxT rows each. */
+export function act16Blocks(d: ModelDims, o: ActivationOptions): Act16Block[] {
+  if (effectiveActivationDtype(d.L, o) !== 'float16') return [];
+  const kept = KEPT_PER_LAYER[effectiveCheckpointing(d.L, o)];
+  const M = o.maxB * o.maxT;
+  const cols: Record<(typeof F16_ACTS)[number], number> = {
+    ln1: d.C, qkv: (d.H + 2 * d.Hkv) * d.D, qr: d.H * d.D, kr: d.Hkv * d.D, att: d.H * d.D, ln2: d.C, gu: 2 * d.F,
+  };
+  let h = 0;
+  return F16_ACTS.filter((n) => kept.has(n)).map((name) => {
+    const b = { name, cols: cols[name], hOffset: h };
+    h += M * cols[name];
+    return b;
+  });
 }
 
 /** xa buffers of one layer, in the order groupLinears (src/model/linear.ts) asks for them: (M, parts·R) for a fusion
@@ -147,6 +197,10 @@ export function activationLayout(d: ModelDims, o: ActivationOptions): LayoutEntr
   const f = 4;
   const mode = effectiveCheckpointing(L, o);
   const kept = KEPT_PER_LAYER[mode];
+  const blocks = act16Blocks(d, o);
+  const in16 = new Set<keyof LayerActs>(blocks.map((b) => b.name));
+  if (in16.has('qkv')) in16.add('v'); // restored from q|k|v's v columns
+  const perLayer = (n: keyof LayerActs) => kept.has(n) && !in16.has(n);
   const NQKV = (H + 2 * Hkv) * D;
   const layerBytes: Record<keyof LayerActs, number> = {
     ln1: M * C * f, rstd1: M * f, qkv: M * NQKV * f, v: M * Hkv * D * f, rstdqk: M * (H + Hkv) * f,
@@ -164,7 +218,8 @@ export function activationLayout(d: ModelDims, o: ActivationOptions): LayoutEntr
     e('positions', M * 4, 1, true),
     e('margins', Math.ceil(o.maxB / 2) * f, 1, true),
     e('resid', M * C * f, L + 1),
-    ...LAYER_ACT_NAMES.map((n) => e(`layer.${n}`, layerBytes[n], kept.has(n) ? L : 1)),
+    ...LAYER_ACT_NAMES.map((n) => e(`layer.${n}`, layerBytes[n], perLayer(n) ? L : 1)),
+    ...(blocks.length ? [e('layer16', blocks.reduce((t, b) => t + M * b.cols, 0) * 2, L)] : []),
     ...loraGroupWidths(o).map((w, i) => e(`lora_xa${i}`, M * w * f, L)),
     e('tmpC', M * C * f, 1, true),
     e('xf', M * C * f),
@@ -226,6 +281,8 @@ export function allocateActivations(gpu: Gpu, d: ModelDims, o: ActivationOptions
     maxB: o.maxB,
     maxT: o.maxT,
     checkpointing: effectiveCheckpointing(L, o),
+    activationDtype: effectiveActivationDtype(L, o),
+    act16: bufs.has('layer16') ? { layer: bufs.get('layer16')!, blocks: act16Blocks(d, o) } : null,
     ids: one('ids'),
     cu: one('cu'),
     positions: one('positions'),

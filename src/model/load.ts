@@ -1,7 +1,7 @@
 // From a Hugging Face model folder's files to a ready model on the GPU: parse config.json, build the parameter
 // table (full fine-tuning or LoRA), stream the safetensors tensors in, initialise what a base checkpoint lacks
 // (score head, LoRA), and allocate the activations. Shared by the CLI (Node files) and the worker (stored files).
-import type { CheckpointMode } from './activations.ts';
+import type { CheckpointMode, ActivationDtype } from './activations.ts';
 import type { Gpu } from '../gpu/device.ts';
 import type { ByteSource } from '../formats/bytes.ts';
 import { locateTensors, parseSafetensorsIndex, type SafetensorsIndex } from '../formats/safetensors.ts';
@@ -34,6 +34,8 @@ export interface LoadOptions {
   gradientCheckpointing: boolean;
   /** Overrides gradientCheckpointing (src/model/activations.ts CheckpointMode). */
   checkpointing?: CheckpointMode;
+  /** Storage of the activations saved for the backward (default float32). */
+  activationDtype?: ActivationDtype;
   seed: number;
   padId?: number;
   /** Extra tensors (a PEFT adapter's LoRA/score weights) that override or complete the checkpoint. */
@@ -93,6 +95,6 @@ export async function loadRewardModel(gpu: Gpu, files: ModelFiles, o: LoadOption
   }
   const missing = await loadWeights(gpu, weights, sources, o.onProgress);
   initNewParams(gpu, weights, missing, o.seed);
-  const model = new Qwen3RewardModel(gpu, weights, { maxB: o.maxB, maxT: o.maxT, gradientCheckpointing: o.gradientCheckpointing, checkpointing: o.checkpointing, training: o.training, paddingIdx });
+  const model = new Qwen3RewardModel(gpu, weights, { maxB: o.maxB, maxT: o.maxT, gradientCheckpointing: o.gradientCheckpointing, checkpointing: o.checkpointing, activationDtype: o.activationDtype, training: o.training, paddingIdx });
   return { config, dims, weights, model, initialized: missing, warnings };
 }

@@ -2,7 +2,7 @@
 // AdamW moments, activations (with or without gradient checkpointing) and workspaces, from the same parameter
 // table and activation layout the engine allocates — so the plan and the real allocation cannot drift apart.
 import { buildParamTable, countParams, type LoraSpec, type ModelDims, type StoreDtype } from './params.ts';
-import { activationLayout, effectiveCheckpointing, type CheckpointMode } from './activations.ts';
+import { activationLayout, effectiveActivationDtype, effectiveCheckpointing, type ActivationDtype, type CheckpointMode } from './activations.ts';
 
 export interface MemoryPlanInput {
   dims: ModelDims;
@@ -13,6 +13,8 @@ export interface MemoryPlanInput {
   gradientCheckpointing: boolean;
   /** Overrides gradientCheckpointing (true = 'full', false = 'none') when given. */
   checkpointing?: CheckpointMode;
+  /** Storage of the saved activations (default float32; src/model/activations.ts). */
+  activationDtype?: ActivationDtype;
   maxBlockBytes: number;
 }
 
@@ -30,6 +32,8 @@ export interface MemoryPlan {
   micro_batch_pairs: number;
   max_length: number;
   checkpointing_mode: CheckpointMode;
+  /** Storage of the saved activations the plan was made for (float32 where float16 would change nothing). */
+  activation_dtype: ActivationDtype;
 }
 
 export function memoryPlan(i: MemoryPlanInput): MemoryPlan {
@@ -38,7 +42,7 @@ export function memoryPlan(i: MemoryPlanInput): MemoryPlan {
   const frozen = table.frozen.reduce((s, e) => s + e.bytes, 0);
   const train = table.trainableBlockBytes.reduce((s, b) => s + b, 0);
   const o = {
-    maxB: 2 * i.microPairs, maxT: i.maxLength, gradientCheckpointing: i.gradientCheckpointing, checkpointing: i.checkpointing,
+    maxB: 2 * i.microPairs, maxT: i.maxLength, gradientCheckpointing: i.gradientCheckpointing, checkpointing: i.checkpointing, activationDtype: i.activationDtype,
     loraTargets: i.lora?.targets ?? [], loraR: i.lora?.r ?? 0, training: true, fullFineTune: i.lora === null,
   };
   const layout = activationLayout(i.dims, o);
@@ -57,6 +61,7 @@ export function memoryPlan(i: MemoryPlanInput): MemoryPlan {
     total: frozen + 4 * train + acts + ws,
     largest_buffer: largest, micro_batch_pairs: i.microPairs, max_length: i.maxLength,
     checkpointing_mode: effectiveCheckpointing(i.dims.L, o),
+    activation_dtype: effectiveActivationDtype(i.dims.L, o),
   };
 }
 

@@ -21,7 +21,8 @@ import { attentionForward, attentionBackward } from '../ops/attention.ts';
 import { swigluRowsForward, swigluRowsBackward } from '../ops/swiglu.ts';
 import { rewardHeadForward, rewardHeadBackward } from '../ops/reward_head.ts';
 import { rewardLossForward } from '../ops/reward_loss.ts';
-import { allocateActivations, destroyActivations, loraGroupWidths, type Activations, type CheckpointMode, type LayerActs } from './activations.ts';
+import { allocateActivations, destroyActivations, loraGroupWidths, type Activations, type ActivationDtype, type CheckpointMode, type LayerActs } from './activations.ts';
+import { act16Pack, act16Unpack, type Act16Segment } from '../ops/act16.ts';
 import { createStorage } from '../gpu/buffers.ts';
 import { groupBackward, groupForward, groupLinears, type LinearGroup, type LinearSlot } from './linear.ts';
 import { LINEAR_GROUPS, LINEAR_NAMES, layerPrefix, linearWeightName, loraName, loraScale, type ModelDims } from './params.ts';
@@ -35,6 +36,8 @@ export interface ModelOptions {
   gradientCheckpointing: boolean;
   /** What the backward recomputes (src/model/activations.ts, CheckpointMode). */
   checkpointing?: CheckpointMode;
+  /** Storage of the activations saved for the backward (src/model/activations.ts; default float32). */
+  activationDtype?: ActivationDtype;
   training: boolean;
   /**
    * nn.Embedding's padding_idx: config.json's pad_token_id *as loaded* (Qwen3Model builds the embedding from it, before
@@ -53,7 +56,9 @@ export interface StepPlan {
   layers: Kernel[][]; // forward of layer l (re-recorded by the backward when checkpointing)
   head: Kernel[]; // final norm + reward head
   lossByKey: Map<string, Kernel>; // loss kernels by (P, gradScale, center, metrics slot)
-  /** What layer l's backward recomputes first (the checkpointing mode's kernels; empty with 'none'). */
+  /** float16 storage: layer l's f16 copy of its saved activations, unpacked first in its backward (else empty). */
+  layersRestore: Kernel[][];
+  /** What layer l's backward recomputes next (the checkpointing mode's kernels; empty with 'none'). */
   layersRecompute: Kernel[][];
   layersBackward: Kernel[][]; // backward of layer l (without its recompute)
   headBackward: Kernel[]; // reward head + final norm backward
@@ -135,6 +140,7 @@ export class Qwen3RewardModel {
     const lora = t.lora;
     this.acts = allocateActivations(gpu, this.dims, {
       maxB: opts.maxB, maxT: opts.maxT, gradientCheckpointing: opts.gradientCheckpointing, checkpointing: opts.checkpointing,
+      activationDtype: opts.activationDtype,
       loraTargets: lora?.targets ?? [], loraR: lora?.r ?? 0, training: opts.training, fullFineTune: opts.training && this.full,
     });
     const { cos, sin } = ropeTable(opts.maxT, this.dims.D, this.dims.theta);
@@ -203,6 +209,25 @@ export class Qwen3RewardModel {
     return this.acts.checkpointing;
   }
 
+  /** The storage of the saved activations this model was allocated for (float32 without training). */
+  get activationDtype(): ActivationDtype {
+    return this.acts.activationDtype;
+  }
+
+  /** float16 storage: layer l's f16 blocks as act16 segments of M rows over the shared f32 set (the forward packs
+   *  them, the backward unpacks them and, when v is kept, restores v from q|k|v's v columns). */
+  private act16Segments(l: number, M: number, restore: boolean): Act16Segment[] {
+    const a16 = this.acts.act16!;
+    const x = this.layerActs(l);
+    const { H, Hkv, D } = this.dims;
+    const segs: Act16Segment[] = a16.blocks.map((b) => ({ f32: x[b.name], rows: M, cols: b.cols, hOffset: b.hOffset }));
+    const qkv = a16.blocks.find((b) => b.name === 'qkv');
+    if (restore && qkv && this.acts.checkpointing === 'none') {
+      segs.push({ f32: x.v, rows: M, cols: Hkv * D, hOffset: qkv.hOffset + (H + Hkv) * D, hStride: qkv.cols });
+    }
+    return segs;
+  }
+
   /** The training kernels of B sequences of at most T tokens packed in the rows of the inputs written last
    *  (writeInputs), built on first use and cached (bind groups included). */
   plan(B: number, T: number): StepPlan {
@@ -267,7 +292,9 @@ export class Qwen3RewardModel {
       const glu = this.downGlu(s);
       const swiglu = glu ? [] : [swigluRowsForward(gpu, x.h, x.gu, M, F)];
       const downK = glu ? fwd(s.down, a.resid[l + 1], x.gu, C, x.x2, true) : fwd(s.down, a.resid[l + 1], x.h, C, x.x2);
-      layers.push([norm1, ...qkvK, qkRope, attn, ...oK, norm2, ...guK, ...swiglu, ...downK]);
+      // float16 storage: the layer's saved activations are packed to f16 once its forward is done
+      const pack = training && a.act16 ? [act16Pack(gpu, a.act16.layer[l], this.act16Segments(l, M, false))] : [];
+      layers.push([norm1, ...qkvK, qkRope, attn, ...oK, norm2, ...guK, ...swiglu, ...downK, ...pack]);
       if (!training || mode === 'none') layersRecompute.push([]);
       // full: everything but the last product (resid[l+1] is kept per layer)
       else if (mode === 'full') layersRecompute.push([norm1, ...noXa(qkvK), qkRope, attn, ...noXa(oK), norm2, ...noXa(guK), ...swiglu]);
@@ -282,7 +309,8 @@ export class Qwen3RewardModel {
       rmsnormForward(gpu, a.xf, a.rstdf, a.resid[L], paramRef(w, 'model.norm.weight'), M, C, eps),
       rewardHeadForward(gpu, a.rewards, a.poolIdx, a.xf, a.ids, a.cu, scoreW, B, M, C, d.padId),
     ];
-    const plan: StepPlan = { B, T, M, embed, layers, head, lossByKey: new Map(), layersRecompute, layersBackward: [], headBackward: [], embedBackward: [] };
+    const layersRestore = layers.map((_, l) => (training && a.act16 ? [act16Unpack(gpu, a.act16.layer[l], this.act16Segments(l, M, true))] : []));
+    const plan: StepPlan = { B, T, M, embed, layers, head, lossByKey: new Map(), layersRestore, layersRecompute, layersBackward: [], headBackward: [], embedBackward: [] };
     if (!training) return plan;
 
     // ---- backward (mirror of the forward, in reverse) ----
@@ -382,11 +410,12 @@ export class Qwen3RewardModel {
     return ks;
   }
 
-  /** Layer l's part of the backward: what its checkpointing mode recomputes, then its backward kernels. The
+  /** Layer l's part of the backward: the unpack of its f16 activations (float16 storage), what its checkpointing
+   *  mode recomputes, then its backward kernels. The
    *  recompute never runs LoRA's x·Aᵀ products (kept per layer: the same values, the dropout seed is the
    *  micro-step's) nor the layer's last product (resid[l+1] is kept per layer). */
   layerBackwardKernels(plan: StepPlan, l: number): Kernel[] {
-    return [...plan.layersRecompute[l], ...plan.layersBackward[l]];
+    return [...plan.layersRestore[l], ...plan.layersRecompute[l], ...plan.layersBackward[l]];
   }
 
   /** Dispatches of layer l in one training micro-step (forward, recompute, backward): the fusion metric. */
@@ -398,7 +427,7 @@ export class Qwen3RewardModel {
   destroy(): void {
     for (const p of [...this.plans.values(), ...this.evalPlans.values()]) {
       // recompute lists share most kernels with the forward: destroy each once
-      destroyKernels([...new Set([...p.embed, ...p.layers.flat(), ...p.head, ...p.lossByKey.values(), ...p.layersRecompute.flat(), ...p.layersBackward.flat(), ...p.headBackward, ...p.embedBackward])]);
+      destroyKernels([...new Set([...p.embed, ...p.layers.flat(), ...p.head, ...p.lossByKey.values(), ...p.layersRestore.flat(), ...p.layersRecompute.flat(), ...p.layersBackward.flat(), ...p.headBackward, ...p.embedBackward])]);
     }
     this.plans.clear();
     this.evalPlans.clear();

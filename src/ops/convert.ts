@@ -9,10 +9,13 @@
 // Optional offsets, in elements: opts.inOffset into `inp` (any value, so a tensor may start at an odd halfword of a
 // safetensors file), opts.outOffset into `out` (must be even for packed 16-bit outputs, whose threads own whole words).
 // Buffer arguments may be whole GPUBuffers or ranges of one (Buf); element offsets count from the range's start.
-import code from '../../shaders/convert.wgsl?raw';
+import convertCode from '../../shaders/convert.wgsl?raw';
+import halfBits from '../../shaders/half_bits.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
 import { type Buf, type Kernel, bufLabel, bufSize, cdiv, simpleKernel } from '../gpu/kernel.ts';
 import { elementwiseGrid, WG_1D } from './grid.ts';
+
+const code = `${convertCode}\n${halfBits}`;
 
 export interface ConvertOptions {
   inOffset?: number;

@@ -6,7 +6,7 @@ import type { ByteSource } from '../formats/bytes.ts';
 import type { Gpu } from '../gpu/device.ts';
 import { loadRewardModel, type LoadedModel, type ModelFiles } from '../model/load.ts';
 import { fitMicroBatch, memoryPlan, type MemoryPlan, type MemoryPlanInput } from '../model/plan.ts';
-import { CHECKPOINT_MODES, type CheckpointMode } from '../model/activations.ts';
+import { CHECKPOINT_MODES, type ActivationDtype, type CheckpointMode } from '../model/activations.ts';
 import { LINEAR_NAMES, type LoraSpec, type ModelDims } from '../model/params.ts';
 import { type TuneStore, autotuneGemm, modelGemmShapes } from '../ops/matmul_tune.ts';
 import { parseModelConfigText, modelDims, withPadTokenId, QWEN3_PAD_TOKEN_ID } from '../model/config.ts';
@@ -44,6 +44,21 @@ export interface PlanRequest {
   maxBufferBytes: number;
   /** 16-bit frozen weights (bf16 checkpoints) or f32. */
   frozenDtype: 'f32' | 'bf16' | 'f16';
+  /** Storage of the saved activations: a fixed one, or 'auto' (default): the plan's choice (chooseCheckpointing). */
+  activationDtype?: ActivationDtypeChoice;
+}
+
+/** The engine's activation storage setting: `auto` lets the memory plan choose (f16 only when f32 does not fit). */
+export type ActivationDtypeChoice = 'auto' | ActivationDtype;
+export const ACTIVATION_DTYPE_CHOICES: readonly ActivationDtypeChoice[] = ['auto', 'float32', 'float16'];
+
+/** The (checkpointing mode, activation storage) pairs a config allows, in the order of preference: the checkpointing
+ *  modes least recompute first (checkpointingCandidates), each with float32 storage before float16 ('auto'), or
+ *  only the fixed storage. float16 changes nothing with 'full' checkpointing (only the residual stream is kept). */
+export function memoryCandidates(c: Pick<RewardConfig, 'gradient_checkpointing'>, dtype: ActivationDtypeChoice = 'auto'): { mode: CheckpointMode; activationDtype: ActivationDtype }[] {
+  const dtypes: ActivationDtype[] = dtype === 'auto' ? ['float32', 'float16'] : [dtype];
+  return checkpointingCandidates(c).flatMap((mode) =>
+    (mode === 'full' ? dtypes.slice(0, 1) : dtypes).map((activationDtype) => ({ mode, activationDtype })));
 }
 
 /** The checkpointing modes a config allows, least recompute first: gradient_checkpointing true → full, false →
@@ -53,16 +68,17 @@ export function checkpointingCandidates(c: Pick<RewardConfig, 'gradient_checkpoi
 }
 
 /**
- * The checkpointing mode and micro-batch: the largest micro-batch (≤ per_device_train_batch_size) any allowed mode
- * fits, and among the modes reaching it the one with the least recompute (none, selective, selective_mlp, full):
- * no checkpointing whenever the whole micro-batch fits. microPairs 0: nothing fits.
+ * The checkpointing mode, activation storage and micro-batch: the largest micro-batch (≤ per_device_train_batch_size)
+ * any allowed pair fits, and among the pairs reaching it the first of memoryCandidates: no checkpointing whenever
+ * the whole micro-batch fits (with float32 storage if it fits, else float16), then selective, selective_mlp, full.
+ * microPairs 0: nothing fits.
  */
-export function chooseCheckpointing(base: Omit<MemoryPlanInput, 'microPairs' | 'checkpointing'>, c: Pick<RewardConfig, 'gradient_checkpointing'>, batch: number, budgetBytes: number, maxBufferBytes: number): { mode: CheckpointMode; microPairs: number } {
-  const modes = checkpointingCandidates(c);
-  let best = { mode: modes[modes.length - 1], microPairs: 0 };
-  for (const mode of modes) {
-    const p = fitMicroBatch({ ...base, checkpointing: mode }, batch, budgetBytes, maxBufferBytes);
-    if (p > best.microPairs) best = { mode, microPairs: p };
+export function chooseCheckpointing(base: Omit<MemoryPlanInput, 'microPairs' | 'checkpointing' | 'activationDtype'>, c: Pick<RewardConfig, 'gradient_checkpointing'>, batch: number, budgetBytes: number, maxBufferBytes: number, dtype: ActivationDtypeChoice = 'auto'): { mode: CheckpointMode; activationDtype: ActivationDtype; microPairs: number } {
+  const cands = memoryCandidates(c, dtype);
+  let best = { ...cands[cands.length - 1], microPairs: 0 };
+  for (const cand of cands) {
+    const p = fitMicroBatch({ ...base, checkpointing: cand.mode, activationDtype: cand.activationDtype }, batch, budgetBytes, maxBufferBytes);
+    if (p > best.microPairs) best = { ...cand, microPairs: p };
     if (p === batch) break;
   }
   return best;
@@ -70,14 +86,14 @@ export function chooseCheckpointing(base: Omit<MemoryPlanInput, 'microPairs' | '
 
 /** The memory plan, micro-batch and checkpointing mode for a config; throws a message with what to change when
  *  nothing fits. */
-export function planRun(r: PlanRequest): { microPairs: number; plan: MemoryPlan; checkpointing: CheckpointMode } {
+export function planRun(r: PlanRequest): { microPairs: number; plan: MemoryPlan; checkpointing: CheckpointMode; activationDtype: ActivationDtype } {
   const base = {
     dims: r.dims, lora: loraSpecOf(r.config), frozenDtype: r.frozenDtype, maxLength: r.maxLength,
     gradientCheckpointing: r.config.gradient_checkpointing === true, maxBlockBytes: r.maxBufferBytes,
   };
-  const { mode, microPairs } = chooseCheckpointing(base, r.config, r.config.per_device_train_batch_size, r.budgetBytes, r.maxBufferBytes);
+  const { mode, activationDtype, microPairs } = chooseCheckpointing(base, r.config, r.config.per_device_train_batch_size, r.budgetBytes, r.maxBufferBytes, r.activationDtype);
   if (microPairs === 0) {
-    const one = memoryPlan({ ...base, microPairs: 1, checkpointing: mode });
+    const one = memoryPlan({ ...base, microPairs: 1, checkpointing: mode, activationDtype });
     throw new Error(
       `this run needs ${(one.total / 2 ** 30).toFixed(2)} GiB of GPU memory even with one pair per micro-batch, more than the ` +
         `${(r.budgetBytes / 2 ** 30).toFixed(2)} GiB budget. Use LoRA (a "peft" config), ` +
@@ -85,7 +101,8 @@ export function planRun(r: PlanRequest): { microPairs: number; plan: MemoryPlan;
         'or raise the GPU memory setting if your GPU has more.',
     );
   }
-  return { microPairs, checkpointing: mode, plan: memoryPlan({ ...base, microPairs, checkpointing: mode }) };
+  const plan = memoryPlan({ ...base, microPairs, checkpointing: mode, activationDtype });
+  return { microPairs, checkpointing: mode, activationDtype: plan.activation_dtype, plan };
 }
 
 /** transformers' Trainer refuses an eval_strategy other than "no" without an eval dataset; so do we (`how` says how
@@ -121,6 +138,8 @@ export interface SessionOptions {
   eval?: TokenizedPair[];
   checkpoints?: CheckpointStore;
   budgetBytes?: number;
+  /** Storage of the saved activations (default 'auto': the memory plan's choice). */
+  activationDtype?: ActivationDtypeChoice;
   baseModel?: string | null;
   /** Recovery checkpoints at most this often (ms) and on request (the studio); undefined: none. */
   recoveryEveryMs?: number;
@@ -171,12 +190,13 @@ export async function createSession(o: SessionOptions): Promise<TrainSession> {
   checkTokenIds(train.kept, cfg.vocab_size, cfg.max_position_embeddings, 'training');
   checkTokenIds(evalSet.kept, cfg.vocab_size, cfg.max_position_embeddings, 'eval');
   const limits = o.gpu.device.limits;
-  const { microPairs, plan, checkpointing } = planRun({
+  const { microPairs, plan, checkpointing, activationDtype } = planRun({
     dims, config: c, maxLength: maxT, budgetBytes: o.budgetBytes ?? DEFAULT_GPU_MEMORY_BYTES,
     maxBufferBytes: Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize), frozenDtype: 'bf16',
+    activationDtype: o.activationDtype,
   });
   const loaded = await loadRewardModel(o.gpu, o.files, {
-    lora: loraSpecOf(c), training: true, maxB: 2 * microPairs, maxT, gradientCheckpointing: checkpointing === 'full', checkpointing,
+    lora: loraSpecOf(c), training: true, maxB: 2 * microPairs, maxT, gradientCheckpointing: checkpointing === 'full', checkpointing, activationDtype,
     seed: c.seed, padId: o.padTokenId, onProgress: o.onLoadProgress, ...(o.init?.length ? { extra: o.init } : {}),
   });
   // First use of these product shapes on this adapter: pick the GEMM tiles (cached per adapter; no-op on CPU).

@@ -340,6 +340,9 @@ export class Trainer {
       throw new NonFiniteError(
         `step ${nonFinite.step}: ${nonFinite.what} is ${nonFinite.value}; the optimizer skipped that step, so the weights are untouched. ` +
           (nonFinite.what === 'loss' ? 'The forward pass produced it (rewards overflowed or an input is invalid). ' : 'The backward pass produced it. ') +
+          (nonFinite.what === 'grad_norm' && this.o.model.activationDtype === 'float16'
+            ? 'This run stores its saved activations as float16: an activation beyond ±65504 becomes Inf there, so set the activation storage to float32 (--activation-dtype float32; it then needs more memory or checkpointing). '
+            : '') +
           'Lower learning_rate, set max_grad_norm, or check the data; resume from the last checkpoint.',
       );
     }

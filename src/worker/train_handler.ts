@@ -195,8 +195,9 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
     const dims = modelDims(withPadTokenId(parseModelConfigText(files.configText, files.configSource)));
     const maxBufferBytes = gpu ? Math.min(gpu.device.limits.maxBufferSize, gpu.device.limits.maxStorageBufferBindingSize) : NO_GPU_MAX_BUFFER_BYTES;
     try {
-      const { microPairs, plan: p, checkpointing } = planRun({ dims, config, maxLength: config.max_length ?? 1024, budgetBytes: budget, maxBufferBytes, frozenDtype: 'bf16' });
+      const { microPairs, plan: p, checkpointing, activationDtype } = planRun({ dims, config, maxLength: config.max_length ?? 1024, budgetBytes: budget, maxBufferBytes, frozenDtype: 'bf16' });
       const advice: string[] = [CHECKPOINTING_ADVICE[checkpointing] + (config.gradient_checkpointing === null ? ' (gradient_checkpointing auto: the least recompute that fits)' : '')];
+      if (activationDtype === 'float16') advice.push('Saved activations stored as float16 (half the memory; the math stays f32, gradients move by ~1e-3 relative): float32 storage does not fit this budget without more recompute.');
       if (microPairs < config.per_device_train_batch_size) advice.push(`Each batch of ${config.per_device_train_batch_size} pairs runs as micro-batches of ${microPairs} pairs (same result, more passes).`);
       return {
         fits: true,

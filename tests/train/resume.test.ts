@@ -1,5 +1,6 @@
 // Determinism of training: N steps straight vs N/2 steps + checkpoint + resume in a new trainer + N/2 steps give
-// identical metrics (bit for bit), and the checkpoint is written atomically (a failed save leaves the previous one).
+// identical metrics (bit for bit), with float32 and with float16 activation storage, and the checkpoint is written
+// atomically (a failed save leaves the previous one).
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,7 @@ import { getTestGpu } from '../helpers/gpu.ts';
 import { testFixtures } from '../helpers/fixtures.ts';
 import { closeModelFiles, folderTokenizer, modelFolderFiles, tokenizePreferenceFile } from '../../src/cli/files.ts';
 import { FsCheckpointStore } from '../../src/cli/checkpoint-fs.ts';
-import { createSession } from '../../src/train/session.ts';
+import { createSession, type ActivationDtypeChoice } from '../../src/train/session.ts';
 import { parseRewardConfig } from '../../src/train/config.ts';
 import { ResumeMismatchError, type TrainEvent } from '../../src/train/trainer.ts';
 import { datasetFingerprint, resumeMismatches } from '../../src/train/checkpoint.ts';
@@ -20,7 +21,7 @@ const CONFIG = {
   disable_dropout: false, // exercise the seeded LoRA dropout masks across the resume
 };
 
-async function run(outDir: string, stopAfter: number | null, resume: boolean): Promise<Record<string, number>[]> {
+async function run(outDir: string, stopAfter: number | null, resume: boolean, activationDtype: ActivationDtypeChoice = 'auto'): Promise<Record<string, number>[]> {
   const gpu = await getTestGpu();
   const { modelDir, datasetDir } = await testFixtures();
   const tok = await folderTokenizer(modelDir);
@@ -33,7 +34,8 @@ async function run(outDir: string, stopAfter: number | null, resume: boolean): P
     if (e.type === 'checkpoint' && stopAfter !== null && e.step === stopAfter) holder.session!.trainer.stop();
   };
   const files = await modelFolderFiles(modelDir);
-  const session = await createSession({ gpu, files, config: parseRewardConfig(CONFIG), train: data.pairs.slice(0, 24), checkpoints: store, onEvent });
+  const session = await createSession({ gpu, files, config: parseRewardConfig(CONFIG), train: data.pairs.slice(0, 24), checkpoints: store, activationDtype, onEvent });
+  expect(session.plan.activation_dtype).toBe(activationDtype === 'float16' ? 'float16' : 'float32');
   holder.session = session;
   await closeModelFiles(files);
   if (resume) await session.trainer.resumeFrom((await store.list()).at(-1)!);
@@ -43,11 +45,12 @@ async function run(outDir: string, stopAfter: number | null, resume: boolean): P
 }
 
 describe('checkpoint and resume', () => {
-  it('N steps straight equal N/2 + resume + N/2, bit for bit', async () => {
-    const straight = await run(mkdtempSync(path.join(tmpdir(), 'rs-straight-')), null, false);
+  for (const dtype of ['auto', 'float16'] as const) {
+  it(`N steps straight equal N/2 + resume + N/2, bit for bit${dtype === 'float16' ? ' (float16 activation storage)' : ''}`, async () => {
+    const straight = await run(mkdtempSync(path.join(tmpdir(), 'rs-straight-')), null, false, dtype);
     const dir = mkdtempSync(path.join(tmpdir(), 'rs-resume-'));
-    const first = await run(dir, 2, false);
-    const second = await run(dir, null, true);
+    const first = await run(dir, 2, false, dtype);
+    const second = await run(dir, null, true, dtype);
     expect(straight.map((m) => m.step)).toEqual([1, 2, 3, 4]);
     expect(first.map((m) => m.step)).toEqual([1, 2]);
     expect(second.map((m) => m.step)).toEqual([3, 4]);
@@ -55,6 +58,7 @@ describe('checkpoint and resume', () => {
     // the run learned something (the loss moved), so equality is not between two no-ops
     expect(straight[3].loss).not.toBe(straight[0].loss);
   });
+  }
 
   it('a save that fails mid-way leaves the previous checkpoint intact', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'rs-atomic-'));

@@ -22,6 +22,15 @@ describe('training step structure (bench)', () => {
     expect(r.attention_flops_bwd_per_token / r.attention_flops_fwd_per_token).toBeLessThanOrEqual(2.6);
   });
 
+  it('LoRA + float16 activation storage: pack and unpack within the dispatch budget, no allocations', async () => {
+    const gpu = await getTestGpu();
+    const r = await benchStep(gpu, TINY_DIMS, { mode: 'lora', gradientCheckpointing: false, activationDtype: 'float16', pairs: 1, maxLength: 32, budgetMs: Infinity }, 1);
+    expect(r.activation_dtype).toBe('float16');
+    expect(r.checkpointing_mode).toBe('none');
+    expect(r.dispatches_per_layer).toBeLessThanOrEqual(36); // LoRA's 30 + 2 packs + 2 unpacks (4 tensors a dispatch)
+    expect(r.allocations_per_step).toBe(0);
+  });
+
   it('a micro-step split into one submission per layer when asked', async () => {
     const gpu = await getTestGpu();
     const r = await benchStep(gpu, TINY_DIMS, { mode: 'lora', gradientCheckpointing: true, pairs: 1, maxLength: 16, layersPerSubmission: 1 }, 1);

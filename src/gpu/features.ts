@@ -52,7 +52,7 @@ export function engineFeatures(info: GpuInfo, opts: { noSubgroups: boolean; noF1
   const f16: EngineFeature = has('shader-f16')
     ? opts.noF16
       ? { name: 'shader-f16', using: false, detail: 'turned off (flag noF16)' }
-      : { name: 'shader-f16', using: true, detail: 'f16 weight tiles in the GEMM (f16 weights; bf16 weights exact in f16 up to a power of two)' }
+      : { name: 'shader-f16', using: true, detail: 'f16 weight tiles in the GEMM for frozen 16-bit weights (LoRA on f16/bf16 checkpoints; bf16 tensors when exact in f16 up to a power of two)' }
     : { name: 'shader-f16', using: false, detail: offered('shader-f16') ? 'disabled when the device was requested' : notOffered };
   const ts: EngineFeature = has('timestamp-query')
     ? { name: 'timestamp-query', using: true, detail: 'GPU kernel times in the benchmark' }

@@ -42,7 +42,7 @@ describe('GPU feature summary', () => {
     const list = engineFeatures(RTX, { noSubgroups: false });
     expect(list.map((f) => [f.name, f.using])).toEqual([['subgroups', true], ['shader-f16', true], ['timestamp-query', true], ['subgroup matrices', false]]);
     expect(list[0].detail).toBe('norm and grad-norm reductions, size 32');
-    expect(list[1].detail).toBe('f16 weight tiles in the GEMM (f16 weights; bf16 weights exact in f16 up to a power of two)');
+    expect(list[1].detail).toBe('f16 weight tiles in the GEMM for frozen 16-bit weights (LoRA on f16/bf16 checkpoints; bf16 tensors when exact in f16 up to a power of two)');
     expect(engineFeatures(RTX, { noSubgroups: false, noF16: true })[1]).toEqual({ name: 'shader-f16', using: false, detail: 'turned off (flag noF16)' });
     expect(list[3].detail).toBe('offered (f16→f32 8×8×8); not used: no GEMM path yet');
     expect(softwareAdapter(RTX)).toBeNull();

@@ -27,7 +27,10 @@ describe('export round trip', () => {
       peft: { r: 4, lora_alpha: 8, target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
     });
     const files = await modelFolderFiles(modelDir);
-    const session = await createSession({ gpu, files, config, train: data.pairs.slice(0, 8), onEvent: () => {}, baseModel: 'reward-studio/tiny-qwen3' });
+    // trained with float16 activation storage (issue 10: export works the same with it on; the f32 path is the default
+    // everywhere else)
+    const session = await createSession({ gpu, files, config, train: data.pairs.slice(0, 8), onEvent: () => {}, baseModel: 'reward-studio/tiny-qwen3', activationDtype: 'float16' });
+    expect(session.plan.activation_dtype).toBe('float16');
     await closeModelFiles(files);
     await session.trainer.run();
     const pairs = data.pairs.slice(8, 12);

@@ -31,6 +31,25 @@ describe('cli plan', () => {
     expect(p.weights_trainable).toBeLessThan(596_050_944 * 4 + 400 * 256); // 256-byte alignment per tensor at most
   });
 
+  it('activation storage: float16 halves the kept activations (derived by hand); auto fits 8 pairs × 1024 in 24 GiB without checkpointing', async () => {
+    const cfg = JSON.stringify({ max_length: 1024, peft: { r: 16, lora_alpha: 32, target_modules: ALL } });
+    const at = async (...extra: string[]) => JSON.parse((await runCli(['plan', '--model', 'bench/configs/Qwen3-0.6B.config.json', '--config', cfg, '--json', ...extra])).stdout);
+    const f32 = await at('--micro-batch', '8', '--gpu-memory', '64', '--activation-dtype', 'float32');
+    const f16 = await at('--micro-batch', '8', '--gpu-memory', '64', '--activation-dtype', 'float16');
+    expect([f32.checkpointing_mode, f32.activation_dtype, f16.checkpointing_mode, f16.activation_dtype]).toEqual(['none', 'float32', 'none', 'float16']);
+    // M = 16 sequences × 1024 rows. Per layer and row, float32 keeps ln1 1024 + qkv 4096 + v 1024 + qr 2048 + kr 1024 +
+    // att 2048 + ln2 1024 + gu 6144 = 18432 floats; float16 keeps them (v restored from qkv: 17408 values) as 2-byte
+    // halves, plus one shared f32 set of the 18432 for all 28 layers.
+    const M = 16 * 1024;
+    expect(f32.activations - f16.activations).toBe(M * (28 * 18432 * 4 - 28 * 17408 * 2 - 18432 * 4));
+    const auto = await at('--gpu-memory', '24');
+    expect([auto.micro_batch_pairs, auto.checkpointing_mode, auto.activation_dtype]).toEqual([8, 'none', 'float16']);
+    expect(auto.total).toBeLessThanOrEqual(24 * 2 ** 30);
+    const bad = await runCli(['plan', '--model', 'bench/configs/Qwen3-0.6B.config.json', '--activation-dtype', 'bf16'], { allowFail: true });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--activation-dtype bf16: expected one of auto, float32, float16/);
+  });
+
   it('a wrong config value is rejected with the field and the allowed range', async () => {
     const r = await runCli(['plan', '--model', 'bench/configs/Qwen3-0.6B.config.json', '--config', '{"learning_rate": -1, "per_device_train_batch_sise": 8}'], { allowFail: true });
     expect(r.code).toBe(2);

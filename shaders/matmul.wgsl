@@ -23,6 +23,11 @@
 //   results are bit-identical across those choices and run to run (split-K changes the order, deterministically).
 // Split-K (workgroup z = b·splits + s covers contraction [s·kChunk, (s+1)·kChunk)): with splits > 1 the raw partial
 // sums go to a dense scratch (batch·splits, M, N) bound as C, and the `reduce` entry adds them up in order s = 0, 1, …
+// shader-f16 variant (`// #if F16`, src/ops/matmul.ts adds `enable f16;`, for 16-bit B only): B's slices are staged
+// in workgroup memory as vec4<f16> instead of vec4<f32> (half the bytes for B) and widened to f32 as they are read;
+// the fma, the accumulators and the stores stay f32. f16 B is staged as it is stored (packed words bitcast, no
+// conversion); bf16 B is staged as value·2^s (p.bScale = 2^s, src/ops/f16_tiles.ts: used only when that is exactly
+// an f16 for every value) with alpha·2^-s in p.alpha, so the results are the f32-staged variant's bits.
 // Dropout (entry points *_dropout only): element e of the masked operand (A, B or C) is scaled by
 // keep(e) ? 1/(1−p) : 0, e being that element's index in its own buffer, from a hash of (seed, salt, e).
 // (A mask on B needs B in f32.) DROP_ROWS = 1: the product's rows are some rows of a larger batch (the last decoder
@@ -68,6 +73,7 @@ struct Params {
   yJ: u32, yR: u32, offY: u32,        // Y(j, r) at offY + j·yJ + r·yR
   grp1: u32, grp2: u32,               // column groups: g(j) = (j ≥ grp1) + (j ≥ grp2)
   ldRes: u32, offRes: u32,            // res(i, j) at offRes + i·ldRes + j
+  bScale: f32,                        // F16 variant, bf16 B: 2^s, the staged value is B·2^s (else 1)
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;          // reduce: the split-K scratch
@@ -86,7 +92,12 @@ struct Params {
 override SA: u32 = WG_M * TM / 4u + 1u;
 override SB: u32 = WG_N * TN / 4u + 1u;
 var<workgroup> As: array<vec4<f32>, 2u * BK * SA>;   // As[buf·BK·SA + c·SA + i/4][i%4]
-var<workgroup> Bs: array<vec4<f32>, 2u * BK * SB>;   // Bs[buf·BK·SB + c·SB + j/4][j%4]
+// #if F16
+alias BT = f16;                                       // staged B: f16 (shader-f16 variant)
+// #else
+alias BT = f32;
+// #endif
+var<workgroup> Bs: array<vec4<BT>, 2u * BK * SB>;    // Bs[buf·BK·SB + c·SB + j/4][j%4]
 
 // mix32 and sigmoidStable: shaders/common_math.wgsl (appended by src/ops/matmul.ts).
 
@@ -200,6 +211,9 @@ fn loadB1(tl: Tile, gj: u32, gc: u32) -> f32 {
     let w = b[tl.baseB + row * p.ldb + (col >> 1u)];
     let bits = select(w & 0xffffu, w >> 16u, (col & 1u) == 1u);
     if (dt == 1u) { v = unpack2x16float(bits).x; } else { v = bitcast<f32>(bits << 16u); }
+// #if F16
+    if (dt == 2u) { v *= p.bScale; }
+// #endif
   }
   return v;
 }
@@ -235,12 +249,16 @@ fn loadB(tl: Tile, l: u32, k0: u32) -> vec4<u32> {
                    loadWord(tl, row, col + 4u, rows, lim), loadWord(tl, row, col + 6u, rows, lim));
 }
 
-fn putB(buf: u32, j: u32, cc: u32, v: f32) { Bs[(buf * BK + cc) * SB + j / 4u][j % 4u] = v; }
+fn putB(buf: u32, j: u32, cc: u32, v: f32) { Bs[(buf * BK + cc) * SB + j / 4u][j % 4u] = BT(v); }
 
 // Two values of a packed word, low half first.
 fn unpackWord(w: u32) -> vec2<f32> {
   if (bDt() == 1u) { return unpack2x16float(w); }
+// #if F16
+  return vec2<f32>(bitcast<f32>(w << 16u), bitcast<f32>(w & 0xffff0000u)) * p.bScale;
+// #else
   return vec2<f32>(bitcast<f32>(w << 16u), bitcast<f32>(w & 0xffff0000u));
+// #endif
 }
 
 fn storeB(buf: u32, l: u32, r: vec4<u32>) {
@@ -248,17 +266,22 @@ fn storeB(buf: u32, l: u32, r: vec4<u32>) {
   if (l >= BN * BK / UB) { return; }
   let u = unitB(l);
   if (UB == 1u) { putB(buf, u.x, u.y, bitcast<f32>(r.x)); return; }
-  var lo: vec4<f32>;
-  var hi = vec4<f32>(0.0);
+  var lo: vec4<BT>;
+  var hi = vec4<BT>(0.0);
   if (UB == 4u) {
-    lo = bitcast<vec4<f32>>(r);
+    lo = vec4<BT>(bitcast<vec4<f32>>(r));
+// #if F16
+  } else if (bDt() == 1u) { // f16 words as they are: component 0 = the low half
+    lo = vec4<f16>(bitcast<vec2<f16>>(r.x), bitcast<vec2<f16>>(r.y));
+    hi = vec4<f16>(bitcast<vec2<f16>>(r.z), bitcast<vec2<f16>>(r.w));
+// #endif
   } else {
-    lo = vec4<f32>(unpackWord(r.x), unpackWord(r.y));
-    hi = vec4<f32>(unpackWord(r.z), unpackWord(r.w));
+    lo = vec4<BT>(vec4<f32>(unpackWord(r.x), unpackWord(r.y)));
+    hi = vec4<BT>(vec4<f32>(unpackWord(r.z), unpackWord(r.w)));
   }
   if (bKC()) {
-    putB(buf, u.x, u.y, lo.x); putB(buf, u.x, u.y + 1u, lo.y); putB(buf, u.x, u.y + 2u, lo.z); putB(buf, u.x, u.y + 3u, lo.w);
-    if (UB == 8u) { putB(buf, u.x, u.y + 4u, hi.x); putB(buf, u.x, u.y + 5u, hi.y); putB(buf, u.x, u.y + 6u, hi.z); putB(buf, u.x, u.y + 7u, hi.w); }
+    putB(buf, u.x, u.y, f32(lo.x)); putB(buf, u.x, u.y + 1u, f32(lo.y)); putB(buf, u.x, u.y + 2u, f32(lo.z)); putB(buf, u.x, u.y + 3u, f32(lo.w));
+    if (UB == 8u) { putB(buf, u.x, u.y + 4u, f32(hi.x)); putB(buf, u.x, u.y + 5u, f32(hi.y)); putB(buf, u.x, u.y + 6u, f32(hi.z)); putB(buf, u.x, u.y + 7u, f32(hi.w)); }
   } else {
     Bs[(buf * BK + u.y) * SB + u.x / 4u] = lo;
     if (UB == 8u) { Bs[(buf * BK + u.y) * SB + u.x / 4u + 1u] = hi; }
@@ -322,9 +345,9 @@ fn tile(lid: vec3<u32>, wid: vec3<u32>, key: u32) {
     for (var cc = 0u; cc < BK; cc++) {
       let ao = aBase + cc * SA;
       let bo = bBase + cc * SB;
-      let bL = Bs[bo];
+      let bL = vec4<f32>(Bs[bo]);
       var bH = vec4<f32>(0.0);
-      if (TN > 4u) { bH = Bs[bo + WG_N]; }
+      if (TN > 4u) { bH = vec4<f32>(Bs[bo + WG_N]); }
       let x0 = As[ao];
       c0L = fma(vec4<f32>(x0.x), bL, c0L); c1L = fma(vec4<f32>(x0.y), bL, c1L);
       c2L = fma(vec4<f32>(x0.z), bL, c2L); c3L = fma(vec4<f32>(x0.w), bL, c3L);

@@ -3,7 +3,9 @@
 // o_proj (1024,2048), gate/up_proj (3072,1024), down_proj (1024,3072). Frozen weights are bf16 (the checkpoint
 // dtype); f32 forward and the f32 backward-weight (full fine-tuning) are timed on one shape each, and the forward
 // with each tile config on one shape (what the autotuner chooses between). LoRA r=16 on q_proj, with and without dropout, sits
-// next to the frozen product of the same shape so its overhead reads directly.
+// next to the frozen product of the same shape so its overhead reads directly. Where the adapter has shader-f16, every
+// linear's forward also runs with bf16 (f16-exact values) and f16 weights, B's tiles staged as f32 and as f16
+// ([f32 tiles] / [f16 tiles]: the GEMM's f16 variant, src/ops/f16_tiles.ts; same results, half of B's workgroup bytes).
 // Each kernel runs `reps` times in one compute pass after a warm-up, timed with GPU timestamps where available
 // (bench/ops/timing.ts). FLOPs are 2·M·N·K per product; bytes the compulsory traffic (each input read once, each output
 // written once, read too when accumulated). `tiny` runs toy shapes so the harness can be checked on SwiftShader.
@@ -12,7 +14,8 @@ import type { Gpu } from '../../src/gpu/device.ts';
 import { type Kernel, destroyKernels } from '../../src/gpu/kernel.ts';
 import { createStorage, uploadBuffer } from '../../src/gpu/buffers.ts';
 import { Rng } from '../../src/util/random.ts';
-import { type WeightDtype, TILES, matmulBackwardInput, matmulBackwardWeight, matmulForward, weightRowStride } from '../../src/ops/matmul.ts';
+import { type WeightDtype, TILES, gemmKernel, matmulBackwardInput, matmulBackwardWeight, matmulForward, weightRowStride } from '../../src/ops/matmul.ts';
+import { recordBf16Range } from '../../src/ops/f16_tiles.ts';
 import { loraBackward, loraForward } from '../../src/ops/lora.ts';
 import { type Report, timeKernels } from './timing.ts';
 export type { Report };
@@ -37,6 +40,12 @@ function randomU32Words(rng: Rng, n: number): Uint32Array {
   return a;
 }
 
+/** Random bf16 pairs that are exact f16s (|x| in [2^-8, 2), 8 significant bits): the GEMM's f16 weight tiles apply. */
+function randomF16ExactBf16Words(rng: Rng, n: number): Uint32Array {
+  const half = () => ((rng.nextU32() & 0x8000) | ((119 + (rng.nextU32() % 8)) << 7) | (rng.nextU32() & 0x7f)) >>> 0;
+  return Uint32Array.from({ length: n }, () => (half() | (half() << 16)) >>> 0);
+}
+
 function randomF32(rng: Rng, n: number): Float32Array {
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = rng.range(-1, 1);
@@ -58,6 +67,9 @@ export async function benchMatmul(gpu: Gpu, report: Report, opts: { tiny?: boole
   const out = createStorage(gpu, 'out', Mmax * Math.max(Nmax, Kmax) * 4);
   const w16 = uploadBuffer(gpu, 'w_bf16', randomU32Words(rng, (Nmax * Kmax) / 2 + Nmax));
   const w32 = uploadBuffer(gpu, 'w_f32', randomF32(rng, Nmax * Kmax));
+  // bf16 weights exact in f16 (recorded as the weight loader records a checked tensor): f16 vs f32 weight tiles.
+  const wx = uploadBuffer(gpu, 'w_bf16_f16exact', randomF16ExactBf16Words(rng, (Nmax * Kmax) / 2 + Nmax));
+  recordBf16Range(wx, 0, wx.size, { lo: 0, hi: 0 });
   const dw = createStorage(gpu, 'dweight', Nmax * Kmax * 4);
   const loraA = uploadBuffer(gpu, 'lora_A', randomF32(rng, R * Kmax)), loraB = uploadBuffer(gpu, 'lora_B', randomF32(rng, Nmax * R));
   const dA = createStorage(gpu, 'dlora_A', R * Kmax * 4), dB = createStorage(gpu, 'dlora_B', Nmax * R * 4);
@@ -76,6 +88,18 @@ export async function benchMatmul(gpu: Gpu, report: Report, opts: { tiny?: boole
       const tag = `${name} M=${M} N=${N} K=${K}`;
       await run(`matmul_forward bf16 ${tag}`, matmulForward(gpu, out, inp, w16, M, N, K, { weightDtype: 'bf16' }), f, 4 * M * K + wbytes(N, K, 'bf16') + 4 * M * N);
       await run(`matmul_backward_input bf16 ${tag}`, matmulBackwardInput(gpu, out, dout, w16, M, N, K, { weightDtype: 'bf16' }), f, 4 * M * N + wbytes(N, K, 'bf16') + 4 * M * K);
+    }
+    // shader-f16: the same products with B's tiles staged as f16 vs f32 in workgroup memory (bit-identical results).
+    if (gpu.hasF16) {
+      for (const { name, N, K } of linears) {
+        const f = 2 * M * N * K;
+        const tag = `${name} M=${M} N=${N} K=${K}`;
+        for (const f16Tiles of [false, true]) {
+          const v = f16Tiles ? ' [f16 tiles]' : ' [f32 tiles]';
+          await run(`matmul_forward bf16 ${tag}${v}`, gemmForwardTiles(gpu, out, inp, wx, M, N, K, 'bf16', f16Tiles), f, 4 * M * K + wbytes(N, K, 'bf16') + 4 * M * N);
+          await run(`matmul_forward f16 ${tag}${v}`, gemmForwardTiles(gpu, out, inp, w16, M, N, K, 'f16', f16Tiles), f, 4 * M * K + wbytes(N, K, 'f16') + 4 * M * N);
+        }
+      }
     }
     const { N, K } = linears[0];
     const f = 2 * M * N * K;
@@ -103,7 +127,16 @@ export async function benchMatmul(gpu: Gpu, report: Report, opts: { tiny?: boole
         loraB_, 4 * (M * N + 2 * M * K + M * R) + wbytes(N, K, 'bf16') + 4 * 3 * (R * K + N * R));
     }
   }
-  for (const b of [inp, dout, out, w16, w32, dw, loraA, loraB, dA, dB, xa, ws, seed]) b.destroy();
+  for (const b of [inp, dout, out, w16, wx, w32, dw, loraA, loraB, dA, dB, xa, ws, seed]) b.destroy();
+}
+
+/** out (M,N) = inp (M,K)·Wᵀ with 16-bit W, B's workgroup tiles forced to f16 or f32 (the random w16 words, |x| < 2,
+ *  are valid f16 values too). */
+function gemmForwardTiles(gpu: Gpu, out: GPUBuffer, inp: GPUBuffer, w: GPUBuffer, M: number, N: number, K: number, dtype: 'f16' | 'bf16', f16Tiles: boolean): Kernel {
+  return gemmKernel(gpu, {
+    label: 'matmul_forward', c: out, ldc: N, M, N, K,
+    a: { buffer: inp, kContig: true, ld: K }, b: { buffer: w, kContig: true, ld: weightRowStride(K, dtype), dtype, f16Tiles },
+  });
 }
 
 // Standalone: prints one line per kernel.

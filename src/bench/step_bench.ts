@@ -7,6 +7,7 @@
 // no submission or readback gaps) where the adapter has `timestamp-query`, else the wall clock (submit to
 // onSubmittedWorkDone); `timing` says which, and `ms_wall` is always the wall clock of the step as the trainer
 // submits it. A benchmark, not a test: nothing asserts on time.
+import { bf16ScaleRange, recordBf16Range } from '../ops/f16_tiles.ts';
 import type { Gpu } from '../gpu/device.ts';
 import { dispatchStats, recordKernels } from '../gpu/kernel.ts';
 import { timeGpu } from '../gpu/timer.ts';
@@ -129,6 +130,9 @@ export async function benchStep(gpu: Gpu, dims: ModelDims, c: StepConfig, reps: 
   const table = buildParamTable(dims, { lora, frozenDtype: 'bf16', maxBlockBytes: Math.min(lim.maxBufferSize, lim.maxStorageBufferBindingSize) });
   const w = allocateWeights(gpu, table);
   initNewParams(gpu, w, table.trainable.filter((e) => e.kind !== 'embed').map((e) => e.name), 1);
+  // The frozen bf16 weights stay zero, which f16 holds exactly: recorded as the loader records a checked tensor, so
+  // the GEMM takes its f16 weight tiles where the device has shader-f16 (REWARD_STUDIO_FLAGS=noF16 for the f32 tiles).
+  for (const e of table.frozen) if (e.dtype === 'bf16') recordBf16Range(w.frozenBlocks[e.block], e.offset, e.bytes, bf16ScaleRange(new Uint16Array(0)));
   const B = 2 * c.pairs;
   const lengths = benchLengths(B, c.maxLength);
   const rng = new Rng(7);

@@ -130,7 +130,7 @@ export async function requestGpu(gpuApi: GPU | undefined, opts: RequestGpuOption
     engine: [],
     software: null,
   };
-  info.engine = engineFeatures(info, { noSubgroups: flags.noSubgroups });
+  info.engine = engineFeatures(info, { noSubgroups: flags.noSubgroups, noF16: flags.noF16 });
   info.software = softwareAdapter(info);
   const gpu: Gpu = {
     device,

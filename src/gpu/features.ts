@@ -1,7 +1,7 @@
 // What the engine uses of the adapter's optional features, and why not when it does not: one summary for the studio's
 // GPU status and the CLI. Pure (reads the GpuInfo that requestGpu filled in), so it is tested with fake adapters.
 //   subgroups         the reductions' subgroup variants (rmsnorm row sums, gradient norm; src/gpu/variants.ts)
-//   shader-f16        requested when offered; no kernel has an f16 path yet
+//   shader-f16        the GEMM's f16 weight tiles: 16-bit weights staged as f16 in workgroup memory (src/ops/f16_tiles.ts)
 //   timestamp-query   GPU kernel times in the step benchmark (src/gpu/timer.ts); without it wall-clock times
 //   subgroup matrices chromium-experimental-subgroup-matrix: detected and listed only (no GEMM path yet); browsers
 //                     and Dawn offer it only with unsafe APIs allowed
@@ -37,7 +37,7 @@ export function softwareAdapter(info: Pick<GpuInfo, 'vendor' | 'architecture' | 
     '--enable-features=Vulkan) or, in Node, that a Vulkan/D3D12/Metal driver for the GPU is installed.';
 }
 
-export function engineFeatures(info: GpuInfo, opts: { noSubgroups: boolean }): EngineFeature[] {
+export function engineFeatures(info: GpuInfo, opts: { noSubgroups: boolean; noF16?: boolean }): EngineFeature[] {
   const has = (f: string) => info.features.includes(f);
   const offered = (f: string) => info.adapterFeatures.includes(f);
   const notOffered = 'not offered by this adapter';
@@ -50,7 +50,9 @@ export function engineFeatures(info: GpuInfo, opts: { noSubgroups: boolean }): E
       : { name: 'subgroups', using: true, detail: `norm and grad-norm reductions${sizes ? `, ${sizes}` : ''}` }
     : { name: 'subgroups', using: false, detail: offered('subgroups') ? 'disabled when the device was requested' : notOffered };
   const f16: EngineFeature = has('shader-f16')
-    ? { name: 'shader-f16', using: false, detail: 'available; no kernel has an f16 path yet' }
+    ? opts.noF16
+      ? { name: 'shader-f16', using: false, detail: 'turned off (flag noF16)' }
+      : { name: 'shader-f16', using: true, detail: 'f16 weight tiles in the GEMM for frozen 16-bit weights (LoRA on f16/bf16 checkpoints; bf16 tensors when exact in f16 up to a power of two)' }
     : { name: 'shader-f16', using: false, detail: offered('shader-f16') ? 'disabled when the device was requested' : notOffered };
   const ts: EngineFeature = has('timestamp-query')
     ? { name: 'timestamp-query', using: true, detail: 'GPU kernel times in the benchmark' }

@@ -15,9 +15,12 @@ export interface Flags {
   /** Use the portable workgroup-tree variants of the reductions (rmsnorm, grad norm) even where the device has the
    *  `subgroups` feature (src/gpu/variants.ts): to compare the two, or to rule the subgroup variants out. */
   noSubgroups: boolean;
+  /** Stage 16-bit weights in f32 in the GEMM's workgroup memory even where the device has `shader-f16` (the
+   *  f16 weight tiles of shaders/matmul.wgsl): to compare the two, or to rule the f16 variant out. */
+  noF16: boolean;
 }
 
-export const flags: Flags = { printWgsl: false, checkEveryStep: false, stackTraces: false, noGemmAutotune: false, noSubgroups: false };
+export const flags: Flags = { printWgsl: false, checkEveryStep: false, stackTraces: false, noGemmAutotune: false, noSubgroups: false, noF16: false };
 
 export function setFlags(f: Partial<Flags>): void {
   Object.assign(flags, f);

@@ -1,5 +1,7 @@
 // Feature variants of a shader, composed in this one place. A .wgsl file marks the lines that differ:
 //   // #if SUBGROUPS      lines of the subgroup variant (may call shaders/subgroup_reduce.wgsl)
+//   // #if F16            lines of the shader-f16 variant (shaders/matmul.wgsl's f16 weight tiles; the caller
+//                         prepends `enable f16;`, see useF16)
 //   // #else             lines of the portable variant
 //   // #endif
 // (no nesting; `#else` optional). The subgroup variant gets `enable subgroups;` first and subgroup_reduce.wgsl
@@ -13,7 +15,7 @@ export interface ShaderVariant {
   subgroups: boolean;
 }
 
-const NAMES = ['SUBGROUPS'] as const;
+const NAMES = ['SUBGROUPS', 'F16'] as const;
 
 /** Whether a kernel uses its subgroup variant on `gpu`: `requested` (a test's choice) or the device default. */
 export function useSubgroups(gpu: Gpu, requested: boolean | undefined, label: string): boolean {
@@ -22,6 +24,15 @@ export function useSubgroups(gpu: Gpu, requested: boolean | undefined, label: st
       `(adapter without it, or disabled with disableFeatures)`);
   }
   return requested ?? (gpu.hasSubgroups && !flags.noSubgroups);
+}
+
+/** Whether a kernel may use its shader-f16 variant on `gpu`: `requested` (a test's choice) or the device default. */
+export function useF16(gpu: Gpu, requested: boolean | undefined, label: string): boolean {
+  if (requested === true && !gpu.hasF16) {
+    throw new Error(`${label}: the f16 variant was requested but the device has no 'shader-f16' feature ` +
+      `(adapter without it, or disabled with disableFeatures)`);
+  }
+  return requested ?? (gpu.hasF16 && !flags.noF16);
 }
 
 const cache = new Map<string, string>();
@@ -39,7 +50,7 @@ export function wgslVariant(label: string, code: string, v: ShaderVariant): stri
 }
 
 /** Keeps the lines of the `// #if NAME` / `// #else` branches selected by `defs`; the directive lines become blank. */
-export function preprocess(label: string, code: string, defs: Record<(typeof NAMES)[number], boolean>): string {
+export function preprocess(label: string, code: string, defs: Partial<Record<(typeof NAMES)[number], boolean>>): string {
   const lines = code.split('\n');
   let open: { name: string; line: number; keep: boolean; inElse: boolean } | null = null;
   const out: string[] = [];
@@ -54,7 +65,7 @@ export function preprocess(label: string, code: string, defs: Record<(typeof NAM
     if (dir === 'if') {
       if (open) throw new Error(`${where}: nested "// #if" (the one at line ${open.line} is still open)`);
       if (!(NAMES as readonly string[]).includes(name)) throw new Error(`${where}: unknown "// #if ${name}" (known: ${NAMES.join(', ')})`);
-      open = { name, line: i + 1, keep: defs[name as (typeof NAMES)[number]], inElse: false };
+      open = { name, line: i + 1, keep: defs[name as (typeof NAMES)[number]] === true, inElse: false };
     } else if (dir === 'else') {
       if (!open || open.inElse) throw new Error(`${where}: "// #else" without an open "// #if"`);
       open.inElse = true;

@@ -6,6 +6,7 @@ import { checked } from '../gpu/device.ts';
 import { createStorage, writeBuffer, readBytes } from '../gpu/buffers.ts';
 import { type Buf, destroyKernels, runKernels } from '../gpu/kernel.ts';
 import { bf16ToF32, f16ToF32 } from '../ops/convert.ts';
+import { bf16ScaleRange, recordBf16Range, type F16ScaleRange } from '../ops/f16_tiles.ts';
 import { Rng } from '../util/random.ts';
 import type { ParamEntry, ParamTable } from './params.ts';
 import { UserError } from '../util/user_error.ts';
@@ -122,10 +123,15 @@ async function uploadTensor(gpu: Gpu, w: ModelWeights, e: ParamEntry, src: Tenso
     (e.dtype === 'f32' && src.dtype === 'F32') ||
     (((e.dtype === 'bf16' && src.dtype === 'BF16') || (e.dtype === 'f16' && src.dtype === 'F16')) && K % 2 === 0);
   if (sameLayout) {
+    // bf16 tensors: whether (and under which power-of-two scales) every value is exactly an f16, for the GEMM's f16
+    // weight tiles (src/ops/f16_tiles.ts); checked on the CPU as the chunks go by.
+    let f16: F16ScaleRange | 'none' | null = null;
     for (let off = 0; off < src.byteLength; off += CHUNK) {
       const bytes = await src.read(off, Math.min(CHUNK, src.byteLength - off));
+      if (e.dtype === 'bf16') f16 = bf16ScaleRange(halves(bytes), f16);
       writeBuffer(gpu, dstBuf, bytes, dstOff + off);
     }
+    if (e.dtype === 'bf16') recordBf16Range(dstBuf, dstOff, e.bytes, f16 ?? bf16ScaleRange(new Uint16Array(0)));
     return;
   }
   if (e.dtype === 'f32' && (src.dtype === 'BF16' || src.dtype === 'F16')) {
@@ -150,6 +156,12 @@ async function uploadTensor(gpu: Gpu, w: ModelWeights, e: ParamEntry, src: Tenso
   }
   // Rare layouts (odd row length for packed storage, f32 source into 16-bit storage): repack row by row on the CPU.
   throw new Error(`${e.name} in ${src.file}: loading ${src.dtype} into ${e.dtype} storage with row length ${K} is not supported; load the model in f32 (frozenDtype 'f32')`);
+}
+
+/** The 16-bit values of little-endian bytes (copied when the view is not 2-byte aligned). */
+function halves(bytes: Uint8Array): Uint16Array {
+  const n = bytes.byteLength >> 1;
+  return bytes.byteOffset % 2 === 0 ? new Uint16Array(bytes.buffer, bytes.byteOffset, n) : new Uint16Array(bytes.slice(0, 2 * n).buffer);
 }
 
 /**

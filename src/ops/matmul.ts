@@ -9,8 +9,13 @@ import commonMath from '../../shaders/common_math.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
 import { type Buf, type Kernel, type Dispatch, bindBuffers, bufLabel, bufSize, cdiv, checkWorkgroups, createUniform, getPipeline, isRange } from '../gpu/kernel.ts';
 import { flags } from '../gpu/flags.ts';
+import { preprocess, useF16 } from '../gpu/variants.ts';
+import { bf16TileScale } from './f16_tiles.ts';
 
-const code = `${shaderCode}\n${commonMath}`;
+// The portable kernel and the shader-f16 variant (16-bit B staged as f16 in workgroup memory: see f16_tiles.ts).
+const code = `${preprocess('matmul', shaderCode, { F16: false })}\n${commonMath}`;
+let codeF16: string | undefined;
+const f16Code = () => (codeF16 ??= `enable f16;\n${preprocess('matmul', shaderCode, { F16: true })}\n${commonMath}`);
 
 export type WeightDtype = 'f32' | 'f16' | 'bf16';
 
@@ -91,20 +96,20 @@ export function chooseSplits(M: number, N: number, K: number, batch: number, til
   return s;
 }
 
-/** Workgroup memory (bytes) a tile's double-buffered slices take. */
-export function tileSharedBytes(t: TileConfig): number {
-  return 2 * t.bk * ((t.wgM * t.tm) / 4 + 1 + (t.wgN * t.tn) / 4 + 1) * 16;
+/** Workgroup memory (bytes) a tile's double-buffered slices take; `f16B`: B staged as f16 (half its bytes). */
+export function tileSharedBytes(t: TileConfig, f16B = false): number {
+  return 2 * t.bk * (((t.wgM * t.tm) / 4 + 1) * 16 + ((t.wgN * t.tn) / 4 + 1) * (f16B ? 8 : 16));
 }
 
 /** Throws unless the kernel can run `tile` on `gpu`. */
-export function checkTile(gpu: Gpu, label: string, t: TileConfig): void {
+export function checkTile(gpu: Gpu, label: string, t: TileConfig, f16B = false): void {
   const lim = gpu.device.limits;
   const bad = (why: string) => new Error(`${label}: tile ${JSON.stringify(t)}: ${why}`);
   if (![4, 8].includes(t.tm) || ![4, 8].includes(t.tn)) throw bad('tm and tn must be 4 or 8');
   if (!(t.bk >= 4 && t.bk % 4 === 0)) throw bad('bk must be a positive multiple of 4');
   if (!(Number.isInteger(t.wgM) && Number.isInteger(t.wgN) && t.wgM >= 1 && t.wgN >= 1)) throw bad('wgM and wgN must be positive integers');
   if (t.wgM * t.wgN > lim.maxComputeInvocationsPerWorkgroup) throw bad(`${t.wgM * t.wgN} threads exceed maxComputeInvocationsPerWorkgroup ${lim.maxComputeInvocationsPerWorkgroup}`);
-  if (tileSharedBytes(t) > lim.maxComputeWorkgroupStorageSize) throw bad(`${tileSharedBytes(t)} bytes of workgroup memory exceed ${lim.maxComputeWorkgroupStorageSize}`);
+  if (tileSharedBytes(t, f16B) > lim.maxComputeWorkgroupStorageSize) throw bad(`${tileSharedBytes(t, f16B)} bytes of workgroup memory exceed ${lim.maxComputeWorkgroupStorageSize}`);
 }
 
 // Tile choices the autotuner (./matmul_tune.ts) measured for this device, by shape class; consulted when a product
@@ -197,7 +202,16 @@ export interface Gemm {
   cOffset?: number;
   cBatchStride?: number;
   a: GemmOperand;
-  b: GemmOperand & { dtype?: WeightDtype };
+  b: GemmOperand & {
+    dtype?: WeightDtype;
+    /**
+     * Stage B's tiles as f16 in workgroup memory (the shader-f16 variant; 16-bit B only). Default: where the device
+     * has shader-f16 (flag noF16 off), for f16 B always and for bf16 B when its bytes were recorded f16-exact up to
+     * a power of two (./f16_tiles.ts; the weight loader does that). true: required (throws when it cannot be
+     * used); false: the f32 tiles. Results are bit-identical either way.
+     */
+    f16Tiles?: boolean;
+  };
   M: number;
   N: number;
   K: number;
@@ -289,7 +303,8 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
   const dtype = g.b.dtype ?? 'f32';
   const packed = dtype !== 'f32';
   const tile = g.tile ?? resolveTile(gpu, M, N, K, batch, g.a.kContig, g.b.kContig, dtype);
-  checkTile(gpu, label, tile);
+  const f16 = f16Staging(gpu, label, g.b.buffer, dtype, g.b.f16Tiles);
+  checkTile(gpu, label, tile, f16 !== null);
   const cpu = isCpuDevice(gpu);
   const vector = tile.vector ?? !cpu;
   const prefetch = tile.prefetch ?? !cpu;
@@ -337,7 +352,8 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
     g.a.offset ?? 0, offBW, g.cOffset ?? 0,
     g.a.batchStride ?? 0, batchBW, g.cBatchStride ?? 0,
     splits, kChunk,
-    g.alpha ?? 1,
+    // bf16 staged as value·2^s: alpha·2^-s restores the scale exactly (f16_tiles.ts)
+    (g.alpha ?? 1) * 2 ** -(f16 ?? 0),
     dropOn ? dropoutThreshold(dropP) : 0, dropOn ? 1 / (1 - dropP) : 1, (drop?.salt ?? 0) >>> 0,
     g.a.kContig ? 1 : 0, g.b.kContig ? 1 : 0, DTYPE_CODE[dtype], g.accumulate ? 1 : 0,
   ];
@@ -362,6 +378,7 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
     checkExtent(label, 'epilogue gate|up', sw.gu, M, 2 * N, sw.ld, sw.offset ?? 0, 1, 0, 4);
     params.push(sw.ld, sw.offset ?? 0);
   } else params.push(0, 0);
+  params.push(2 ** (f16 ?? 0));
   const EPI = (lr ? 1 : 0) | (epi.residual ? 2 : 0) | (sw ? 4 : 0);
   const uniform = createUniform(gpu, label, params, F32_PARAMS);
   // Epilogue operands are statically used by every entry point: unused ones get a 4-byte dummy.
@@ -388,7 +405,7 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
   const tileGrid: [number, number, number] = [cdiv(N, BN), cdiv(M, BM), batch * splits];
   checkWorkgroups(gpu, label, tileGrid);
   const dispatch = (entry: string, consts: Record<string, number>, bufs: (Buf | null)[], workgroups: [number, number, number]): Dispatch => {
-    const pipeline = getPipeline(gpu, { label: 'matmul', code, entryPoint: entry, constants: consts });
+    const pipeline = getPipeline(gpu, { label: f16 !== null ? 'matmul+f16' : 'matmul', code: f16 !== null ? f16Code() : code, entryPoint: entry, constants: consts });
     return { pipeline, bindGroup: bindBuffers(gpu, label, pipeline, bufs), workgroups };
   };
   const views = [UA === 4 ? aView : vec4Dummy(gpu), UB > 1 ? bView : vec4Dummy(gpu)];
@@ -410,7 +427,23 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
   }
   return { label, dispatches, owned: [uniform] };
 }
-const F32_PARAMS: ReadonlySet<number> = new Set([14, 16, 23]);
+const F32_PARAMS: ReadonlySet<number> = new Set([14, 16, 23, 33]);
+
+/**
+ * Whether B's tiles are staged as f16, and with which scale exponent s (the staged value is B·2^s): 0 for f16 B,
+ * the recorded one for bf16 B (./f16_tiles.ts); null: the f32 tiles.
+ */
+function f16Staging(gpu: Gpu, label: string, b: Buf, dtype: WeightDtype, requested: boolean | undefined): number | null {
+  if (dtype === 'f32') {
+    if (requested) throw new Error(`${label}: f16 tiles were requested for an f32 B (they are for 16-bit weights)`);
+    return null;
+  }
+  if (requested === false || !useF16(gpu, requested, label)) return null;
+  if (dtype === 'f16') return 0;
+  const s = bf16TileScale(b);
+  if (s === null && requested) throw new Error(`${label}: f16 tiles were requested for bf16 weights '${bufLabel(b)}' that are not recorded as exact in f16 (src/ops/f16_tiles.ts)`);
+  return s;
+}
 
 const dummyCache = new WeakMap<GPUDevice, GPUBuffer>();
 function epilogueDummy(gpu: Gpu): GPUBuffer {

@@ -12,7 +12,7 @@ export function startTraining(studio: Pick<Studio, 'store' | 'metrics'>, runId?:
   studio.store.setState({ train: { ...s.train, state: 'loading', message: null, progress: runId ? s.train.progress : null, lastCheckpoint: runId ? s.train.lastCheckpoint : null }, tab: 'train' });
   return s.request({
     type: 'train-start', config: s.config, model: s.selection.model, dataset: s.selection.dataset, resume: !!runId,
-    budgetBytes: budgetBytes(s.gpuBudgetGiB), ...(runId ? { runId } : {}),
+    budgetBytes: budgetBytes(s.gpuBudgetGiB), activationDtype: s.activationDtype, ...(runId ? { runId } : {}),
     ...(!runId && s.continueFrom ? { adapter: s.continueFrom } : {}),
   });
 }

@@ -6,6 +6,7 @@
 // (QuotaExceededError) aborts the transaction: the previous checkpoint and the run's lastCheckpoint stay as they were,
 // and the error gives the sizes. Fault point `checkpoint` (flags.ts `quota@checkpoint:N`) injects that error inside
 // the transaction.
+import type { ActivationDtypeChoice } from '../train/session.ts';
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import { faultAt } from '../gpu/flags.ts';
 import { formatBytes, isQuotaError } from '../data/storage.ts';
@@ -33,6 +34,8 @@ export interface RunRecord {
   state: 'running' | 'stopped' | 'done' | 'error';
   /** The GPU memory budget the run was planned with (its micro-batch size); absent in records before it was kept. */
   budgetBytes?: number;
+  /** The activation storage setting the run was planned with (auto when absent). */
+  activationDtype?: ActivationDtypeChoice;
   /** The adapter folder a continued run started from (its name as chosen). */
   continuedFrom?: string;
 }

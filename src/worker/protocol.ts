@@ -5,6 +5,7 @@
 // can show progress and errors where the request was made. Training events (log/eval/progress/checkpoint/done)
 // mirror src/train/session.ts's TrainEvent one for one, so the worker forwards them unchanged.
 // Everything here is structured-cloneable (File, Uint8Array, plain objects); tokens are never logged or stored.
+import type { ActivationDtypeChoice } from '../train/session.ts';
 import type { DatasetReport } from '../data/inspect.ts';
 import type { StepResult } from '../bench/step_bench.ts';
 import type { GpuInfo } from '../gpu/device.ts';
@@ -290,14 +291,16 @@ export type Request =
   | { type: 'inspect'; rid: number; dataset: DatasetRef; model: ModelRef; maxLength: number }
   | { type: 'tokenize'; rid: number; dataset: DatasetRef; model: ModelRef; maxLength: number }
   // Training (train worker)
-  /** budgetBytes: the GPU memory the plan may use (the user's setting; WebGPU cannot read the GPU's memory size). */
-  | { type: 'plan'; rid: number; config: ConfigJson; model: ModelRef; budgetBytes?: number }
+  /** budgetBytes: the GPU memory the plan may use (the user's setting; WebGPU cannot read the GPU's memory size);
+   *  activationDtype: the storage of the saved activations (default auto: float32 when it fits, else float16). */
+  | { type: 'plan'; rid: number; config: ConfigJson; model: ModelRef; budgetBytes?: number; activationDtype?: ActivationDtypeChoice }
   /**
    * A new run, or (resume with runId) the stored run continued from its last checkpoint with its own config and
    * memory budget.
    */
   | {
       type: 'train-start'; rid: number; config: ConfigJson; model: ModelRef; dataset: DatasetRef; resume: boolean; runId?: string; budgetBytes?: number;
+      activationDtype?: ActivationDtypeChoice;
       /** A new run continuing from a PEFT adapter folder's files (adapter_config.json + adapter_model.safetensors):
        *  its weights are the starting point and its LoRA shape the run's. */
       adapter?: { name: string; files: File[] };

@@ -15,7 +15,7 @@ import { modelDims, parseModelConfigText, withPadTokenId } from '../model/config
 import { hubFileKey, hubRepoPrefix, openStoredFile, type FileStore } from '../data/storage.ts';
 import { exportOnnxFiles } from './onnx_export.ts';
 import { parseRewardConfig, type RewardConfig } from '../train/config.ts';
-import { createSession, DEFAULT_GPU_MEMORY_BYTES, planRun, type TrainSession } from '../train/session.ts';
+import { ACTIVATION_DTYPE_CHOICES, createSession, DEFAULT_GPU_MEMORY_BYTES, planRun, type ActivationDtypeChoice, type TrainSession } from '../train/session.ts';
 import type { TrainEvent } from '../train/trainer.ts';
 import type { TokenizedPair } from '../train/batches.ts';
 import type { RunRecord, RunStore } from './checkpoint_idb.ts';
@@ -70,6 +70,13 @@ function parseConfigOrExplain(json: unknown): RewardConfig {
     if (e instanceof ConfigError) throw new UserError(`The config is not valid: ${e.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}.`, 'Fix the fields named in Configure (Advanced), then start again.');
     throw e;
   }
+}
+
+/** The activation storage setting of a request (a message from the page: checked like any input). */
+function checkActivationDtype(v: unknown): ActivationDtypeChoice {
+  if (v === undefined) return 'auto';
+  if (!(ACTIVATION_DTYPE_CHOICES as readonly unknown[]).includes(v)) throw new UserError(`Activation storage "${String(v)}" is not one of ${ACTIVATION_DTYPE_CHOICES.join(', ')}.`, 'Pick auto, float32 or float16 in Configure → Memory plan.');
+  return v as ActivationDtypeChoice;
 }
 
 function checkBudget(bytes: number | undefined, fallback: number): number {
@@ -195,9 +202,12 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
     const dims = modelDims(withPadTokenId(parseModelConfigText(files.configText, files.configSource)));
     const maxBufferBytes = gpu ? Math.min(gpu.device.limits.maxBufferSize, gpu.device.limits.maxStorageBufferBindingSize) : NO_GPU_MAX_BUFFER_BYTES;
     try {
-      const { microPairs, plan: p, checkpointing, activationDtype } = planRun({ dims, config, maxLength: config.max_length ?? 1024, budgetBytes: budget, maxBufferBytes, frozenDtype: 'bf16' });
+      const setting = checkActivationDtype(req.activationDtype);
+      const { microPairs, plan: p, checkpointing, activationDtype } = planRun({ dims, config, maxLength: config.max_length ?? 1024, budgetBytes: budget, maxBufferBytes, frozenDtype: 'bf16', activationDtype: setting });
       const advice: string[] = [CHECKPOINTING_ADVICE[checkpointing] + (config.gradient_checkpointing === null ? ' (gradient_checkpointing auto: the least recompute that fits)' : '')];
-      if (activationDtype === 'float16') advice.push('Saved activations stored as float16 (half the memory; the math stays f32, gradients move by ~1e-3 relative): float32 storage does not fit this budget without more recompute.');
+      if (activationDtype === 'float16') {
+        advice.push(`Saved activations stored as float16 (half the memory; the math stays f32, gradients move by ~1e-3 relative)${setting === 'auto' ? ': float32 storage does not fit this budget without more recompute.' : ' (your setting).'}`);
+      }
       if (microPairs < config.per_device_train_batch_size) advice.push(`Each batch of ${config.per_device_train_batch_size} pairs runs as micro-batches of ${microPairs} pairs (same result, more passes).`);
       return {
         fits: true,
@@ -246,6 +256,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       eval: evalSet?.pairs as TokenizedPair[] | undefined,
       checkpoints: runs?.checkpoints(record.id),
       budgetBytes: record.budgetBytes ?? defaultBudget,
+      activationDtype: record.activationDtype ?? 'auto',
       gemmTuneStore: typeof indexedDB !== 'undefined' ? idbTuneStore() : undefined,
       baseModel: modelIdOf(record.model, DEMO_MODEL_NAME),
       // 'open' only evaluates and exports: no recovery checkpoints
@@ -285,6 +296,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       record = {
         id: `run-${Date.now().toString(36)}`, createdAt: Date.now(), config: req.config, model: req.model, dataset: req.dataset,
         lastCheckpoint: null, maxSteps: null, state: 'running', budgetBytes: checkBudget(req.budgetBytes, defaultBudget),
+        activationDtype: checkActivationDtype(req.activationDtype),
       };
     }
     let init: ByteSource[] = [];

@@ -65,6 +65,11 @@ describe('Configure', () => {
     await page.getByTestId('plan').getByText('Does not fit').waitFor({ timeout: 60_000 });
     await expect(page.getByTestId('plan').textContent()).resolves.toMatch(/Does not fit: .*30\.7 MiB available\..*0\.03 GiB budget.*raise the GPU memory setting/);
     await setNumber(page, 'GPU memory budget (GiB)', '6');
+    // float16 storage of the saved activations, chosen: the plan says so; the choice is kept across a reload
+    await page.getByLabel('Saved activations', { exact: true }).selectOption('float16');
+    await page.getByTestId('plan-run').click();
+    await page.getByTestId('plan').getByText(/Saved activations stored as float16/).waitFor({ timeout: 60_000 });
+    await expect(page.getByTestId('plan').textContent()).resolves.toMatch(/^Fits: [\s\S]*float16 \(half the memory; the math stays f32[^)]*\) \(your setting\)/);
 
     // the config lives in the address: a reload keeps it
     expect(decodeURIComponent(new URL(page.url()).hash)).toContain('"learning_rate":0.00002');
@@ -73,6 +78,7 @@ describe('Configure', () => {
     await expect(page.getByLabel('learning_rate', { exact: true }).inputValue()).resolves.toBe('0.00002');
     await expect(page.getByLabel('r', { exact: true }).inputValue()).resolves.toBe('16');
     await expect(page.getByLabel('GPU memory budget (GiB)', { exact: true }).inputValue()).resolves.toBe('6');
+    await expect(page.getByLabel('Saved activations', { exact: true }).inputValue()).resolves.toBe('float16');
     assertNoConsoleErrors(s);
   });
 });

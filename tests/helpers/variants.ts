@@ -18,12 +18,23 @@ export const REDUCTION_VARIANTS: ReductionVariant[] = [
 
 const told = new Set<string>();
 
-/** The test GPU for `variant`; when the adapter lacks its feature: says so once per file and feature, and skips the case. */
+/** The adapter in a few words, for "not offered by this adapter (…)" lines. */
+export function adapterName(gpu: Gpu): string {
+  const i = gpu.info;
+  return [i.vendor, i.architecture, i.description].filter(Boolean).join(' ') || 'unknown adapter';
+}
+
+/**
+ * The test GPU for `variant`; when the adapter lacks its feature: says so once per file and feature, and skips the
+ * case (the portable variant still runs). REWARD_STUDIO_EXPECT_F16=1 (npm test's lavapipe pass) makes a missing
+ * shader-f16 a failure instead.
+ */
 export async function gpuForVariant(ctx: TestContext, variant: { subgroups?: boolean; f16?: boolean }): Promise<Gpu> {
   const gpu = await getTestGpu();
   const missing = variant.subgroups && !gpu.hasSubgroups ? 'subgroups' : variant.f16 && !gpu.hasF16 ? 'shader-f16' : null;
   if (missing) {
-    const line = `${missing} not offered by this adapter: ${missing === 'subgroups' ? 'subgroup' : 'f16'} variants not run`;
+    const line = `${missing} not offered by this adapter (${adapterName(gpu)}): ${missing === 'subgroups' ? 'subgroup' : 'f16'} variant not tested here`;
+    if (missing === 'shader-f16' && process.env.REWARD_STUDIO_EXPECT_F16) throw new Error(`${line}, but REWARD_STUDIO_EXPECT_F16 says this adapter should offer it`);
     const key = `${ctx.task.file?.name ?? ''}|${missing}`;
     if (!told.has(key)) console.log(line);
     told.add(key);

@@ -38,11 +38,12 @@ describe('GPU feature summary', () => {
     expect(softwareAdapter(SWIFTSHADER)).toMatch(/^WebGPU runs on SwiftShader, a software renderer on the CPU, not on the GPU/);
   });
 
-  it('a GPU offering subgroup matrices: listed with their configurations, not used; f16 available but unused; no warning', () => {
+  it('a GPU offering subgroup matrices: listed with their configurations, not used; f16 weight tiles used; no warning', () => {
     const list = engineFeatures(RTX, { noSubgroups: false });
-    expect(list.map((f) => [f.name, f.using])).toEqual([['subgroups', true], ['shader-f16', false], ['timestamp-query', true], ['subgroup matrices', false]]);
+    expect(list.map((f) => [f.name, f.using])).toEqual([['subgroups', true], ['shader-f16', true], ['timestamp-query', true], ['subgroup matrices', false]]);
     expect(list[0].detail).toBe('norm and grad-norm reductions, size 32');
-    expect(list[1].detail).toBe('available; no kernel has an f16 path yet');
+    expect(list[1].detail).toBe('f16 weight tiles in the GEMM for frozen 16-bit weights (LoRA on f16/bf16 checkpoints; bf16 tensors when exact in f16 up to a power of two)');
+    expect(engineFeatures(RTX, { noSubgroups: false, noF16: true })[1]).toEqual({ name: 'shader-f16', using: false, detail: 'turned off (flag noF16)' });
     expect(list[3].detail).toBe('offered (f16→f32 8×8×8); not used: no GEMM path yet');
     expect(softwareAdapter(RTX)).toBeNull();
   });

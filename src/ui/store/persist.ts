@@ -11,6 +11,7 @@ import type { StudioState } from './store.ts';
 const LS_CONFIG = 'reward-studio:config';
 const LS_HUB = 'reward-studio:hub';
 const LS_GPU_BUDGET = 'reward-studio:gpu-budget-gib';
+const LS_ACTIVATION_DTYPE = 'reward-studio:activation-dtype';
 const LS_IMPORT_SPLIT = 'reward-studio:import-split';
 const LS_SELECTION = 'reward-studio:selection';
 const LS_RUN = 'reward-studio:run';
@@ -87,6 +88,8 @@ export function persistStudio(store: StoreApi<StudioState>): void {
 
   const savedBudget = readJson(localStorage, LS_GPU_BUDGET);
   if (typeof savedBudget === 'number' && Number.isFinite(savedBudget) && savedBudget > 0) s.setGpuBudgetGiB(savedBudget);
+  const savedDtype = readJson(localStorage, LS_ACTIVATION_DTYPE);
+  if (savedDtype === 'auto' || savedDtype === 'float32' || savedDtype === 'float16') s.setActivationDtype(savedDtype);
   const savedSplit = readJson(localStorage, LS_IMPORT_SPLIT) as { test_size?: unknown; seed?: unknown } | null;
   if (savedSplit && typeof savedSplit.test_size === 'number' && typeof savedSplit.seed === 'number') s.setImportSplit({ test_size: savedSplit.test_size, seed: savedSplit.seed });
 
@@ -112,6 +115,7 @@ export function persistStudio(store: StoreApi<StudioState>): void {
   store.subscribe((next, prev) => {
     if (next.config !== prev.config) localStorage.setItem(LS_CONFIG, JSON.stringify(configDiff(next.config)));
     if (next.gpuBudgetGiB !== prev.gpuBudgetGiB) localStorage.setItem(LS_GPU_BUDGET, JSON.stringify(next.gpuBudgetGiB));
+    if (next.activationDtype !== prev.activationDtype) localStorage.setItem(LS_ACTIVATION_DTYPE, JSON.stringify(next.activationDtype));
     if (next.selection !== prev.selection) localStorage.setItem(LS_SELECTION, JSON.stringify(next.selection));
     if (next.train.runId !== prev.train.runId) localStorage.setItem(LS_RUN, JSON.stringify(next.train.runId));
     if (next.importSplit !== prev.importSplit) localStorage.setItem(LS_IMPORT_SPLIT, JSON.stringify(next.importSplit));

@@ -1,7 +1,7 @@
 // The memory plan for this config on this GPU (asked from the train worker) within the GPU memory budget the user
-// sets (WebGPU cannot read the GPU's memory size; default 8 GiB, kept with the other settings), and a clear refusal
-// with what to change when it does not fit.
-import { NumberField } from '../../components/fields.tsx';
+// sets (WebGPU cannot read the GPU's memory size; default 8 GiB, kept with the other settings) and the storage of the
+// saved activations, and a clear refusal with what to change when it does not fit.
+import { NumberField, SelectField } from '../../components/fields.tsx';
 import { Section } from '../../components/Section.tsx';
 import { useActions, useStudio, useStudioApi } from '../../context.ts';
 import { formatBytes } from '../../format.ts';
@@ -11,11 +11,12 @@ export function MemoryPlanView() {
   const plan = useStudio((s) => s.plan);
   const pending = useStudio((s) => Object.values(s.pending).some((p) => p.type === 'plan'));
   const budget = useStudio((s) => s.gpuBudgetGiB);
-  const { request, setGpuBudgetGiB } = useActions();
+  const activationDtype = useStudio((s) => s.activationDtype);
+  const { request, setGpuBudgetGiB, setActivationDtype } = useActions();
   const api = useStudioApi();
   const ask = () => {
     const s = api.getState();
-    request({ type: 'plan', config: s.config, model: s.selection.model, budgetBytes: budgetBytes(s.gpuBudgetGiB) });
+    request({ type: 'plan', config: s.config, model: s.selection.model, budgetBytes: budgetBytes(s.gpuBudgetGiB), activationDtype: s.activationDtype });
   };
   const invalid = !(budget >= 0.01 && budget <= 1024) ? 'Between 0.01 and 1024 GiB.' : undefined;
   return (
@@ -35,6 +36,18 @@ export function MemoryPlanView() {
         invalid={invalid}
         onChange={(v) => v !== null && v >= 0.01 && setGpuBudgetGiB(v)}
         hint="How much of your GPU's memory a run may use: WebGPU cannot read it, so say it here (e.g. 8 for an 8 GB card, less when other apps need some)."
+      />
+      <SelectField
+        label="Saved activations"
+        name="activation_dtype"
+        value={activationDtype}
+        options={[
+          { value: 'auto', label: 'auto (float32 when it fits, else float16)' },
+          { value: 'float32', label: 'float32 (exact)' },
+          { value: 'float16', label: 'float16 (half the memory)' },
+        ]}
+        onChange={(v) => setActivationDtype(v as typeof activationDtype)}
+        hint="What the backward reads is kept between the passes in this precision; the math is f32 either way. float16 halves that memory (no recompute needed in more cases); gradients then move by about 1e-3 relative."
       />
       {!plan ? (
         <p className="muted">How much GPU memory this config needs for the selected model, and whether it fits this GPU.</p>

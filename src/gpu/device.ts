@@ -50,6 +50,9 @@ export interface Gpu {
   hasF16: boolean;
   hasSubgroups: boolean;
   hasTimestamps: boolean;
+  /** The f16 weight tiles' self-test on this device (src/ops/f16_check.ts): undefined until it ran. The GEMM uses
+   *  f16 tiles by default only after it passed (bit-identical to the f32 tiles on this driver). */
+  f16Check?: { ok: boolean; detail: string };
   /** Set once the device is lost; every later call should fail with it. */
   lost: GpuError | null;
   /** Set by simulateDeviceLoss (fault injection): its device.destroy() counts as a loss. */

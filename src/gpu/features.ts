@@ -37,7 +37,7 @@ export function softwareAdapter(info: Pick<GpuInfo, 'vendor' | 'architecture' | 
     '--enable-features=Vulkan) or, in Node, that a Vulkan/D3D12/Metal driver for the GPU is installed.';
 }
 
-export function engineFeatures(info: GpuInfo, opts: { noSubgroups: boolean; noF16?: boolean }): EngineFeature[] {
+export function engineFeatures(info: GpuInfo, opts: { noSubgroups: boolean; noF16?: boolean; f16Check?: { ok: boolean; detail: string } }): EngineFeature[] {
   const has = (f: string) => info.features.includes(f);
   const offered = (f: string) => info.adapterFeatures.includes(f);
   const notOffered = 'not offered by this adapter';
@@ -52,7 +52,11 @@ export function engineFeatures(info: GpuInfo, opts: { noSubgroups: boolean; noF1
   const f16: EngineFeature = has('shader-f16')
     ? opts.noF16
       ? { name: 'shader-f16', using: false, detail: 'turned off (flag noF16)' }
-      : { name: 'shader-f16', using: true, detail: 'f16 weight tiles in the GEMM for frozen 16-bit weights (LoRA on f16/bf16 checkpoints; bf16 tensors when exact in f16 up to a power of two)' }
+      : !opts.f16Check
+        ? { name: 'shader-f16', using: false, detail: 'offered; the f16 weight tiles are used once their self-test passes (it runs when a model loads)' }
+        : opts.f16Check.ok
+          ? { name: 'shader-f16', using: true, detail: 'f16 weight tiles in the GEMM for frozen 16-bit weights (LoRA on f16/bf16 checkpoints; bf16 tensors when exact in f16 up to a power of two); self-test passed' }
+          : { name: 'shader-f16', using: false, detail: `self-test failed on this driver (${opts.f16Check.detail}): the GEMM keeps f32 tiles` }
     : { name: 'shader-f16', using: false, detail: offered('shader-f16') ? 'disabled when the device was requested' : notOffered };
   const ts: EngineFeature = has('timestamp-query')
     ? { name: 'timestamp-query', using: true, detail: 'GPU kernel times in the benchmark' }

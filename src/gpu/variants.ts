@@ -32,7 +32,8 @@ export function useF16(gpu: Gpu, requested: boolean | undefined, label: string):
     throw new Error(`${label}: the f16 variant was requested but the device has no 'shader-f16' feature ` +
       `(adapter without it, or disabled with disableFeatures)`);
   }
-  return requested ?? (gpu.hasF16 && !flags.noF16);
+  // by default only once the device's self-test proved the variant bit-identical here (src/ops/f16_check.ts)
+  return requested ?? (gpu.hasF16 && !flags.noF16 && gpu.f16Check?.ok === true);
 }
 
 const cache = new Map<string, string>();

@@ -3,6 +3,7 @@
 // adapters that offer shader-f16; the gating (when the variant is chosen, refused, or not available) everywhere.
 // npm test runs this file twice: in the main pass (SwiftShader on a machine without a GPU: no shader-f16, so the f16
 // cases say so and are skipped, the gating cases run) and on lavapipe (tools/lavapipe.mjs), which offers shader-f16.
+import { checkF16Tiles } from '../../src/ops/f16_check.ts';
 import { describe, expect, it } from 'vitest';
 import { type GemmEpilogue, type TileConfig, TILES, fromHalfBits, gemmKernel, tileSharedBytes, toHalfBits } from '../../src/ops/matmul.ts';
 import { type F16ScaleRange, bf16ScaleRange, bf16TileScale, pickScale, recordBf16Range } from '../../src/ops/f16_tiles.ts';
@@ -143,8 +144,14 @@ describe('shader-f16 on this adapter', () => {
     console.log(gpu.info.subgroupMatrixConfigs?.length
       ? `subgroup matrices offered by this adapter (${name}): ${sm.detail}; the engine has no GEMM path for them (not tested)`
       : `subgroup matrices not offered by this adapter (${name}): no subgroup-matrix path exists or is tested here`);
+    // the GEMM uses f16 tiles by default only after the device's self-test (src/ops/f16_check.ts) passed
+    await checkF16Tiles(gpu);
     const f16 = gpu.info.engine.find((f) => f.name === 'shader-f16')!;
     expect(f16.using).toBe(gpu.hasF16);
+    if (gpu.hasF16) {
+      console.log(`f16 weight tiles self-test on ${name}: ${gpu.f16Check!.detail}`);
+      expect(gpu.f16Check).toEqual({ ok: true, detail: 'bit-identical on 3 products' });
+    } else expect(gpu.f16Check).toBeUndefined();
     if (process.env.REWARD_STUDIO_EXPECT_F16) expect(gpu.hasF16, `REWARD_STUDIO_EXPECT_F16: ${name} should offer shader-f16`).toBe(true);
   });
 });
@@ -200,6 +207,7 @@ describe('f16 weight tiles: gating (every adapter)', () => {
 
   it('the variant is chosen only where it can run; f16 tiles take half of B\'s workgroup bytes', async () => {
     const gpu = await getTestGpu();
+    await checkF16Tiles(gpu);
     expect(tileSharedBytes(TILES.big)).toBe(2 * 16 * (33 + 17) * 16);
     expect(tileSharedBytes(TILES.big, true)).toBe(2 * 16 * (33 * 16 + 17 * 8));
     const a = f32Buffer(gpu, 'a', new Float32Array(8 * 8));
@@ -225,6 +233,15 @@ describe('f16 weight tiles: gating (every adapter)', () => {
         expect(pipelineOf(plan('f16'))).toMatch(/^matmul:/);
       } finally {
         setFlags({ noF16: false });
+      }
+      // a device whose self-test failed keeps the f32 tiles by default (an explicit request still gets f16 tiles)
+      const passed = gpu.f16Check;
+      gpu.f16Check = { ok: false, detail: 'simulated' };
+      try {
+        expect(pipelineOf(plan('f16'))).toMatch(/^matmul:/);
+        expect(pipelineOf(plan('f16', true))).toMatch(/^matmul\+f16:/);
+      } finally {
+        gpu.f16Check = passed;
       }
     }
     for (const x of [a, b16, c]) x.destroy();

@@ -38,11 +38,15 @@ describe('GPU feature summary', () => {
     expect(softwareAdapter(SWIFTSHADER)).toMatch(/^WebGPU runs on SwiftShader, a software renderer on the CPU, not on the GPU/);
   });
 
-  it('a GPU offering subgroup matrices: listed with their configurations, not used; f16 weight tiles used; no warning', () => {
-    const list = engineFeatures(RTX, { noSubgroups: false });
+  it('a GPU offering subgroup matrices: listed with their configurations, not used; f16 weight tiles used once their self-test passed; no warning', () => {
+    const list = engineFeatures(RTX, { noSubgroups: false, f16Check: { ok: true, detail: 'bit-identical on 3 products' } });
     expect(list.map((f) => [f.name, f.using])).toEqual([['subgroups', true], ['shader-f16', true], ['timestamp-query', true], ['subgroup matrices', false]]);
     expect(list[0].detail).toBe('norm and grad-norm reductions, size 32');
-    expect(list[1].detail).toBe('f16 weight tiles in the GEMM for frozen 16-bit weights (LoRA on f16/bf16 checkpoints; bf16 tensors when exact in f16 up to a power of two)');
+    expect(list[1].detail).toBe('f16 weight tiles in the GEMM for frozen 16-bit weights (LoRA on f16/bf16 checkpoints; bf16 tensors when exact in f16 up to a power of two); self-test passed');
+    // before the self-test, and after a failed one: not used, and why
+    expect(engineFeatures(RTX, { noSubgroups: false })[1]).toEqual({ name: 'shader-f16', using: false, detail: 'offered; the f16 weight tiles are used once their self-test passes (it runs when a model loads)' });
+    expect(engineFeatures(RTX, { noSubgroups: false, f16Check: { ok: false, detail: 'bf16 37×70×96: element 5 is 1 with f16 tiles, 2 with f32 tiles' } })[1])
+      .toEqual({ name: 'shader-f16', using: false, detail: 'self-test failed on this driver (bf16 37×70×96: element 5 is 1 with f16 tiles, 2 with f32 tiles): the GEMM keeps f32 tiles' });
     expect(engineFeatures(RTX, { noSubgroups: false, noF16: true })[1]).toEqual({ name: 'shader-f16', using: false, detail: 'turned off (flag noF16)' });
     expect(list[3].detail).toBe('offered (f16→f32 8×8×8); not used: no GEMM path yet');
     expect(softwareAdapter(RTX)).toBeNull();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { requestNodeGpu } from '../gpu/node.ts';
 import { describeEngineFeatures, describeGpu, type Gpu } from '../gpu/device.ts';
 import { parseRewardConfig, defaultRewardConfig, type RewardConfig } from '../train/config.ts';
-import { ACTIVATION_DTYPE_CHOICES, type ActivationDtypeChoice } from '../train/session.ts';
+import { ACTIVATION_DTYPE_CHOICES, type ActivationDtypeChoice } from '../train/activation_dtype.ts';
 import { CliInputError } from './files.ts';
 import { parseJsonText } from '../formats/json_text.ts';
 import { enospcError, faultAt, killNow, type FaultPoint } from '../gpu/flags.ts';

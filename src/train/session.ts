@@ -19,6 +19,7 @@ import type { ExportDtype } from '../formats/hf_model.ts';
 import { exportOnnx, type OnnxExportOptions, type OnnxExportResult } from './export_onnx.ts';
 import type { AdapterConfig } from '../formats/peft.ts';
 import { UserError } from '../util/user_error.ts';
+import type { ActivationDtypeChoice } from './activation_dtype.ts';
 
 /** Default GPU memory budget when the user gives none: WebGPU cannot query VRAM. */
 export const DEFAULT_GPU_MEMORY_BYTES = 8 * 2 ** 30;
@@ -48,9 +49,7 @@ export interface PlanRequest {
   activationDtype?: ActivationDtypeChoice;
 }
 
-/** The engine's activation storage setting: `auto` lets the memory plan choose (f16 only when f32 does not fit). */
-export type ActivationDtypeChoice = 'auto' | ActivationDtype;
-export const ACTIVATION_DTYPE_CHOICES: readonly ActivationDtypeChoice[] = ['auto', 'float32', 'float16'];
+export { ACTIVATION_DTYPE_CHOICES, type ActivationDtypeChoice } from './activation_dtype.ts';
 
 /** The (checkpointing mode, activation storage) pairs a config allows, in the order of preference: the checkpointing
  *  modes least recompute first (checkpointingCandidates), each with float32 storage before float16 ('auto'), or

@@ -6,7 +6,7 @@
 // (QuotaExceededError) aborts the transaction: the previous checkpoint and the run's lastCheckpoint stay as they were,
 // and the error gives the sizes. Fault point `checkpoint` (flags.ts `quota@checkpoint:N`) injects that error inside
 // the transaction.
-import type { ActivationDtypeChoice } from '../train/session.ts';
+import type { ActivationDtypeChoice } from '../train/activation_dtype.ts';
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import { faultAt } from '../gpu/flags.ts';
 import { formatBytes, isQuotaError } from '../data/storage.ts';

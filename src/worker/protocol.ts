@@ -5,7 +5,7 @@
 // can show progress and errors where the request was made. Training events (log/eval/progress/checkpoint/done)
 // mirror src/train/session.ts's TrainEvent one for one, so the worker forwards them unchanged.
 // Everything here is structured-cloneable (File, Uint8Array, plain objects); tokens are never logged or stored.
-import type { ActivationDtypeChoice } from '../train/session.ts';
+import type { ActivationDtypeChoice } from '../train/activation_dtype.ts';
 import type { DatasetReport } from '../data/inspect.ts';
 import type { StepResult } from '../bench/step_bench.ts';
 import type { GpuInfo } from '../gpu/device.ts';

@@ -4,7 +4,7 @@ import type { StateCreator } from 'zustand/vanilla';
 import type { ConfigJson, DatasetRef, DatasetReport, MemoryPlan, ModelRef } from '../../../worker/protocol.ts';
 import { defaultConfigJson } from '../../config_fields.ts';
 import type { StudioState } from '../store.ts';
-import type { ActivationDtypeChoice } from '../../../train/session.ts';
+import type { ActivationDtypeChoice } from '../../../train/activation_dtype.ts';
 
 export interface RunSlice {
   /** The model and dataset a run, an inspection or an evaluation uses. */

@@ -41,7 +41,9 @@ export interface Activations {
   checkpointing: CheckpointMode;
   /** Storage of the saved activations (effectiveActivationDtype). */
   activationDtype: ActivationDtype;
-  /** float16 storage: per layer its packed f16 buffer, holding `blocks` (the shared f32 set is layers[l]); else null. */
+  /** float16 storage: per layer but the last its packed f16 buffer, holding `blocks` (the shared f32 set is
+   *  layers[l]); the last layer keeps its activations in the shared set itself (nothing runs between its forward and
+   *  its backward but the head); else null. */
   act16: { layer: GPUBuffer[]; blocks: Act16Block[] } | null;
   layers: LayerActs[]; // per layer l: its kept buffers, and the shared set's (KEPT_PER_LAYER) for the rest
   /** Per layer (kept with checkpointing too: the recompute reuses them instead of re-running x·Aᵀ), per fusion
@@ -229,7 +231,8 @@ export function activationLayout(d: ModelDims, o: ActivationOptions): LayoutEntr
     e('margins', Math.ceil(o.maxB / 2) * f, 1, true),
     e('resid', M * C * f, L + 1),
     ...LAYER_ACT_NAMES.map((n) => e(`layer.${n}`, layerBytes[n], perLayer(n) ? L : 1)),
-    ...(blocks.length ? [e('layer16', blocks.reduce((t, b) => t + M * b.cols, 0) * 2, L)] : []),
+    // the last layer needs no copy: the shared set still holds its values when its backward starts
+    ...(blocks.length ? [e('layer16', blocks.reduce((t, b) => t + M * b.cols, 0) * 2, L - 1)] : []),
     ...loraGroupWidths(o).map((w, i) => e(`lora_xa${i}`, M * w * f, L)),
     e('tmpC', M * C * f, 1, true),
     e('xf', M * C * f),

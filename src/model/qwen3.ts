@@ -338,7 +338,8 @@ export class Qwen3RewardModel {
       const swiglu = glu ? [] : [swigluRowsForward(gpu, x.h, x.gu, Mo, F)];
       const downK = glu ? fwd(s.down, a.resid[l + 1], x.gu, C, x.x2, true, Mo) : fwd(s.down, a.resid[l + 1], x.h, C, x.x2, false, Mo);
       // float16 storage: the layer's saved activations are packed to f16 once its forward is done
-      const pack = training && a.act16 ? [act16Pack(gpu, a.act16.layer[l], this.act16Segments(l, M, false))] : [];
+      // (not the last layer: nothing but the head runs before its backward, so the shared set still holds its values)
+      const pack = training && a.act16 && l < L - 1 ? [act16Pack(gpu, a.act16.layer[l], this.act16Segments(l, M, false))] : [];
       layers.push([norm1, ...qkvK, qkRope, attn, ...gather, ...oK, norm2, ...guK, ...swiglu, ...downK, ...pack]);
       if (!training || mode === 'none') layersRecompute.push([]);
       // full: everything but the last product (resid[l+1] is kept per layer; the last layer's gathered rows too:
@@ -356,7 +357,7 @@ export class Qwen3RewardModel {
       rmsnormForward(gpu, a.xf, a.rstdf, a.resid[L], paramRef(w, 'model.norm.weight'), Mf, C, eps),
       rewardHeadForward(gpu, a.rewards, a.poolIdx, a.xf, a.ids, a.cu, scoreW, B, M, C, d.padId, compact),
     ];
-    const layersRestore = layers.map((_, l) => (training && a.act16 ? [act16Unpack(gpu, a.act16.layer[l], this.act16Segments(l, M, true))] : []));
+    const layersRestore = layers.map((_, l) => (training && a.act16 && l < L - 1 ? [act16Unpack(gpu, a.act16.layer[l], this.act16Segments(l, M, true))] : []));
     const plan: StepPlan = { B, T, M, embed, layers, head, lossByKey: new Map(), layersRestore, layersRecompute, layersBackward: [], headBackward: [], embedBackward: [] };
     if (!training) return plan;
 

@@ -120,8 +120,8 @@ export const KEPT_PER_LAYER: Record<CheckpointMode, ReadonlySet<keyof LayerActs>
  * stay f32; v is restored from q|k|v's v columns. A value beyond f16's range (±65504) becomes ±Inf: the step's
  * gradient is then non-finite and the trainer stops with its non-finite error (src/train/trainer.ts).
  */
-export const ACTIVATION_DTYPES = ['float32', 'float16'] as const;
-export type ActivationDtype = (typeof ACTIVATION_DTYPES)[number];
+export { ACTIVATION_DTYPES, type ActivationDtype } from '../train/activation_dtype.ts';
+import type { ActivationDtype } from '../train/activation_dtype.ts';
 export const F16_ACTS = ['ln1', 'qkv', 'qr', 'kr', 'att', 'ln2', 'gu'] as const satisfies readonly (keyof LayerActs)[];
 
 export interface ActivationOptions {

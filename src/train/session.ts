@@ -6,7 +6,7 @@ import type { ByteSource } from '../formats/bytes.ts';
 import type { Gpu } from '../gpu/device.ts';
 import { loadRewardModel, type LoadedModel, type ModelFiles } from '../model/load.ts';
 import { fitMicroBatch, memoryPlan, type MemoryPlan, type MemoryPlanInput } from '../model/plan.ts';
-import { CHECKPOINT_MODES, type ActivationDtype, type CheckpointMode } from '../model/activations.ts';
+import { ACTIVATION_DTYPES, CHECKPOINT_MODES, type ActivationDtype, type CheckpointMode } from '../model/activations.ts';
 import { LINEAR_NAMES, type LoraSpec, type ModelDims } from '../model/params.ts';
 import { type TuneStore, autotuneGemm, modelGemmShapes } from '../ops/matmul_tune.ts';
 import { parseModelConfigText, modelDims, withPadTokenId, QWEN3_PAD_TOKEN_ID } from '../model/config.ts';
@@ -55,7 +55,7 @@ export { ACTIVATION_DTYPE_CHOICES, type ActivationDtypeChoice } from './activati
  *  modes least recompute first (checkpointingCandidates), each with float32 storage before float16 ('auto'), or
  *  only the fixed storage. float16 changes nothing with 'full' checkpointing (only the residual stream is kept). */
 export function memoryCandidates(c: Pick<RewardConfig, 'gradient_checkpointing'>, dtype: ActivationDtypeChoice = 'auto'): { mode: CheckpointMode; activationDtype: ActivationDtype }[] {
-  const dtypes: ActivationDtype[] = dtype === 'auto' ? ['float32', 'float16'] : [dtype];
+  const dtypes: readonly ActivationDtype[] = dtype === 'auto' ? ACTIVATION_DTYPES : [dtype];
   return checkpointingCandidates(c).flatMap((mode) =>
     (mode === 'full' ? dtypes.slice(0, 1) : dtypes).map((activationDtype) => ({ mode, activationDtype })));
 }

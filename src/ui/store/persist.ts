@@ -2,6 +2,7 @@
 // the config, the chosen model and dataset, the run the results follow (Train, Evaluate, Export), the Hub settings, the GPU memory budget and the split for new imports in localStorage, and the Hub
 // token in sessionStorage only when the user ticked "remember for this tab" (otherwise it lives in memory only).
 // Hash: #tab=<panel>&config=<JSON of the fields that differ from the defaults>&hub=<Hub base URL>
+import { ACTIVATION_DTYPE_CHOICES, type ActivationDtypeChoice } from '../../train/activation_dtype.ts';
 import type { StoreApi } from 'zustand/vanilla';
 import type { ConfigJson } from '../../worker/protocol.ts';
 import { configDiff, defaultConfigJson, validateConfigJson } from '../config_fields.ts';
@@ -89,7 +90,7 @@ export function persistStudio(store: StoreApi<StudioState>): void {
   const savedBudget = readJson(localStorage, LS_GPU_BUDGET);
   if (typeof savedBudget === 'number' && Number.isFinite(savedBudget) && savedBudget > 0) s.setGpuBudgetGiB(savedBudget);
   const savedDtype = readJson(localStorage, LS_ACTIVATION_DTYPE);
-  if (savedDtype === 'auto' || savedDtype === 'float32' || savedDtype === 'float16') s.setActivationDtype(savedDtype);
+  if ((ACTIVATION_DTYPE_CHOICES as readonly unknown[]).includes(savedDtype)) s.setActivationDtype(savedDtype as ActivationDtypeChoice);
   const savedSplit = readJson(localStorage, LS_IMPORT_SPLIT) as { test_size?: unknown; seed?: unknown } | null;
   if (savedSplit && typeof savedSplit.test_size === 'number' && typeof savedSplit.seed === 'number') s.setImportSplit({ test_size: savedSplit.test_size, seed: savedSplit.seed });
 

@@ -83,10 +83,11 @@ function cpuTile(M: number, N: number): TileConfig {
   return { wgM: threads(M), wgN: threads(N), tm: 8, tn: 8, bk: 8, vector: false, prefetch: false, specialize: false };
 }
 
-/** Whether `gpu` is a CPU implementation (SwiftShader), which gets cpuTile's tiles. */
+/** Whether `gpu` is a CPU implementation (SwiftShader; Mesa's llvmpipe/lavapipe, the tests' second adapter), which
+ *  gets cpuTile's tiles. */
 export function isCpuDevice(gpu: Gpu): boolean {
   const i = gpu.info;
-  return /swiftshader/i.test(`${i?.architecture ?? ''} ${i?.description ?? ''}`);
+  return /swiftshader|llvmpipe|lavapipe/i.test(`${i?.architecture ?? ''} ${i?.description ?? ''}`);
 }
 
 export function chooseSplits(M: number, N: number, K: number, batch: number, tile: TileConfig): number {

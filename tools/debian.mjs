@@ -17,7 +17,12 @@ export const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { enco
 export const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
 
 export async function download(url, timeoutMs) {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  let res;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (e) {
+    throw new Error(`${url}: ${e.cause?.code ?? e.cause?.message ?? e.message}`);
+  }
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return Buffer.from(await res.arrayBuffer());
 }

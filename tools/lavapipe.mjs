@@ -4,11 +4,13 @@
 // mesa-vulkan-drivers .deb is fetched, checked and unpacked under .cache/lavapipe/ (git ignores .cache), and an ICD
 // file naming its libvulkan_lvp.so by absolute path is written beside it; VK_ICD_FILENAMES=<that file> selects it.
 //   node tools/lavapipe.mjs         prints the ICD file's path (exit 0), or why lavapipe is not available (exit 1)
-//   import { ensureLavapipe }       tools/test.mjs: { icd, version } or { unavailable: reason }
+//   import { ensureLavapipe }       tools/test.mjs (its fallback when Mesa 26's runtime cannot be had): { icd, version }
+//                                   or { unavailable: reason }
 // The chain of trust: InRelease (signed; checked with gpgv and Debian's archive keyring when both are present) →
 // Packages.xz's SHA256 → the .deb's SHA256, all over https. Offline, a previously unpacked copy is reused.
 // Linux x86-64 only (the package is amd64; elsewhere it reports "not available on this platform").
-// For Mesa ≥ 26 lavapipe with subgroup matrices (it needs trixie's glibc), see tools/lavapipe_runtime.mjs.
+// Mesa ≥ 26 lavapipe, with subgroup matrices, needs trixie's glibc: tools/lavapipe_runtime.mjs. Shared index code:
+// tools/debian.mjs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';

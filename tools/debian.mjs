@@ -47,12 +47,24 @@ export async function fetchPackages(suite) {
   }
   const m = new RegExp(`^ ([0-9a-f]{64})\\s+\\d+\\s+${PACKAGES.replace(/[.]/g, '\\.')}$`, 'm').exec(inRelease.toString('utf8'));
   if (!m) throw new Error(`${suite} InRelease lists no SHA256 for ${PACKAGES}`);
+  // Backports suites publish only Packages.xz (no .gz; the plain file is listed but not served).
+  if (!ensureXz()) throw new Error('the xz command is missing (apt-get install -y xz-utils)');
   const xz = await download(`${MIRROR}/dists/${suite}/${PACKAGES}`, 120_000);
   if (sha256(xz) !== m[1]) throw new Error(`${suite} ${PACKAGES}: SHA256 ${sha256(xz)} differs from InRelease's ${m[1]}`);
-  if (!have('xz')) throw new Error('the xz command is missing (apt-get install -y xz-utils)');
   const text = spawnSync('xz', ['-dc'], { input: xz, maxBuffer: 512 << 20, encoding: 'utf8' });
   if (text.status !== 0) throw new Error(`xz -dc ${suite} ${PACKAGES}: ${text.stderr}`);
   return { text: text.stdout, signed };
+}
+
+/** Whether the xz command is there; as root on Debian/Ubuntu, installs xz-utils when it is not (CI images). */
+function ensureXz() {
+  if (have('xz')) return true;
+  if (!(typeof process.getuid === 'function' && process.getuid() === 0 && have('apt-get'))) return false;
+  console.error('[debian] the xz command is missing: apt-get install -y xz-utils');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'xz-utils'], { stdio: 'inherit', env });
+  return have('xz');
 }
 
 /** A .deb from the mirror, checked against its stanza's SHA256. */

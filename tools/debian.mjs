@@ -21,7 +21,7 @@ export async function download(url, timeoutMs) {
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (e) {
-    throw new Error(`${url}: ${e.cause?.code ?? e.cause?.message ?? e.message}`);
+    throw new Error(`${url}: ${e.cause?.code ?? e.cause?.message ?? e.message}`, { cause: e });
   }
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return Buffer.from(await res.arrayBuffer());

@@ -7,7 +7,7 @@
 // no submission or readback gaps) where the adapter has `timestamp-query`, else the wall clock (submit to
 // onSubmittedWorkDone); `timing` says which, and `ms_wall` is always the wall clock of the step as the trainer
 // submits it. A benchmark, not a test: nothing asserts on time.
-import { checkF16Tiles } from '../ops/f16_check.ts';
+import { checkGemmVariants } from '../ops/f16_check.ts';
 import { bf16ScaleRange, recordBf16Range } from '../ops/f16_tiles.ts';
 import type { Gpu } from '../gpu/device.ts';
 import { dispatchStats, recordKernels } from '../gpu/kernel.ts';
@@ -125,7 +125,7 @@ export function layerFlops(d: ModelDims, lengths: number[], ckpt: boolean | Chec
 
 /** Runs `reps` timed steps of one configuration after one warm-up step. */
 export async function benchStep(gpu: Gpu, dims: ModelDims, c: StepConfig, reps: number): Promise<StepResult> {
-  await checkF16Tiles(gpu);
+  await checkGemmVariants(gpu);
   countAllocations(gpu.device);
   const lora = c.mode === 'lora' ? { r: 16, alpha: 32, dropout: 0, targets: [...LINEAR_NAMES], useRslora: false } : null;
   const lim = gpu.device.limits;

@@ -3,7 +3,7 @@
 // shader-f16 / subgroups / timestamp-query when present, and turns device loss and uncaptured errors into
 // readable messages. GpuInfo also carries what the engine uses of the optional features and why not
 // (./features.ts), for the studio's GPU status and the CLI.
-import { engineFeatures, engineFeaturesLine, readSubgroupMatrixConfigs, softwareAdapter, type EngineFeature, type SubgroupMatrixConfig } from './features.ts';
+import { SUBGROUP_MATRIX, engineFeatures, engineFeaturesLine, readSubgroupMatrixConfigs, softwareAdapter, type EngineFeature, type SubgroupMatrixConfig } from './features.ts';
 import { flags } from './flags.ts';
 
 export class WebGpuUnavailableError extends Error {
@@ -53,6 +53,11 @@ export interface Gpu {
   /** The f16 weight tiles' self-test on this device (src/ops/f16_check.ts): undefined until it ran. The GEMM uses
    *  f16 tiles by default only after it passed (bit-identical to the f32 tiles on this driver). */
   f16Check?: { ok: boolean; detail: string };
+  /** The device has chromium-experimental-subgroup-matrix (requested wherever the adapter offers it). */
+  hasSubgroupMatrix: boolean;
+  /** The subgroup-matrix GEMM's self-test on this device (src/ops/f16_check.ts): undefined until it ran (or where the
+   *  variant cannot run). The GEMM uses the variant by default only after it passed. */
+  sgmatCheck?: { ok: boolean; detail: string };
   /** Set once the device is lost; every later call should fail with it. */
   lost: GpuError | null;
   /** Set by simulateDeviceLoss (fault injection): its device.destroy() counts as a loss. */
@@ -85,7 +90,9 @@ export const REQUESTED_LIMITS = [
   'maxBindGroups',
 ] as const;
 
-export const OPTIONAL_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
+// chromium-experimental-subgroup-matrix: offered only with unsafe APIs allowed (Chrome --enable-unsafe-webgpu; Dawn in
+// Node: allow_unsafe_apis, src/gpu/node.ts). Requesting it changes nothing for pipelines that do not use it.
+export const OPTIONAL_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query', SUBGROUP_MATRIX as GPUFeatureName];
 
 export const NO_WEBGPU_HINT =
   'WebGPU is not available here. Use Chrome or Edge 113+ (on Linux start Chrome with --enable-unsafe-webgpu ' +
@@ -111,6 +118,8 @@ export async function requestGpu(gpuApi: GPU | undefined, opts: RequestGpuOption
     if (typeof v === 'number') requiredLimits[name] = v;
   }
   const disabled = new Set(opts.disableFeatures ?? []);
+  // subgroup matrices depend on subgroups: not without it
+  if (disabled.has('subgroups')) disabled.add(SUBGROUP_MATRIX as GPUFeatureName);
   const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f) && !disabled.has(f));
   const device = await adapter.requestDevice({ label: 'reward-studio', requiredFeatures, requiredLimits });
 
@@ -133,7 +142,7 @@ export async function requestGpu(gpuApi: GPU | undefined, opts: RequestGpuOption
     engine: [],
     software: null,
   };
-  info.engine = engineFeatures(info, { noSubgroups: flags.noSubgroups, noF16: flags.noF16 });
+  info.engine = engineFeatures(info, { noSubgroups: flags.noSubgroups, noF16: flags.noF16, noSubgroupMatrix: flags.noSubgroupMatrix });
   info.software = softwareAdapter(info);
   const gpu: Gpu = {
     device,
@@ -141,6 +150,7 @@ export async function requestGpu(gpuApi: GPU | undefined, opts: RequestGpuOption
     hasF16: device.features.has('shader-f16'),
     hasSubgroups: device.features.has('subgroups'),
     hasTimestamps: device.features.has('timestamp-query'),
+    hasSubgroupMatrix: device.features.has(SUBGROUP_MATRIX),
     lost: null,
   };
   device.lost.then((info) => {
@@ -158,6 +168,13 @@ export async function requestGpu(gpuApi: GPU | undefined, opts: RequestGpuOption
     console.error(`[webgpu] uncaptured ${e.constructor.name}: ${e.message}`);
   });
   return gpu;
+}
+
+/** Recomputes gpu.info.engine after a self-test ran (the f16 tiles', the subgroup-matrix GEMM's) or a flag changed. */
+export function refreshEngineFeatures(gpu: Gpu): void {
+  gpu.info.engine = engineFeatures(gpu.info, {
+    noSubgroups: flags.noSubgroups, noF16: flags.noF16, noSubgroupMatrix: flags.noSubgroupMatrix, f16Check: gpu.f16Check, sgmatCheck: gpu.sgmatCheck,
+  });
 }
 
 /** What the engine uses of the optional features, one line (the CLI prints it beside describeGpu). */

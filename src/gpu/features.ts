@@ -3,8 +3,9 @@
 //   subgroups         the reductions' subgroup variants (rmsnorm row sums, gradient norm; src/gpu/variants.ts)
 //   shader-f16        the GEMM's f16 weight tiles: 16-bit weights staged as f16 in workgroup memory (src/ops/f16_tiles.ts)
 //   timestamp-query   GPU kernel times in the step benchmark (src/gpu/timer.ts); without it wall-clock times
-//   subgroup matrices chromium-experimental-subgroup-matrix: detected and listed only (no GEMM path yet); browsers
-//                     and Dawn offer it only with unsafe APIs allowed
+//   subgroup matrices chromium-experimental-subgroup-matrix: the GEMM's matrix-unit variant for 16-bit weights
+//                     (src/ops/matmul_sgmat.ts) once its self-test passed; browsers and Dawn offer the feature only
+//                     with unsafe APIs allowed (Chrome --enable-unsafe-webgpu; Node: src/gpu/node.ts allows them)
 import type { GpuInfo } from './device.ts';
 
 export const SUBGROUP_MATRIX = 'chromium-experimental-subgroup-matrix';
@@ -37,7 +38,16 @@ export function softwareAdapter(info: Pick<GpuInfo, 'vendor' | 'architecture' | 
     '--enable-features=Vulkan) or, in Node, that a Vulkan/D3D12/Metal driver for the GPU is installed.';
 }
 
-export function engineFeatures(info: GpuInfo, opts: { noSubgroups: boolean; noF16?: boolean; f16Check?: { ok: boolean; detail: string } }): EngineFeature[] {
+type Check = { ok: boolean; detail: string };
+
+/** The largest f16→f32 subgroup-matrix configuration the adapter lists (null when none). */
+export function chooseSgmatConfig(configs: SubgroupMatrixConfig[] | null): SubgroupMatrixConfig | null {
+  const ok = (configs ?? []).filter((c) => c.componentType === 'f16' && c.resultComponentType === 'f32');
+  ok.sort((a, b) => b.M * b.N * b.K - a.M * a.N * a.K);
+  return ok[0] ?? null;
+}
+
+export function engineFeatures(info: GpuInfo, opts: { noSubgroups: boolean; noF16?: boolean; noSubgroupMatrix?: boolean; f16Check?: Check; sgmatCheck?: Check }): EngineFeature[] {
   const has = (f: string) => info.features.includes(f);
   const offered = (f: string) => info.adapterFeatures.includes(f);
   const notOffered = 'not offered by this adapter';
@@ -62,13 +72,24 @@ export function engineFeatures(info: GpuInfo, opts: { noSubgroups: boolean; noF1
     ? { name: 'timestamp-query', using: true, detail: 'GPU kernel times in the benchmark' }
     : { name: 'timestamp-query', using: false, detail: `${offered('timestamp-query') ? 'disabled when the device was requested' : notOffered}: wall-clock times` };
   const configs = info.subgroupMatrixConfigs ?? [];
-  const matrices: EngineFeature = offered(SUBGROUP_MATRIX)
-    ? {
-        name: 'subgroup matrices',
-        using: false,
-        detail: `offered (${configs.length ? configs.map(formatConfig).join(', ') : 'no configurations listed'}); not used: no GEMM path yet`,
-      }
-    : { name: 'subgroup matrices', using: false, detail: 'not offered: needs --enable-unsafe-webgpu in Chrome (Dawn: allow_unsafe_apis) and a GPU with matrix units' };
+  const listed = configs.length ? configs.map(formatConfig).join(', ') : 'no configurations listed';
+  const cfg = chooseSgmatConfig(configs);
+  const off = (detail: string): EngineFeature => ({ name: 'subgroup matrices', using: false, detail });
+  const matrices: EngineFeature = !offered(SUBGROUP_MATRIX)
+    ? off('not offered: needs --enable-unsafe-webgpu in Chrome (Dawn: allow_unsafe_apis) and a GPU with matrix units')
+    : !has(SUBGROUP_MATRIX)
+      ? off(`offered (${listed}); disabled when the device was requested`)
+      : !cfg
+        ? off(`offered (${listed}); not used: the GEMM needs an f16→f32 configuration`)
+        : !has('shader-f16') || !has('subgroups')
+          ? off(`offered (${listed}); not used: the GEMM also needs shader-f16 and subgroups`)
+          : opts.noSubgroupMatrix
+            ? off('turned off (flag noSubgroupMatrix)')
+            : !opts.sgmatCheck
+              ? off(`offered (${formatConfig(cfg)}); used for 16-bit weights once its self-test passes (it runs when a model loads)`)
+              : opts.sgmatCheck.ok
+                ? { name: 'subgroup matrices', using: true, detail: `GEMM on ${formatConfig(cfg)} matrices for frozen 16-bit weights (A split into two f16 parts: f32-level accuracy); self-test passed` }
+                : off(`self-test failed on this driver (${opts.sgmatCheck.detail}): the GEMM keeps its f32 kernel`);
   return [subgroups, f16, ts, matrices];
 }
 
@@ -81,9 +102,11 @@ export function engineFeaturesLine(list: EngineFeature[]): string {
   return list.map((f) => `${f.name} ${f.using ? '✓' : '✗'} (${f.detail})`).join(' · ');
 }
 
-/** Reads GPUAdapterInfo.subgroupMatrixConfigurations where the browser/Dawn has it (experimental), else null. */
+/** Reads GPUAdapterInfo.subgroupMatrixConfigurations (Chrome) or .subgroupMatrixConfigs (Dawn) where present (experimental), else null. */
 export function readSubgroupMatrixConfigs(ai: unknown): SubgroupMatrixConfig[] | null {
-  const list = (ai as { subgroupMatrixConfigurations?: unknown } | null)?.subgroupMatrixConfigurations;
+  // Chrome's name, then Dawn's (the webgpu npm package)
+  const info = ai as { subgroupMatrixConfigurations?: unknown; subgroupMatrixConfigs?: unknown } | null;
+  const list = info?.subgroupMatrixConfigurations ?? info?.subgroupMatrixConfigs;
   if (!list || typeof (list as Iterable<unknown>)[Symbol.iterator] !== 'function') return null;
   const out: SubgroupMatrixConfig[] = [];
   for (const c of list as Iterable<Record<string, unknown>>) {

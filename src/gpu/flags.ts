@@ -18,9 +18,12 @@ export interface Flags {
   /** Stage 16-bit weights in f32 in the GEMM's workgroup memory even where the device has `shader-f16` (the
    *  f16 weight tiles of shaders/matmul.wgsl): to compare the two, or to rule the f16 variant out. */
   noF16: boolean;
+  /** Run every product on the tiled f32 kernel even where the subgroup-matrix GEMM (src/ops/matmul_sgmat.ts) passed
+   *  its self-test: to compare the two, or to rule the variant out. */
+  noSubgroupMatrix: boolean;
 }
 
-export const flags: Flags = { printWgsl: false, checkEveryStep: false, stackTraces: false, noGemmAutotune: false, noSubgroups: false, noF16: false };
+export const flags: Flags = { printWgsl: false, checkEveryStep: false, stackTraces: false, noGemmAutotune: false, noSubgroups: false, noF16: false, noSubgroupMatrix: false };
 
 export function setFlags(f: Partial<Flags>): void {
   Object.assign(flags, f);

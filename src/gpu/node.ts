@@ -63,10 +63,15 @@ export function useSwiftShaderIfNoIcd(): boolean {
 
 let dawn: GPU | undefined;
 
+// Dawn offers chromium-experimental-subgroup-matrix (the GEMM's matrix-unit variant) only with unsafe APIs allowed, as
+// Chrome does only with --enable-unsafe-webgpu. The toggle exposes experimental features; the engine requests only
+// those it uses (src/gpu/device.ts OPTIONAL_FEATURES).
+export const DAWN_DEFAULT_OPTIONS = ['enable-dawn-features=allow_unsafe_apis'];
+
 async function createDawn(dawnOptions: string[]): Promise<GPU> {
   const webgpu = await import('webgpu');
   Object.assign(globalThis, webgpu.globals);
-  return webgpu.create(dawnOptions);
+  return webgpu.create([...DAWN_DEFAULT_OPTIONS, ...dawnOptions]);
 }
 
 /**

@@ -1,7 +1,7 @@
 // From a Hugging Face model folder's files to a ready model on the GPU: parse config.json, build the parameter
 // table (full fine-tuning or LoRA), stream the safetensors tensors in, initialise what a base checkpoint lacks
 // (score head, LoRA), and allocate the activations. Shared by the CLI (Node files) and the worker (stored files).
-import { checkF16Tiles } from '../ops/f16_check.ts';
+import { checkGemmVariants } from '../ops/f16_check.ts';
 import type { CheckpointMode, ActivationDtype } from './activations.ts';
 import type { Gpu } from '../gpu/device.ts';
 import type { ByteSource } from '../formats/bytes.ts';
@@ -63,7 +63,7 @@ function frozenDtypeOf(dtypes: Set<string>): StoreDtype {
 }
 
 export async function loadRewardModel(gpu: Gpu, files: ModelFiles, o: LoadOptions): Promise<LoadedModel> {
-  await checkF16Tiles(gpu); // once per device: the GEMM's f16 weight tiles only where bit-identical here
+  await checkGemmVariants(gpu); // once per device: the GEMM's f16 tiles / subgroup matrices only where their self-tests pass
   let config = parseModelConfigText(files.configText, files.configSource ?? 'config.json');
   // nn.Embedding(padding_idx=config.pad_token_id) as Qwen3Model builds it from config.json, before TRL's pad id
   const paddingIdx = config.pad_token_id;

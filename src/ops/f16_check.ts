@@ -5,15 +5,16 @@
 // the engine then keeps the f32 tiles (the GPU status says why). Runs once per device (gpu.f16Check).
 import type { Gpu } from '../gpu/device.ts';
 import { flags } from '../gpu/flags.ts';
-import { engineFeatures } from '../gpu/features.ts';
+import { refreshEngineFeatures } from '../gpu/device.ts';
 import { runKernels, destroyKernels } from '../gpu/kernel.ts';
 import { readF32, uploadBuffer, createStorage } from '../gpu/buffers.ts';
 import { gemmKernel, type WeightDtype } from './matmul.ts';
 import { bf16ScaleRange, recordBf16Range } from './f16_tiles.ts';
 import { Rng } from '../util/random.ts';
+import { checkSgmat } from './sgmat_check.ts';
 
 /** bf16 and f16 bits of random weights ~ N(0, scale) (round toward zero: any bits will do, the test is A/B). */
-function weightBits(rng: Rng, n: number, dtype: 'bf16' | 'f16', scale: number): Uint16Array {
+export function weightBits(rng: Rng, n: number, dtype: 'bf16' | 'f16', scale: number): Uint16Array {
   const f = new Float32Array(1);
   const u = new Uint32Array(f.buffer);
   return Uint16Array.from({ length: n }, () => {
@@ -23,6 +24,13 @@ function weightBits(rng: Rng, n: number, dtype: 'bf16' | 'f16', scale: number): 
     const e = ((u[0] >>> 23) & 0xff) - 127 + 15;
     return e <= 0 ? (u[0] >>> 16) & 0x8000 : ((u[0] >>> 16) & 0x8000) | (e << 10) | ((u[0] >>> 13) & 0x3ff);
   });
+}
+
+/** The GEMM variants' self-tests, once per device, in order: the f16 weight tiles, then the subgroup-matrix GEMM
+ *  (which stages B the same way). Call it before planning a model's products on a new device. */
+export async function checkGemmVariants(gpu: Gpu): Promise<void> {
+  await checkF16Tiles(gpu);
+  await checkSgmat(gpu);
 }
 
 /** Runs the self-test once on `gpu` (no-op without shader-f16 or with flag noF16) and records it in gpu.f16Check
@@ -36,7 +44,7 @@ export async function checkF16Tiles(gpu: Gpu): Promise<void> {
     result = { ok: false, detail: `error: ${(e as Error).message}` };
   }
   gpu.f16Check = result;
-  gpu.info.engine = engineFeatures(gpu.info, { noSubgroups: flags.noSubgroups, noF16: flags.noF16, f16Check: result });
+  refreshEngineFeatures(gpu);
   if (!result.ok) console.warn(`[gpu] shader-f16 weight tiles not used: ${result.detail}`);
 }
 

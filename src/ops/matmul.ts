@@ -11,6 +11,7 @@ import { type Buf, type Kernel, type Dispatch, bindBuffers, bufLabel, bufSize, c
 import { flags } from '../gpu/flags.ts';
 import { preprocess, useF16 } from '../gpu/variants.ts';
 import { bf16TileScale } from './f16_tiles.ts';
+import { sgmatBlock, sgmatShader, sgmatSharedBytes, sgmatTile, useSgmat, type SgmatTile } from './matmul_sgmat.ts';
 
 // The portable kernel and the shader-f16 variant (16-bit B staged as f16 in workgroup memory: see f16_tiles.ts).
 const code = `${preprocess('matmul', shaderCode, { F16: false })}\n${commonMath}`;
@@ -211,6 +212,12 @@ export interface Gemm {
      * used); false: the f32 tiles. Results are bit-identical either way.
      */
     f16Tiles?: boolean;
+    /**
+     * Run the product on subgroup matrices (./matmul_sgmat.ts; 16-bit B staged as f16 only). Default: where the
+     * device has the variant and its self-test passed, unless an explicit tile was given. true: required (throws
+     * when it cannot run); false: the tiled kernel. Not bit-identical to the tiled kernel: f32-level accuracy.
+     */
+    sgmat?: boolean;
   };
   M: number;
   N: number;
@@ -302,9 +309,12 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
   const batch = g.batch ?? 1;
   const dtype = g.b.dtype ?? 'f32';
   const packed = dtype !== 'f32';
-  const tile = g.tile ?? resolveTile(gpu, M, N, K, batch, g.a.kContig, g.b.kContig, dtype);
   const f16 = f16Staging(gpu, label, g.b.buffer, dtype, g.b.f16Tiles);
-  checkTile(gpu, label, tile, f16 !== null);
+  const sg = sgmatFor(gpu, label, f16, g);
+  // the subgroup-matrix variant's block as a tile (split-K, the dropout row map); its own limits are checked there
+  const tile = sg ? sgPseudoTile(sg) : g.tile ?? resolveTile(gpu, M, N, K, batch, g.a.kContig, g.b.kContig, dtype);
+  if (sg) checkSgmat(gpu, label, sg);
+  else checkTile(gpu, label, tile, f16 !== null);
   const cpu = isCpuDevice(gpu);
   const vector = tile.vector ?? !cpu;
   const prefetch = tile.prefetch ?? !cpu;
@@ -405,12 +415,15 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
   const tileGrid: [number, number, number] = [cdiv(N, BN), cdiv(M, BM), batch * splits];
   checkWorkgroups(gpu, label, tileGrid);
   const dispatch = (entry: string, consts: Record<string, number>, bufs: (Buf | null)[], workgroups: [number, number, number]): Dispatch => {
-    const pipeline = getPipeline(gpu, { label: f16 !== null ? 'matmul+f16' : 'matmul', code: f16 !== null ? f16Code() : code, entryPoint: entry, constants: consts });
+    const [plabel, pcode] = sg && entry.startsWith('matmul') ? ['matmul+sgmat', sgmatShader(gpu, sg)] : f16 !== null ? ['matmul+f16', f16Code()] : ['matmul', code];
+    const pipeline = getPipeline(gpu, { label: plabel, code: pcode, entryPoint: entry, constants: consts });
     return { pipeline, bindGroup: bindBuffers(gpu, label, pipeline, bufs), workgroups };
   };
-  const views = [UA === 4 ? aView : vec4Dummy(gpu), UB > 1 ? bView : vec4Dummy(gpu)];
+  // the subgroup-matrix entries load through a and b only (no vec4 views)
+  const views = sg ? [null, null] : [UA === 4 ? aView : vec4Dummy(gpu), UB > 1 ? bView : vec4Dummy(gpu)];
+  if (sg) Object.assign(constants, { UA: 1, UB: 1, PREFETCH: 0, LA: 1, LB: 1, BK: 4 });
   const dispatches: Dispatch[] = [];
-  const entry = constants.DROP_ON ? 'matmul_dropout' : 'matmul';
+  const entry = (sg ? 'matmul_sgmat' : 'matmul') + (constants.DROP_ON ? '_dropout' : '');
   // a, b, c, the three epilogue operands and the two vec4 views (+ the seed with dropout) are storage bindings.
   const storageNeeded = 8 + (constants.DROP_ON ? 1 : 0);
   if (gpu.device.limits.maxStorageBuffersPerShaderStage < storageNeeded)
@@ -428,6 +441,30 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
   return { label, dispatches, owned: [uniform] };
 }
 const F32_PARAMS: ReadonlySet<number> = new Set([14, 16, 23, 33]);
+
+/** The subgroup-matrix variant's tile when the product runs on it (see Gemm.b.sgmat), else null. */
+function sgmatFor(gpu: Gpu, label: string, f16: number | null, g: Gemm): SgmatTile | null {
+  const req = g.b.sgmat;
+  if (req === false) return null;
+  if (req === true && f16 === null)
+    throw new Error(`${label}: the subgroup-matrix GEMM was requested, but B is not a 16-bit weight staged as f16 (f32 B, f16 tiles off, or bf16 weights not recorded as exact in f16)`);
+  if (f16 === null || (g.tile && req !== true) || !useSgmat(gpu, req, label)) return null;
+  return sgmatTile(gpu);
+}
+
+/** The variant's workgroup block in TileConfig terms (BM = wgM·tm, BN = wgN·tn, bk = its slice). */
+function sgPseudoTile(t: SgmatTile): TileConfig {
+  const { BM, BN, BK } = sgmatBlock(t);
+  return { wgM: BM / 4, tm: 4, wgN: BN / 4, tn: 4, bk: BK };
+}
+
+function checkSgmat(gpu: Gpu, label: string, t: SgmatTile): void {
+  const lim = gpu.device.limits;
+  if (t.threads > lim.maxComputeInvocationsPerWorkgroup || t.threads > lim.maxComputeWorkgroupSizeX)
+    throw new Error(`${label}: the subgroup-matrix GEMM needs ${t.threads} threads per workgroup; this device allows ${lim.maxComputeInvocationsPerWorkgroup}`);
+  if (sgmatSharedBytes(t) > lim.maxComputeWorkgroupStorageSize)
+    throw new Error(`${label}: the subgroup-matrix GEMM needs ${sgmatSharedBytes(t)} bytes of workgroup memory; this device allows ${lim.maxComputeWorkgroupStorageSize}`);
+}
 
 /**
  * Whether B's tiles are staged as f16, and with which scale exponent s (the staged value is B·2^s): 0 for f16 B,

@@ -4,7 +4,7 @@
 // resumes), opening a stored run's last checkpoint, and export on the session's weights. Evaluate & compare (the
 // run's model or a loaded adapter/model folder) is eval_handler.ts. Token ids come from the data worker over the
 // port (data_port.ts).
-import { checkF16Tiles } from '../ops/f16_check.ts';
+import { checkGemmVariants } from '../ops/f16_check.ts';
 import type { CheckpointMode } from '../model/activations.ts';
 import { idbTuneStore } from '../ops/matmul_tune.ts';
 import type { ByteSource } from '../formats/bytes.ts';
@@ -376,7 +376,7 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
       case 'gpu-info':
         try {
           const gpu = await getGpu();
-          await checkF16Tiles(gpu); // the status then says whether the f16 weight tiles passed their self-test
+          await checkGemmVariants(gpu); // the status then says whether the f16 tiles and subgroup matrices passed their self-tests
           post({ type: 'gpu-info', rid: req.rid, info: gpu.info });
         } catch (e) {
           post({ type: 'gpu-info', rid: req.rid, info: null, message: (e as Error).message });

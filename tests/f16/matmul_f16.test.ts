@@ -142,8 +142,8 @@ describe('shader-f16 on this adapter', () => {
       : `shader-f16 not offered by this adapter (${name}): f16 variant not tested here`);
     const sm = gpu.info.engine.find((f) => f.name === 'subgroup matrices')!;
     console.log(gpu.info.subgroupMatrixConfigs?.length
-      ? `subgroup matrices offered by this adapter (${name}): ${sm.detail}; the engine has no GEMM path for them (not tested)`
-      : `subgroup matrices not offered by this adapter (${name}): no subgroup-matrix path exists or is tested here`);
+      ? `subgroup matrices offered by this adapter (${name}): ${sm.detail} (tested in tests/sgmat)`
+      : `subgroup matrices not offered by this adapter (${name}): the subgroup-matrix GEMM is not tested here (tests/sgmat says why)`);
     // the GEMM uses f16 tiles by default only after the device's self-test (src/ops/f16_check.ts) passed
     await checkF16Tiles(gpu);
     const f16 = gpu.info.engine.find((f) => f.name === 'shader-f16')!;

@@ -18,9 +18,9 @@ const SWIFTSHADER = info({
 });
 const RTX = info({
   vendor: 'nvidia', architecture: 'blackwell', description: 'NVIDIA GeForce RTX 5090',
-  features: ['shader-f16', 'subgroups', 'timestamp-query'], adapterFeatures: ['shader-f16', 'subgroups', 'timestamp-query', SUBGROUP_MATRIX],
+  features: ['shader-f16', 'subgroups', 'timestamp-query', SUBGROUP_MATRIX], adapterFeatures: ['shader-f16', 'subgroups', 'timestamp-query', SUBGROUP_MATRIX],
   subgroupMinSize: 32, subgroupMaxSize: 32,
-  subgroupMatrixConfigs: [{ componentType: 'f16', resultComponentType: 'f32', M: 8, N: 8, K: 8 }],
+  subgroupMatrixConfigs: [{ componentType: 'f16', resultComponentType: 'f16', M: 16, N: 16, K: 16 }, { componentType: 'f16', resultComponentType: 'f32', M: 16, N: 16, K: 16 }],
 });
 const INTEL_NO_TS = info({
   vendor: 'intel', architecture: 'gen-12lp', features: ['subgroups'], adapterFeatures: ['subgroups', 'shader-f16', 'timestamp-query'],
@@ -38,9 +38,10 @@ describe('GPU feature summary', () => {
     expect(softwareAdapter(SWIFTSHADER)).toMatch(/^WebGPU runs on SwiftShader, a software renderer on the CPU, not on the GPU/);
   });
 
-  it('a GPU offering subgroup matrices: listed with their configurations, not used; f16 weight tiles used once their self-test passed; no warning', () => {
-    const list = engineFeatures(RTX, { noSubgroups: false, f16Check: { ok: true, detail: 'bit-identical on 3 products' } });
-    expect(list.map((f) => [f.name, f.using])).toEqual([['subgroups', true], ['shader-f16', true], ['timestamp-query', true], ['subgroup matrices', false]]);
+  it('a GPU with subgroup matrices: f16 weight tiles and the matrix GEMM used once their self-tests passed; why not otherwise; no warning', () => {
+    const sgOk = { ok: true, detail: '3 products within f32 accuracy of float64' };
+    const list = engineFeatures(RTX, { noSubgroups: false, f16Check: { ok: true, detail: 'bit-identical on 3 products' }, sgmatCheck: sgOk });
+    expect(list.map((f) => [f.name, f.using])).toEqual([['subgroups', true], ['shader-f16', true], ['timestamp-query', true], ['subgroup matrices', true]]);
     expect(list[0].detail).toBe('norm and grad-norm reductions, size 32');
     expect(list[1].detail).toBe('f16 weight tiles in the GEMM for frozen 16-bit weights (LoRA on f16/bf16 checkpoints; bf16 tensors when exact in f16 up to a power of two); self-test passed');
     // before the self-test, and after a failed one: not used, and why
@@ -48,7 +49,17 @@ describe('GPU feature summary', () => {
     expect(engineFeatures(RTX, { noSubgroups: false, f16Check: { ok: false, detail: 'bf16 37×70×96: element 5 is 1 with f16 tiles, 2 with f32 tiles' } })[1])
       .toEqual({ name: 'shader-f16', using: false, detail: 'self-test failed on this driver (bf16 37×70×96: element 5 is 1 with f16 tiles, 2 with f32 tiles): the GEMM keeps f32 tiles' });
     expect(engineFeatures(RTX, { noSubgroups: false, noF16: true })[1]).toEqual({ name: 'shader-f16', using: false, detail: 'turned off (flag noF16)' });
-    expect(list[3].detail).toBe('offered (f16→f32 8×8×8); not used: no GEMM path yet');
+    expect(list[3].detail).toBe('GEMM on f16→f32 16×16×16 matrices for frozen 16-bit weights (A split into two f16 parts: f32-level accuracy); self-test passed');
+    const sm = (o: Parameters<typeof engineFeatures>[1], i = RTX) => engineFeatures(i, o)[3].detail;
+    expect(sm({ noSubgroups: false })).toBe('offered (f16→f32 16×16×16); used for 16-bit weights once its self-test passes (it runs when a model loads)');
+    expect(sm({ noSubgroups: false, sgmatCheck: { ok: false, detail: 'bf16 37×70×96: element (0, 0) is 0.5, float64 says 0.25' } }))
+      .toBe('self-test failed on this driver (bf16 37×70×96: element (0, 0) is 0.5, float64 says 0.25): the GEMM keeps its f32 kernel');
+    expect(sm({ noSubgroups: false, noSubgroupMatrix: true, sgmatCheck: sgOk })).toBe('turned off (flag noSubgroupMatrix)');
+    expect(sm({ noSubgroups: false }, { ...RTX, features: RTX.features.filter((f) => f !== SUBGROUP_MATRIX) })).toBe('offered (f16→f16 16×16×16, f16→f32 16×16×16); disabled when the device was requested');
+    expect(sm({ noSubgroups: false }, { ...RTX, subgroupMatrixConfigs: [{ componentType: 'f16', resultComponentType: 'f16', M: 8, N: 8, K: 8 }] }))
+      .toBe('offered (f16→f16 8×8×8); not used: the GEMM needs an f16→f32 configuration');
+    expect(sm({ noSubgroups: false }, { ...RTX, features: RTX.features.filter((f) => f !== 'shader-f16') }))
+      .toBe('offered (f16→f16 16×16×16, f16→f32 16×16×16); not used: the GEMM also needs shader-f16 and subgroups');
     expect(softwareAdapter(RTX)).toBeNull();
   });
 
@@ -74,5 +85,6 @@ describe('GPU feature summary', () => {
     expect(readSubgroupMatrixConfigs(null)).toBeNull();
     const set = new Set([{ componentType: 'f16', resultComponentType: 'f16', M: 8, N: 8, K: 8 }, { componentType: 'f16', resultComponentType: 'f32', M: 16, N: 16, K: 16 }]);
     expect(readSubgroupMatrixConfigs({ subgroupMatrixConfigurations: set })).toEqual([...set]);
+    expect(readSubgroupMatrixConfigs({ subgroupMatrixConfigs: [...set] })).toEqual([...set]); // Dawn's name (webgpu npm)
   });
 });

@@ -1,0 +1,176 @@
+// The GEMM on subgroup matrices (chromium_experimental_subgroup_matrix: the GPU's matrix units, e.g. tensor cores).
+// Appended to shaders/matmul.wgsl's shader-f16 variant by src/ops/matmul_sgmat.ts, which also prepends the enables
+// and the configuration constants (subgroup matrices need const sizes, so they are not overrides):
+//   SM_M, SM_N, SM_K  one f16→f32 configuration the adapter lists (8×8×8 on lavapipe and Apple, 16×16×16 on NVIDIA)
+//   RM, RN            result matrices per subgroup along rows / columns; KSTEPS: SM_K steps per staged slice
+//   SG_THREADS        threads per workgroup: 4 × the adapter's largest subgroup size (a multiple of it, as required)
+// Same product, same Params and bindings, same loads (loadA1/loadB1: both layouts, packed 16-bit B, the SwiGLU
+// prologue, dropout on A) and the same store (storeOne: alpha, dropout on C, the epilogue, accumulate, split-K partial
+// sums), so every caller of gemmKernel gets it unchanged; only the multiply runs on subgroup matrices:
+//   C(i, j) = Σ_c A(i, c)·B(j, c) with f16 operands and f32 accumulation, and still f32-accurate:
+// - B, the 16-bit weight, is exact in f16: f16 as stored, bf16 as value·2^s (src/ops/f16_tiles.ts checked every
+//   value of the tensor; alpha carries 2^-s, as in the f16 tiles).
+// - A (f32) is split per row: A(i, c)·2^e_i = hi + lo, both f16, with 2^e_i chosen from the row's largest |A| over
+//   the split's contraction range so that |A·2^e_i| < 2^15 (no f16 overflow, small values stay normal). hi holds
+//   A's top 11 significant bits, lo the next 11 (lo = A·2^e_i − hi is exact in f32 before its rounding), so hi·B + lo·B is
+//   A·B·2^e_i to ~2^-22 relative per term: two matrix products per step, f32-level results (tests/sgmat). The store
+//   divides by 2^e_i (exact). A row with a non-finite A value gives NaN in every column (the trainer's non-finite
+//   check sees it; the f32 kernel would give Inf or NaN there).
+// Layout: workgroup tile SG_BM × SG_BN = (2·RM·SM_M) × (2·RN·SM_N); subgroups 0–3 each own a quarter (RM × RN result
+// matrices); extra subgroups (a device running smaller subgroups than its largest) only load and store. Slices of
+// SG_BK = KSTEPS·SM_K contraction values are staged as f16 rows [i][c] (A hi, A lo) and [j][c] (B), single-buffered.
+// Subgroup matrix calls sit in subgroup-uniform control flow (sid < 4): the uniformity diagnostic is off.
+
+const SG_BM = 2u * RM * SM_M;
+const SG_BN = 2u * RN * SM_N;
+const SG_BK = KSTEPS * SM_K;
+// threads per row in the scale pass
+const SG_RT = max(1u, SG_THREADS / SG_BM);
+
+var<workgroup> sgAhi: array<f16, SG_BM * SG_BK>;    // [i][c]: hi part of A(i, c)·2^e_i
+var<workgroup> sgAlo: array<f16, SG_BM * SG_BK>;    // [i][c]: lo part
+var<workgroup> sgB: array<f16, SG_BN * SG_BK>;      // [j][c]: B(j, c) (·2^s for bf16)
+var<workgroup> sgC: array<f32, 4u * SM_M * SM_N>;   // one result matrix of each subgroup, on its way to storeOne
+var<workgroup> sgPart: array<f32, SG_BM * SG_RT>;   // row max partials; −1: the row has a non-finite value
+var<workgroup> sgScale: array<f32, SG_BM>;          // 2^e_i; −1: non-finite row
+
+// A quiet NaN (read at run time: a NaN constant expression is an error).
+var<private> sgNaNBits: u32 = 0x7fc00000u;
+fn sgNaN() -> f32 { return bitcast<f32>(sgNaNBits); }
+
+// 2^e_i for each tile row: |A(i, ·)| < 2^15 after scaling; 1 for an all-zero row; −1 for a non-finite one.
+fn sgRowScales(tl: Tile, t: u32, kBegin: u32) {
+  for (var r = t; r < SG_BM * SG_RT; r += SG_THREADS) {
+    let gi = tl.i0 + r / SG_RT;
+    var m = 0.0;
+    var bad = false;
+    if (gi < p.M) {
+      for (var gc = kBegin + r % SG_RT; gc < tl.kEnd; gc += SG_RT) {
+        let v = abs(loadA1(tl, gi, gc));
+        bad = bad || (bitcast<u32>(v) & 0x7f800000u) == 0x7f800000u; // Inf or NaN (bits: no fast-math assumption)
+        m = max(m, v);
+      }
+    }
+    sgPart[r] = select(m, -1.0, bad);
+  }
+  workgroupBarrier();
+  for (var i = t; i < SG_BM; i += SG_THREADS) {
+    var m = 0.0;
+    var bad = false;
+    for (var q = 0u; q < SG_RT; q++) {
+      let v = sgPart[i * SG_RT + q];
+      bad = bad || v < 0.0;
+      m = max(m, v);
+    }
+    var s = 1.0;
+    if (bad) {
+      s = -1.0;
+    } else if (m > 0.0) {
+      s = ldexp(1.0, clamp(15 - frexp(m).exp, -126, 126)); // m = f·2^exp, f in [0.5, 1): m·s < 2^15
+    }
+    sgScale[i] = s;
+  }
+  workgroupBarrier();
+}
+
+// Stages the slice [k0, k0 + SG_BK) of A (split) and B (f16).
+fn sgStage(tl: Tile, t: u32, k0: u32) {
+  for (var l = t; l < SG_BM * SG_BK; l += SG_THREADS) {
+    let i = l / SG_BK;
+    let s = sgScale[i];
+    let v = loadA1(tl, tl.i0 + i, k0 + l % SG_BK) * select(s, 1.0, s < 0.0);
+    // hi: v's top 11 significant bits by masking (exact in f16 for |v| ≥ 2^-14); lo: the rest, exact in f32. Bits,
+    // not v − f32(f16(v)): compilers may fold that round trip to v (lavapipe does), which leaves lo = 0.
+    let hi = bitcast<f32>(bitcast<u32>(v) & 0xffffe000u);
+    sgAhi[l] = f16(hi);
+    sgAlo[l] = f16(v - hi);
+  }
+  if (bKC()) { // B rows along c: consecutive threads read consecutive c
+    for (var l = t; l < SG_BN * SG_BK; l += SG_THREADS) {
+      sgB[l] = f16(loadB1(tl, tl.j0 + l / SG_BK, k0 + l % SG_BK));
+    }
+  } else { // B rows along j
+    for (var l = t; l < SG_BN * SG_BK; l += SG_THREADS) {
+      let j = l % SG_BN;
+      let cc = l / SG_BN;
+      sgB[j * SG_BK + cc] = f16(loadB1(tl, tl.j0 + j, k0 + cc));
+    }
+  }
+}
+
+fn sgTile(t: u32, sid: u32, wid: vec3<u32>, key: u32) {
+  let bz = wid.z / p.splits;
+  let kBegin = (wid.z % p.splits) * p.kChunk;
+  var tl: Tile;
+  tl.i0 = wid.y * SG_BM;
+  tl.j0 = wid.x * SG_BN;
+  tl.baseA = p.offA + bz * p.batchA;
+  tl.baseB = p.offB + bz * p.batchB;
+  tl.kEnd = min(kBegin + p.kChunk, p.K);
+  tl.key = key;
+  let k0s = min(kBegin, tl.kEnd);
+  let nSlices = (tl.kEnd - k0s + SG_BK - 1u) / SG_BK;
+  sgRowScales(tl, t, k0s);
+
+  // this subgroup's quarter of the tile (subgroups ≥ 4 have none)
+  let bi = (sid / 2u) * RM * SM_M;
+  let bj = (sid % 2u) * RN * SM_N;
+  var acc: array<subgroup_matrix_result<f32, SM_N, SM_M>, RM * RN>;
+  for (var r = 0u; r < RM * RN; r++) { acc[r] = subgroup_matrix_result<f32, SM_N, SM_M>(); }
+  var hi: array<subgroup_matrix_left<f16, SM_K, SM_M>, RM>;
+  var lo: array<subgroup_matrix_left<f16, SM_K, SM_M>, RM>;
+  for (var s = 0u; s < nSlices; s++) {
+    sgStage(tl, t, k0s + s * SG_BK);
+    workgroupBarrier();
+    if (sid < 4u) {
+      for (var kk = 0u; kk < KSTEPS; kk++) {
+        for (var rm = 0u; rm < RM; rm++) {
+          let off = (bi + rm * SM_M) * SG_BK + kk * SM_K;
+          hi[rm] = subgroupMatrixLoad<subgroup_matrix_left<f16, SM_K, SM_M>, row_major>(&sgAhi, off, SG_BK);
+          lo[rm] = subgroupMatrixLoad<subgroup_matrix_left<f16, SM_K, SM_M>, row_major>(&sgAlo, off, SG_BK);
+        }
+        for (var rn = 0u; rn < RN; rn++) {
+          // B(j, c) staged [j][c] is the right matrix (c rows × j columns) stored column-major
+          let right = subgroupMatrixLoad<subgroup_matrix_right<f16, SM_N, SM_K>, col_major>(&sgB, (bj + rn * SM_N) * SG_BK + kk * SM_K, SG_BK);
+          for (var rm = 0u; rm < RM; rm++) {
+            let r = rm * RN + rn;
+            acc[r] = subgroupMatrixMultiplyAccumulate(lo[rm], right, acc[r]);
+            acc[r] = subgroupMatrixMultiplyAccumulate(hi[rm], right, acc[r]);
+          }
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+
+  // Result matrix r of every subgroup through sgC, then storeOne per element (all threads), unscaled by 2^-e_i.
+  for (var r = 0u; r < RM * RN; r++) {
+    if (sid < 4u) { subgroupMatrixStore<row_major>(&sgC, sid * SM_M * SM_N, acc[r], SM_N); }
+    workgroupBarrier();
+    for (var e = t; e < 4u * SM_M * SM_N; e += SG_THREADS) {
+      let q = e / (SM_M * SM_N);
+      let w = e % (SM_M * SM_N);
+      let i = (q / 2u) * RM * SM_M + (r / RN) * SM_M + w / SM_N;
+      let j = (q % 2u) * RN * SM_N + (r % RN) * SM_N + w % SM_N;
+      let gi = tl.i0 + i;
+      if (gi < p.M) {
+        let s = sgScale[i];
+        storeOne(gi, tl.j0 + j, bz, wid.z, key, select(sgC[e] / s, sgNaN(), s < 0.0));
+      }
+    }
+    workgroupBarrier();
+  }
+}
+
+@compute @workgroup_size(SG_THREADS)
+fn matmul_sgmat(@builtin(local_invocation_index) t: u32, @builtin(subgroup_id) sid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  sgTile(t, sid, wid, 0u);
+}
+
+@compute @workgroup_size(SG_THREADS)
+fn matmul_sgmat_dropout(@builtin(local_invocation_index) t: u32, @builtin(subgroup_id) sid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  if (DROP_ROWS == 1u) {
+    for (var r = 0u; r < SG_BM; r++) { dropRowP[r] = seed[1u + min(wid.y * SG_BM + r, p.M - 1u)]; }
+  }
+  sgTile(t, sid, wid, dropKey(seed[0]));
+}

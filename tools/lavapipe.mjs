@@ -4,57 +4,29 @@
 // mesa-vulkan-drivers .deb is fetched, checked and unpacked under .cache/lavapipe/ (git ignores .cache), and an ICD
 // file naming its libvulkan_lvp.so by absolute path is written beside it; VK_ICD_FILENAMES=<that file> selects it.
 //   node tools/lavapipe.mjs         prints the ICD file's path (exit 0), or why lavapipe is not available (exit 1)
-//   import { ensureLavapipe }       tools/test.mjs: { icd, version } or { unavailable: reason }
+//   import { ensureLavapipe }       tools/test.mjs (its fallback when Mesa 26's runtime cannot be had): { icd, version }
+//                                   or { unavailable: reason }
 // The chain of trust: InRelease (signed; checked with gpgv and Debian's archive keyring when both are present) →
 // Packages.xz's SHA256 → the .deb's SHA256, all over https. Offline, a previously unpacked copy is reused.
 // Linux x86-64 only (the package is amd64; elsewhere it reports "not available on this platform").
-import { createHash } from 'node:crypto';
+// Mesa ≥ 26 lavapipe, with subgroup matrices, needs trixie's glibc: tools/lavapipe_runtime.mjs. Shared index code:
+// tools/debian.mjs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dependsNames, downloadDeb, fetchPackages, have, parseStanzas, pickStanza } from './debian.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-// REWARD_STUDIO_DEBIAN_MIRROR: another Debian mirror (the same layout), e.g. a local one.
-const MIRROR = process.env.REWARD_STUDIO_DEBIAN_MIRROR || 'https://deb.debian.org/debian';
 const SUITE = 'bookworm-backports';
-const PACKAGES = 'main/binary-amd64/Packages.xz';
-const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 export const LAVAPIPE_CACHE = path.join(root, '.cache', 'lavapipe');
-
-const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
-const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
-
-async function download(url, timeoutMs) {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  return Buffer.from(await res.arrayBuffer());
-}
 
 /** The mesa-vulkan-drivers stanza of the suite's (verified) package index: { version, filename, sha256, depends }. */
 async function lookUp(log) {
-  const inRelease = await download(`${MIRROR}/dists/${SUITE}/InRelease`, 30_000);
-  let signed = 'unsigned check skipped (no gpgv or keyring)';
-  if (have('gpgv') && existsSync(KEYRING)) {
-    const tmp = path.join(LAVAPIPE_CACHE, 'InRelease');
-    writeFileSync(tmp, inRelease);
-    const v = spawnSync('gpgv', ['--keyring', KEYRING, tmp], { encoding: 'utf8' });
-    rmSync(tmp, { force: true });
-    if (v.status !== 0) throw new Error(`${SUITE} InRelease: bad signature (gpgv: ${(v.stderr || '').trim().split('\n').pop()})`);
-    signed = 'InRelease signature good';
-  }
-  const m = new RegExp(`^ ([0-9a-f]{64})\\s+\\d+\\s+${PACKAGES.replace(/[.]/g, '\\.')}$`, 'm').exec(inRelease.toString('utf8'));
-  if (!m) throw new Error(`${SUITE} InRelease lists no SHA256 for ${PACKAGES}`);
-  const xz = await download(`${MIRROR}/dists/${SUITE}/${PACKAGES}`, 60_000);
-  if (sha256(xz) !== m[1]) throw new Error(`${PACKAGES}: SHA256 ${sha256(xz)} differs from InRelease's ${m[1]}`);
-  if (!have('xz')) throw new Error('the xz command is missing (apt-get install -y xz-utils)');
-  const text = spawnSync('xz', ['-dc'], { input: xz, maxBuffer: 64 << 20, encoding: 'utf8' });
-  if (text.status !== 0) throw new Error(`xz -dc ${PACKAGES}: ${text.stderr}`);
-  const stanza = text.stdout.split('\n\n').find((s) => /^Package: mesa-vulkan-drivers$/m.test(s));
-  if (!stanza) throw new Error(`${SUITE} has no mesa-vulkan-drivers for amd64`);
-  const field = (name) => new RegExp(`^${name}: (.*)$`, 'm').exec(stanza)?.[1]?.trim();
-  const found = { version: field('Version'), filename: field('Filename'), sha256: field('SHA256'), depends: field('Depends') ?? '' };
-  if (!found.version || !found.filename || !/^[0-9a-f]{64}$/.test(found.sha256 ?? '')) throw new Error(`${SUITE}: incomplete mesa-vulkan-drivers entry`);
+  const { text, signed } = await fetchPackages(SUITE);
+  const found = pickStanza([parseStanzas(text)], 'mesa-vulkan-drivers');
+  if (!found) throw new Error(`${SUITE} has no mesa-vulkan-drivers for amd64`);
+  if (!found.version || !found.filename || !/^[0-9a-f]{64}$/.test(found.sha256)) throw new Error(`${SUITE}: incomplete mesa-vulkan-drivers entry`);
   log(`[lavapipe] ${SUITE}: mesa-vulkan-drivers ${found.version} (${signed})`);
   return found;
 }
@@ -63,11 +35,6 @@ async function lookUp(log) {
 function missingLibs(so) {
   const r = spawnSync('ldd', [so], { encoding: 'utf8' });
   return (r.stdout || '').split('\n').filter((l) => /not found/.test(l)).map((l) => l.trim().split(/\s+/)[0]);
-}
-
-/** Debian package names of a Depends field, without versions (libllvm15, libdrm2, …). */
-function dependsNames(depends) {
-  return depends.split(',').map((d) => d.split('|')[0].trim().split(/\s+/)[0]).filter(Boolean);
 }
 
 function writeIcd(dir) {
@@ -115,8 +82,7 @@ export async function ensureLavapipe({ log = console.log } = {}) {
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
       log(`[lavapipe] downloading ${pkg.filename}…`);
-      const deb = await download(`${MIRROR}/${pkg.filename}`, 300_000);
-      if (sha256(deb) !== pkg.sha256) throw new Error(`${pkg.filename}: SHA256 ${sha256(deb)} differs from the index's ${pkg.sha256}`);
+      const deb = await downloadDeb(pkg);
       const debPath = path.join(dir, 'mesa-vulkan-drivers.deb');
       writeFileSync(debPath, deb);
       const x = spawnSync('dpkg-deb', ['-x', debPath, path.join(dir, 'root.tmp')], { encoding: 'utf8' });

@@ -8,7 +8,7 @@
 // A benchmark, not a test: nothing asserts on time. Results go in BENCHMARKS.md with the adapter they ran on.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { requestNodeGpu } from '../src/gpu/node.ts';
-import { describeGpu } from '../src/gpu/device.ts';
+import { describeEngineFeatures, describeGpu } from '../src/gpu/device.ts';
 import { benchStep, stepConfigs, torchRatios, QWEN3_0_6B_DIMS, TINY_DIMS, type StepResult, type TorchStep } from '../src/bench/step_bench.ts';
 import { formatStepTable } from '../src/bench/table.ts';
 
@@ -42,8 +42,11 @@ for (const c of stepConfigs(tiny, { full: args.includes('--full'), budgetBytes: 
   results.push(torch.length ? { ...r, vs_torch: torchRatios(r, torch) } : r);
   console.log(formatStepTable([results[results.length - 1]], results.length === 1));
 }
+// after the first step ran the GEMM variants' self-tests: which of them the numbers above used
+const engine = describeEngineFeatures(gpu);
+console.log(`engine: ${engine}`);
 if (jsonOut) {
-  writeFileSync(jsonOut, JSON.stringify({ adapter, tiny, date: new Date().toISOString(), timing: results[0]?.timing ?? 'wall-clock', steps: results }, null, 2) + '\n');
+  writeFileSync(jsonOut, JSON.stringify({ adapter, engine, tiny, date: new Date().toISOString(), timing: results[0]?.timing ?? 'wall-clock', steps: results }, null, 2) + '\n');
   console.log(`wrote ${jsonOut}`);
 }
 if (args.includes('--ops')) {

@@ -56,6 +56,11 @@ echo "== FMA ceiling"; run fma $TINY --json | tee "$OUT/fma.json" || status=1
 echo "== GEMM autotune + kernels"; run kernels $TINY --only matmul --tune --json "$OUT/kernels.json" | tee "$OUT/kernels.txt" || status=1
 if [ "$HAVE_STEP" = 1 ]; then
   echo "== step benchmark"; run bench $TINY --json "$OUT/steps.json" | tee "$OUT/steps.txt" || status=1
+  # where the subgroup-matrix GEMM ran, the same steps on the tiled f32 kernel: what the matrix units bring
+  if grep -q 'subgroup matrices ✓' "$OUT/steps.json" 2>/dev/null; then
+    echo "== step benchmark without subgroup matrices"
+    REWARD_STUDIO_FLAGS=noSubgroupMatrix run bench $TINY --json "$OUT/steps_no_sgmat.json" | tee "$OUT/steps_no_sgmat.txt" || status=1
+  fi
 else
   echo "== step benchmark: not in this build (no \`npm run bench\` harness yet)"
 fi

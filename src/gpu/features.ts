@@ -76,7 +76,7 @@ export function engineFeatures(info: GpuInfo, opts: { noSubgroups: boolean; noF1
   const cfg = chooseSgmatConfig(configs);
   const off = (detail: string): EngineFeature => ({ name: 'subgroup matrices', using: false, detail });
   const matrices: EngineFeature = !offered(SUBGROUP_MATRIX)
-    ? off('not offered: needs --enable-unsafe-webgpu in Chrome (Dawn: allow_unsafe_apis) and a GPU with matrix units')
+    ? off('not offered: needs --enable-unsafe-webgpu in Chrome (Dawn: allow_unsafe_apis), a GPU with matrix units and a Vulkan or Metal backend (Dawn has none on Direct3D 12; the CLI on Windows: REWARD_STUDIO_DAWN_BACKEND=vulkan)')
     : !has(SUBGROUP_MATRIX)
       ? off(`offered (${listed}); disabled when the device was requested`)
       : !cfg

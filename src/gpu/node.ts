@@ -66,12 +66,22 @@ let dawn: GPU | undefined;
 // Dawn offers chromium-experimental-subgroup-matrix (the GEMM's matrix-unit variant) only with unsafe APIs allowed, as
 // Chrome does only with --enable-unsafe-webgpu. The toggle exposes experimental features; the engine requests only
 // those it uses (src/gpu/device.ts OPTIONAL_FEATURES).
+// REWARD_STUDIO_DAWN_BACKEND=vulkan|d3d12|metal picks Dawn's backend: on Windows Dawn defaults to Direct3D 12, which
+// has no subgroup matrices; Vulkan (NVIDIA/AMD/Intel drivers) has them where the GPU does.
 export const DAWN_DEFAULT_OPTIONS = ['enable-dawn-features=allow_unsafe_apis'];
+const BACKENDS = ['vulkan', 'd3d12', 'd3d11', 'metal', 'opengl', 'opengles'];
+
+export function dawnOptionsFromEnv(env: Record<string, string | undefined> = process.env): string[] {
+  const b = env.REWARD_STUDIO_DAWN_BACKEND?.trim().toLowerCase();
+  if (!b) return [];
+  if (!BACKENDS.includes(b)) throw new Error(`REWARD_STUDIO_DAWN_BACKEND=${b}: unknown Dawn backend (use one of ${BACKENDS.join(', ')})`);
+  return [`backend=${b}`];
+}
 
 async function createDawn(dawnOptions: string[]): Promise<GPU> {
   const webgpu = await import('webgpu');
   Object.assign(globalThis, webgpu.globals);
-  return webgpu.create([...DAWN_DEFAULT_OPTIONS, ...dawnOptions]);
+  return webgpu.create([...DAWN_DEFAULT_OPTIONS, ...dawnOptionsFromEnv(), ...dawnOptions]);
 }
 
 /**

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { engineFeatures, engineFeaturesLine, readSubgroupMatrixConfigs, softwareAdapter, SUBGROUP_MATRIX } from '../../src/gpu/features.ts';
 import type { GpuInfo } from '../../src/gpu/device.ts';
+import { dawnOptionsFromEnv } from '../../src/gpu/node.ts';
 
 function info(o: Partial<GpuInfo>): GpuInfo {
   return {
@@ -33,7 +34,8 @@ describe('GPU feature summary', () => {
     expect(line).toBe(
       'subgroups ✓ (norm and grad-norm reductions, size 4) · shader-f16 ✗ (not offered by this adapter) · ' +
         'timestamp-query ✓ (GPU kernel times in the benchmark) · subgroup matrices ✗ (not offered: needs ' +
-        '--enable-unsafe-webgpu in Chrome (Dawn: allow_unsafe_apis) and a GPU with matrix units)',
+        '--enable-unsafe-webgpu in Chrome (Dawn: allow_unsafe_apis), a GPU with matrix units and a Vulkan or Metal ' +
+        'backend (Dawn has none on Direct3D 12; the CLI on Windows: REWARD_STUDIO_DAWN_BACKEND=vulkan))',
     );
     expect(softwareAdapter(SWIFTSHADER)).toMatch(/^WebGPU runs on SwiftShader, a software renderer on the CPU, not on the GPU/);
   });
@@ -86,5 +88,11 @@ describe('GPU feature summary', () => {
     const set = new Set([{ componentType: 'f16', resultComponentType: 'f16', M: 8, N: 8, K: 8 }, { componentType: 'f16', resultComponentType: 'f32', M: 16, N: 16, K: 16 }]);
     expect(readSubgroupMatrixConfigs({ subgroupMatrixConfigurations: set })).toEqual([...set]);
     expect(readSubgroupMatrixConfigs({ subgroupMatrixConfigs: [...set] })).toEqual([...set]); // Dawn's name (webgpu npm)
+  });
+
+  it('REWARD_STUDIO_DAWN_BACKEND picks Dawn\'s backend (Vulkan on Windows for subgroup matrices); a typo is named', () => {
+    expect(dawnOptionsFromEnv({})).toEqual([]);
+    expect(dawnOptionsFromEnv({ REWARD_STUDIO_DAWN_BACKEND: ' Vulkan ' })).toEqual(['backend=vulkan']);
+    expect(() => dawnOptionsFromEnv({ REWARD_STUDIO_DAWN_BACKEND: 'vulcan' })).toThrow(/REWARD_STUDIO_DAWN_BACKEND=vulcan: unknown Dawn backend \(use one of vulkan, d3d12/);
   });
 });

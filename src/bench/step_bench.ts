@@ -68,6 +68,8 @@ export interface StepResult {
   /** Model-counted attention FLOPs per real token (all layers; causal pairs of each sequence, src/ops/attention.ts). */
   attention_flops_fwd_per_token: number;
   attention_flops_bwd_per_token: number;
+  /** Dispatches per micro-step that run on subgroup matrices (src/ops/matmul_sgmat.ts; 0 where the variant is off). */
+  matrix_unit_dispatches: number;
   dispatches_per_step: number;
   submissions_per_micro_step: number;
   submissions_per_step: number;
@@ -183,6 +185,7 @@ export async function benchStep(gpu: Gpu, dims: ModelDims, c: StepConfig, reps: 
         .filter((k) => k.label.startsWith('attention_')).reduce((n, k) => n + k.dispatches.length, 0),
       attention_flops_fwd_per_token: (dims.L * att.forward) / realTokens,
       attention_flops_bwd_per_token: (dims.L * att.backward) / realTokens,
+      matrix_unit_dispatches: kernels.flatMap((k) => k.dispatches).filter((d) => d.pipeline.label.startsWith('matmul+sgmat')).length,
       dispatches_per_step: (d1 - d0) / reps,
       submissions_per_micro_step: subs - optSubs,
       submissions_per_step: subs,

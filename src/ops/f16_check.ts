@@ -65,7 +65,7 @@ async function compareTiles(gpu: Gpu): Promise<{ ok: boolean; detail: string }> 
     const out = [createStorage(gpu, 'f16check.c0', c.M * c.N * 4), createStorage(gpu, 'f16check.c1', c.M * c.N * 4)];
     const ks = [false, true].map((f16Tiles, i) => gemmKernel(gpu, {
       label: `f16check.${c.dtype}`, c: out[i], ldc: c.N, M: c.M, N: c.N, K: c.K,
-      a: { buffer: a, kContig: true, ld: c.K }, b: { buffer: b, kContig: c.kContig, ld: cols, dtype: c.dtype, f16Tiles },
+      a: { buffer: a, kContig: true, ld: c.K }, b: { buffer: b, kContig: c.kContig, ld: cols, dtype: c.dtype, f16Tiles, sgmat: false },
     }));
     try {
       await runKernels(gpu, ks, 'f16check');

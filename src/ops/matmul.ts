@@ -317,7 +317,8 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
   if (sg) checkSgmat(gpu, label, sg);
   else checkTile(gpu, label, tile, f16 !== null);
   const cpu = isCpuDevice(gpu);
-  const vector = tile.vector ?? !cpu;
+  // the subgroup-matrix variant always loads in vector units where layouts allow (it stages through them; CPU or not)
+  const vector = sg ? true : tile.vector ?? !cpu;
   const prefetch = tile.prefetch ?? !cpu;
   const specialize = tile.specialize ?? !cpu;
   const BM = tile.wgM * tile.tm;
@@ -420,9 +421,9 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
     const pipeline = getPipeline(gpu, { label: plabel, code: pcode, entryPoint: entry, constants: consts });
     return { pipeline, bindGroup: bindBuffers(gpu, label, pipeline, bufs), workgroups };
   };
-  // the subgroup-matrix entries load through a and b only (no vec4 views)
-  const views = sg ? [null, null] : [UA === 4 ? aView : vec4Dummy(gpu), UB > 1 ? bView : vec4Dummy(gpu)];
-  if (sg) Object.assign(constants, { UA: 1, UB: 1, PREFETCH: 0, LA: 1, LB: 1, BK: 4 });
+  const views = [UA === 4 ? aView : vec4Dummy(gpu), UB > 1 ? bView : vec4Dummy(gpu)];
+  // the subgroup-matrix entries stage through loadA/loadB's units over their own tile (see matmul_sgmat.wgsl)
+  if (sg) Object.assign(constants, { PREFETCH: 0, LA: 1, LB: 1 });
   const dispatches: Dispatch[] = [];
   const entry = (sg ? 'matmul_sgmat' : 'matmul') + (constants.DROP_ON ? '_dropout' : '');
   // a, b, c, the three epilogue operands and the two vec4 views (+ the seed with dropout) are storage bindings.

@@ -47,11 +47,11 @@ export function sgmatTile(gpu: Gpu): SgmatTile {
   return t;
 }
 
-/** Workgroup memory (bytes) of the variant: A hi and lo and B as f16, one f32 result matrix per subgroup, row data. */
+/** Workgroup memory (bytes) of the variant: A hi and lo and B as f16, one f32 result matrix per subgroup, the row
+ *  maxima and scales. */
 export function sgmatSharedBytes(t: SgmatTile): number {
   const { BM, BN, BK } = sgmatBlock(t);
-  const rt = Math.max(1, Math.floor(t.threads / BM));
-  return 2 * (2 * BM * BK + BN * BK) + 4 * 4 * t.config.M * t.config.N + 4 * BM * (rt + 1);
+  return 2 * (2 * BM * BK + BN * BK) + 4 * 4 * t.config.M * t.config.N + 8 * BM;
 }
 
 /**

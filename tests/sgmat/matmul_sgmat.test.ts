@@ -64,6 +64,8 @@ function drawA(rng: Rng, M: number, K: number, rowMag: (i: number) => number): F
 interface Basic {
   dt: Dt; M: number; N: number; K: number; bK: boolean;
   bMag?: number; rowMag?: (i: number) => number; alpha?: number; accumulate?: boolean; lora?: boolean; residual?: boolean;
+  /** Offsets and strides that allow vec4 loads of A and 4-word (8-value) loads of B (and so the register prefetch). */
+  aligned?: boolean;
 }
 
 /** Runs a product on subgroup matrices and checks it against float64: |err| ≤ tol(K)·Σ|ab| (+ the epilogue's f32 terms). */
@@ -71,10 +73,10 @@ async function basicCase(gpu: Gpu, cs: Basic, seed: number): Promise<void> {
   const { dt, M, N, K, bK } = cs;
   const rng = new Rng(seed);
   const [bRows, bCols] = bK ? [N, K] : [K, N];
-  const ldb = 2 * Math.ceil(bCols / 2) + 2, offB = 2;
+  const ldb = cs.aligned ? 8 * Math.ceil(bCols / 8) + 8 : 2 * Math.ceil(bCols / 2) + 2, offB = cs.aligned ? 8 : 2;
   const B = drawB(rng, bRows * bCols, dt, cs.bMag ?? 1);
   const Bof = (j: number, c: number) => (bK ? B[j * K + c] : B[c * N + j]);
-  const lda = K + 3, offA = 5, ldc = N + 2, offC = 1;
+  const lda = cs.aligned ? 4 * Math.ceil(K / 4) + 4 : K + 3, offA = cs.aligned ? 4 : 5, ldc = N + 2, offC = 1;
   const A = drawA(rng, M, K, cs.rowMag ?? (() => 1));
   const Abuf = new Float32Array(offA + M * lda);
   for (let i = 0; i < M; i++) Abuf.set(A.subarray(i * K, (i + 1) * K), offA + i * lda);
@@ -93,6 +95,7 @@ async function basicCase(gpu: Gpu, cs: Basic, seed: number): Promise<void> {
     b: { buffer: weightBuffer(gpu, B, bRows, bCols, ldb, offB, dt), kContig: bK, ld: ldb, offset: offB, dtype: dt, sgmat: true },
   });
   expect(k.dispatches[0].pipeline.label).toMatch(/^matmul\+sgmat:matmul_sgmat\[/);
+  if (cs.aligned) expect(k.dispatches[0].pipeline.label).toMatch(/UA=4,UB=8\b/); // the vector loads and prefetch ran
   await runKernels(gpu, [k]);
   const out = await readF32(gpu, cBuf);
   const alpha = cs.alpha ?? 1;
@@ -150,6 +153,9 @@ describe('subgroup-matrix GEMM against float64', () => {
       { dt: 'f16', M: 1, N: 9, K: 7, bK: true },
       { dt: 'f16', M: 15, N: 1, K: 130, bK: false },
       { dt: 'bf16', M: 33, N: 17, K: 1, bK: true, bMag: 2 ** 20 },
+      // vec4 / 4-word loads and the register prefetch, both B layouts, ragged edges in every dimension
+      { dt: 'bf16', M: 45, N: 38, K: 70, bK: true, bMag: 0.05, aligned: true },
+      { dt: 'f16', M: 29, N: 41, K: 52, bK: false, aligned: true },
     ];
     for (const [n, cs] of cases.entries()) await basicCase(gpu, cs, 100 + n);
   });

@@ -129,6 +129,20 @@ export function setTunedTile(gpu: Gpu, shapeClass: string, tile: TileConfig | nu
 /** Forgets every tuned choice of this device (products planned afterwards get the default tiles). */
 export function clearTunedTiles(gpu: Gpu): void {
   tunedTiles.delete(gpu.device);
+  tunedSgmat.delete(gpu.device);
+}
+
+// Shape classes whose subgroup-matrix variant the autotuner timed against the tiles: true = it was fastest, false =
+// a tile was faster (the class then keeps the tiled kernel by default). Unrecorded classes use the variant wherever
+// it can run.
+const tunedSgmat = new WeakMap<GPUDevice, Map<string, boolean>>();
+
+/** Records the autotuner's verdict on the subgroup-matrix variant for products of `shapeClass` (null: forget it). */
+export function setTunedSgmat(gpu: Gpu, shapeClass: string, use: boolean | null): void {
+  let m = tunedSgmat.get(gpu.device);
+  if (!m) tunedSgmat.set(gpu.device, (m = new Map()));
+  if (use === null) m.delete(shapeClass);
+  else m.set(shapeClass, use);
 }
 
 export function getTunedTile(gpu: Gpu, shapeClass: string): TileConfig | undefined {
@@ -451,6 +465,10 @@ function sgmatFor(gpu: Gpu, label: string, f16: number | null, g: Gemm): SgmatTi
   if (req === true && f16 === null)
     throw new Error(`${label}: the subgroup-matrix GEMM was requested, but B is not a 16-bit weight staged as f16 (f32 B, f16 tiles off, or bf16 weights not recorded as exact in f16)`);
   if (f16 === null || (g.tile && req !== true) || !useSgmat(gpu, req, label)) return null;
+  if (req === undefined && !flags.noGemmAutotune) {
+    const cls = shapeClass(g.M, g.N, g.K, g.batch ?? 1, g.a.kContig, g.b.kContig, g.b.dtype ?? 'f32');
+    if (tunedSgmat.get(gpu.device)?.get(cls) === false) return null; // the autotuner timed a tile faster here
+  }
   return sgmatTile(gpu);
 }
 

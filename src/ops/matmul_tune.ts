@@ -7,11 +7,22 @@
 // shaders/matmul.wgsl), the timing only picks which tile runs; ties keep the earlier candidate. The flag
 // `noGemmAutotune` (src/gpu/flags.ts) ignores tuned choices; tests force tiles and never depend on timing.
 // CPU adapters (SwiftShader) are never tuned: they always get the CPU tile of ./matmul.ts.
+// Where the subgroup-matrix GEMM (./matmul_sgmat.ts) can run (16-bit B, self-test passed), it is one more candidate:
+// the choice is then 'sgmat', or the fastest tile with the variant ruled out for that class ('<tile>+nosgmat'), so a
+// device whose matrix units do not beat its tiles keeps the tiled kernel (the variant's results differ from the
+// tiles' in rounding only: f32-level, not bit-identical).
 import type { Gpu } from '../gpu/device.ts';
 import { destroyKernels } from '../gpu/kernel.ts';
 import { createStorage } from '../gpu/buffers.ts';
 import { type TimingMethod, timeGpu } from '../gpu/timer.ts';
-import { type TileConfig, type TileName, type WeightDtype, TILES, checkTile, clearTunedTiles, gemmKernel, isCpuDevice, setTunedTile, shapeClass, tileSharedBytes } from './matmul.ts';
+import { type TileConfig, type TileName, type WeightDtype, TILES, checkTile, clearTunedTiles, gemmKernel, isCpuDevice, setTunedSgmat, setTunedTile, shapeClass, tileSharedBytes } from './matmul.ts';
+import { useSgmat } from './matmul_sgmat.ts';
+import { bf16ScaleRange, recordBf16Range } from './f16_tiles.ts';
+
+/** What a shape class runs: a tile; the subgroup-matrix variant; or a tile that was timed faster than the variant. */
+export type TuneChoice = TileName | 'sgmat' | `${TileName}+nosgmat`;
+/** A candidate the tuner times: a tile, or the subgroup-matrix variant. */
+export type Candidate = TileName | 'sgmat';
 
 /** One product to tune for: C(M,N) = A·Bᵀ with A/B contraction-contiguous or not, B's dtype. */
 export interface GemmShape {
@@ -24,10 +35,10 @@ export interface GemmShape {
   dtype: WeightDtype;
 }
 
-/** Persistent choices: per adapter key, shape class → tile name. */
+/** Persistent choices: per adapter key, shape class → choice. */
 export interface TuneStore {
-  load(adapter: string): Promise<Record<string, TileName> | null>;
-  save(adapter: string, choices: Record<string, TileName>): Promise<void>;
+  load(adapter: string): Promise<Record<string, TuneChoice> | null>;
+  save(adapter: string, choices: Record<string, TuneChoice>): Promise<void>;
 }
 
 /** What identifies an adapter (and its driver) for the cache. */
@@ -36,8 +47,16 @@ export function adapterKey(gpu: Gpu): string {
   return [i.vendor, i.architecture, i.device, i.description].map((s) => s || '?').join('|');
 }
 
-/** Candidate tiles for a shape: the GPU tiles of ./matmul.ts that fit the device and are not far too big for it. */
-export function candidates(gpu: Gpu, s: GemmShape): TileName[] {
+/**
+ * Candidates for a shape: the GPU tiles of ./matmul.ts that fit the device and are not far too big for it, and the
+ * subgroup-matrix variant for 16-bit B where it may run on this device.
+ */
+export function candidates(gpu: Gpu, s: GemmShape): Candidate[] {
+  const sgmat: Candidate[] = s.dtype !== 'f32' && gpu.hasF16 && useSgmat(gpu, undefined, 'autotune') ? ['sgmat'] : [];
+  return [...tileCandidates(gpu, s), ...sgmat];
+}
+
+function tileCandidates(gpu: Gpu, s: GemmShape): TileName[] {
   const lim = gpu.device.limits;
   return (Object.keys(TILES) as TileName[]).filter((name) => {
     const t: TileConfig = TILES[name];
@@ -51,19 +70,29 @@ export function candidates(gpu: Gpu, s: GemmShape): TileName[] {
 
 export interface TuneResult {
   shapeClass: string;
-  choice: TileName;
+  choice: TuneChoice;
   /** ms per product of each candidate timed (absent: came from the store). */
-  timings?: Partial<Record<TileName, number>>;
+  timings?: Partial<Record<Candidate, number>>;
   method?: TimingMethod;
 }
 
-const applied = new WeakMap<GPUDevice, Map<string, TileName>>();
+const applied = new WeakMap<GPUDevice, Map<string, TuneChoice>>();
 
-function apply(gpu: Gpu, cls: string, name: TileName): void {
+/** The tile and the verdict on the subgroup-matrix variant a choice stands for (null: not a valid choice). */
+export function parseChoice(choice: string): { tile: TileName | null; sgmat: boolean | null } | null {
+  if (choice === 'sgmat') return { tile: null, sgmat: true };
+  const [name, rest] = choice.split('+');
+  if (!(name in TILES) || (rest !== undefined && rest !== 'nosgmat')) return null;
+  return { tile: name as TileName, sgmat: rest === 'nosgmat' ? false : null };
+}
+
+function apply(gpu: Gpu, cls: string, choice: TuneChoice): void {
+  const c = parseChoice(choice)!;
   let m = applied.get(gpu.device);
   if (!m) applied.set(gpu.device, (m = new Map()));
-  m.set(cls, name);
-  setTunedTile(gpu, cls, TILES[name]);
+  m.set(cls, choice);
+  setTunedTile(gpu, cls, c.tile ? TILES[c.tile] : null);
+  setTunedSgmat(gpu, cls, c.sgmat);
 }
 
 /** Forgets every tuned choice of this device. */
@@ -76,9 +105,9 @@ export function clearGemmTuning(gpu: Gpu): void {
 export async function loadGemmTuning(gpu: Gpu, store: TuneStore): Promise<number> {
   const saved = (await store.load(adapterKey(gpu))) ?? {};
   let n = 0;
-  for (const [cls, name] of Object.entries(saved)) {
-    if (name in TILES) {
-      apply(gpu, cls, name);
+  for (const [cls, choice] of Object.entries(saved)) {
+    if (parseChoice(choice)) {
+      apply(gpu, cls, choice);
       n++;
     }
   }
@@ -92,7 +121,7 @@ export interface TuneOptions {
   /** Skip timing: record this tile for every class (deterministic, for tests and reproducible runs). */
   force?: TileName;
   /** Candidates to time instead of candidates(gpu, shape). */
-  candidates?: TileName[];
+  candidates?: Candidate[];
   /** Tune a CPU adapter too (tests of the tuner on SwiftShader; normally CPU adapters keep the CPU tile). */
   allowCpu?: boolean;
   log?: (line: string) => void;
@@ -105,7 +134,7 @@ export interface TuneOptions {
 export async function autotuneGemm(gpu: Gpu, shapes: GemmShape[], opts: TuneOptions = {}): Promise<TuneResult[]> {
   if (isCpuDevice(gpu) && !opts.allowCpu) return [];
   if (opts.store) await loadGemmTuning(gpu, opts.store);
-  const have = applied.get(gpu.device) ?? new Map<string, TileName>();
+  const have = applied.get(gpu.device) ?? new Map<string, TuneChoice>();
   const results: TuneResult[] = [];
   const done = new Set<string>();
   for (const s of shapes) {
@@ -136,7 +165,7 @@ export async function autotuneGemm(gpu: Gpu, shapes: GemmShape[], opts: TuneOpti
   return results;
 }
 
-async function timeCandidates(gpu: Gpu, s: GemmShape, cls: string, reps: number, names: TileName[]): Promise<TuneResult> {
+async function timeCandidates(gpu: Gpu, s: GemmShape, cls: string, reps: number, names: Candidate[]): Promise<TuneResult> {
   const batch = s.batch ?? 1;
   const packed = s.dtype !== 'f32';
   const Kp = packed ? 2 * Math.ceil(s.K / 2) : s.K;
@@ -146,15 +175,19 @@ async function timeCandidates(gpu: Gpu, s: GemmShape, cls: string, reps: number,
   const a = createStorage(gpu, 'autotune.a', batch * s.M * s.K * 4);
   const b = createStorage(gpu, 'autotune.b', batch * bRows * bLd * (packed ? 2 : 4));
   const c = createStorage(gpu, 'autotune.c', batch * s.M * s.N * 4);
-  const timings: Partial<Record<TileName, number>> = {};
+  // zero bf16 weights are exact in f16: recorded as the loader records a checked tensor, so the candidates stage B
+  // as real (checked) weights are staged
+  if (s.dtype === 'bf16') recordBf16Range(b, 0, b.size, bf16ScaleRange(new Uint16Array(0)));
+  const timings: Partial<Record<Candidate, number>> = {};
   let method: TimingMethod = 'wall';
-  let best: TileName | null = null;
+  let best: Candidate | null = null;
   try {
     for (const name of names) {
+      const sgmat = name === 'sgmat';
       const k = gemmKernel(gpu, {
-        label: `autotune.${name}`, c, ldc: s.N, cBatchStride: s.M * s.N, M: s.M, N: s.N, K: s.K, batch, tile: TILES[name],
+        label: `autotune.${name}`, c, ldc: s.N, cBatchStride: s.M * s.N, M: s.M, N: s.N, K: s.K, batch, tile: sgmat ? undefined : TILES[name],
         a: { buffer: a, kContig: s.aKContig, ld: s.aKContig ? s.K : s.M, batchStride: s.M * s.K },
-        b: { buffer: b, kContig: s.bKContig, ld: bLd, batchStride: bRows * bLd, dtype: s.dtype },
+        b: { buffer: b, kContig: s.bKContig, ld: bLd, batchStride: bRows * bLd, dtype: s.dtype, ...(sgmat ? { sgmat: true } : {}) },
       });
       const t = await timeGpu(gpu, [k], reps);
       destroyKernels([k]);
@@ -168,7 +201,8 @@ async function timeCandidates(gpu: Gpu, s: GemmShape, cls: string, reps: number,
     c.destroy();
   }
   if (!best) throw new Error(`autotune ${cls}: no candidate tile fits this adapter`);
-  return { shapeClass: cls, choice: best, timings, method };
+  const choice: TuneChoice = best === 'sgmat' || !names.includes('sgmat') ? best : `${best}+nosgmat`;
+  return { shapeClass: cls, choice, timings, method };
 }
 
 /** The products of one transformer layer's linears at M tokens: forward (kk), input gradient (kt), weight gradient (tt). */
@@ -202,7 +236,7 @@ export function idbTuneStore(): TuneStore {
     async load(adapter) {
       const db = await open();
       try {
-        return ((await db.get('choices', adapter)) as Record<string, TileName> | undefined) ?? null;
+        return ((await db.get('choices', adapter)) as Record<string, TuneChoice> | undefined) ?? null;
       } finally {
         db.close();
       }

@@ -4,7 +4,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { TileName } from './matmul.ts';
+import type { TuneChoice } from './matmul_tune.ts';
 import type { TuneStore } from './matmul_tune.ts';
 
 export function defaultTuneFile(): string {
@@ -12,7 +12,7 @@ export function defaultTuneFile(): string {
   return join(base || homedir(), 'reward-studio', 'gemm-tune.json');
 }
 
-type File = Record<string, Record<string, TileName>>;
+type File = Record<string, Record<string, TuneChoice>>;
 
 async function readAll(file: string): Promise<File> {
   let text: string;

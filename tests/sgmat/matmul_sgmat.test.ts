@@ -17,6 +17,8 @@ import { setFlags } from '../../src/gpu/flags.ts';
 import type { Gpu } from '../../src/gpu/device.ts';
 import { uploadBuffer } from '../../src/gpu/buffers.ts';
 import { chooseSgmatConfig } from '../../src/gpu/features.ts';
+import { type TuneChoice, autotuneGemm, candidates, clearGemmTuning, loadGemmTuning, parseChoice } from '../../src/ops/matmul_tune.ts';
+import { shapeClass } from '../../src/ops/matmul.ts';
 import { Rng } from '../../src/util/random.ts';
 import { getTestGpu, f32Buffer, u32Buffer, readF32 } from '../helpers/gpu.ts';
 import { adapterName } from '../helpers/variants.ts';
@@ -313,6 +315,49 @@ describe('subgroup-matrix GEMM: gating (every adapter)', () => {
       expect(gemmKernel(gpu, g({ buffer: f16w, dtype: 'f16' })).dispatches[0].pipeline.label).not.toMatch(/sgmat/);
     } finally {
       setFlags({ noSubgroupMatrix: false });
+    }
+  });
+});
+
+describe('subgroup-matrix GEMM and the autotuner', () => {
+  it('choices: a tile, the variant, or a tile timed faster than the variant (every adapter)', () => {
+    expect(parseChoice('big')).toEqual({ tile: 'big', sgmat: null });
+    expect(parseChoice('sgmat')).toEqual({ tile: null, sgmat: true });
+    expect(parseChoice('medium+nosgmat')).toEqual({ tile: 'medium', sgmat: false });
+    expect(parseChoice('huge')).toBeNull();
+    expect(parseChoice('big+fast')).toBeNull();
+  });
+
+  it('the variant is a candidate for 16-bit B; a stored verdict decides the default; a timed run records one', async (ctx) => {
+    const gpu = await sgmatGpu(ctx);
+    const M = 40, N = 24, K = 32;
+    const shape = { M, N, K, aKContig: true, bKContig: true, dtype: 'bf16' as const };
+    expect(candidates(gpu, shape)).toContain('sgmat');
+    expect(candidates(gpu, { ...shape, dtype: 'f32' })).not.toContain('sgmat');
+    const cls = shapeClass(M, N, K, 1, true, true, 'bf16');
+    const a = f32Buffer(gpu, 'a', new Float32Array(M * K)), c = f32Buffer(gpu, 'c', new Float32Array(M * N));
+    const b = weightBuffer(gpu, new Array(N * K).fill(0.5), N, K, K, 0, 'bf16');
+    const planned = () => gemmKernel(gpu, { label: 'tuned', c, ldc: N, M, N, K, a: { buffer: a, kContig: true, ld: K }, b: { buffer: b, kContig: true, ld: K, dtype: 'bf16' } }).dispatches[0].pipeline.label;
+    const store = (choice: TuneChoice) => ({ load: async () => ({ [cls]: choice }), save: async () => {} });
+    try {
+      expect(planned()).toMatch(/^matmul\+sgmat:/); // untuned: the variant wherever it can run
+      await loadGemmTuning(gpu, store('medium+nosgmat'));
+      expect(planned()).toMatch(/^matmul\+f16:/); // a tile was timed faster here
+      setFlags({ noGemmAutotune: true });
+      expect(planned()).toMatch(/^matmul\+sgmat:/); // tuned choices ignored
+      setFlags({ noGemmAutotune: false });
+      await loadGemmTuning(gpu, store('sgmat'));
+      expect(planned()).toMatch(/^matmul\+sgmat:/);
+      clearGemmTuning(gpu);
+      const saved: Record<string, TuneChoice>[] = [];
+      const [r] = await autotuneGemm(gpu, [shape], { allowCpu: true, reps: 1, candidates: ['medium', 'sgmat'], store: { load: async () => null, save: async (_k, v) => void saved.push(v) } });
+      expect(Object.keys(r.timings ?? {}).sort()).toEqual(['medium', 'sgmat']);
+      expect(['sgmat', 'medium+nosgmat']).toContain(r.choice);
+      expect(saved[0][cls]).toBe(r.choice);
+      expect(planned()).toMatch(r.choice === 'sgmat' ? /^matmul\+sgmat:/ : /^matmul\+f16:/);
+    } finally {
+      setFlags({ noGemmAutotune: false });
+      clearGemmTuning(gpu);
     }
   });
 });

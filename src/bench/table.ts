@@ -9,6 +9,8 @@ const COLS: [string, number, (r: StepResult & { vs_torch?: Record<string, number
   ['TFLOP/s', 8, (r) => r.tflops.toFixed(3)],
   ['disp/layer', 10, (r) => String(r.dispatches_per_layer)],
   ['disp/step', 9, (r) => String(r.dispatches_per_step)],
+  // products on subgroup matrices per micro-step (absent in results written before the column existed)
+  ['matrix', 7, (r) => ((r as { matrix_unit_dispatches?: number }).matrix_unit_dispatches ?? '—').toString()],
   ['subm/micro', 10, (r) => String(r.submissions_per_micro_step)],
   ['alloc/step', 10, (r) => String(r.allocations_per_step)],
   ['rows', 7, (r) => String(r.rows_processed)],

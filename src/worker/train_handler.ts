@@ -10,6 +10,7 @@ import { idbTuneStore } from '../ops/matmul_tune.ts';
 import type { ByteSource } from '../formats/bytes.ts';
 import { adapterToContinue } from './continue_files.ts';
 import { describeGpu, requestGpu, type Gpu } from '../gpu/device.ts';
+import { flags, setFlags } from '../gpu/flags.ts';
 import { benchStep, stepConfigs, QWEN3_0_6B_DIMS, TINY_DIMS } from '../bench/step_bench.ts';
 import { ConfigError } from '../formats/fields.ts';
 import { modelDims, parseModelConfigText, withPadTokenId } from '../model/config.ts';
@@ -503,6 +504,17 @@ export function createTrainHandler(deps: TrainHandlerDeps): (req: Request) => Pr
           for (const c of stepConfigs(tiny)) {
             const row = await benchStep(gpu, tiny ? TINY_DIMS : QWEN3_0_6B_DIMS, c, tiny ? 1 : 3);
             post({ type: 'benchmark-row', rid: req.rid, adapter, row });
+            // where products ran on the GPU's matrix units, the same step on the tiled kernel: what they bring here
+            if (row.matrix_unit_dispatches > 0) {
+              const was = flags.noSubgroupMatrix;
+              setFlags({ noSubgroupMatrix: true });
+              try {
+                const tiled = await benchStep(gpu, tiny ? TINY_DIMS : QWEN3_0_6B_DIMS, c, tiny ? 1 : 3);
+                post({ type: 'benchmark-row', rid: req.rid, adapter, row: { ...tiled, name: `${tiled.name} tiled` } });
+              } finally {
+                setFlags({ noSubgroupMatrix: was });
+              }
+            }
           }
           post({ type: 'benchmark-done', rid: req.rid });
         } catch (e) {

@@ -18,6 +18,8 @@ export function BenchmarkGpu() {
       <p className="muted">
         Times whole training steps (LoRA r=16 on all linears, Qwen3-0.6B dims, random weights; wall clock) on this
         browser&apos;s GPU, like <code>npm run bench</code>. The real sizes take a few minutes and about 6 GB of GPU memory.
+        Where products run on the GPU&apos;s matrix units (the <em>matrix</em> column: subgroup matrices), each
+        configuration runs a second time on the tiled f32 kernel (rows ending in <em>tiled</em>) to show what they bring.
       </p>
       <div className="row">
         <button type="button" disabled={busy} onClick={() => run('real')} data-testid="benchmark-real">Benchmark (Qwen3-0.6B dims)</button>

@@ -85,6 +85,8 @@ export function engineFeatures(info: GpuInfo, opts: { noSubgroups: boolean; noF1
           ? off(`offered (${listed}); not used: the GEMM also needs shader-f16 and subgroups`)
           : opts.noSubgroupMatrix
             ? off('turned off (flag noSubgroupMatrix)')
+            : opts.noF16
+              ? off('not used: it stages weights as the f16 tiles do, which are turned off (flag noF16)')
             : !opts.sgmatCheck
               ? off(`offered (${formatConfig(cfg)}); used for 16-bit weights once its self-test passes (it runs when a model loads)`)
               : opts.sgmatCheck.ok

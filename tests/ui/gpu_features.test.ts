@@ -57,6 +57,7 @@ describe('GPU feature summary', () => {
     expect(sm({ noSubgroups: false, sgmatCheck: { ok: false, detail: 'bf16 37×70×96: element (0, 0) is 0.5, float64 says 0.25' } }))
       .toBe('self-test failed on this driver (bf16 37×70×96: element (0, 0) is 0.5, float64 says 0.25): the GEMM keeps its f32 kernel');
     expect(sm({ noSubgroups: false, noSubgroupMatrix: true, sgmatCheck: sgOk })).toBe('turned off (flag noSubgroupMatrix)');
+    expect(sm({ noSubgroups: false, noF16: true })).toBe('not used: it stages weights as the f16 tiles do, which are turned off (flag noF16)');
     expect(sm({ noSubgroups: false }, { ...RTX, features: RTX.features.filter((f) => f !== SUBGROUP_MATRIX) })).toBe('offered (f16→f16 16×16×16, f16→f32 16×16×16); disabled when the device was requested');
     expect(sm({ noSubgroups: false }, { ...RTX, subgroupMatrixConfigs: [{ componentType: 'f16', resultComponentType: 'f16', M: 8, N: 8, K: 8 }] }))
       .toBe('offered (f16→f16 8×8×8); not used: the GEMM needs an f16→f32 configuration');

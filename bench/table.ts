@@ -1,5 +1,5 @@
 // Prints the markdown tables for BENCHMARKS.md from the JSON files a GPU run writes (tools/gpu-bench.sh):
-//   node --import tsx --import ./tools/node-hooks.mjs bench/table.ts --kernels k.json [--torch torch.json] [--steps steps.json]
+//   node --import tsx --import ./tools/node-hooks.mjs bench/table.ts --kernels k.json [--torch torch.json] [--steps steps.json] [--steps-no-sgmat s.json]
 // kernels.json: bench/kernels.ts --json (adapter, FMA ceiling, autotune choices, GEMM rows); torch.json:
 // tools/bench_torch.py; steps.json: our step benchmark (`npm run bench -- --json`, objects under `steps` with mode,
 // gradient_checkpointing, max_length or T, micro_batch or pairs, tokens_per_second). Missing files are skipped.
@@ -20,6 +20,8 @@ const load = (flag: string): Json | null => {
 const kernels = load('--kernels');
 const torch = load('--torch');
 const steps = load('--steps');
+// the same step benchmark with REWARD_STUDIO_FLAGS=noSubgroupMatrix (tools/gpu-bench.sh, where matrix units ran)
+const stepsTiled = load('--steps-no-sgmat');
 const num = (v: unknown, d = 1) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '-');
 
 console.log(`### Run of ${new Date().toISOString().slice(0, 10)}\n`);
@@ -69,6 +71,18 @@ if (torch) {
     const ot = o?.tokens_per_second as number | undefined;
     const ratio = (x: unknown) => (ot !== undefined && typeof x === 'number' && x > 0 ? (ot / x).toFixed(2) : '-');
     console.log(`| ${String(r.mode)} | ${r.gradient_checkpointing ? 'on' : 'off'} | ${String(r.max_length)} | ${String(r.micro_batch_pairs)} | ${num(ot, 0)} | ${num(r.tokens_per_second, 0)}${r.error ? ` (${String(r.error)})` : ''} | ${num(b?.tokens_per_second, 0)} | ${ratio(r.tokens_per_second)} | ${ratio(b?.tokens_per_second)} |`);
+  }
+  console.log('');
+}
+
+if (steps && stepsTiled) {
+  // what the subgroup-matrix GEMM brings: each step config with matrix units and on the tiled kernel
+  const tiled = new Map(((stepsTiled.steps as Json[] | undefined) ?? []).map((s) => [String(s.name), s]));
+  console.log('| step config | products on matrix units | ms/step with them | ms/step tiled | speedup |\n|---|---:|---:|---:|---:|');
+  for (const s of (steps.steps as Json[] | undefined) ?? []) {
+    const t = tiled.get(String(s.name));
+    const sp = t && typeof s.ms === 'number' && typeof t.ms === 'number' && s.ms > 0 ? `${(t.ms / s.ms).toFixed(2)}×` : '-';
+    console.log(`| ${String(s.name)} | ${String(s.matrix_unit_dispatches ?? '-')} | ${num(s.ms, 2)} | ${num(t?.ms, 2)} | ${sp} |`);
   }
   console.log('');
 }

@@ -73,6 +73,7 @@ if [ "$TORCH" = 1 ]; then
   fi
 fi
 echo "== table for BENCHMARKS.md"
-run table --kernels "$OUT/kernels.json" --torch "$OUT/torch.json" --steps "$OUT/steps.json" | tee "$OUT/table.md"
+NO_SGMAT=(); [ -f "$OUT/steps_no_sgmat.json" ] && NO_SGMAT=(--steps-no-sgmat "$OUT/steps_no_sgmat.json")
+run table --kernels "$OUT/kernels.json" --torch "$OUT/torch.json" --steps "$OUT/steps.json" "${NO_SGMAT[@]}" | tee "$OUT/table.md"
 echo "results in $OUT (status $status)"
 exit $status

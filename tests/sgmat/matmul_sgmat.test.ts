@@ -68,6 +68,8 @@ interface Basic {
   bMag?: number; rowMag?: (i: number) => number; alpha?: number; accumulate?: boolean; lora?: boolean; residual?: boolean;
   /** Offsets and strides that allow vec4 loads of A and 4-word (8-value) loads of B (and so the register prefetch). */
   aligned?: boolean;
+  /** f16 B with subnormals and ±65504 among its values (matrix units that flush subnormals would lose them). */
+  extremes?: boolean;
 }
 
 /** Runs a product on subgroup matrices and checks it against float64: |err| ≤ tol(K)·Σ|ab| (+ the epilogue's f32 terms). */
@@ -77,6 +79,7 @@ async function basicCase(gpu: Gpu, cs: Basic, seed: number): Promise<void> {
   const [bRows, bCols] = bK ? [N, K] : [K, N];
   const ldb = cs.aligned ? 8 * Math.ceil(bCols / 8) + 8 : 2 * Math.ceil(bCols / 2) + 2, offB = cs.aligned ? 8 : 2;
   const B = drawB(rng, bRows * bCols, dt, cs.bMag ?? 1);
+  if (cs.extremes) for (let e = 0; e < B.length; e += 5) B[e] = [3 * 2 ** -24, -(2 ** -24), 1023 * 2 ** -24, 65504, -65504, 2 ** -15][(e / 5) % 6];
   const Bof = (j: number, c: number) => (bK ? B[j * K + c] : B[c * N + j]);
   const lda = cs.aligned ? 4 * Math.ceil(K / 4) + 4 : K + 3, offA = cs.aligned ? 4 : 5, ldc = N + 2, offC = 1;
   const A = drawA(rng, M, K, cs.rowMag ?? (() => 1));
@@ -158,6 +161,7 @@ describe('subgroup-matrix GEMM against float64', () => {
       // vec4 / 4-word loads and the register prefetch, both B layouts, ragged edges in every dimension
       { dt: 'bf16', M: 45, N: 38, K: 70, bK: true, bMag: 0.05, aligned: true },
       { dt: 'f16', M: 29, N: 41, K: 52, bK: false, aligned: true },
+      { dt: 'f16', M: 18, N: 35, K: 45, bK: true, bMag: 1e-3, extremes: true },
     ];
     for (const [n, cs] of cases.entries()) await basicCase(gpu, cs, 100 + n);
   });

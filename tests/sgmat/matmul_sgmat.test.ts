@@ -143,6 +143,7 @@ describe('subgroup-matrix GEMM on this adapter', () => {
       : `subgroup matrices on ${adapterName(gpu)}: ${sm.detail}; tile ${JSON.stringify(sgmatBlock(sgmatTile(gpu)))}`);
     if (process.env.REWARD_STUDIO_EXPECT_SGMAT) expect(why, 'REWARD_STUDIO_EXPECT_SGMAT: this adapter should run the subgroup-matrix GEMM').toBeNull();
     if (!why && gpu.f16Check?.ok) {
+      console.log(`subgroup-matrix self-test on ${adapterName(gpu)}: ${gpu.sgmatCheck?.detail}`);
       expect(gpu.sgmatCheck?.ok, gpu.sgmatCheck?.detail).toBe(true);
       expect(sm.using).toBe(true);
     } else expect(sm.using).toBe(false);

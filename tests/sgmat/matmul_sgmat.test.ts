@@ -360,6 +360,13 @@ describe('subgroup-matrix GEMM and the autotuner', () => {
       expect(['sgmat', 'medium+nosgmat']).toContain(r.choice);
       expect(saved[0][cls]).toBe(r.choice);
       expect(planned()).toMatch(r.choice === 'sgmat' ? /^matmul\+sgmat:/ : /^matmul\+f16:/);
+      // a stored plain tile choice (no verdict on the variant) is timed again; one with a verdict is kept
+      clearGemmTuning(gpu);
+      const [again] = await autotuneGemm(gpu, [shape], { allowCpu: true, reps: 1, candidates: ['medium', 'sgmat'], store: store('medium') });
+      expect(again.timings, 'timed again').toBeDefined();
+      clearGemmTuning(gpu);
+      const [kept] = await autotuneGemm(gpu, [shape], { allowCpu: true, reps: 1, candidates: ['medium', 'sgmat'], store: store('medium+nosgmat') });
+      expect(kept).toEqual({ shapeClass: cls, choice: 'medium+nosgmat' });
     } finally {
       setFlags({ noGemmAutotune: false });
       clearGemmTuning(gpu);

@@ -8,7 +8,8 @@
 // A benchmark, not a test: nothing asserts on time. Results go in BENCHMARKS.md with the adapter they ran on.
 import { writeFileSync } from 'node:fs';
 import { requestNodeGpu } from '../src/gpu/node.ts';
-import { describeGpu } from '../src/gpu/device.ts';
+import { describeEngineFeatures, describeGpu } from '../src/gpu/device.ts';
+import { checkGemmVariants } from '../src/ops/f16_check.ts';
 import { benchMatmul } from './ops/matmul.bench.ts';
 import { benchAttention } from './ops/attention.bench.ts';
 import { benchElementwise } from './ops/elementwise.bench.ts';
@@ -28,9 +29,12 @@ const want = (n: string) => !only || only.has(n);
 const jsonFile = argOf('--json');
 
 const gpu = await requestNodeGpu({ swiftShaderFallback: true });
+// the GEMM variants' self-tests first: the f16 tiles and subgroup matrices are benchmarked (and tuned) only where they pass
+await checkGemmVariants(gpu);
 const fma = await probeFmaCeiling(gpu, { tiny });
 const clock = (m: string | null) => (m === 'timestamp' ? 'GPU timestamps' : 'wall clock');
 console.log(`adapter: ${describeGpu(gpu)}${tiny ? '   (tiny shapes)' : ''}`);
+console.log(`engine: ${describeEngineFeatures(gpu)}`);
 console.log(`f32 FMA ceiling (probed): ${fma.gflops.toFixed(1)} GFLOP/s (${clock(fma.method)})`);
 
 let autotune: TuneResult[] = [];

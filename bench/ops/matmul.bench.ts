@@ -16,6 +16,7 @@ import { createStorage, uploadBuffer } from '../../src/gpu/buffers.ts';
 import { Rng } from '../../src/util/random.ts';
 import { type WeightDtype, TILES, gemmKernel, matmulBackwardInput, matmulBackwardWeight, matmulForward, weightRowStride } from '../../src/ops/matmul.ts';
 import { recordBf16Range } from '../../src/ops/f16_tiles.ts';
+import { sgmatUnavailable } from '../../src/ops/matmul_sgmat.ts';
 import { loraBackward, loraForward } from '../../src/ops/lora.ts';
 import { type Report, timeKernels } from './timing.ts';
 export type { Report };
@@ -89,15 +90,18 @@ export async function benchMatmul(gpu: Gpu, report: Report, opts: { tiny?: boole
       await run(`matmul_forward bf16 ${tag}`, matmulForward(gpu, out, inp, w16, M, N, K, { weightDtype: 'bf16' }), f, 4 * M * K + wbytes(N, K, 'bf16') + 4 * M * N);
       await run(`matmul_backward_input bf16 ${tag}`, matmulBackwardInput(gpu, out, dout, w16, M, N, K, { weightDtype: 'bf16' }), f, 4 * M * N + wbytes(N, K, 'bf16') + 4 * M * K);
     }
-    // shader-f16: the same products with B's tiles staged as f16 vs f32 in workgroup memory (bit-identical results).
+    // shader-f16: the same products with B's tiles staged as f16 vs f32 in workgroup memory (bit-identical results),
+    // and on subgroup matrices where their self-test passed (src/ops/matmul_sgmat.ts; f32-level, not bit-identical).
     if (gpu.hasF16) {
+      const variants: [string, boolean, boolean][] = [[' [f32 tiles]', false, false], [' [f16 tiles]', true, false]];
+      if (sgmatUnavailable(gpu) === null && gpu.sgmatCheck?.ok) variants.push([' [subgroup matrices]', true, true]);
       for (const { name, N, K } of linears) {
         const f = 2 * M * N * K;
         const tag = `${name} M=${M} N=${N} K=${K}`;
-        for (const f16Tiles of [false, true]) {
-          const v = f16Tiles ? ' [f16 tiles]' : ' [f32 tiles]';
-          await run(`matmul_forward bf16 ${tag}${v}`, gemmForwardTiles(gpu, out, inp, wx, M, N, K, 'bf16', f16Tiles), f, 4 * M * K + wbytes(N, K, 'bf16') + 4 * M * N);
-          await run(`matmul_forward f16 ${tag}${v}`, gemmForwardTiles(gpu, out, inp, w16, M, N, K, 'f16', f16Tiles), f, 4 * M * K + wbytes(N, K, 'f16') + 4 * M * N);
+        for (const [v, f16Tiles, sgmat] of variants) {
+          await run(`matmul_forward bf16 ${tag}${v}`, gemmTiles(gpu, out, inp, wx, M, N, K, 'bf16', true, f16Tiles, sgmat), f, 4 * M * K + wbytes(N, K, 'bf16') + 4 * M * N);
+          await run(`matmul_forward f16 ${tag}${v}`, gemmTiles(gpu, out, inp, w16, M, N, K, 'f16', true, f16Tiles, sgmat), f, 4 * M * K + wbytes(N, K, 'f16') + 4 * M * N);
+          await run(`matmul_backward_input bf16 ${tag}${v}`, gemmTiles(gpu, out, dout, wx, M, N, K, 'bf16', false, f16Tiles, sgmat), f, 4 * M * N + wbytes(N, K, 'bf16') + 4 * M * K);
         }
       }
     }
@@ -130,13 +134,14 @@ export async function benchMatmul(gpu: Gpu, report: Report, opts: { tiny?: boole
   for (const b of [inp, dout, out, w16, wx, w32, dw, loraA, loraB, dA, dB, xa, ws, seed]) b.destroy();
 }
 
-/** out (M,N) = inp (M,K)·Wᵀ with 16-bit W, B's workgroup tiles forced to f16 or f32 (the random w16 words, |x| < 2,
- *  are valid f16 values too). */
-function gemmForwardTiles(gpu: Gpu, out: GPUBuffer, inp: GPUBuffer, w: GPUBuffer, M: number, N: number, K: number, dtype: 'f16' | 'bf16', f16Tiles: boolean): Kernel {
-  return gemmKernel(gpu, {
-    label: 'matmul_forward', c: out, ldc: N, M, N, K,
-    a: { buffer: inp, kContig: true, ld: K }, b: { buffer: w, kContig: true, ld: weightRowStride(K, dtype), dtype, f16Tiles },
-  });
+/** With 16-bit W (N,K): forward out (M,N) = inp (M,K)·Wᵀ, or input gradient out (M,K) = dout (M,N)·W; B's workgroup
+ *  tiles forced to f16 or f32, or the product on subgroup matrices (the random w16 words, |x| < 2, are valid f16
+ *  values too). */
+function gemmTiles(gpu: Gpu, out: GPUBuffer, a: GPUBuffer, w: GPUBuffer, M: number, N: number, K: number, dtype: 'f16' | 'bf16', forward: boolean, f16Tiles: boolean, sgmat: boolean): Kernel {
+  const ldw = weightRowStride(K, dtype);
+  return forward
+    ? gemmKernel(gpu, { label: 'matmul_forward', c: out, ldc: N, M, N, K, a: { buffer: a, kContig: true, ld: K }, b: { buffer: w, kContig: true, ld: ldw, dtype, f16Tiles, sgmat } })
+    : gemmKernel(gpu, { label: 'matmul_backward_input', c: out, ldc: K, M, N: K, K: N, a: { buffer: a, kContig: true, ld: N }, b: { buffer: w, kContig: false, ld: ldw, dtype, f16Tiles, sgmat } });
 }
 
 // Standalone: prints one line per kernel.

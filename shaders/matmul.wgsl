@@ -121,6 +121,20 @@ fn bDt() -> u32 { if (B_DT == 3u) { return p.bDtype; } return B_DT; }
 // Per-workgroup constants of the current tile.
 struct Tile { i0: u32, j0: u32, baseA: u32, baseB: u32, kEnd: u32, key: u32 }
 
+// The BM×BN tile of workgroup wid: batch item bz = wid.z / splits; its split covers contraction [kBegin, kEnd).
+fn tileOf(wid: vec3<u32>, key: u32, BM: u32, BN: u32) -> Tile {
+  let bz = wid.z / p.splits;
+  let kBegin = (wid.z % p.splits) * p.kChunk;
+  var tl: Tile;
+  tl.i0 = wid.y * BM;
+  tl.j0 = wid.x * BN;
+  tl.baseA = p.offA + bz * p.batchA;
+  tl.baseB = p.offB + bz * p.batchB;
+  tl.kEnd = min(kBegin + p.kChunk, p.K);
+  tl.key = key;
+  return tl;
+}
+
 // ---- A: units of UA elements along A's contiguous dimension ----
 
 // Unit l of the slice starting at k0 → (row i in tile, contraction c in slice) of its first element.
@@ -302,13 +316,7 @@ fn tile(lid: vec3<u32>, wid: vec3<u32>, key: u32) {
   let t = lid.y * WG_N + lid.x;
   let bz = wid.z / p.splits;
   let kBegin = (wid.z % p.splits) * p.kChunk;
-  var tl: Tile;
-  tl.i0 = wid.y * BM;
-  tl.j0 = wid.x * BN;
-  tl.baseA = p.offA + bz * p.batchA;
-  tl.baseB = p.offB + bz * p.batchB;
-  tl.kEnd = min(kBegin + p.kChunk, p.K);
-  tl.key = key;
+  let tl = tileOf(wid, key, BM, BN);
   let nSlices = (tl.kEnd - min(kBegin, tl.kEnd) + BK - 1u) / BK;
 
   // Accumulators: row r = 4g + q of the thread's block (g = row group), columns 0..3 (L) and 4..7 (H, TN = 8).

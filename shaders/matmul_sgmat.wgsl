@@ -129,13 +129,7 @@ fn sgStageDirect(tl: Tile, t: u32, k0: u32) {
 fn sgTile(t: u32, sid: u32, wid: vec3<u32>, key: u32) {
   let bz = wid.z / p.splits;
   let kBegin = (wid.z % p.splits) * p.kChunk;
-  var tl: Tile;
-  tl.i0 = wid.y * SG_BM;
-  tl.j0 = wid.x * SG_BN;
-  tl.baseA = p.offA + bz * p.batchA;
-  tl.baseB = p.offB + bz * p.batchB;
-  tl.kEnd = min(kBegin + p.kChunk, p.K);
-  tl.key = key;
+  let tl = tileOf(wid, key, SG_BM, SG_BN);
   let k0s = min(kBegin, tl.kEnd);
   let nSlices = (tl.kEnd - k0s + SG_BK - 1u) / SG_BK;
   sgRowScales(tl, t, k0s, nSlices);

@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { requestNodeGpu } from '../src/gpu/node.ts';
 import { describeEngineFeatures, describeGpu } from '../src/gpu/device.ts';
-import { checkGemmVariants } from '../src/ops/f16_check.ts';
+import { checkGemmVariants } from '../src/ops/sgmat_check.ts';
 import { benchMatmul } from './ops/matmul.bench.ts';
 import { benchAttention } from './ops/attention.bench.ts';
 import { benchElementwise } from './ops/elementwise.bench.ts';

@@ -4,7 +4,7 @@
 //   SM_M, SM_N, SM_K  one f16→f32 configuration the adapter lists (8×8×8 on lavapipe and Apple, 16×16×16 on NVIDIA)
 //   RM, RN            result matrices per subgroup along rows / columns; KSTEPS: SM_K steps per staged slice
 //   SG_THREADS        threads per workgroup: 4 × the adapter's largest subgroup size (a multiple of it, as required)
-// Same product, same Params and bindings, same loads (loadA1/loadB1: both layouts, packed 16-bit B, the SwiGLU
+// Same product, same Params and bindings, same loads (loadA/loadB: both layouts, packed 16-bit B, the SwiGLU
 // prologue, dropout on A) and the same store (storeOne: alpha, dropout on C, the epilogue, accumulate, split-K partial
 // sums), so every caller of gemmKernel gets it unchanged; only the multiply runs on subgroup matrices:
 //   C(i, j) = Σ_c A(i, c)·B(j, c) with f16 operands and f32 accumulation, and still f32-accurate:

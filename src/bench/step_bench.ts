@@ -7,7 +7,7 @@
 // no submission or readback gaps) where the adapter has `timestamp-query`, else the wall clock (submit to
 // onSubmittedWorkDone); `timing` says which, and `ms_wall` is always the wall clock of the step as the trainer
 // submits it. A benchmark, not a test: nothing asserts on time.
-import { checkGemmVariants } from '../ops/f16_check.ts';
+import { checkGemmVariants } from '../ops/sgmat_check.ts';
 import { bf16ScaleRange, recordBf16Range } from '../ops/f16_tiles.ts';
 import type { Gpu } from '../gpu/device.ts';
 import { dispatchStats, recordKernels } from '../gpu/kernel.ts';

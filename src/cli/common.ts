@@ -15,7 +15,7 @@ export async function cliGpu(): Promise<Gpu> {
   const gpu = await requestNodeGpu({ swiftShaderFallback: true });
   // the f16 weight tiles' self-test, so the engine line below says what is in force (imported here: the other helpers
   // of this file must not pull the engine's shaders, e.g. tools/soak/kill_writer.ts runs without the .wgsl loader)
-  const { checkGemmVariants } = await import('../ops/f16_check.ts');
+  const { checkGemmVariants } = await import('../ops/sgmat_check.ts');
   await checkGemmVariants(gpu);
   console.error(`[gpu] ${describeGpu(gpu)}`);
   console.error(`[gpu] engine: ${describeEngineFeatures(gpu)}`);

@@ -55,7 +55,7 @@ export interface Gpu {
   f16Check?: { ok: boolean; detail: string };
   /** The device has chromium-experimental-subgroup-matrix (requested wherever the adapter offers it). */
   hasSubgroupMatrix: boolean;
-  /** The subgroup-matrix GEMM's self-test on this device (src/ops/f16_check.ts): undefined until it ran (or where the
+  /** The subgroup-matrix GEMM's self-test on this device (src/ops/sgmat_check.ts): undefined until it ran (or where the
    *  variant cannot run). The GEMM uses the variant by default only after it passed. */
   sgmatCheck?: { ok: boolean; detail: string };
   /** Set once the device is lost; every later call should fail with it. */

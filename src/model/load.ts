@@ -1,7 +1,7 @@
 // From a Hugging Face model folder's files to a ready model on the GPU: parse config.json, build the parameter
 // table (full fine-tuning or LoRA), stream the safetensors tensors in, initialise what a base checkpoint lacks
 // (score head, LoRA), and allocate the activations. Shared by the CLI (Node files) and the worker (stored files).
-import { checkGemmVariants } from '../ops/f16_check.ts';
+import { checkGemmVariants } from '../ops/sgmat_check.ts';
 import type { CheckpointMode, ActivationDtype } from './activations.ts';
 import type { Gpu } from '../gpu/device.ts';
 import type { ByteSource } from '../formats/bytes.ts';

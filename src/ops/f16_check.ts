@@ -11,7 +11,6 @@ import { readF32, uploadBuffer, createStorage } from '../gpu/buffers.ts';
 import { gemmKernel, type WeightDtype } from './matmul.ts';
 import { bf16ScaleRange, recordBf16Range } from './f16_tiles.ts';
 import { Rng } from '../util/random.ts';
-import { checkSgmat } from './sgmat_check.ts';
 
 /** bf16 and f16 bits of random weights ~ N(0, scale) (round toward zero: any bits will do, the test is A/B). */
 export function weightBits(rng: Rng, n: number, dtype: 'bf16' | 'f16', scale: number): Uint16Array {
@@ -24,13 +23,6 @@ export function weightBits(rng: Rng, n: number, dtype: 'bf16' | 'f16', scale: nu
     const e = ((u[0] >>> 23) & 0xff) - 127 + 15;
     return e <= 0 ? (u[0] >>> 16) & 0x8000 : ((u[0] >>> 16) & 0x8000) | (e << 10) | ((u[0] >>> 13) & 0x3ff);
   });
-}
-
-/** The GEMM variants' self-tests, once per device, in order: the f16 weight tiles, then the subgroup-matrix GEMM
- *  (which stages B the same way). Call it before planning a model's products on a new device. */
-export async function checkGemmVariants(gpu: Gpu): Promise<void> {
-  await checkF16Tiles(gpu);
-  await checkSgmat(gpu);
 }
 
 /** Runs the self-test once on `gpu` (no-op without shader-f16 or with flag noF16) and records it in gpu.f16Check

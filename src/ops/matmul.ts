@@ -431,7 +431,7 @@ export function gemmKernel(gpu: Gpu, g: Gemm): Kernel {
   const tileGrid: [number, number, number] = [cdiv(N, BN), cdiv(M, BM), batch * splits];
   checkWorkgroups(gpu, label, tileGrid);
   const dispatch = (entry: string, consts: Record<string, number>, bufs: (Buf | null)[], workgroups: [number, number, number]): Dispatch => {
-    const [plabel, pcode] = sg && entry.startsWith('matmul') ? ['matmul+sgmat', sgmatShader(gpu, sg)] : f16 !== null ? ['matmul+f16', f16Code()] : ['matmul', code];
+    const [plabel, pcode] = sg && entry.startsWith('matmul') ? ['matmul+sgmat', sgmatShader(sg)] : f16 !== null ? ['matmul+f16', f16Code()] : ['matmul', code];
     const pipeline = getPipeline(gpu, { label: plabel, code: pcode, entryPoint: entry, constants: consts });
     return { pipeline, bindGroup: bindBuffers(gpu, label, pipeline, bufs), workgroups };
   };

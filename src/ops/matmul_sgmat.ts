@@ -2,7 +2,7 @@
 // chromium-experimental-subgroup-matrix, f16 operands, f32 accumulation, f32-accurate by splitting A into two f16
 // parts). gemmKernel (./matmul.ts) runs it for products whose B is a 16-bit weight it may stage as f16 (./f16_tiles.ts)
 // when the device has the feature, an f16→f32 configuration, shader-f16 and subgroups, and this variant's self-test
-// passed on the device (./f16_check.ts); everything else keeps the tiled f32 kernel. Test: tests/sgmat/.
+// passed on the device (./sgmat_check.ts); everything else keeps the tiled f32 kernel. Test: tests/sgmat/.
 import shaderCode from '../../shaders/matmul.wgsl?raw';
 import sgmatCode from '../../shaders/matmul_sgmat.wgsl?raw';
 import commonMath from '../../shaders/common_math.wgsl?raw';
@@ -69,13 +69,14 @@ export function useSgmat(gpu: Gpu, requested: boolean | undefined, label: string
   return sgmatUnavailable(gpu) === null && gpu.sgmatCheck?.ok === true;
 }
 
-const codeCache = new WeakMap<GPUDevice, string>();
+const codeCache = new Map<string, string>();
 
-/** The shader text for the device: enables, the tile constants, matmul.wgsl's f16 variant, the variant's entries. */
-export function sgmatShader(gpu: Gpu, t: SgmatTile): string {
-  let code = codeCache.get(gpu.device);
+/** The shader text for a tile: enables, the tile's constants, matmul.wgsl's f16 variant, the variant's entries. */
+export function sgmatShader(t: SgmatTile): string {
+  const c = t.config;
+  const key = `${c.M}x${c.N}x${c.K}|${t.rm}|${t.rn}|${t.ksteps}|${t.threads}`;
+  let code = codeCache.get(key);
   if (code === undefined) {
-    const c = t.config;
     code = [
       'enable f16;',
       'enable chromium_experimental_subgroup_matrix;',
@@ -86,7 +87,7 @@ export function sgmatShader(gpu: Gpu, t: SgmatTile): string {
       sgmatCode,
       commonMath,
     ].join('\n');
-    codeCache.set(gpu.device, code);
+    codeCache.set(key, code);
   }
   return code;
 }

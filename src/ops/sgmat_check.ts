@@ -12,11 +12,18 @@ import { gemmKernel, fromHalfBits } from './matmul.ts';
 import { bf16ScaleRange, recordBf16Range } from './f16_tiles.ts';
 import { sgmatUnavailable } from './matmul_sgmat.ts';
 import { Rng } from '../util/random.ts';
-import { weightBits } from './f16_check.ts';
+import { checkF16Tiles, weightBits } from './f16_check.ts';
 
 /** Allowed |error| of element (i, j), relative to Σ_c |A(i,c)·B(j,c)|: f32 accumulation over K terms plus the
  *  split's ~2^-22 per term. A kernel that drops the lo part (f16-accurate A) misses it by ~100×. */
 export const sgmatTolerance = (K: number) => K * 2 ** -23 + 2 ** -19;
+
+/** The GEMM variants' self-tests, once per device, in order: the f16 weight tiles, then the subgroup-matrix GEMM
+ *  (which stages B the same way). Call it before planning a model's products on a new device. */
+export async function checkGemmVariants(gpu: Gpu): Promise<void> {
+  await checkF16Tiles(gpu);
+  await checkSgmat(gpu);
+}
 
 export async function checkSgmat(gpu: Gpu): Promise<void> {
   if (gpu.sgmatCheck || flags.noSubgroupMatrix || sgmatUnavailable(gpu) !== null) return;

@@ -4,7 +4,7 @@
 // resumes), opening a stored run's last checkpoint, and export on the session's weights. Evaluate & compare (the
 // run's model or a loaded adapter/model folder) is eval_handler.ts. Token ids come from the data worker over the
 // port (data_port.ts).
-import { checkGemmVariants } from '../ops/f16_check.ts';
+import { checkGemmVariants } from '../ops/sgmat_check.ts';
 import type { CheckpointMode } from '../model/activations.ts';
 import { idbTuneStore } from '../ops/matmul_tune.ts';
 import type { ByteSource } from '../formats/bytes.ts';

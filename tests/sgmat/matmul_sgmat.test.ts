@@ -10,7 +10,7 @@ import { describe, expect, it, type TestContext } from 'vitest';
 import { gemmKernel, fromHalfBits, toHalfBits, type Gemm, type GemmEpilogue } from '../../src/ops/matmul.ts';
 import { sgmatBlock, sgmatTile, sgmatUnavailable } from '../../src/ops/matmul_sgmat.ts';
 import { sgmatTolerance } from '../../src/ops/sgmat_check.ts';
-import { checkGemmVariants } from '../../src/ops/f16_check.ts';
+import { checkGemmVariants } from '../../src/ops/sgmat_check.ts';
 import { bf16ScaleRange, recordBf16Range } from '../../src/ops/f16_tiles.ts';
 import { runKernels } from '../../src/gpu/kernel.ts';
 import { setFlags } from '../../src/gpu/flags.ts';

@@ -11,7 +11,7 @@ import { modelDims, parseModelConfigText } from '../../src/model/config.ts';
 import { buildParamTable, LINEAR_NAMES } from '../../src/model/params.ts';
 import { allocateWeights, destroyWeights, loadWeights, readParam, writeParam, type TensorSource } from '../../src/model/weights.ts';
 import { Qwen3RewardModel } from '../../src/model/qwen3.ts';
-import { checkGemmVariants } from '../../src/ops/f16_check.ts';
+import { checkGemmVariants } from '../../src/ops/sgmat_check.ts';
 import { sgmatUnavailable } from '../../src/ops/matmul_sgmat.ts';
 import { runKernels } from '../../src/gpu/kernel.ts';
 import { readF32 } from '../../src/gpu/buffers.ts';
